@@ -1,0 +1,85 @@
+# The Shapeshifting App workshop — `make help` is the menu.
+# Conventions: make <verb> STAGE=monolith|microservices|clean TARGET=lambda|ecs|eks [ENV=local|aws]
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+STAGE       ?= clean
+RUNTIME     ?= LAMBDA
+PORT        ?= 8000
+LOCAL_AWS_PORT ?= 5000
+PYTEST_ARGS ?=
+
+SHOPCTL := $(PY) -m shopctl
+
+STAGES := monolith microservices clean
+
+.PHONY: help venv test test-fast lint run local-aws local-aws-stop local-aws-status clean-build \
+        $(addprefix run-,$(STAGES))
+
+help: ## Show this menu
+	@echo "The Shapeshifting App workshop — one shop, three architectures, three runtimes."
+	@echo
+	@echo "Usage: make <target> [STAGE=monolith|microservices|clean] [RUNTIME=LAMBDA|ECS|EKS] [PORT=8000]"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Start with:  make test        then  make run STAGE=clean"
+
+# --- setup -------------------------------------------------------------------------------------------
+
+venv: $(STAMP) ## Create .venv and install everything (done automatically by the other targets)
+
+$(STAMP): pyproject.toml
+	@echo "… creating virtualenv in $(VENV) and installing packages (first time: about a minute)"
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "error: could not create a virtualenv with $(PYTHON_BOOT)"; echo "  hint: install Python 3.11+ with venv support (e.g. apt-get install python3-venv)"; exit 1; }
+	@$(PY) -m pip install --quiet --upgrade pip 2>/dev/null || true
+	@$(PY) -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run 'make venv' again"; exit 1; }
+	@# Put the stage folders on the venv's path: `import monolith`, `import clean_shop`, … work anywhere.
+	@$(PY) -c "import site, pathlib; root = pathlib.Path.cwd(); dirs = ['01-monolith', '02-microservices', '03-clean-architecture', 'deployment']; pathlib.Path(site.getsitepackages()[0], 'shapeshifting_workshop.pth').write_text(''.join(str(root / d) + '\n' for d in dirs))"
+	@touch $(STAMP)
+	@echo "✓ virtualenv ready: $(VENV)"
+
+# --- tests -------------------------------------------------------------------------------------------
+
+test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e (starts what it needs)
+	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## Unit + contract tests only (< 30 s) — for between exercises
+	@$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff + the clean stage's import-linter contracts
+	@$(PY) -m ruff check .
+	@$(VENV)/bin/lint-imports
+
+# --- local AWS -----------------------------------------------------------------------------------------
+
+local-aws: $(STAMP) ## Start the local AWS (moto server) in the background and create STAGE's tables/config
+	@$(SHOPCTL) local-aws start --port $(LOCAL_AWS_PORT) --stage $(STAGE) --runtime $(RUNTIME)
+
+local-aws-stop: $(STAMP) ## Stop the local AWS started by `make local-aws` (by its pid)
+	@$(SHOPCTL) local-aws stop --port $(LOCAL_AWS_PORT)
+
+local-aws-status: $(STAMP) ## Is the local AWS running? Which tables does it hold?
+	@$(SHOPCTL) local-aws status --port $(LOCAL_AWS_PORT)
+
+# --- run ---------------------------------------------------------------------------------------------
+
+run: $(STAMP) ## Serve STAGE on PORT against local AWS (RUNTIME picks env/SSM/file config); Ctrl-C stops it
+	@$(SHOPCTL) run --stage $(STAGE) --runtime $(RUNTIME) --port $(PORT) --aws-port $(LOCAL_AWS_PORT)
+
+run-monolith: ## = make run STAGE=monolith
+	@$(MAKE) --no-print-directory run STAGE=monolith
+run-microservices: ## = make run STAGE=microservices
+	@$(MAKE) --no-print-directory run STAGE=microservices
+run-clean: ## = make run STAGE=clean
+	@$(MAKE) --no-print-directory run STAGE=clean
+
+clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
+	rm -rf build .run .pytest_cache

@@ -1,0 +1,40 @@
+"""Fixtures shared by every test tier of every stage.
+
+One local AWS (moto server) per test session, as the apps will see it in `make run`: a real HTTP
+endpoint reached through AWS_ENDPOINT_URL. Each test gets its own tables, so tests never share data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from shopctl import localaws
+from shopctl.net import free_port
+from shopctl.resources import TableNames, ensure_tables
+
+
+@pytest.fixture(scope="session")
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localaws.LocalAws]:
+    """A moto server for the whole session; the process environment points boto3 at it."""
+    saved = dict(os.environ)
+    os.environ["SHOP_RUN_DIR"] = str(tmp_path_factory.mktemp("run"))
+    aws, _ = localaws.start(free_port(), quiet=True)
+    os.environ.update(aws.environ())
+    try:
+        yield aws
+    finally:
+        localaws.stop(aws.port, quiet=True)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def tables(local_aws: localaws.LocalAws) -> TableNames:
+    """A fresh pair of users/orders tables in the local AWS, unique to this test."""
+    names = TableNames.for_deployment(f"test-{uuid.uuid4().hex[:10]}")
+    ensure_tables(names)
+    return names

@@ -1,0 +1,148 @@
+"""The local AWS: moto in server mode on 127.0.0.1, started in the background and tracked by its pid.
+
+The apps never know it is local: they get AWS_ENDPOINT_URL plus dummy credentials, boto3's standard
+way of pointing at another endpoint, and the very same code would talk to a real account without them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shopctl.errors import ShopctlError
+from shopctl.paths import run_dir
+
+DEFAULT_PORT = 5000
+REGION = "us-east-1"
+
+# Dummy credentials: moto accepts anything, and they make sure a misconfigured shell can never
+# send a local run's requests to a real account by accident.
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    port: int
+    pid: int | None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environ(self) -> dict[str, str]:
+        """The environment a process needs to use this local AWS through plain boto3."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, **LOCAL_CREDENTIALS}
+
+
+def _pid_file(port: int) -> Path:
+    return run_dir() / f"moto-{port}.pid"
+
+
+def _log_file(port: int) -> Path:
+    return run_dir() / f"moto-{port}.log"
+
+
+def is_up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/moto-api/", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _read_pid(port: int) -> int | None:
+    try:
+        pid = int(_pid_file(port).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return pid
+
+
+def status(port: int = DEFAULT_PORT) -> LocalAws | None:
+    return LocalAws(port, _read_pid(port)) if is_up(port) else None
+
+
+def start(port: int = DEFAULT_PORT, *, quiet: bool = False, timeout: float = 30.0) -> tuple[LocalAws, bool]:
+    """Start moto server unless it already answers on `port`. Returns (local_aws, started_by_us)."""
+    if is_up(port):
+        return LocalAws(port, _read_pid(port)), False
+    if not quiet:
+        print(f"… starting local AWS (moto server) on 127.0.0.1:{port}", flush=True)
+    log = _log_file(port).open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C in the terminal goes to us, and we stop it by pid
+    )
+    _pid_file(port).write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ShopctlError(
+                f"local AWS exited at start (code {proc.returncode}); see {_log_file(port)}",
+                f"is port {port} taken? try LOCAL_AWS_PORT=<other port>",
+            )
+        if is_up(port):
+            if not quiet:
+                print(f"✓ local AWS ready at http://127.0.0.1:{port} (pid {proc.pid})", flush=True)
+            return LocalAws(port, proc.pid), True
+        time.sleep(0.1)
+    stop(port)
+    raise ShopctlError(f"local AWS did not answer within {timeout:.0f}s", f"see {_log_file(port)}")
+
+
+def stop(port: int = DEFAULT_PORT, *, quiet: bool = False) -> bool:
+    """Stop the moto server we started on `port` (by its recorded pid). Returns whether one was stopped."""
+    pid = _read_pid(port)
+    _pid_file(port).unlink(missing_ok=True)
+    if pid is None:
+        if not quiet:
+            print(f"local AWS on port {port} is not running (no live pid recorded)")
+        return False
+    terminate(pid)
+    if not quiet:
+        print(f"✓ local AWS on port {port} stopped (pid {pid})")
+    return True
+
+
+def terminate(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM a process group we started, then SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                waited, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                waited = 0
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+            else:
+                if waited == pid:
+                    return
+            time.sleep(0.05)
