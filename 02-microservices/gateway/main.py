@@ -1,0 +1,126 @@
+"""The gateway: the stage's single base URL (`gateway.main:app`), so clients — and the shared contract
+tests — see one shop, not two services.
+
+Locally this small reverse proxy plays the part that, on AWS, an Application Load Balancer (path rules
+/users* and /orders* to two target groups) or Amazon API Gateway plays; on Kubernetes an Ingress. It
+holds no business logic and never changes a response: it forwards the method, path, query string, body
+and content type, and passes back status, body and content type as they came.
+
+  /users, /users/…    -> USERS_SERVICE_URL
+  /orders, /orders/…  -> ORDERS_SERVICE_URL
+  /health             -> its own: 200 when both services answer their /health, else 503 "degraded"
+  anything else       -> 404 (FastAPI's default)
+
+Async on purpose: a proxy mostly waits on the network, and one httpx.AsyncClient (created in the app's
+lifespan, so its connection pool lives as long as the app) serves all requests concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
+UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
+HEALTH_TIMEOUT = 2.0
+PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# Host is forwarded as well, as reverse proxies do, so that a redirect an upstream might issue
+# points back at the gateway rather than at the service's private address.
+REQUEST_HEADERS = ("content-type", "accept", "host")
+RESPONSE_HEADERS = ("content-type", "location")
+
+
+def _upstreams() -> dict[str, str]:
+    missing = [name for name in UPSTREAM_ENV.values() if not os.environ.get(name, "").strip()]
+    if missing:
+        raise RuntimeError(f"the gateway needs {' and '.join(missing)} (the services' base URLs)")
+    return {service: os.environ[name].strip().rstrip("/") for service, name in UPSTREAM_ENV.items()}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Fail at start-up, not on the first request, when an upstream address is missing.
+    app.state.upstreams = _upstreams()
+    async with httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT) as client:
+        app.state.http = client
+        yield
+
+
+# No /docs or /openapi.json of its own: the API is the services' (see their /docs directly).
+app = FastAPI(title="shop gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+
+async def _forward(request: Request, service: str) -> Response:
+    base = httpx.URL(request.app.state.upstreams[service])
+    # The raw path and query as the client sent them: no decoding and re-encoding on the way through.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    try:
+        url = base.copy_with(
+            raw_path=base.raw_path.rstrip(b"/") + raw_path + (b"?" + query if query else b"")
+        )
+    except httpx.InvalidURL:
+        return JSONResponse(status_code=404, content={"detail": "Not Found"})
+    headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
+    client: httpx.AsyncClient = request.app.state.http
+    try:
+        upstream = await client.request(request.method, url, content=await request.body(), headers=headers)
+    except httpx.HTTPError as error:  # transport errors only: an upstream 4xx/5xx is passed back as is
+        return JSONResponse(
+            status_code=503, content={"detail": f"{service}-service unreachable: {_reason(error)}"}
+        )
+    passed = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}
+    return Response(content=upstream.content, status_code=upstream.status_code, headers=passed)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    text = str(error).strip() or type(error).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+@app.api_route("/users", methods=PROXY_METHODS, include_in_schema=False)
+@app.api_route("/users/{rest:path}", methods=PROXY_METHODS, include_in_schema=False)
+async def users(request: Request) -> Response:
+    return await _forward(request, "users")
+
+
+@app.api_route("/orders", methods=PROXY_METHODS, include_in_schema=False)
+@app.api_route("/orders/{rest:path}", methods=PROXY_METHODS, include_in_schema=False)
+async def orders(request: Request) -> Response:
+    return await _forward(request, "orders")
+
+
+async def _check(client: httpx.AsyncClient, base: str) -> str:
+    """ "ok", or a short reason why the service at `base` is not healthy."""
+    try:
+        response = await client.get(f"{base}/health", timeout=HEALTH_TIMEOUT)
+    except httpx.HTTPError as error:
+        return f"unreachable: {_reason(error)}"
+    return "ok" if response.status_code == 200 else f"unhealthy: HTTP {response.status_code}"
+
+
+@app.get("/health")
+async def health(request: Request) -> JSONResponse:
+    upstreams: dict[str, str] = request.app.state.upstreams
+    results = await asyncio.gather(*(_check(request.app.state.http, base) for base in upstreams.values()))
+    services = dict(zip(upstreams, results, strict=True))
+    body = {"status": "ok", "stage": "microservices", "runtime": _runtime()}
+    if all(result == "ok" for result in services.values()):
+        return JSONResponse(body)
+    down = [name for name, result in services.items() if result != "ok"]
+    return JSONResponse(
+        status_code=503, content={**body, "status": "degraded", "down": down, "services": services}
+    )
+
+
+def _runtime() -> str | None:
+    value = os.environ.get("RUNTIME", "").strip().upper()
+    return value or None

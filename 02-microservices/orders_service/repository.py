@@ -1,0 +1,153 @@
+"""orders-service persistence: DynamoDB, spelled out in boto3.
+
+The same weld as the users-service's repository: its own boto3 client, its table from config.py (and
+so from the runtime), DynamoDB's attribute format, and a paging token that is DynamoDB's
+LastEvaluatedKey. Listing one user's orders uses the table's GSI `user_id-index` — a DynamoDB design
+decision that the service layer above now depends on without saying so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import re
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from orders_service.config import orders_table
+from orders_service.models import Order
+
+ORDERS_BY_USER_INDEX = "user_id-index"  # GSI: user_id (hash), created_at (range) — docs/contract.md
+
+# What a LastEvaluatedKey looks like once decoded: the table key for a Scan; for a Query on the index,
+# the table key plus the index key.
+SCAN_KEY_FIELDS = frozenset({"id"})
+INDEX_KEY_FIELDS = frozenset({"id", "user_id", "created_at"})
+MAX_TOKEN_LENGTH = 1024
+TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class InvalidPageToken(ValueError):
+    """The client's `next` token is not one we issued (for this listing)."""
+
+
+# One low-level client per process: creating a client costs tens of milliseconds, and boto3 clients
+# (unlike boto3 "resources") are safe to share between FastAPI's worker threads. The endpoint comes
+# from boto3's standard environment (AWS_ENDPOINT_URL locally) — no "if local" here.
+@functools.cache
+def _dynamodb() -> Any:
+    return boto3.client("dynamodb")
+
+
+def _to_item(order: Order) -> dict[str, Any]:
+    return {
+        "id": {"S": order.id},
+        "user_id": {"S": order.user_id},
+        "product": {"S": order.product},
+        "quantity": {"N": str(order.quantity)},  # a DynamoDB Number travels as a string
+        "status": {"S": order.status},
+        "created_at": {"S": order.created_at},
+    }
+
+
+def _from_item(item: dict[str, Any]) -> Order:
+    return Order(
+        id=item["id"]["S"],
+        user_id=item["user_id"]["S"],
+        product=item["product"]["S"],
+        quantity=int(item["quantity"]["N"]),
+        status=item["status"]["S"],
+        created_at=item["created_at"]["S"],
+    )
+
+
+def put_order(order: Order) -> None:
+    _dynamodb().put_item(TableName=orders_table(), Item=_to_item(order))
+
+
+def get_order(order_id: str) -> Order | None:
+    response = _dynamodb().get_item(
+        TableName=orders_table(), Key={"id": {"S": order_id}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    return _from_item(item) if item else None
+
+
+def delete_order(order_id: str) -> bool:
+    """Delete the order; False when there was none (one round trip, no read-then-delete race)."""
+    try:
+        _dynamodb().delete_item(
+            TableName=orders_table(),
+            Key={"id": {"S": order_id}},
+            ConditionExpression="attribute_exists(id)",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def list_orders(user_id: str | None, limit: int, token: str | None) -> tuple[list[Order], str | None]:
+    """One page of orders and the next page's token (None on the last page).
+
+    With `user_id`: a Query on the GSI, oldest first. Without: a Scan of the whole table.
+    """
+    request: dict[str, Any] = {"TableName": orders_table(), "Limit": limit}
+    if user_id is not None:
+        request["IndexName"] = ORDERS_BY_USER_INDEX
+        request["KeyConditionExpression"] = "user_id = :user_id"
+        request["ExpressionAttributeValues"] = {":user_id": {"S": user_id}}
+    if token is not None:
+        start_key = decode_page_token(token, INDEX_KEY_FIELDS if user_id is not None else SCAN_KEY_FIELDS)
+        # A token from another user's listing would silently jump into the wrong partition.
+        if user_id is not None and start_key["user_id"]["S"] != user_id:
+            raise InvalidPageToken("next belongs to another user's listing")
+        request["ExclusiveStartKey"] = start_key
+    try:
+        response = _dynamodb().query(**request) if user_id is not None else _dynamodb().scan(**request)
+    except ClientError as error:
+        # A start key that decodes fine but does not fit the table: still the client's token.
+        if token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
+            raise InvalidPageToken("next does not belong to this listing") from error
+        raise
+    orders = [_from_item(item) for item in response.get("Items", [])]
+    last_key = response.get("LastEvaluatedKey")
+    return orders, encode_page_token(last_key) if last_key else None
+
+
+# --- paging tokens: DynamoDB's LastEvaluatedKey, made opaque ------------------------------------------
+# (The users-service has the same two functions. Copied, not shared — see config.py.)
+
+
+def encode_page_token(last_key: dict[str, Any]) -> str:
+    plain = {name: value["S"] for name, value in last_key.items()}
+    raw = json.dumps(plain, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_page_token(token: str, fields: frozenset[str]) -> dict[str, Any]:
+    """Turn a client's token back into an ExclusiveStartKey with exactly `fields` — or raise.
+
+    The token comes from the client, so it is checked like any other input: base64url, JSON, an object
+    with exactly the expected key fields, all strings. Anything else would reach DynamoDB as a malformed
+    request (a 500) instead of being the client's mistake (a 422).
+    """
+    if len(token) > MAX_TOKEN_LENGTH or not TOKEN_ALPHABET.fullmatch(token):
+        raise InvalidPageToken("next is not a token this service issued")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        plain = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, RecursionError):
+        raise InvalidPageToken("next is not a token this service issued") from None
+    if (
+        not isinstance(plain, dict)
+        or set(plain) != fields
+        or not all(isinstance(value, str) and value for value in plain.values())
+    ):
+        raise InvalidPageToken("next is not a token for this listing")
+    return {name: {"S": value} for name, value in plain.items()}

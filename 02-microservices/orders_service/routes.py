@@ -1,0 +1,72 @@
+"""orders-service HTTP routes: translate HTTP to service calls and service outcomes back to HTTP.
+
+Plain `def` routes: boto3 and the users-service call are synchronous, so FastAPI runs them in its
+thread pool.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+
+from orders_service import config, service
+from orders_service.models import Order, OrderCreate, OrderPage
+from orders_service.repository import MAX_TOKEN_LENGTH, InvalidPageToken
+from orders_service.users_client import UsersClient, UsersServiceUnavailable, http_client
+
+router = APIRouter()
+
+ORDER_NOT_FOUND = "Order not found"
+
+
+def _bad_token(error: InvalidPageToken) -> HTTPException:
+    # Same shape as FastAPI's own validation errors, so clients parse one format everywhere.
+    return HTTPException(
+        status_code=422, detail=[{"loc": ["query", "next"], "msg": str(error), "type": "value_error"}]
+    )
+
+
+@router.post("/orders", status_code=201, response_model=Order)
+def create_order(body: OrderCreate, users_http: httpx.Client = Depends(http_client)) -> Order:
+    try:
+        return service.create_order(body, UsersClient(users_http))
+    except service.UserNotFound:
+        raise HTTPException(status_code=404, detail="User not found") from None
+    except UsersServiceUnavailable as error:
+        raise HTTPException(status_code=503, detail=f"users-service unavailable: {error}") from None
+
+
+@router.get("/orders", response_model=OrderPage)
+def list_orders(
+    user_id: uuid.UUID | None = None,
+    limit: int = Query(20, ge=1, le=100),
+    next_token: str | None = Query(None, alias="next", max_length=MAX_TOKEN_LENGTH),
+) -> OrderPage:
+    try:
+        return service.list_orders(str(user_id) if user_id else None, limit, next_token)
+    except InvalidPageToken as error:
+        raise _bad_token(error) from None
+
+
+@router.get("/orders/{order_id}", response_model=Order)
+def get_order(order_id: uuid.UUID) -> Order:
+    try:
+        return service.get_order(str(order_id))
+    except service.OrderNotFound:
+        raise HTTPException(status_code=404, detail=ORDER_NOT_FOUND) from None
+
+
+@router.delete("/orders/{order_id}", status_code=204)
+def delete_order(order_id: uuid.UUID) -> Response:
+    try:
+        service.delete_order(str(order_id))
+    except service.OrderNotFound:
+        raise HTTPException(status_code=404, detail=ORDER_NOT_FOUND) from None
+    return Response(status_code=204)
+
+
+@router.get("/health")
+def health() -> dict[str, str | None]:
+    return {"status": "ok", "stage": "microservices", "runtime": config.runtime(), "service": "orders"}

@@ -1,0 +1,85 @@
+"""Ports: the interfaces the use cases need from the outside world.
+
+A port says *what* is needed ("store a user", "tell me the users table's name"), never *how*.
+Adapters (clean_shop/adapters/) provide the how: DynamoDB or a dict for storage; environment
+variables, SSM Parameter Store or a mounted file for configuration. Changing database or runtime
+means writing or choosing another adapter; nothing in this package changes.
+
+They are abstract base classes, so an adapter states which port it implements (`class
+DynamoDBUserRepository(UserRepository)`) and forgetting a method fails when it is instantiated.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from clean_shop.domain.model import Order, User
+
+T = TypeVar("T")
+
+# Where new ids and timestamps come from: plain functions, so a test can pass `lambda: "id-1"`.
+IdGenerator = Callable[[], str]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list. `next` is an opaque token for the following page, None on the last page."""
+
+    items: Sequence[T]
+    next: str | None = None
+
+
+class UserRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, user: User) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, user_id: str) -> User | None:
+        """The user, or None if there is no user with that id."""
+
+    @abc.abstractmethod
+    def list(self, limit: int, cursor: str | None = None) -> Page[User]:
+        """Up to `limit` users after `cursor`; raises InvalidPageToken for a token it did not issue."""
+
+    @abc.abstractmethod
+    def delete(self, user_id: str) -> bool:
+        """Delete the user; False if there was none."""
+
+
+class OrderRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, order: Order) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, order_id: str) -> Order | None: ...
+
+    @abc.abstractmethod
+    def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
+        """All orders, a page at a time."""
+
+    @abc.abstractmethod
+    def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
+        """One user's orders, oldest first, a page at a time."""
+
+    @abc.abstractmethod
+    def delete(self, order_id: str) -> bool: ...
+
+
+class ConfigPort(abc.ABC):
+    """Where settings come from. The talk's answer to "Lambda reads env vars, ECS reads SSM, EKS
+    reads a file": the code asks this port, and each runtime plugs in its own adapter.
+
+    Keys are paths such as "users/table" (docs/contract.md); a missing key raises ConfigurationError.
+    """
+
+    @abc.abstractmethod
+    def get(self, key: str) -> str: ...
+
+    def get_table_name(self, entity: str) -> str:
+        """The table that stores `entity` ("users", "orders") — the setting every repository needs."""
+        return self.get(f"{entity}/table")

@@ -1,0 +1,134 @@
+"""The use cases: one class per thing the shop can do.
+
+Each receives the ports it needs in its constructor (dependency inversion): it depends on
+`UserRepository`, not on DynamoDB. Production passes DynamoDB adapters (see bootstrap.py), unit tests
+pass in-memory ones, and the use case cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from clean_shop.application.errors import OrderNotFound, UserNotFound
+from clean_shop.application.ports import Clock, IdGenerator, OrderRepository, Page, UserRepository
+from clean_shop.domain.model import Order, User
+
+DEFAULT_PAGE_SIZE = 20
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- users -------------------------------------------------------------------------------------------
+
+
+class CreateUserUseCase:
+    def __init__(self, users: UserRepository, *, ids: IdGenerator = new_id, clock: Clock = utc_now) -> None:
+        self._users = users
+        self._ids = ids
+        self._clock = clock
+
+    def execute(self, name: str, email: str) -> User:
+        user = User.register(name, email, id=self._ids(), created_at=self._clock())
+        self._users.add(user)
+        return user
+
+
+class GetUserUseCase:
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    def execute(self, user_id: str) -> User:
+        user = self._users.get(user_id)
+        if user is None:
+            raise UserNotFound(user_id)
+        return user
+
+
+class ListUsersUseCase:
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    def execute(self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None) -> Page[User]:
+        return self._users.list(limit, cursor)
+
+
+class DeleteUserUseCase:
+    """Deletes the user only; their orders stay (the contract promises nothing more)."""
+
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    def execute(self, user_id: str) -> None:
+        if not self._users.delete(user_id):
+            raise UserNotFound(user_id)
+
+
+# --- orders ------------------------------------------------------------------------------------------
+
+
+class CreateOrderUseCase:
+    """Places an order for an existing user.
+
+    "An order belongs to an existing user" needs both repositories, so it is enforced here rather
+    than in the domain model. Unknown user: UserNotFound, and nothing is stored.
+    """
+
+    def __init__(
+        self,
+        orders: OrderRepository,
+        users: UserRepository,
+        *,
+        ids: IdGenerator = new_id,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._orders = orders
+        self._users = users
+        self._ids = ids
+        self._clock = clock
+
+    def execute(self, user_id: str, product: str, quantity: int) -> Order:
+        # Check the order's own fields first: it costs nothing, while asking about the user is I/O.
+        order = Order.place(user_id, product, quantity, id=self._ids(), created_at=self._clock())
+        if self._users.get(user_id) is None:
+            raise UserNotFound(user_id)
+        self._orders.add(order)
+        return order
+
+
+class GetOrderUseCase:
+    def __init__(self, orders: OrderRepository) -> None:
+        self._orders = orders
+
+    def execute(self, order_id: str) -> Order:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+
+class ListOrdersUseCase:
+    def __init__(self, orders: OrderRepository) -> None:
+        self._orders = orders
+
+    def execute(
+        self, user_id: str | None = None, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[Order]:
+        if user_id is None:
+            return self._orders.list(limit, cursor)
+        return self._orders.list_by_user(user_id, limit, cursor)
+
+
+class DeleteOrderUseCase:
+    def __init__(self, orders: OrderRepository) -> None:
+        self._orders = orders
+
+    def execute(self, order_id: str) -> None:
+        if not self._orders.delete(order_id):
+            raise OrderNotFound(order_id)

@@ -1,0 +1,79 @@
+"""Where Lambda packages live: an S3 bucket per account and region, one object per code version.
+
+Deploy uploads the ZIP here and points the function at it (Code={S3Bucket, S3Key}) — the way to ship
+packages larger than the 50 MB direct-upload limit. The object key is derived from the package's SHA-256,
+which Lambda reports back as the function's `CodeSha256`: the local Lambda uses that to fetch exactly the
+code the function holds, and checks the digest before running it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def code_sha256(data: bytes) -> str:
+    """Lambda's CodeSha256: the base64 of the package's SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def bucket_name(account_id: str, region: str) -> str:
+    return f"shop-lambda-artifacts-{account_id}-{region}"
+
+
+def artifact_key(function_name: str, sha256_b64: str) -> str:
+    return f"{function_name}/{base64.b64decode(sha256_b64).hex()}.zip"
+
+
+def _bucket(region: str | None = None) -> tuple[str, str]:
+    session = boto3.session.Session()
+    region = region or session.region_name or "us-east-1"
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    return bucket_name(account, region), region
+
+
+def ensure_bucket(region: str | None = None) -> str:
+    bucket, region = _bucket(region)
+    s3 = boto3.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        extra: dict[str, Any] = {}
+        if region != "us-east-1":
+            extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(Bucket=bucket, **extra)
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+    return bucket
+
+
+def upload(function_name: str, data: bytes) -> tuple[str, str]:
+    """Upload a package; returns (bucket, key). Uploading the same bytes twice is a no-op overwrite."""
+    bucket = ensure_bucket()
+    key = artifact_key(function_name, code_sha256(data))
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
+    return bucket, key
+
+
+def download(function_name: str, sha256_b64: str) -> bytes:
+    """Fetch the package of a function's current code and verify it is exactly that code."""
+    bucket, _ = _bucket()
+    data = (
+        boto3.client("s3")
+        .get_object(Bucket=bucket, Key=artifact_key(function_name, sha256_b64))["Body"]
+        .read()
+    )
+    if code_sha256(data) != sha256_b64:
+        raise ValueError(f"artifact for {function_name} does not match CodeSha256 {sha256_b64}")
+    return data

@@ -1,0 +1,137 @@
+"""IAM for the shop: roles whose policies name exactly the resources a function or task touches.
+
+No `*` action or resource anywhere: every statement lists the DynamoDB actions the stage's code calls
+on the ARNs of its own tables (and the orders index), and the logs actions on its own log group.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shopctl.resources import ORDERS_BY_USER_INDEX
+
+# The DynamoDB calls the stages' code makes, per table (checked against the code by the tests):
+# GetItem/PutItem/DeleteItem (with conditions) for single items, Scan for listing; on orders, Query on
+# the user_id index. ConditionCheckItem backs the transactional "user exists" check in an order write.
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "users": (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Scan",
+        "dynamodb:ConditionCheckItem",
+    ),
+    "orders": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"),
+}
+INDEX_ACTIONS: dict[str, tuple[str, ...]] = {"orders": ("dynamodb:Query",)}
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def account_and_region() -> tuple[str, str]:
+    session = boto3.session.Session()
+    region = session.region_name or "us-east-1"
+    return boto3.client("sts").get_caller_identity()["Account"], region
+
+
+def table_arn(name: str) -> str:
+    return boto3.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"]
+
+
+def dynamodb_statements(tables: dict[str, str]) -> list[dict[str, Any]]:
+    """`tables`: kind ("users"/"orders") -> table name, for the tables this principal may use."""
+    statements = []
+    for kind, name in sorted(tables.items()):
+        arn = table_arn(name)
+        statements.append(
+            {
+                "Sid": f"{kind.capitalize()}Table",
+                "Effect": "Allow",
+                "Action": list(TABLE_ACTIONS[kind]),
+                "Resource": [arn],
+            }
+        )
+        if kind in INDEX_ACTIONS:
+            statements.append(
+                {
+                    "Sid": f"{kind.capitalize()}ByUserIndex",
+                    "Effect": "Allow",
+                    "Action": list(INDEX_ACTIONS[kind]),
+                    "Resource": [f"{arn}/index/{ORDERS_BY_USER_INDEX}"],
+                }
+            )
+    return statements
+
+
+def lambda_logs_statement(function_name: str) -> dict[str, Any]:
+    account, region = account_and_region()
+    return {
+        "Sid": "OwnLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function_name}:*"],
+    }
+
+
+def policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def ensure_role(
+    name: str, trust: dict[str, Any], inline: dict[str, Any], description: str
+) -> tuple[str, bool]:
+    """Create or update role `name` with one inline policy `<name>-access`. Returns (arn, created)."""
+    iam = boto3.client("iam")
+    created = False
+    try:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        arn = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description=description,
+            Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+        )["Role"]["Arn"]
+        created = True
+    iam.put_role_policy(RoleName=name, PolicyName=f"{name}-access", PolicyDocument=json.dumps(inline))
+    return arn, created
+
+
+def delete_role(name: str) -> bool:
+    iam = boto3.client("iam")
+    try:
+        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+        iam.delete_role(RoleName=name)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise
+
+
+def retry_while_role_propagates(call, *, attempts: int = 10, delay: float = 3.0):
+    """A new IAM role takes seconds to be usable by Lambda on AWS; retry that specific refusal."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as error:
+            message = error.response["Error"].get("Message", "")
+            if "cannot be assumed" not in message or attempt == attempts - 1:
+                raise
+            print(f"  … waiting for the new IAM role to propagate ({attempt + 1}/{attempts})", flush=True)
+            time.sleep(delay)
+    raise AssertionError("unreachable")

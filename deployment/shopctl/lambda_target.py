@@ -1,0 +1,395 @@
+"""TARGET=lambda: deploy a stage as AWS Lambda function(s) behind Function URLs.
+
+One code path for ENV=local and ENV=aws. Both make the same boto3 calls (tables, IAM role, S3 artifact,
+function, Function URL, log group); ENV=local only differs in where boto3 points (the local AWS) and in
+who runs the function: the local Lambda service (`shopctl.lambda_local`) on this machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shopctl import artifacts, iam, resources, state
+from shopctl.errors import ShopctlError
+from shopctl.net import free_port, port_in_use, wait_healthy
+from shopctl.package import Platform, build
+from shopctl.paths import run_dir
+from shopctl.process import base_environ, spawn, uvicorn_argv
+from shopctl.stages import Service, Stage, get_stage
+
+TARGET = "lambda"
+DEFAULT_PORTS = {"monolith": 9101, "microservices": 9102, "clean": 9103}
+MEMORY_MB = 512  # CPU scales with memory; 512 MB keeps a FastAPI cold start reasonable
+TIMEOUT_S = 15
+LOG_RETENTION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Options:
+    env: str = "local"  # "local" | "aws"
+    port: int | None = None  # local base URL port
+    auth: str | None = None  # Function URL AuthType; default NONE locally, AWS_IAM on AWS
+    python: str = "3.12"  # the function's runtime on AWS
+    architecture: str = "x86_64"
+    idle_timeout: int = 300  # local Lambda: keep an idle environment warm this long
+    max_concurrency: int = 10  # local Lambda: environments at most
+    quiet: bool = False
+
+    @property
+    def auth_type(self) -> str:
+        return self.auth or ("AWS_IAM" if self.env == "aws" else "NONE")
+
+    def platform(self) -> Platform:
+        # Build for the interpreter that will import the package: here, this machine's Python.
+        return Platform.aws(self.python, self.architecture) if self.env == "aws" else Platform.local()
+
+
+def deployment_name(stage: str) -> str:
+    return f"{stage}-{TARGET}"
+
+
+def function_name(stage: Stage, service: Service) -> str:
+    return f"shop-{stage.name}" if len(stage.services) == 1 else f"shop-{stage.name}-{service.name}"
+
+
+def lambda_services(stage: Stage) -> list[Service]:
+    return [s for s in stage.services if s.handler]
+
+
+def _say(options: Options, message: str) -> None:
+    if not options.quiet:
+        print(message, flush=True)
+
+
+def plan(stage: Stage, options: Options) -> list[str]:
+    tables = resources.TableNames.for_deployment(deployment_name(stage.name))
+    lines = [f"DynamoDB tables {tables.users}, {tables.orders} (on-demand)"]
+    for service in lambda_services(stage):
+        fn = function_name(stage, service)
+        lines += [
+            f"IAM role {fn}-role (DynamoDB on its tables only, logs on its log group only)",
+            f"Lambda function {fn} ({options.platform().runtime}, {options.architecture}, {MEMORY_MB} MB, "
+            f"handler {service.handler})",
+            f"Function URL for {fn} (auth {options.auth_type}), log group /aws/lambda/{fn}",
+        ]
+    lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages")
+    return lines
+
+
+def _table_env(service: Service, tables: resources.TableNames) -> dict[str, str]:
+    settings = tables.settings()
+    return {resources.env_name(key): settings[key] for key in service.settings}
+
+
+def _table_kinds(service: Service, tables: resources.TableNames) -> dict[str, str]:
+    settings = tables.settings()
+    return {key.split("/")[0]: settings[key] for key in service.settings}
+
+
+def _ensure_log_group(name: str) -> None:
+    logs = boto3.client("logs")
+    try:
+        logs.create_log_group(logGroupName=name, tags={"project": "shapeshifting-workshop"})
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+            raise
+    logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
+
+
+def _ensure_function(
+    name: str,
+    service: Service,
+    role_arn: str,
+    bucket: str,
+    key: str,
+    sha: str,
+    environment: dict[str, str],
+    options: Options,
+) -> str:
+    """Create the function, or update only what changed. Returns "created", "updated" or "unchanged"."""
+    client = boto3.client("lambda")
+    config: dict[str, Any] = {
+        "Role": role_arn,
+        "Handler": service.handler,
+        "Runtime": options.platform().runtime,
+        "MemorySize": MEMORY_MB,
+        "Timeout": TIMEOUT_S,
+        "Environment": {"Variables": environment},
+        "Description": f"Shapeshifting workshop: {service.asgi}",
+    }
+    try:
+        current = client.get_function_configuration(FunctionName=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        iam.retry_while_role_propagates(
+            lambda: client.create_function(
+                FunctionName=name,
+                Code={"S3Bucket": bucket, "S3Key": key},
+                PackageType="Zip",
+                Architectures=[options.architecture],
+                Tags={"project": "shapeshifting-workshop"},
+                **config,
+            )
+        )
+        client.get_waiter("function_active_v2").wait(FunctionName=name)
+        return "created"
+    changed = False
+    if current["CodeSha256"] != sha:
+        client.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key=key)
+        client.get_waiter("function_updated_v2").wait(FunctionName=name)
+        changed = True
+    current_config = {
+        "Role": current["Role"],
+        "Handler": current["Handler"],
+        "Runtime": current["Runtime"],
+        "MemorySize": current["MemorySize"],
+        "Timeout": current["Timeout"],
+        "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
+        "Description": current.get("Description", ""),
+    }
+    if current_config != config:
+        iam.retry_while_role_propagates(
+            lambda: client.update_function_configuration(FunctionName=name, **config)
+        )
+        client.get_waiter("function_updated_v2").wait(FunctionName=name)
+        changed = True
+    return "updated" if changed else "unchanged"
+
+
+def _ensure_function_url(name: str, auth_type: str) -> str:
+    client = boto3.client("lambda")
+    try:
+        url = client.get_function_url_config(FunctionName=name)
+        if url["AuthType"] != auth_type:
+            url = client.update_function_url_config(FunctionName=name, AuthType=auth_type)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        url = client.create_function_url_config(FunctionName=name, AuthType=auth_type)
+    if auth_type == "NONE":
+        # A public URL needs both permissions in the function's resource policy (since October 2025).
+        for sid, extra in (
+            (
+                "FunctionURLAllowPublicAccess",
+                {"Action": "lambda:InvokeFunctionUrl", "FunctionUrlAuthType": "NONE"},
+            ),
+            (
+                "FunctionURLInvokeAllowPublicAccess",
+                {"Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True},
+            ),
+        ):
+            try:
+                client.add_permission(FunctionName=name, StatementId=sid, Principal="*", **extra)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ResourceConflictException":
+                    raise
+    return url["FunctionUrl"]
+
+
+def _local_lambda(
+    deployment: state.DeploymentState, fn: str, port: int | None, options: Options
+) -> state.LocalProcess:
+    """Make sure the local Lambda service runs `fn`; an already running one picks up new code itself."""
+    current = deployment.process(fn)
+    if current and current.alive():
+        return current
+    port = port if port is not None else (current.port if current else free_port())
+    if port_in_use(port):
+        raise ShopctlError(f"port {port} is already in use", "free it, or pass another PORT=…")
+    log = run_dir() / "deployments" / deployment.name / f"{fn}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "shopctl.lambda_local",
+        "--function-name",
+        fn,
+        "--port",
+        str(port),
+        "--idle-timeout",
+        str(options.idle_timeout),
+        "--max-concurrency",
+        str(options.max_concurrency),
+    ]
+    proc = spawn(fn, argv, base_environ(deployment.stage, {}), log)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_healthy(f"{url}/__lambda_local__/status", 30, proc.alive):
+        proc.stop()
+        raise ShopctlError(f"the local Lambda for {fn} did not start", f"see {log}:\n{proc.log_tail()}")
+    return state.LocalProcess(fn, proc.pid, port, url, str(log))
+
+
+def _local_gateway(
+    deployment: state.DeploymentState, stage: Stage, urls: dict[str, str], port: int
+) -> state.LocalProcess:
+    gateway = stage.service(stage.entry)
+    current = deployment.process(gateway.name)
+    if current and current.alive():
+        return current  # the functions keep their local ports across deploys, so its routes still hold
+    if port_in_use(port):
+        raise ShopctlError(f"port {port} is already in use", "free it, or pass another PORT=…")
+    env = {"RUNTIME": "LAMBDA", **{f"{up.upper()}_SERVICE_URL": urls[up] for up in gateway.upstreams}}
+    log = run_dir() / "deployments" / deployment.name / f"{gateway.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = spawn(
+        gateway.name, uvicorn_argv(gateway.asgi, port, access_log=True), base_environ(stage.name, env), log
+    )
+    url = f"http://127.0.0.1:{port}"
+    # The gateway's own liveness: FastAPI docs answer without touching the functions (no cold start).
+    if not wait_healthy(f"{url}/openapi.json", 30, proc.alive):
+        proc.stop()
+        raise ShopctlError("the local gateway did not start", f"see {log}:\n{proc.log_tail()}")
+    return state.LocalProcess(gateway.name, proc.pid, port, url, str(log))
+
+
+def deploy(stage_name: str, options: Options) -> state.DeploymentState:
+    stage = get_stage(stage_name)
+    name = deployment_name(stage.name)
+
+    def say(message: str) -> None:
+        _say(options, message)
+
+    deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
+    tables = resources.TableNames.for_deployment(name)
+    started = time.monotonic()
+
+    say(f"… deploying {stage.name} to Lambda ({options.env})")
+    created = resources.ensure_tables(tables)
+    say(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
+    bucket = artifacts.ensure_bucket()
+
+    urls: dict[str, str] = {}
+    functions: list[str] = []
+    for service in lambda_services(stage):
+        fn = function_name(stage, service)
+        functions.append(fn)
+        package = build(stage, service, options.platform(), quiet=options.quiet)
+        sha = artifacts.code_sha256(package.data)
+        _, key = artifacts.upload(fn, package.data)
+        statements = [*iam.dynamodb_statements(_table_kinds(service, tables)), iam.lambda_logs_statement(fn)]
+        role_arn, role_created = iam.ensure_role(
+            f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}"
+        )
+        actions = sum(len(s["Action"]) for s in statements)
+        arns = sum(len(s["Resource"]) for s in statements)
+        verb = "created" if role_created else "policy refreshed"
+        say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
+        _ensure_log_group(f"/aws/lambda/{fn}")
+        environment = {"RUNTIME": "LAMBDA", **_table_env(service, tables)}
+        environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
+        outcome = _ensure_function(fn, service, role_arn, bucket, key, sha, environment, options)
+        function_url = _ensure_function_url(fn, options.auth_type)
+        say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
+        if options.env == "local":
+            # The stage's entry function gets the base URL port; internal ones keep the port they had.
+            port = (options.port or DEFAULT_PORTS[stage.name]) if service.name == stage.entry else None
+            proc = _local_lambda(deployment, fn, port, options)
+            deployment.set_process(proc)
+            urls[service.name] = proc.url
+            say(f"✓ local Lambda for {fn} serving {proc.url} (stands in for {function_url})")
+        else:
+            urls[service.name] = function_url.rstrip("/")
+
+    if stage.entry in urls:
+        base_url = urls[stage.entry]
+    elif options.env == "local":
+        port = options.port or DEFAULT_PORTS[stage.name]
+        gateway = _local_gateway(deployment, stage, urls, port)
+        deployment.set_process(gateway)
+        base_url = gateway.url
+        say(f"✓ local gateway {base_url} → users {urls['users']}, orders {urls['orders']}")
+    else:
+        base_url = urls["users"]
+        say(
+            "  note: on AWS the microservices get one URL each; put an API Gateway HTTP API or ALB in front "
+            "(routes /users* and /orders*) for a single base URL — see README 'Deploy to Lambda'."
+        )
+
+    deployment.url = base_url
+    deployment.resources = {
+        "tables": {"users": tables.users, "orders": tables.orders},
+        "functions": functions,
+        "roles": [f"{fn}-role" for fn in functions],
+        "log_groups": [f"/aws/lambda/{fn}" for fn in functions],
+        "service_urls": urls,
+        "artifact_bucket": bucket,
+    }
+    state.save(deployment)
+    say(f"✓ deployed {stage.name} to Lambda in {time.monotonic() - started:.1f}s\n\n  URL: {base_url}\n")
+    return deployment
+
+
+def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
+    """Remove what deploy created (tables only when keep_data is False). Returns what was removed."""
+    stage = get_stage(stage_name)
+    name = deployment_name(stage.name)
+    deployment = state.load(name)
+    removed: list[str] = []
+    if deployment:
+        for proc in deployment.processes:
+            if proc.alive():
+                from shopctl.localaws import terminate
+
+                terminate(proc.pid)
+                removed.append(f"process {proc.name} (pid {proc.pid})")
+    client = boto3.client("lambda")
+    logs = boto3.client("logs")
+    s3 = boto3.client("s3")
+    bucket = artifacts.ensure_bucket() if deployment is None else deployment.resources.get("artifact_bucket")
+    for service in lambda_services(stage):
+        fn = function_name(stage, service)
+        with contextlib.suppress(ClientError):
+            client.delete_function_url_config(FunctionName=fn)
+        try:
+            client.delete_function(FunctionName=fn)
+            removed.append(f"function {fn}")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        if iam.delete_role(f"{fn}-role"):
+            removed.append(f"role {fn}-role")
+        try:
+            logs.delete_log_group(logGroupName=f"/aws/lambda/{fn}")
+            removed.append(f"log group /aws/lambda/{fn}")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        if bucket:
+            try:
+                listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", [])
+            except ClientError:
+                listed = []
+            for obj in listed:
+                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+            if listed:
+                removed.append(f"{len(listed)} package(s) s3://{bucket}/{fn}/")
+    if not keep_data:
+        tables = resources.TableNames.for_deployment(name)
+        removed += [f"table {t}" for t in resources.delete_tables(tables)]
+    state.remove(name)
+    if not options.quiet:
+        for line in removed:
+            print(f"✓ removed {line}")
+        if keep_data:
+            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
+    return removed
+
+
+def describe(stage_name: str) -> dict[str, Any]:
+    """The function configurations as AWS reports them (tests and `make status` use it)."""
+    stage = get_stage(stage_name)
+    client = boto3.client("lambda")
+    out = {}
+    for service in lambda_services(stage):
+        fn = function_name(stage, service)
+        out[fn] = client.get_function_configuration(FunctionName=fn)
+    return json.loads(json.dumps(out, default=str))
