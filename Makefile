@@ -13,6 +13,14 @@ RUNTIME     ?= LAMBDA
 PORT        ?= 8000
 LOCAL_AWS_PORT ?= 5000
 PYTEST_ARGS ?=
+TARGET      ?= lambda
+ENV         ?= local
+N           ?= 5
+KEEP_DATA   ?= 1
+# Extra flags for deploy: AUTH=NONE|AWS_IAM (Function URL), YES=1 (no prompt with ENV=aws), PYTHON=3.12 (AWS runtime)
+DEPLOY_FLAGS = --stage $(STAGE) --target $(TARGET) --env $(ENV) --aws-port $(LOCAL_AWS_PORT) \
+               $(if $(DEPLOY_PORT),--port $(DEPLOY_PORT)) $(if $(AUTH),--auth $(AUTH)) \
+               $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes)
 
 SHOPCTL := $(PY) -m shopctl
 
@@ -26,7 +34,7 @@ help: ## Show this menu
 	@echo
 	@echo "Usage: make <target> [STAGE=monolith|microservices|clean] [RUNTIME=LAMBDA|ECS|EKS] [PORT=8000]"
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-30s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Start with:  make test        then  make run STAGE=clean"
 
@@ -38,7 +46,8 @@ $(STAMP): pyproject.toml
 	@echo "… creating virtualenv in $(VENV) and installing packages (first time: about a minute)"
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "error: could not create a virtualenv with $(PYTHON_BOOT)"; echo "  hint: install Python 3.11+ with venv support (e.g. apt-get install python3-venv)"; exit 1; }
 	@$(PY) -m pip install --quiet --upgrade pip 2>/dev/null || true
-	@$(PY) -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" ; \
+	@$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > $(VENV)/requirements.txt
+	@$(PY) -m pip install --quiet -r $(VENV)/requirements.txt 2>&1 | grep -v "^WARNING: Location" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run 'make venv' again"; exit 1; }
 	@# Put the stage folders on the venv's path: `import monolith`, `import clean_shop`, … work anywhere.
 	@$(PY) -c "import site, pathlib; root = pathlib.Path.cwd(); dirs = ['01-monolith', '02-microservices', '03-clean-architecture', 'deployment']; pathlib.Path(site.getsitepackages()[0], 'shapeshifting_workshop.pth').write_text(''.join(str(root / d) + '\n' for d in dirs))"
@@ -80,6 +89,35 @@ run-microservices: ## = make run STAGE=microservices
 	@$(MAKE) --no-print-directory run STAGE=microservices
 run-clean: ## = make run STAGE=clean
 	@$(MAKE) --no-print-directory run STAGE=clean
+
+# --- deploy ------------------------------------------------------------------------------------------
+
+deploy: $(STAMP) ## Deploy STAGE to TARGET (lambda) — ENV=local (default, no AWS needed) or ENV=aws
+	@$(SHOPCTL) deploy $(DEPLOY_FLAGS)
+
+destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables)
+	@$(SHOPCTL) destroy $(DEPLOY_FLAGS) $(if $(filter 0,$(KEEP_DATA)),--delete-data)
+
+status: $(STAMP) ## List deployments: stage, target, URL, local processes
+	@$(SHOPCTL) status
+
+coldstart: $(STAMP) ## Force N cold starts of STAGE on TARGET=lambda and print Init Duration etc. from REPORT lines
+	@$(SHOPCTL) coldstart $(DEPLOY_FLAGS) -n $(N)
+
+LAMBDA_ALIASES := $(foreach s,$(STAGES),deploy-$(s)-lambda destroy-$(s)-lambda)
+.PHONY: deploy destroy status coldstart $(LAMBDA_ALIASES)
+deploy-monolith-lambda: ## = make deploy STAGE=monolith TARGET=lambda (likewise for microservices, clean)
+	@$(MAKE) --no-print-directory deploy STAGE=monolith TARGET=lambda
+deploy-microservices-lambda:
+	@$(MAKE) --no-print-directory deploy STAGE=microservices TARGET=lambda
+deploy-clean-lambda:
+	@$(MAKE) --no-print-directory deploy STAGE=clean TARGET=lambda
+destroy-monolith-lambda: ## = make destroy STAGE=monolith TARGET=lambda (likewise for the others)
+	@$(MAKE) --no-print-directory destroy STAGE=monolith TARGET=lambda
+destroy-microservices-lambda:
+	@$(MAKE) --no-print-directory destroy STAGE=microservices TARGET=lambda
+destroy-clean-lambda:
+	@$(MAKE) --no-print-directory destroy STAGE=clean TARGET=lambda
 
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
 	rm -rf build .run .pytest_cache

@@ -23,7 +23,7 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localaws.Loc
     saved = dict(os.environ)
     os.environ["SHOP_RUN_DIR"] = str(tmp_path_factory.mktemp("run"))
     aws, _ = localaws.start(free_port(), quiet=True)
-    os.environ.update(aws.environ())
+    aws.use()
     try:
         yield aws
     finally:

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -198,9 +199,10 @@ def _decode_token(token: str, keys: set[str]) -> dict[str, Any]:
     return {name: {"S": value} for name, value in plain.items()}
 
 
-def _page(operation: str, params: dict[str, Any], next_token: str | None) -> dict[str, Any]:
+def _page(read: Callable[..., Any], params: dict[str, Any], next_token: str | None) -> dict[str, Any]:
+    """One page from `read` (DynamoDB's scan or query)."""
     try:
-        return getattr(_aws("dynamodb"), operation)(**params)
+        return read(**params)
     except ClientError as error:
         # DynamoDB rejects a start key that does not fit the table or index: still the token's fault.
         if next_token is not None and error.response["Error"]["Code"] == "ValidationException":
@@ -251,7 +253,7 @@ def list_users(limit: int, next_token: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"TableName": _users_table_name(), "Limit": limit}
     if next_token is not None:
         params["ExclusiveStartKey"] = _decode_token(next_token, {"id"})
-    page = _page("scan", params, next_token)
+    page = _page(_aws("dynamodb").scan, params, next_token)
     return {
         "items": [_user(item) for item in page["Items"]],
         "next": _encode_token(page.get("LastEvaluatedKey")),
@@ -322,11 +324,11 @@ def get_order(order_id: uuid.UUID) -> dict[str, Any]:
 def list_orders(user_id: uuid.UUID | None, limit: int, next_token: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"TableName": _orders_table_name(), "Limit": limit}
     if user_id is None:
-        operation, token_keys = "scan", {"id"}
+        read, token_keys = _aws("dynamodb").scan, {"id"}
     else:
         # A user's orders come from the GSI (user_id, created_at), oldest first. Its page keys carry
         # the index attributes too, so a token only fits the same index — and the same user.
-        operation, token_keys = "query", {"id", "user_id", "created_at"}
+        read, token_keys = _aws("dynamodb").query, {"id", "user_id", "created_at"}
         params["IndexName"] = ORDERS_BY_USER_INDEX
         params["KeyConditionExpression"] = "user_id = :user_id"
         params["ExpressionAttributeValues"] = {":user_id": {"S": str(user_id)}}
@@ -335,7 +337,7 @@ def list_orders(user_id: uuid.UUID | None, limit: int, next_token: str | None) -
         if user_id is not None and start_key["user_id"]["S"] != str(user_id):
             raise _invalid("query", "next", "next belongs to another user's listing")
         params["ExclusiveStartKey"] = start_key
-    page = _page(operation, params, next_token)
+    page = _page(read, params, next_token)
     return {
         "items": [_order(item) for item in page["Items"]],
         "next": _encode_token(page.get("LastEvaluatedKey")),

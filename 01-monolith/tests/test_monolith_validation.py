@@ -31,9 +31,10 @@ class Shop:
     client: TestClient
     tables: TableNames
     user_id: str  # the one user that exists
+    dynamodb: Any  # a plain boto3 client, to look behind the app's back
 
     def stored(self, table: str) -> int:
-        return boto3.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]
+        return self.dynamodb.scan(TableName=table, Select="COUNT")["Count"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def shop(local_aws: Any) -> Iterator[Shop]:
         clear_config_caches()
         client = TestClient(main.app)
         user = client.post("/users", json={"name": "Ann", "email": "ann@example.com"}).json()
-        yield Shop(client, tables, user["id"])
+        yield Shop(client, tables, user["id"], boto3.client("dynamodb"))
     clear_config_caches()
     delete_tables(tables)
 

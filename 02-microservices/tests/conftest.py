@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from orders_service import config as orders_config
 from orders_service.main import app as orders_app
 from orders_service.users_client import http_client
-from shopctl.resources import TableNames, runtime_environment
+from shopctl.resources import TableNames, ensure_tables, runtime_environment
 from users_service import config as users_config
 from users_service.main import app as users_app
 
@@ -66,6 +66,26 @@ def configure(tables: TableNames, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def lambda_env(configure: Configure) -> TableNames:
     """The simplest runtime (settings in environment variables) — enough for most tests."""
     return configure("LAMBDA")
+
+
+@pytest.fixture(scope="module")
+def _module_tables(local_aws: object) -> TableNames:
+    names = TableNames.for_deployment(f"test-{uuid.uuid4().hex[:10]}")
+    ensure_tables(names)
+    return names
+
+
+@pytest.fixture
+def shared_lambda_env(_module_tables: TableNames, monkeypatch: pytest.MonkeyPatch) -> TableNames:
+    """LAMBDA settings pointing at one pair of tables shared by a whole test module — for the many
+    tests that must store *nothing* (rejected input). Cheaper than fresh tables per test, and stricter:
+    if any of them stored something, every later emptiness check in the module would fail too."""
+    for name in APP_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in runtime_environment("LAMBDA", _module_tables.settings()).items():
+        monkeypatch.setenv(name, value)
+    clear_config_caches()
+    return _module_tables
 
 
 @pytest.fixture

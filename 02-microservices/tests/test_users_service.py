@@ -16,9 +16,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shopctl.resources import TableNames
+from users_service.main import app as users_app
 from users_service.main import handler
 
 ADA = {"name": "Ada Lovelace", "email": "ada@example.com"}
+
+
+@pytest.fixture
+def rejecting_api(shared_lambda_env: TableNames) -> TestClient:
+    """The users-service for tests where every request must be rejected (shared, empty tables)."""
+    return TestClient(users_app)
 
 
 def token(payload: object) -> str:
@@ -53,8 +60,8 @@ def test_create_get_delete_round_trip(users_api: TestClient, lambda_env: TableNa
 
 
 @pytest.mark.parametrize("method", ["get", "delete"])
-def test_user_id_must_be_a_uuid(users_api: TestClient, method: str) -> None:
-    response = getattr(users_api, method)("/users/not-a-uuid")
+def test_user_id_must_be_a_uuid(rejecting_api: TestClient, method: str) -> None:
+    response = getattr(rejecting_api, method)("/users/not-a-uuid")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
 
@@ -79,14 +86,14 @@ def test_user_id_must_be_a_uuid(users_api: TestClient, method: str) -> None:
     ],
 )
 def test_invalid_users_are_422_naming_the_field(
-    users_api: TestClient, lambda_env: TableNames, body: dict, field: str
+    rejecting_api: TestClient, shared_lambda_env: TableNames, body: dict, field: str
 ) -> None:
-    response = users_api.post("/users", json=body)
+    response = rejecting_api.post("/users", json=body)
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert detail[0]["loc"][-1] == field
     assert set(detail[0]) == {"loc", "msg", "type"}  # the client's input is not echoed back
-    assert stored_users(lambda_env) == []
+    assert stored_users(shared_lambda_env) == []
 
 
 def test_unicode_names_are_kept(users_api: TestClient) -> None:
@@ -110,13 +117,13 @@ def test_unicode_names_are_kept(users_api: TestClient) -> None:
     ],
 )
 def test_malformed_bodies_are_client_errors(
-    users_api: TestClient, lambda_env: TableNames, content: bytes, content_type: str
+    rejecting_api: TestClient, shared_lambda_env: TableNames, content: bytes, content_type: str
 ) -> None:
     headers = {"content-type": content_type} if content_type else {}
-    response = users_api.post("/users", content=content, headers=headers)
+    response = rejecting_api.post("/users", content=content, headers=headers)
     assert response.status_code in (400, 422), response.text
     assert "detail" in response.json()
-    assert stored_users(lambda_env) == []
+    assert stored_users(shared_lambda_env) == []
 
 
 def test_paging_walks_every_user_once(users_api: TestClient) -> None:
@@ -138,8 +145,8 @@ def test_paging_walks_every_user_once(users_api: TestClient) -> None:
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "2.5"])
-def test_limit_outside_1_to_100_is_422(users_api: TestClient, limit: str) -> None:
-    response = users_api.get("/users", params={"limit": limit})
+def test_limit_outside_1_to_100_is_422(rejecting_api: TestClient, limit: str) -> None:
+    response = rejecting_api.get("/users", params={"limit": limit})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "limit"]
 
@@ -163,9 +170,8 @@ def test_limit_outside_1_to_100_is_422(users_api: TestClient, limit: str) -> Non
         token(b"[" * 700),
     ],
 )
-def test_tampered_next_token_is_422_never_500(users_api: TestClient, bad: str) -> None:
-    users_api.post("/users", json=ADA)
-    response = users_api.get("/users", params={"limit": 1, "next": bad})
+def test_tampered_next_token_is_422_never_500(rejecting_api: TestClient, bad: str) -> None:
+    response = rejecting_api.get("/users", params={"limit": 1, "next": bad})
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["query", "next"]
 
@@ -173,7 +179,12 @@ def test_tampered_next_token_is_422_never_500(users_api: TestClient, bad: str) -
 def test_health_names_stage_runtime_and_service(users_api: TestClient) -> None:
     response = users_api.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "stage": "microservices", "runtime": "LAMBDA", "service": "users"}
+    assert response.json() == {
+        "status": "ok",
+        "stage": "microservices",
+        "runtime": "LAMBDA",
+        "service": "users",
+    }
 
 
 def test_lambda_handler_serves_the_same_app(lambda_env: TableNames) -> None:

@@ -6,12 +6,13 @@ Every failure ends with one line saying what went wrong and a hint — never a t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import localaws, resources, run
+from shopctl import lambda_target, localaws, resources, run
 from shopctl.errors import ShopctlError
 from shopctl.stages import STAGES, get_stage
 
@@ -21,7 +22,7 @@ def _local_aws_start(args: argparse.Namespace) -> int:
     if not _started:
         print(f"✓ local AWS already running at {aws.endpoint}")
     if args.stage:
-        _with_local_aws(aws)
+        aws.use()
         stage = get_stage(args.stage)
         tables = resources.TableNames.for_deployment(stage.name)
         created = resources.ensure_tables(tables)
@@ -48,7 +49,7 @@ def _local_aws_status(args: argparse.Namespace) -> int:
     if aws is None:
         print(f"local AWS: not running on port {args.port}  (start it: make local-aws)")
         return 0
-    _with_local_aws(aws)
+    aws.use()
     owner = f"pid {aws.pid}" if aws.pid else "not started by make"
     print(f"local AWS: running at {aws.endpoint} ({owner})")
     names = boto3.client("dynamodb").list_tables().get("TableNames", [])
@@ -56,10 +57,109 @@ def _local_aws_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_local_aws(aws: localaws.LocalAws) -> None:
-    import os
+def _target_env(env: str, aws_port: int) -> None:
+    """Point boto3 at the local AWS (ENV=local, starting it if needed) or check real credentials (ENV=aws)."""
+    if env == "local":
+        aws, _ = localaws.start(aws_port)
+        aws.use()
+        return
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if "127.0.0.1" in endpoint or "localhost" in endpoint:
+        raise ShopctlError(
+            f"ENV=aws but AWS_ENDPOINT_URL points at {endpoint}", "unset AWS_ENDPOINT_URL first"
+        )
+    try:
+        identity = boto3.client("sts").get_caller_identity()
+    except (BotoCoreError, ClientError) as error:
+        raise ShopctlError(
+            f"ENV=aws needs AWS credentials: {error}",
+            "configure them (aws configure / AWS_PROFILE / SSO) or use ENV=local",
+        ) from None
+    region = boto3.session.Session().region_name
+    if not region:
+        raise ShopctlError("ENV=aws needs a region", "set AWS_REGION, e.g. AWS_REGION=us-east-1")
+    print(f"AWS account {identity['Account']} ({identity['Arn']}), region {region}")
 
-    os.environ.update(aws.environ())
+
+def _confirm(lines: list[str], assume_yes: bool) -> None:
+    print("This will create or update, in your AWS account (it may cost money):")
+    for line in lines:
+        print(f"  - {line}")
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise ShopctlError("not confirmed", "re-run with YES=1 to confirm non-interactively")
+    if input("Proceed? [y/N] ").strip().lower() not in ("y", "yes"):
+        raise ShopctlError("cancelled", "nothing was changed")
+
+
+def _lambda_options(args: argparse.Namespace, **extra) -> lambda_target.Options:
+    return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python, **extra)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    stage = get_stage(args.stage)
+    _target_env(args.env, args.aws_port)
+    options = _lambda_options(args)
+    if args.env == "aws":
+        _confirm(lambda_target.plan(stage, options), args.yes)
+        if options.auth_type == "NONE":
+            print("WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it.")
+    deployment = lambda_target.deploy(stage.name, options)
+    if args.env == "local":
+        print(f"  try:  curl -s {deployment.url}/health      (the first request is a cold start)")
+        print(f"  cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5")
+        print(f"  remove it:   make destroy STAGE={stage.name} TARGET=lambda")
+    return 0
+
+
+def _destroy(args: argparse.Namespace) -> int:
+    stage = get_stage(args.stage)
+    _target_env(args.env, args.aws_port)
+    if args.env == "aws" and not args.keep_data:
+        _confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
+    lambda_target.destroy(stage.name, _lambda_options(args), keep_data=args.keep_data)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from shopctl import state
+
+    states = state.all_states()
+    if not states:
+        print("no deployments (make deploy STAGE=… TARGET=…)")
+        return 0
+    print(f"{'deployment':<22} {'env':<6} {'url':<28} processes")
+    for dep in states:
+        procs = ", ".join(f"{p.name}:{p.pid}{'' if p.alive() else ' (dead)'}" for p in dep.processes) or "-"
+        print(f"{dep.name:<22} {dep.env:<6} {dep.url:<28} {procs}")
+    return 0
+
+
+def _coldstart(args: argparse.Namespace) -> int:
+    from shopctl import coldstart, state
+
+    stage = get_stage(args.stage)
+    _target_env(args.env, args.aws_port)
+    deployment = state.load(lambda_target.deployment_name(stage.name))
+    if deployment is None:
+        raise ShopctlError(
+            f"{stage.name} is not deployed to Lambda", f"make deploy STAGE={stage.name} TARGET=lambda first"
+        )
+    urls = deployment.resources.get("service_urls", {})
+    rows = []
+    for service in lambda_target.lambda_services(stage):
+        fn = lambda_target.function_name(stage, service)
+        print(f"… {args.n} cold starts of {fn} (+{args.warm} warm invokes each)", flush=True)
+        auth = "NONE" if args.env == "local" else (args.auth or "AWS_IAM")
+        rows += coldstart.measure(fn, urls[service.name], runs=args.n, warm=args.warm, auth_type=auth)
+    print()
+    print(coldstart.table(rows))
+    print(
+        "\ninit = Init Duration and warm p50 = Duration, both from the REPORT lines in CloudWatch Logs;"
+        " first-request = measured by this client."
+    )
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -93,6 +193,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
     serve.set_defaults(func=_run)
+
+    def target_args(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--stage", required=True)
+        cmd.add_argument("--target", default="lambda", choices=["lambda"])
+        cmd.add_argument("--env", default="local", choices=["local", "aws"])
+        cmd.add_argument(
+            "--aws-port", type=int, default=localaws.DEFAULT_PORT, help="local AWS port (ENV=local)"
+        )
+        cmd.add_argument("--port", type=int, default=None, help="local base URL port (ENV=local)")
+        cmd.add_argument(
+            "--auth",
+            choices=["NONE", "AWS_IAM"],
+            default=None,
+            help="Function URL auth (default: NONE locally, AWS_IAM on AWS)",
+        )
+        cmd.add_argument("--python", default="3.12", help="the function's Python on AWS (ENV=aws)")
+        cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation (ENV=aws)")
+
+    dep = sub.add_parser("deploy", help="deploy a stage to a target")
+    target_args(dep)
+    dep.set_defaults(func=_deploy)
+    des = sub.add_parser("destroy", help="remove a deployment (tables kept unless --delete-data)")
+    target_args(des)
+    des.add_argument("--delete-data", dest="keep_data", action="store_false", help="also delete the tables")
+    des.set_defaults(func=_destroy)
+    cold = sub.add_parser("coldstart", help="force N cold starts and read them from the REPORT lines")
+    target_args(cold)
+    cold.add_argument("-n", type=int, default=5)
+    cold.add_argument("--warm", type=int, default=3)
+    cold.set_defaults(func=_coldstart)
+    stat = sub.add_parser("status", help="list deployments")
+    stat.set_defaults(func=_status)
     return parser
 
 

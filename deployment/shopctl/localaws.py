@@ -46,6 +46,11 @@ class LocalAws:
         """The environment a process needs to use this local AWS through plain boto3."""
         return {"AWS_ENDPOINT_URL": self.endpoint, **LOCAL_CREDENTIALS}
 
+    def use(self) -> None:
+        """Point this process's boto3 at the local AWS (and never at a profile's real account)."""
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(self.environ())
+
 
 def _pid_file(port: int) -> Path:
     return run_dir() / f"moto-{port}.pid"

@@ -123,13 +123,16 @@ def start_stage(
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM (e.g. from a process manager) ends `make run` the way Ctrl-C does."""
+    """Ctrl-C or SIGTERM (e.g. from a process manager) end `make run` the same way."""
     raise KeyboardInterrupt
 
 
 def serve(stage_name: str, *, runtime: str, port: int, aws_port: int) -> int:
     """`make run`: start local AWS if needed, serve the stage, stop everything started on Ctrl-C."""
     aws, started_aws = localaws.start(aws_port)
+    aws.use()
+    # Handle both explicitly: a process started in the background may inherit SIGINT as "ignored".
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     running: Running | None = None
     try:

@@ -1,0 +1,105 @@
+"""The composition root: RUNTIME picks the config adapter, the adapter finds the tables, and the
+result is a working app — one test per runtime, against the local AWS.
+
+The settings are published exactly as `make run` and the deploy code publish them
+(shopctl.resources.runtime_environment), so these tests also pin the stage to the shared contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+
+from clean_shop.adapters.config import ECSConfigAdapter, EKSConfigAdapter, LambdaConfigAdapter
+from clean_shop.adapters.dynamodb_repository import DynamoDBUserRepository
+from clean_shop.adapters.memory_repository import InMemoryUserRepository
+from clean_shop.application.errors import ConfigurationError
+from clean_shop.bootstrap import bootstrap, listen_address
+from clean_shop.entrypoints.http import create_app
+from shopctl.resources import TableNames, runtime_environment
+
+ADAPTERS = {"LAMBDA": LambdaConfigAdapter, "ECS": ECSConfigAdapter, "EKS": EKSConfigAdapter}
+
+
+@pytest.mark.parametrize("runtime", list(ADAPTERS))
+def test_each_runtime_gets_its_config_adapter_and_a_working_app(
+    runtime: str, tables: TableNames, tmp_path: Path
+) -> None:
+    environ = runtime_environment(
+        runtime,
+        tables.settings(),
+        ssm_prefix=f"/test-{uuid.uuid4().hex[:8]}",
+        config_file=tmp_path / "config.json",
+    )
+
+    container = bootstrap(environ)
+
+    assert type(container.config) is ADAPTERS[runtime]
+    assert container.runtime == runtime
+    client = TestClient(create_app(container))
+    assert client.get("/health").json()["runtime"] == runtime
+    user = client.post("/users", json={"name": "Ada", "email": "ada@example.com"}).json()
+    # The user really landed in the DynamoDB table the runtime's configuration named.
+    stored = boto3.resource("dynamodb").Table(tables.users).get_item(Key={"id": user["id"]})
+    assert stored["Item"]["email"] == "ada@example.com"
+
+
+def test_storage_memory_needs_no_tables() -> None:
+    container = bootstrap({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent.json", "STORAGE": "memory"})
+    assert isinstance(container.list_users._users, InMemoryUserRepository)
+
+
+def test_storage_defaults_to_dynamodb(tables: TableNames) -> None:
+    container = bootstrap(runtime_environment("LAMBDA", tables.settings()))
+    assert container.storage == "dynamodb"
+    assert isinstance(container.get_user._users, DynamoDBUserRepository)
+
+
+@pytest.mark.parametrize("environ", [{}, {"RUNTIME": ""}, {"RUNTIME": "FARGATE"}, {"RUNTIME": "k8s"}])
+def test_a_missing_or_unknown_runtime_is_a_configuration_error_listing_the_choices(environ: dict) -> None:
+    with pytest.raises(ConfigurationError, match="LAMBDA, ECS, EKS"):
+        bootstrap(environ)
+
+
+def test_an_unknown_storage_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="dynamodb, memory"):
+        bootstrap({"RUNTIME": "LAMBDA", "STORAGE": "postgres"})
+
+
+def test_runtime_names_are_case_insensitive() -> None:
+    assert bootstrap({"RUNTIME": " lambda ", "STORAGE": "memory"}).runtime == "LAMBDA"
+
+
+@pytest.mark.parametrize(
+    ("environ", "missing"),
+    [
+        ({"RUNTIME": "LAMBDA", "USERS_TABLE": "u"}, "ORDERS_TABLE"),
+        ({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent/config.json"}, "/nonexistent/config.json"),
+    ],
+)
+def test_missing_table_settings_stop_the_app_at_startup(environ: dict, missing: str) -> None:
+    with pytest.raises(ConfigurationError, match=missing):
+        bootstrap(environ)
+
+
+def test_a_missing_ssm_parameter_stops_the_app_at_startup(local_aws) -> None:
+    prefix = f"/test-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(ConfigurationError, match=f"{prefix}/users/table"):
+        bootstrap({"RUNTIME": "ECS", "SSM_PREFIX": prefix})
+
+
+def test_the_ssm_prefix_defaults_to_shop(local_aws) -> None:
+    assert bootstrap({"RUNTIME": "ECS", "STORAGE": "memory"}).config.parameter_name("users/table") == (
+        "/shop/users/table"
+    )
+
+
+def test_listen_address_defaults_to_all_interfaces_on_8080() -> None:
+    assert listen_address({}) == ("0.0.0.0", 8080)
+    assert listen_address({"HOST": "127.0.0.1", "PORT": "9000"}) == ("127.0.0.1", 9000)
+    with pytest.raises(ConfigurationError, match="PORT"):
+        listen_address({"PORT": "http"})

@@ -1,0 +1,171 @@
+"""`make coldstart`: force N cold starts the way one does on AWS (change the function's configuration),
+invoke once after each plus a few warm invokes, then read the numbers from the REPORT lines in
+CloudWatch Logs. The same code reads the local Lambda's logs and a real account's."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+
+import boto3
+import httpx
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+from shopctl.errors import ShopctlError
+
+REPORT = re.compile(
+    r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms\s+Billed Duration: (?P<billed>\d+) ms"
+    r"\s+Memory Size: (?P<memory>\d+) MB\s+Max Memory Used: (?P<used>\d+) MB"
+    r"(?:\s+Init Duration: (?P<init>[\d.]+) ms)?"
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    request_id: str
+    duration_ms: float
+    billed_ms: int
+    memory_mb: int
+    max_memory_used_mb: int
+    init_ms: float | None
+    timestamp: int
+
+    @property
+    def cold(self) -> bool:
+        return self.init_ms is not None
+
+
+def parse_report(message: str, timestamp: int = 0) -> Report | None:
+    match = REPORT.search(message)
+    if not match:
+        return None
+    return Report(
+        match["id"],
+        float(match["duration"]),
+        int(match["billed"]),
+        int(match["memory"]),
+        int(match["used"]),
+        float(match["init"]) if match["init"] else None,
+        timestamp,
+    )
+
+
+def read_reports(
+    function_name: str, since_ms: int, *, expect: int = 0, timeout: float = 15.0
+) -> list[Report]:
+    """REPORT lines of `function_name` logged since `since_ms`, oldest first; waits for `expect` of them."""
+    logs = boto3.client("logs")
+    deadline = time.monotonic() + timeout
+    while True:
+        reports: list[Report] = []
+        kwargs = {
+            "logGroupName": f"/aws/lambda/{function_name}",
+            "startTime": since_ms,
+            "filterPattern": '"REPORT RequestId"',
+        }
+        while True:
+            page = logs.filter_log_events(**kwargs)
+            for event in page.get("events", []):
+                report = parse_report(event["message"], event["timestamp"])
+                if report:
+                    reports.append(report)
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        if len(reports) >= expect or time.monotonic() > deadline:
+            return sorted(reports, key=lambda r: r.timestamp)
+        time.sleep(0.3)
+
+
+def invoke_url(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> tuple[int, float]:
+    """GET `url`; signs with SigV4 when the Function URL uses AWS_IAM auth. Returns (status, ms)."""
+    headers: dict[str, str] = {}
+    if auth_type == "AWS_IAM":
+        session = boto3.session.Session()
+        request = AWSRequest(method="GET", url=url)
+        SigV4Auth(session.get_credentials().get_frozen_credentials(), "lambda", session.region_name).add_auth(
+            request
+        )
+        headers = dict(request.headers)
+    started = time.perf_counter()
+    response = httpx.get(url, headers=headers, timeout=timeout)
+    return response.status_code, (time.perf_counter() - started) * 1000
+
+
+def force_cold_start(function_name: str) -> None:
+    """Change a configuration value: Lambda then starts new execution environments."""
+    client = boto3.client("lambda")
+    config = client.get_function_configuration(FunctionName=function_name)
+    variables = dict(config.get("Environment", {}).get("Variables", {}))
+    variables["COLDSTART_NONCE"] = uuid.uuid4().hex
+    client.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
+    client.get_waiter("function_updated_v2").wait(FunctionName=function_name)
+
+
+@dataclass(frozen=True)
+class Row:
+    function: str
+    run: int
+    init_ms: float | None
+    first_request_ms: float
+    warm_p50_ms: float | None
+    package_mb: float
+
+
+def measure(
+    function_name: str,
+    url: str,
+    *,
+    runs: int,
+    warm: int,
+    auth_type: str = "NONE",
+    path: str = "/health",
+    quiet: bool = False,
+) -> list[Row]:
+    client = boto3.client("lambda")
+    rows = []
+    for run in range(1, runs + 1):
+        force_cold_start(function_name)
+        time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+        since = int(time.time() * 1000) - 1000
+        status, first_ms = invoke_url(url + path, auth_type=auth_type)
+        if status != 200:
+            raise ShopctlError(
+                f"{function_name}: GET {path} answered {status} after a cold start",
+                "check the function's logs (make status shows where)",
+            )
+        for _ in range(warm):
+            invoke_url(url + path, auth_type=auth_type)
+        reports = read_reports(function_name, since, expect=1 + warm)
+        cold = [r for r in reports if r.cold]
+        warm_durations = [r.duration_ms for r in reports if not r.cold]
+        size = client.get_function_configuration(FunctionName=function_name)["CodeSize"] / 1e6
+        row = Row(
+            function_name,
+            run,
+            cold[-1].init_ms if cold else None,
+            first_ms,
+            statistics.median(warm_durations) if warm_durations else None,
+            size,
+        )
+        rows.append(row)
+        if not quiet:
+            init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen!)"
+            print(f"  run {run}/{runs}: init {init}, first request {first_ms:.0f} ms", flush=True)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    columns = ("run", 3), ("init ms", 9), ("first-request ms", 17), ("warm p50 ms", 12), ("package MB", 11)
+    header = f"{'function':<28} " + " ".join(f"{title:>{width}}" for title, width in columns)
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        init = f"{r.init_ms:.1f}" if r.init_ms is not None else "-"
+        p50 = f"{r.warm_p50_ms:.1f}" if r.warm_p50_ms is not None else "-"
+        first = f"{r.first_request_ms:.1f}"
+        lines.append(f"{r.function:<28} {r.run:>3} {init:>9} {first:>17} {p50:>12} {r.package_mb:>11.1f}")
+    return "\n".join(lines)
