@@ -9,6 +9,7 @@ and content type, and passes back status, body and content type as they came.
   /users, /users/…    -> USERS_SERVICE_URL
   /orders, /orders/…  -> ORDERS_SERVICE_URL
   /health             -> its own: 200 when both services answer their /health, else 503 "degraded"
+  /docs, /openapi.json -> the two services' OpenAPI documents merged, so the stage has one API page
   anything else       -> 404 (FastAPI's default)
 
 Async on purpose: a proxy mostly waits on the network, and one httpx.AsyncClient (created in the app's
@@ -24,7 +25,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
 UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
@@ -52,7 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-# No /docs or /openapi.json of its own: the API is the services' (see their /docs directly).
+# FastAPI's generated docs would describe the proxy routes, not the shop: /docs and /openapi.json are
+# served below from the services' own documents instead.
 app = FastAPI(title="shop gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
 
@@ -124,3 +127,33 @@ async def health(request: Request) -> JSONResponse:
 def _runtime() -> str | None:
     value = os.environ.get("RUNTIME", "").strip().upper()
     return value or None
+
+
+@app.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> JSONResponse:
+    """The users- and orders-service's OpenAPI documents as one (a service that is down is left out)."""
+    client: httpx.AsyncClient = request.app.state.http
+    merged: dict = {
+        "openapi": "3.1.0",
+        "info": {"title": "The Shapeshifting App — microservices (via the gateway)", "version": "0.1.0"},
+        "paths": {},
+        "components": {"schemas": {}},
+    }
+    for base in request.app.state.upstreams.values():
+        try:
+            response = await client.get(f"{base}/openapi.json", timeout=HEALTH_TIMEOUT)
+            document = response.json() if response.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            continue
+        merged["openapi"] = document.get("openapi", merged["openapi"])
+        # Each service's /health is its own; through the gateway, /health is the gateway's.
+        merged["paths"].update(
+            {path: item for path, item in document.get("paths", {}).items() if path != "/health"}
+        )
+        merged["components"]["schemas"].update(document.get("components", {}).get("schemas", {}))
+    return JSONResponse(merged)
+
+
+@app.get("/docs", include_in_schema=False)
+async def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="The Shapeshifting App — microservices")

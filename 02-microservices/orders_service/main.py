@@ -32,7 +32,13 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     service renders only loc/msg/type. (A copy of the users-service's handler — see config.py on why.)
     """
     detail = [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()
+        # A message may quote a character of the input (a UUID's "invalid character"): keep it encodable.
+        {
+            "loc": list(error["loc"]),
+            "msg": error["msg"].encode("utf-8", "replace").decode(),
+            "type": error["type"],
+        }
+        for error in exc.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": detail})
 

@@ -120,10 +120,18 @@ def test_upstream_errors_pass_through_unchanged(shop: TestClient) -> None:
     assert shop.get("/users", params={"next": "garbage!"}).status_code == 422
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/usersx", "/orders-archive", "/docs", "/openapi.json"])
+@pytest.mark.parametrize("path", ["/", "/nope", "/usersx", "/orders-archive", "/redoc"])
 def test_everything_else_is_404(shop: TestClient, path: str) -> None:
     response = shop.get(path)
     assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
+
+
+def test_docs_merge_both_services(shop: TestClient) -> None:
+    document = shop.get("/openapi.json").json()
+    assert {"/users", "/users/{user_id}", "/orders", "/orders/{order_id}"} <= set(document["paths"])
+    assert "/health" not in document["paths"]
+    assert {"UserCreate", "OrderCreate"} <= set(document["components"]["schemas"])
+    assert shop.get("/docs").headers["content-type"].startswith("text/html")
 
 
 def test_health_when_both_services_are_up(shop: TestClient) -> None:

@@ -123,3 +123,10 @@ def test_deleting_a_user_keeps_their_orders(api):
     order = create_order(api, user["id"])
     assert api.delete(f"/users/{user['id']}").status_code == 204
     assert api.get(f"/orders/{order['id']}").status_code == 200
+
+
+def test_product_that_is_not_text_is_422(api):
+    user = create_user(api)
+    raw = ('{"user_id": "%s", "product": "Mug \\ud800", "quantity": 1}' % user["id"]).encode()
+    field_error(api.post("/orders", content=raw, headers={"content-type": "application/json"}), "product")
+    assert list_all(api, "/orders", user_id=user["id"]) == []

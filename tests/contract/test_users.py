@@ -145,3 +145,19 @@ def test_delete_user(api):
     assert again.status_code == 404
     assert again.json() == {"detail": "User not found"}
     field_error(api.delete("/users/not-a-uuid"), "user_id")
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        # Valid JSON escapes that are not text (lone UTF-16 surrogates): must be a 422, not a crash.
+        (b'{"name": "\\ud800", "email": "a@example.com"}', "name"),
+        (b'{"name": "Ada \\udfff Lovelace", "email": "a@example.com"}', "name"),
+        (b'{"name": ["\\ud800"], "email": "a@example.com"}', "name"),
+        (b'{"name": "Ada", "email": "a\\ud800@example.com"}', "email"),
+    ],
+)
+def test_strings_that_are_not_text_are_422(api, raw, field):
+    before = count_users(api)
+    field_error(api.post("/users", content=raw, headers={"content-type": "application/json"}), field)
+    assert count_users(api) == before

@@ -1,0 +1,184 @@
+"""The function as Lambda holds it: its configuration (re-read at most once a second) and its code.
+
+moto does not bump RevisionId/LastModified on every change, so a change is detected by a fingerprint
+of what shapes an execution environment: code, handler, runtime, memory, timeout, environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shopctl import artifacts
+from shopctl.lambda_local.events import UrlInfo
+
+REFRESH_SECONDS = 1.0
+
+
+class FunctionNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str
+    arn: str
+    handler: str
+    runtime: str
+    memory_mb: int
+    timeout_s: int
+    code_sha256: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, raw: dict) -> FunctionConfig:
+        return cls(
+            name=raw["FunctionName"],
+            arn=raw["FunctionArn"],
+            handler=raw.get("Handler", ""),
+            runtime=raw.get("Runtime", ""),
+            memory_mb=int(raw.get("MemorySize", 128)),
+            timeout_s=int(raw.get("Timeout", 3)),
+            code_sha256=raw["CodeSha256"],
+            variables=dict((raw.get("Environment") or {}).get("Variables") or {}),
+        )
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+    @property
+    def account_id(self) -> str:
+        return self.arn.split(":")[4]
+
+    @property
+    def code_hex(self) -> str:
+        return artifacts.artifact_key(self.name, self.code_sha256).rsplit("/", 1)[1].removesuffix(".zip")
+
+    @property
+    def fingerprint(self) -> str:
+        shape = [self.code_sha256, self.handler, self.runtime, self.memory_mb, self.timeout_s, self.variables]
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def extract(data: bytes, target: Path) -> Path:
+    """Unzip a package into `target` (once: an existing target is that very code, by its digest)."""
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        with zipfile.ZipFile(_bytes_file(data)) as archive:
+            archive.extractall(staging)
+        os.replace(staging, target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _bytes_file(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+class Function:
+    """The deployed function: current configuration, unpacked code, Function URL identity."""
+
+    def __init__(self, name: str, work_dir: Path, *, on_change=None, say=print) -> None:
+        self.name = name
+        self.work_dir = work_dir
+        self._on_change = on_change or (lambda config: None)
+        self._say = say
+        self._lock = threading.Lock()
+        self._config: FunctionConfig | None = None
+        self._task_root: Path | None = None
+        self._checked = 0.0
+        self._url: UrlInfo | None = None
+        self._lambda = boto3.client("lambda")
+
+    @property
+    def config(self) -> FunctionConfig | None:
+        return self._config
+
+    @property
+    def task_root(self) -> Path | None:
+        return self._task_root
+
+    def current(self) -> tuple[FunctionConfig, Path, UrlInfo]:
+        """The configuration to run a request with (re-read from Lambda at most once a second)."""
+        with self._lock:
+            if self._config is None or time.monotonic() - self._checked >= REFRESH_SECONDS:
+                self._refresh()
+            assert self._config is not None and self._task_root is not None
+            return self._config, self._task_root, self._url_info(self._config)
+
+    def _refresh(self) -> None:
+        try:
+            raw = self._lambda.get_function_configuration(FunctionName=self.name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                raise FunctionNotFound(self.name) from None
+            if self._config is None:
+                raise
+            self._say(f"lambda-local: could not re-read the configuration ({error}); keeping the last one")
+            self._checked = time.monotonic()
+            return
+        except BotoCoreError as error:
+            if self._config is None:
+                raise
+            self._say(f"lambda-local: could not re-read the configuration ({error}); keeping the last one")
+            self._checked = time.monotonic()
+            return
+        config = FunctionConfig.from_api(raw)
+        self._checked = time.monotonic()
+        if self._config is not None and config.fingerprint == self._config.fingerprint:
+            return
+        task_root = self.work_dir / config.code_hex
+        if not task_root.is_dir():
+            extract(artifacts.download(self.name, config.code_sha256), task_root)
+        previous = self._config
+        self._config, self._task_root = config, task_root
+        if previous is not None:
+            self._say(
+                f"lambda-local: {self.name} changed (code {config.code_sha256[:12]}…, fingerprint "
+                f"{config.fingerprint}): new requests get new execution environments"
+            )
+        self._warn_runtime(config)
+        self._on_change(config)
+
+    def _url_info(self, config: FunctionConfig) -> UrlInfo:
+        if self._url is None:
+            try:
+                url = self._lambda.get_function_url_config(FunctionName=self.name)
+                url_id = url["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
+                account = "anonymous" if url.get("AuthType", "NONE") == "NONE" else config.account_id
+                self._url = UrlInfo(url_id, config.region, account)
+            except (ClientError, BotoCoreError):
+                # No Function URL (yet): a stable made-up id, re-checked at the next refresh.
+                url_id = hashlib.md5(config.arn.encode(), usedforsecurity=False).hexdigest()
+                return UrlInfo(url_id, config.region)
+        return self._url
+
+    def _warn_runtime(self, config: FunctionConfig) -> None:
+        local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if config.runtime and config.runtime != local:
+            self._say(
+                f"lambda-local: note: {self.name} is configured for {config.runtime}; "
+                f"it runs here on the local {local}"
+            )
