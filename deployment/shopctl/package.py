@@ -87,6 +87,10 @@ def build_root() -> Path:
     return REPO_ROOT / "build" / "lambda"
 
 
+def package_path(stage: str, service: str) -> Path:
+    return build_root() / f"{stage}-{service}.zip"
+
+
 def install_dependencies(requirements: list[str], platform: Platform, *, quiet: bool = False) -> Path:
     """pip-install `requirements` for `platform` into a cached folder (reused while inputs are unchanged)."""
     key = hashlib.sha256(json.dumps([requirements, platform.python_version, platform.pip_platforms]).encode())
@@ -145,41 +149,50 @@ def _walk(root: Path):
 
 
 def build(stage: Stage, service: Service, platform: Platform, *, quiet: bool = False) -> Package:
-    """Build `service`'s package for `platform` into build/lambda/<stage>-<service>.zip."""
+    """Build `service`'s package for `platform` into build/lambda/<stage>-<service>.zip.
+
+    The ZIP is rebuilt only when its inputs change (a digest of every file's path and content is kept
+    beside it): unchanged code gives the very same bytes, so re-zipping would only cost time.
+    """
     deps = install_dependencies(pinned(service.requirements), platform, quiet=quiet)
-    buffer = io.BytesIO()
-    unzipped = files = 0
-    entries: dict[str, Path] = {}
-    for path, rel in _walk(deps):
-        entries[rel.as_posix()] = path
+    entries: dict[str, Path] = {rel.as_posix(): path for path, rel in _walk(deps)}
     stage_dir = STAGE_DIRS[stage.name]
     for package in service.packages:
         source = stage_dir / package
         if not (source / "__init__.py").exists():
-            raise ShopctlError(
-                f"stage package {package!r} not found in {stage_dir}", "is the stage complete?"
-            )
+            raise ShopctlError(f"stage package {package!r} not found in {stage_dir}", "is the stage there?")
         for path, rel in _walk(source):
             entries[(Path(package) / rel).as_posix()] = path
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name in sorted(entries):
-            data = entries[name].read_bytes()
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-            unzipped += len(data)
-            files += 1
-    data = buffer.getvalue()
+
+    digest = hashlib.sha256()
+    for name in sorted(entries):
+        digest.update(name.encode() + b"\0" + entries[name].read_bytes() + b"\0")
+    out = package_path(stage.name, service.name)
+    inputs = out.with_suffix(".inputs")
+    if out.exists() and inputs.exists() and inputs.read_text() == digest.hexdigest():
+        data = out.read_bytes()
+        unzipped = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    else:
+        buffer = io.BytesIO()
+        unzipped = 0
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(entries):
+                content = entries[name].read_bytes()
+                info = zipfile.ZipInfo(name, FIXED_TIME)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, content)
+                unzipped += len(content)
+        data = buffer.getvalue()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        inputs.write_text(digest.hexdigest())
     if unzipped > UNZIPPED_LIMIT:
         raise ShopctlError(
             f"package {stage.name}/{service.name} is {unzipped / 1e6:.0f} MB unzipped; Lambda allows 250 MB",
             "drop dependencies the function does not import, or deploy a container image instead",
         )
-    out = build_root() / f"{stage.name}-{service.name}.zip"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    package = Package(out, data, len(data), unzipped, files)
+    package = Package(out, data, len(data), unzipped, len(entries))
     if not quiet:
         print(f"✓ package {package.describe()}", flush=True)
         if len(data) > DIRECT_UPLOAD_LIMIT:

@@ -7,10 +7,10 @@ of what shapes an execution environment: code, handler, runtime, memory, timeout
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -80,7 +80,7 @@ def extract(data: bytes, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        with zipfile.ZipFile(_bytes_file(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             archive.extractall(staging)
         os.replace(staging, target)
     except OSError:
@@ -89,12 +89,6 @@ def extract(data: bytes, target: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def _bytes_file(data: bytes):
-    import io
-
-    return io.BytesIO(data)
 
 
 class Function:
@@ -159,7 +153,6 @@ class Function:
                 f"lambda-local: {self.name} changed (code {config.code_sha256[:12]}…, fingerprint "
                 f"{config.fingerprint}): new requests get new execution environments"
             )
-        self._warn_runtime(config)
         self._on_change(config)
 
     def _url_info(self, config: FunctionConfig) -> UrlInfo:
@@ -174,11 +167,3 @@ class Function:
                 url_id = hashlib.md5(config.arn.encode(), usedforsecurity=False).hexdigest()
                 return UrlInfo(url_id, config.region)
         return self._url
-
-    def _warn_runtime(self, config: FunctionConfig) -> None:
-        local = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if config.runtime and config.runtime != local:
-            self._say(
-                f"lambda-local: note: {self.name} is configured for {config.runtime}; "
-                f"it runs here on the local {local}"
-            )

@@ -1,0 +1,168 @@
+"""The Lambda deploy code against an in-process moto (mock_aws): what it creates, how narrowly the role is
+scoped, that a second deploy changes nothing, and that destroy leaves nothing behind.
+
+These tests take the ENV=aws code path (the local Lambda service is not started): the package is built
+for the function's runtime on AWS (python3.12 manylinux wheels), exactly as for a real account.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shopctl import lambda_target, state
+from shopctl.iam import INDEX_ACTIONS, TABLE_ACTIONS
+from shopctl.package import package_path
+from shopctl.stages import STAGES
+
+OPTIONS = lambda_target.Options(env="aws", python="3.12", quiet=True)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
+    with mock_aws():
+        yield
+
+
+def inline_policy(role: str) -> dict:
+    iam = boto3.client("iam")
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def test_clean_stage_function_configuration(aws):
+    deployment = lambda_target.deploy("clean", OPTIONS)
+    client = boto3.client("lambda")
+    config = client.get_function_configuration(FunctionName="shop-clean")
+    assert config["Runtime"] == "python3.12"
+    assert config["Handler"] == "clean_shop.entrypoints.lambda_handler.handler"
+    assert config["MemorySize"] == lambda_target.MEMORY_MB and config["Timeout"] == lambda_target.TIMEOUT_S
+    assert config["Architectures"] == ["x86_64"]
+    assert config["Environment"]["Variables"] == {
+        "RUNTIME": "LAMBDA",
+        "USERS_TABLE": "shop-clean-lambda-users",
+        "ORDERS_TABLE": "shop-clean-lambda-orders",
+    }
+    url = client.get_function_url_config(FunctionName="shop-clean")
+    assert url["AuthType"] == "AWS_IAM"  # the default on AWS: no public URL unless asked for
+    assert deployment.url == url["FunctionUrl"].rstrip("/")
+    assert boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/shop-clean")["logGroups"]
+
+
+def test_execution_role_names_exactly_the_tables_index_and_log_group(aws):
+    lambda_target.deploy("clean", OPTIONS)
+    dynamodb = boto3.client("dynamodb")
+    users_arn = dynamodb.describe_table(TableName="shop-clean-lambda-users")["Table"]["TableArn"]
+    orders_arn = dynamodb.describe_table(TableName="shop-clean-lambda-orders")["Table"]["TableArn"]
+    statements = inline_policy("shop-clean-role")["Statement"]
+    by_resource = {resource: set(s["Action"]) for s in statements for resource in s["Resource"]}
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    assert by_resource == {
+        users_arn: set(TABLE_ACTIONS["users"]),
+        orders_arn: set(TABLE_ACTIONS["orders"]),
+        f"{orders_arn}/index/user_id-index": set(INDEX_ACTIONS["orders"]),
+        f"arn:aws:logs:eu-west-1:{account}:log-group:/aws/lambda/shop-clean:*": {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        },
+    }
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert not any("*" in action for action in statement["Action"])
+        assert not any(resource == "*" or resource.endswith(":*:*") for resource in statement["Resource"])
+
+
+def test_microservices_get_two_functions_each_scoped_to_its_own_table(aws):
+    lambda_target.deploy("microservices", OPTIONS)
+    client = boto3.client("lambda")
+    users = client.get_function_configuration(FunctionName="shop-microservices-users")
+    orders = client.get_function_configuration(FunctionName="shop-microservices-orders")
+    assert users["Environment"]["Variables"] == {
+        "RUNTIME": "LAMBDA",
+        "USERS_TABLE": "shop-microservices-lambda-users",
+    }
+    users_url = client.get_function_url_config(FunctionName="shop-microservices-users")["FunctionUrl"]
+    assert orders["Environment"]["Variables"] == {
+        "RUNTIME": "LAMBDA",
+        "ORDERS_TABLE": "shop-microservices-lambda-orders",
+        "USERS_SERVICE_URL": users_url.rstrip("/"),
+    }
+    users_resources = {
+        r for s in inline_policy("shop-microservices-users-role")["Statement"] for r in s["Resource"]
+    }
+    orders_resources = {
+        r for s in inline_policy("shop-microservices-orders-role")["Statement"] for r in s["Resource"]
+    }
+    assert not any("orders" in r for r in users_resources if ":dynamodb:" in r)
+    assert not any("users" in r for r in orders_resources if ":dynamodb:" in r)
+
+
+def test_package_holds_the_stage_code_and_runtime_wheels_only(aws):
+    lambda_target.deploy("monolith", OPTIONS)
+    names = zipfile.ZipFile(package_path("monolith", "app")).namelist()
+    assert "monolith/main.py" in names
+    assert not any(n.startswith(("clean_shop/", "users_service/", "tests/")) or "/tests/" in n for n in names)
+    assert not any(n.endswith(".pyc") or "__pycache__" in n for n in names)
+    # Built for the function's runtime (python3.12 on x86_64), not for the machine that built it.
+    assert any(n.startswith("pydantic_core/") and "cpython-312-x86_64-linux-gnu" in n for n in names)
+
+
+def test_deploying_twice_changes_nothing_and_keeps_the_url(aws):
+    first = lambda_target.deploy("clean", OPTIONS)
+    client = boto3.client("lambda")
+    before = client.get_function_configuration(FunctionName="shop-clean")
+    second = lambda_target.deploy("clean", OPTIONS)
+    after = client.get_function_configuration(FunctionName="shop-clean")
+    assert second.url == first.url
+    assert after["CodeSha256"] == before["CodeSha256"]
+    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["shop-clean"]
+    assert len(boto3.client("iam").list_roles()["Roles"]) == 1
+    assert len(boto3.client("s3").list_objects_v2(Bucket=first.resources["artifact_bucket"])["Contents"]) == 1
+
+
+def test_destroy_removes_everything_but_the_data_unless_asked(aws):
+    lambda_target.deploy("clean", OPTIONS)
+    lambda_target.destroy("clean", OPTIONS)
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
+    assert boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
+    assert state.load("clean-lambda") is None
+    tables = boto3.client("dynamodb").list_tables()["TableNames"]
+    assert set(tables) == {"shop-clean-lambda-users", "shop-clean-lambda-orders"}  # data kept by default
+    lambda_target.deploy("clean", OPTIONS)
+    lambda_target.destroy("clean", OPTIONS, keep_data=False)
+    assert boto3.client("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_public_url_needs_both_invoke_permissions(aws):
+    options = lambda_target.Options(env="aws", python="3.12", auth="NONE", quiet=True)
+    lambda_target.deploy("clean", options)
+    policy = json.loads(boto3.client("lambda").get_policy(FunctionName="shop-clean")["Policy"])
+    actions = {s["Action"] for s in policy["Statement"]}
+    assert actions == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_plan_lists_what_will_be_created(stage):
+    lines = lambda_target.plan(STAGES[stage], OPTIONS)
+    assert any("DynamoDB tables" in line for line in lines)
+    assert sum("Lambda function" in line for line in lines) == len(
+        lambda_target.lambda_services(STAGES[stage])
+    )
