@@ -6,11 +6,11 @@ Locally this small reverse proxy plays the part that, on AWS, an Application Loa
 holds no business logic and never changes a response: it forwards the method, path, query string, body
 and content type, and passes back status, body and content type as they came.
 
-  /users, /users/…    -> USERS_SERVICE_URL
-  /orders, /orders/…  -> ORDERS_SERVICE_URL
-  /health             -> its own: 200 when both services answer their /health, else 503 "degraded"
-  /docs, /openapi.json -> the two services' OpenAPI documents merged, so the stage has one API page
-  anything else       -> 404 (FastAPI's default)
+  /users, /users/…      -> USERS_SERVICE_URL
+  /orders, /orders/…    -> ORDERS_SERVICE_URL
+  /health               -> its own: 200 when both services answer their /health, else 503 "degraded"
+  /docs, /openapi.json  -> the two services' OpenAPI documents merged, so the stage has one API page
+  anything else         -> 404 (FastAPI's default)
 
 Async on purpose: a proxy mostly waits on the network, and one httpx.AsyncClient (created in the app's
 lifespan, so its connection pool lives as long as the app) serves all requests concurrently.
@@ -68,7 +68,7 @@ async def _forward(request: Request, service: str) -> Response:
         url = base.copy_with(
             raw_path=base.raw_path.rstrip(b"/") + raw_path + (b"?" + query if query else b"")
         )
-    except httpx.InvalidURL:
+    except httpx.InvalidURL:  # a path no upstream route could match anyway
         return JSONResponse(status_code=404, content={"detail": "Not Found"})
     headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
     client: httpx.AsyncClient = request.app.state.http
@@ -102,12 +102,17 @@ async def orders(request: Request) -> Response:
 
 
 async def _check(client: httpx.AsyncClient, base: str) -> str:
-    """ "ok", or a short reason why the service at `base` is not healthy."""
+    """Return "ok", or a short reason why the service at `base` is not healthy."""
     try:
         response = await client.get(f"{base}/health", timeout=HEALTH_TIMEOUT)
     except httpx.HTTPError as error:
         return f"unreachable: {_reason(error)}"
     return "ok" if response.status_code == 200 else f"unhealthy: HTTP {response.status_code}"
+
+
+def _runtime() -> str | None:
+    value = os.environ.get("RUNTIME", "").strip().upper()
+    return value or None
 
 
 @app.get("/health")
@@ -122,11 +127,6 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(
         status_code=503, content={**body, "status": "degraded", "down": down, "services": services}
     )
-
-
-def _runtime() -> str | None:
-    value = os.environ.get("RUNTIME", "").strip().upper()
-    return value or None
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -1,8 +1,9 @@
 """The orders-service's view of its neighbour: "does user X exist?", asked over HTTP.
 
-In the monolith this was a function call (or a read of the users table). Split into services, the
-orders-service must not read the users-service's table — that would couple them through the database
-— so it asks the users-service's public API: GET {USERS_SERVICE_URL}/users/{id}.
+In the monolith this was a condition check on the users table inside the same DynamoDB transaction that
+stored the order. Split into services, the orders-service must not touch the users-service's table —
+that would couple them through the database — so it asks the users-service's public API:
+GET {USERS_SERVICE_URL}/users/{id}.
 
 A network call can fail in ways a function call cannot, and each outcome needs a decision:
   200            -> the user exists
@@ -12,7 +13,8 @@ A network call can fail in ways a function call cannot, and each outcome needs a
 The timeout is short (USERS_SERVICE_TIMEOUT, default 2 s) so a slow neighbour cannot hold our clients.
 
 There is also a race no code here can close: the user may be deleted between this check and the
-order being stored. Within one database that could be a transaction; across two services it cannot.
+order being stored. The monolith's transaction ruled that out; across two services' tables there is no
+such transaction.
 
 `http_client` is the one dependency in this stage that is injected (FastAPI Depends) — tests replace
 it with `TestClient(users_app)`, which *is* an httpx.Client that calls the users app in-process.

@@ -2,8 +2,9 @@
 reads them there itself.
 
 This is the monolith's configuration code moved into a service, not removed. The service still *knows*
-that Lambda means environment variables, ECS means SSM Parameter Store and EKS means a mounted file — so
-moving it from one runtime to another, or adding a fourth, is an edit to this file. And the
+that Lambda means environment variables, ECS means SSM Parameter Store and EKS means a mounted file — it
+ships all three runtimes' plumbing wherever it runs, and a fourth runtime (or a change in how one of
+them provides settings) is an edit to this file. And the
 orders-service carries its own copy of the same branches (orders_service/config.py): each service is
 meant to be deployable on its own, so neither may import the other's code, and a shared "common"
 package would couple their releases again. Duplication is the price of that independence here.

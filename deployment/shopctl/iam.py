@@ -15,20 +15,24 @@ from botocore.exceptions import ClientError
 
 from shopctl.resources import ORDERS_BY_USER_INDEX
 
-# The DynamoDB calls the stages' code makes, per table (checked against the code by the tests):
+# The DynamoDB calls the stages' code makes, per table — tests/contract/test_least_privilege.py records
+# the calls each stage really makes and fails if these lists grant more or less:
 # GetItem/PutItem/DeleteItem (with conditions) for single items, Scan for listing; on orders, Query on
-# the user_id index. ConditionCheckItem backs the transactional "user exists" check in an order write.
+# the user_id index.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "users": (
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:Scan",
-        "dynamodb:ConditionCheckItem",
-    ),
+    "users": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"),
     "orders": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"),
 }
 INDEX_ACTIONS: dict[str, tuple[str, ...]] = {"orders": ("dynamodb:Query",)}
+# The monolith writes an order in a transaction that also checks the user still exists.
+STAGE_EXTRA_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "monolith": {"users": ("dynamodb:ConditionCheckItem",)},
+}
+
+
+def table_actions(stage: str, kind: str) -> tuple[str, ...]:
+    return TABLE_ACTIONS[kind] + STAGE_EXTRA_ACTIONS.get(stage, {}).get(kind, ())
+
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -48,7 +52,7 @@ def table_arn(name: str) -> str:
     return boto3.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"]
 
 
-def dynamodb_statements(tables: dict[str, str]) -> list[dict[str, Any]]:
+def dynamodb_statements(stage: str, tables: dict[str, str]) -> list[dict[str, Any]]:
     """`tables`: kind ("users"/"orders") -> table name, for the tables this principal may use."""
     statements = []
     for kind, name in sorted(tables.items()):
@@ -57,7 +61,7 @@ def dynamodb_statements(tables: dict[str, str]) -> list[dict[str, Any]]:
             {
                 "Sid": f"{kind.capitalize()}Table",
                 "Effect": "Allow",
-                "Action": list(TABLE_ACTIONS[kind]),
+                "Action": list(table_actions(stage, kind)),
                 "Resource": [arn],
             }
         )

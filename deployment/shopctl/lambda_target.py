@@ -275,7 +275,10 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         package = build(stage, service, options.platform(), quiet=options.quiet)
         sha = artifacts.code_sha256(package.data)
         _, key = artifacts.upload(fn, package.data)
-        statements = [*iam.dynamodb_statements(_table_kinds(service, tables)), iam.lambda_logs_statement(fn)]
+        statements = [
+            *iam.dynamodb_statements(stage.name, _table_kinds(service, tables)),
+            iam.lambda_logs_statement(fn),
+        ]
         role_arn, role_created = iam.ensure_role(
             f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}"
         )

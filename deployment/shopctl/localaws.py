@@ -96,6 +96,8 @@ def start(port: int = DEFAULT_PORT, *, quiet: bool = False, timeout: float = 30.
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C in the terminal goes to us, and we stop it by pid
+        # moto can record the requests it serves (off until asked); the tests use it to check IAM policies.
+        env={**os.environ, "MOTO_RECORDER_FILEPATH": str(run_dir() / f"moto-{port}.recording")},
     )
     _pid_file(port).write_text(str(proc.pid))
     deadline = time.monotonic() + timeout

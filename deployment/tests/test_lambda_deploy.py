@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from shopctl import lambda_target, state
-from shopctl.iam import INDEX_ACTIONS, TABLE_ACTIONS
+from shopctl.iam import INDEX_ACTIONS, table_actions
 from shopctl.package import package_path
 from shopctl.stages import STAGES
 
@@ -75,8 +75,8 @@ def test_execution_role_names_exactly_the_tables_index_and_log_group(aws):
     by_resource = {resource: set(s["Action"]) for s in statements for resource in s["Resource"]}
     account = boto3.client("sts").get_caller_identity()["Account"]
     assert by_resource == {
-        users_arn: set(TABLE_ACTIONS["users"]),
-        orders_arn: set(TABLE_ACTIONS["orders"]),
+        users_arn: set(table_actions("clean", "users")),
+        orders_arn: set(table_actions("clean", "orders")),
         f"{orders_arn}/index/user_id-index": set(INDEX_ACTIONS["orders"]),
         f"arn:aws:logs:eu-west-1:{account}:log-group:/aws/lambda/shop-clean:*": {
             "logs:CreateLogStream",

@@ -14,6 +14,7 @@ import pytest
 
 from shopctl import localaws
 from shopctl.net import free_port
+from shopctl.resources import TableNames
 from shopctl.run import start_stage
 from shopctl.stages import STAGES
 
@@ -23,6 +24,7 @@ class Deployed:
     stage: str
     target: str
     base_url: str
+    tables: TableNames
 
 
 @pytest.fixture(scope="session", params=list(STAGES))
@@ -41,7 +43,7 @@ def deployment(
         quiet=True,
     )
     try:
-        yield Deployed(stage=stage, target="local", base_url=running.base_url)
+        yield Deployed(stage=stage, target="local", base_url=running.base_url, tables=running.tables)
     finally:
         running.stop()
 

@@ -127,6 +127,15 @@ def test_deleting_a_user_keeps_their_orders(api):
 
 def test_product_that_is_not_text_is_422(api):
     user = create_user(api)
-    raw = ('{"user_id": "%s", "product": "Mug \\ud800", "quantity": 1}' % user["id"]).encode()
+    raw = b'{"user_id": "' + user["id"].encode() + b'", "product": "Mug \\ud800", "quantity": 1}'
     field_error(api.post("/orders", content=raw, headers={"content-type": "application/json"}), "product")
+    assert list_all(api, "/orders", user_id=user["id"]) == []
+
+
+@pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity", b"1e309"])
+def test_quantity_that_is_not_a_number_is_4xx(api, value):
+    user = create_user(api)
+    raw = b'{"user_id": "' + user["id"].encode() + b'", "product": "Mug", "quantity": ' + value + b"}"
+    response = api.post("/orders", content=raw, headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert list_all(api, "/orders", user_id=user["id"]) == []

@@ -161,3 +161,20 @@ def test_strings_that_are_not_text_are_422(api, raw, field):
     before = count_users(api)
     field_error(api.post("/users", content=raw, headers={"content-type": "application/json"}), field)
     assert count_users(api) == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Python's json accepts these non-standard literals; an error message that echoes them breaks.
+        b'{"name": NaN, "email": "a@example.com"}',
+        b'{"name": "Ada", "email": Infinity}',
+        b'{"name": -Infinity, "email": "a@example.com"}',
+    ],
+)
+def test_non_standard_json_numbers_are_4xx(api, raw):
+    before = count_users(api)
+    response = api.post("/users", content=raw, headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert "detail" in response.json()
+    assert count_users(api) == before

@@ -156,7 +156,9 @@ class LogWriter:
                 try:
                     self._ship(events)
                 except Exception as error:  # never let logging take the service down
-                    print(f"lambda-local: could not write CloudWatch Logs: {error}", file=sys.stderr, flush=True)
+                    print(
+                        f"lambda-local: could not write CloudWatch Logs: {error}", file=sys.stderr, flush=True
+                    )
             for item in items:
                 if isinstance(item, threading.Event):
                     item.set()
@@ -185,7 +187,10 @@ class LogWriter:
                 self._client.put_log_events(logGroupName=self.group, logStreamName=stream, logEvents=batch)
                 return
             except ClientError as error:
-                if attempt == 0 and error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                if (
+                    attempt == 0
+                    and error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+                ):
                     self._group_ready = False  # the group was deleted under us: create it again
                     self._created.clear()
                     continue

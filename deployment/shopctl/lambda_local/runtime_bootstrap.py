@@ -209,7 +209,9 @@ def get_handler(handler):
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as error:
-        raise Fault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}") from None
+        raise Fault(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+        ) from None
     except SyntaxError as error:
         trace = [f'  File "{error.filename}" Line {error.lineno}\n    {error.text}']
         raise Fault(
@@ -218,7 +220,9 @@ def get_handler(handler):
     try:
         return getattr(module, attribute)
     except AttributeError:
-        raise Fault("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'") from None
+        raise Fault(
+            "Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'"
+        ) from None
 
 
 def make_error(message, error_type, stack_trace, request_id=None):
@@ -294,7 +298,9 @@ def invoke(channel, handler, message, streams):
             try:
                 reply["payload"] = json.dumps(result, default=_json_default, ensure_ascii=_ensure_ascii())
             except (TypeError, ValueError) as problem:
-                error = make_error(f"Unable to marshal response: {problem}", "Runtime.MarshalError", None, request_id)
+                error = make_error(
+                    f"Unable to marshal response: {problem}", "Runtime.MarshalError", None, request_id
+                )
     except Exception:
         error = error_from_exception(sys.exc_info(), request_id)
     for stream in streams:

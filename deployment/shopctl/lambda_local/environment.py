@@ -1,0 +1,405 @@
+"""One execution environment: a worker process of the local Python running the runtime bootstrap.
+
+Lifecycle as on Lambda: INIT (start the runtime, import the handler — a cold start), then INVOKE
+one request at a time, until it is recycled (idle too long, configuration changed) or dies
+(timeout, crash, init failure). The worker talks to us over a private socket; its log lines come
+over that socket too, anything written straight to its file descriptors 1/2 over a pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopctl.lambda_local import logs as loglines
+from shopctl.lambda_local.function import FunctionConfig
+from shopctl.lambda_local.logs import LogWriter
+
+INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of an on-demand environment
+
+# From the service's own environment: where AWS is and the credentials (on AWS: the role's).
+PASSED_THROUGH = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
+
+
+@dataclass
+class Outcome:
+    """How one invocation ended, and what the REPORT line says about it."""
+
+    kind: str  # "ok" | "error" (handled by the runtime) | "timeout" | "crash" | "init_error"
+    duration_ms: float
+    max_memory_mb: int
+    payload: str | None = None
+    error: dict | None = None
+    error_type: str | None = None
+    init_ms: float | None = None
+
+    @property
+    def environment_lost(self) -> bool:
+        return self.kind in ("timeout", "crash", "init_error")
+
+
+def environment_variables(
+    config: FunctionConfig, *, stream: str, task_root: Path, runtime_dir: Path, inherited: Mapping[str, str]
+) -> dict[str, str]:
+    """What the function sees in os.environ: its own variables plus Lambda's reserved ones."""
+    env = {str(k): str(v) for k, v in config.variables.items()}
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": config.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": loglines.log_group_name(config.name),
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+            "AWS_REGION": config.region,
+            "AWS_DEFAULT_REGION": config.region,
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+            "_HANDLER": config.handler,
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for key, value in inherited.items():
+        if key in PASSED_THROUGH or key.startswith("AWS_ENDPOINT_URL_"):
+            env[key] = value
+    return env
+
+
+def _exit_reason(returncode: int | None) -> str:
+    if returncode is None:
+        return "signal: killed"
+    if returncode < 0:
+        try:
+            return f"signal: {signal.strsignal(-returncode).lower()}"
+        except (ValueError, AttributeError):
+            return f"signal: {-returncode}"
+    return f"exit status {returncode}"
+
+
+def _peak_rss_mb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return (int(line.split()[1]) + 1023) // 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+class ExecutionEnvironment:
+    def __init__(
+        self,
+        config: FunctionConfig,
+        task_root: Path,
+        *,
+        runtime_dir: Path,
+        logs: LogWriter,
+        python: str,
+        runtime_version: str,
+        inherited: Mapping[str, str],
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.stream = loglines.new_stream_name()
+        self.config = config
+        self.fingerprint = config.fingerprint
+        self.task_root = task_root
+        self.state = "new"  # new → init → idle ⇄ busy → dead
+        self.invocations = 0
+        self.created_at = time.time()
+        self.last_used = time.monotonic()
+        self.init_ms: float | None = None
+        self.max_memory_mb = 0
+        self._runtime_dir = runtime_dir
+        self._logs = logs
+        self._python = python
+        self._runtime_version = runtime_version
+        self._inherited = dict(inherited)
+        self._inbox: queue.Queue[dict] = queue.Queue()
+        self._sock: socket.socket | None = None
+        self._send_lock = threading.Lock()
+        self._init_reported = False
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self.state != "dead"
+
+    def start(self) -> Outcome | None:
+        """INIT: start the runtime and import the handler. Returns an Outcome only if init failed."""
+        self.state = "init"
+        self._logs.put(self.stream, loglines.init_start_line(self._runtime_version, self.config.region))
+        started = time.monotonic()
+        ours, theirs = socket.socketpair()
+        env = environment_variables(
+            self.config,
+            stream=self.stream,
+            task_root=self.task_root,
+            runtime_dir=self._runtime_dir,
+            inherited=self._inherited,
+        )
+        argv = [self._python, "-I", "-S", "-X", "utf8", str(self._runtime_dir / "bootstrap.py")]
+        try:
+            self.proc = subprocess.Popen(
+                [*argv, str(theirs.fileno())],
+                env=env,
+                cwd=self.task_root,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # its own process group: a kill takes its children too
+            )
+        finally:
+            theirs.close()
+        self._sock = ours
+        threading.Thread(target=self._read_control, name=f"env-{self.id[:8]}-ctl", daemon=True).start()
+        threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}-out", daemon=True).start()
+
+        deadline = started + INIT_TIMEOUT_S + self.config.timeout_s
+        message = self._next(deadline)
+        elapsed = (time.monotonic() - started) * 1000
+        if message is not None and message["type"] == "ready":
+            self.init_ms = elapsed
+            self.max_memory_mb = int(message.get("maxMemoryMB") or 0)
+            self.state = "idle"
+            return None
+
+        if message is None:  # INIT took longer than Lambda allows
+            memory = _peak_rss_mb(self.proc.pid) or 0
+            self.kill()
+            error_type, status = "Runtime.Unknown", "timeout"
+            error = {
+                "errorMessage": f"INIT phase exceeded {elapsed / 1000:.2f} seconds",
+                "errorType": error_type,
+            }
+        elif message["type"] == "init_error":
+            memory = int(message.get("maxMemoryMB") or 0)
+            error_type, status, error = message["errorType"], "error", message["error"]
+            self.kill()
+        else:  # the runtime exited before it was ready
+            memory = 0
+            error_type, status = "Runtime.ExitError", "error"
+            reason = _exit_reason(message.get("returncode"))
+            error = {"errorMessage": f"Runtime exited with error: {reason}", "errorType": error_type}
+            self._logs.put(self.stream, f"Error: Runtime exited with error: {reason}\n{error_type}\n")
+            self.kill()
+        self._logs.put(self.stream, loglines.init_report_line(elapsed, status=status, error_type=error_type))
+        return Outcome("init_error", elapsed, memory, error=error, error_type=error_type)
+
+    def kill(self) -> None:
+        """Stop the worker and everything it started (its process group)."""
+        self.state = "dead"
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._sock.close()
+
+    # invoke -------------------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        request_id: str,
+        event: dict,
+        *,
+        trace_id: str | None = None,
+        init_failure: Outcome | None = None,
+    ) -> Outcome:
+        """One invocation, START … END / REPORT included."""
+        self._logs.put(self.stream, loglines.start_line(request_id))
+        if init_failure is not None:
+            outcome = init_failure
+        else:
+            outcome = self._run(request_id, event, trace_id)
+        self._logs.put(self.stream, loglines.end_line(request_id))
+        cold = outcome.init_ms
+        status = {"timeout": "timeout", "crash": "error", "init_error": "error"}.get(outcome.kind)
+        self._logs.put(
+            self.stream,
+            loglines.report_line(
+                request_id,
+                duration_ms=outcome.duration_ms,
+                memory_mb=self.config.memory_mb,
+                max_memory_mb=outcome.max_memory_mb,
+                init_ms=cold,
+                status=status,
+                error_type=outcome.error_type if status == "error" else None,
+            ),
+        )
+        self.invocations += 1
+        self.last_used = time.monotonic()
+        return outcome
+
+    def _run(self, request_id: str, event: dict, trace_id: str | None) -> Outcome:
+        cold_init = None if self._init_reported else self.init_ms
+        self._init_reported = True
+        self.state = "busy"
+        timeout_s = self.config.timeout_s
+        started = time.monotonic()
+        deadline_ms = int(time.time() * 1000) + timeout_s * 1000
+        try:
+            self._send(
+                {
+                    "type": "invoke",
+                    "requestId": request_id,
+                    "event": event,
+                    "deadlineMs": deadline_ms,
+                    "invokedFunctionArn": self.config.arn,
+                    "traceId": trace_id,
+                }
+            )
+        except OSError:
+            pass  # the worker is gone; the exit message below says how
+        message = self._next(started + timeout_s)
+        duration = (time.monotonic() - started) * 1000
+
+        if message is None:
+            memory = _peak_rss_mb(self.proc.pid) if self.proc else None
+            self.kill()
+            self._logs.put(self.stream, loglines.timeout_line(request_id, timeout_s))
+            return Outcome("timeout", duration, memory or self.max_memory_mb, init_ms=cold_init)
+        if message["type"] in ("result", "error"):
+            self.max_memory_mb = max(self.max_memory_mb, int(message.get("maxMemoryMB") or 0))
+            if self.max_memory_mb > self.config.memory_mb:
+                return self._out_of_memory(request_id, duration, cold_init)
+            if message["type"] == "result":
+                return Outcome(
+                    "ok", duration, self.max_memory_mb, payload=message.get("payload"), init_ms=cold_init
+                )
+            error = message.get("error") or {}
+            return Outcome(
+                "error",
+                duration,
+                self.max_memory_mb,
+                error=error,
+                error_type=error.get("errorType"),
+                init_ms=cold_init,
+            )
+        # the worker exited mid-invocation (os._exit, sys.exit, a crash of the interpreter…)
+        reason = _exit_reason(message.get("returncode"))
+        self.kill()
+        self._logs.put(self.stream, loglines.exit_error_lines(request_id, reason, "Runtime.ExitError"))
+        error = {"errorMessage": f"Runtime exited with error: {reason}", "errorType": "Runtime.ExitError"}
+        return Outcome(
+            "crash",
+            duration,
+            self.max_memory_mb,
+            error=error,
+            error_type="Runtime.ExitError",
+            init_ms=cold_init,
+        )
+
+    def _out_of_memory(self, request_id: str, duration: float, cold_init: float | None) -> Outcome:
+        self.kill()
+        self._logs.put(
+            self.stream, loglines.exit_error_lines(request_id, "signal: killed", "Runtime.OutOfMemory")
+        )
+        error = {
+            "errorMessage": "Runtime exited with error: signal: killed",
+            "errorType": "Runtime.OutOfMemory",
+        }
+        return Outcome(
+            "crash",
+            duration,
+            self.max_memory_mb,
+            error=error,
+            error_type="Runtime.OutOfMemory",
+            init_ms=cold_init,
+        )
+
+    def finish(self) -> None:
+        """After an invocation: back to idle (unless it was lost)."""
+        if self.state == "busy" and self.alive():
+            self.state = "idle"
+
+    # plumbing -----------------------------------------------------------------------------------
+
+    def _send(self, message: dict) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        with self._send_lock:
+            assert self._sock is not None
+            self._sock.sendall(data)
+
+    def _next(self, deadline: float) -> dict | None:
+        """The next non-log message from the worker, or None when `deadline` (monotonic) passes."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            return self._inbox.get(timeout=remaining)
+        except queue.Empty:
+            return None
+
+    def _read_control(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        reader = sock.makefile("rb")
+        try:
+            for line in reader:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if message.get("type") == "log":
+                    self._logs.put(self.stream, message.get("message", ""), message.get("ts"))
+                else:
+                    self._inbox.put(message)
+        except (OSError, ValueError):
+            pass
+        returncode = None
+        if self.proc is not None:
+            try:
+                returncode = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                returncode = None
+        self._inbox.put({"type": "exit", "returncode": returncode})
+
+    def _read_output(self) -> None:
+        """Anything written to fd 1/2 directly (C extensions, subprocesses): one log event per line."""
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None
+        for raw in proc.stdout:
+            self._logs.put(self.stream, raw.decode("utf-8", "replace"))
+        proc.stdout.close()
+
+    def describe(self) -> dict:
+        return {
+            "id": self.id,
+            "logStream": self.stream,
+            "state": self.state,
+            "pid": self.pid,
+            "invocations": self.invocations,
+            "fingerprint": self.fingerprint,
+            "initDurationMs": round(self.init_ms, 2) if self.init_ms is not None else None,
+            "createdAt": self.created_at,
+        }

@@ -1,0 +1,264 @@
+"""The local Lambda service: one function, reached the way a Function URL reaches it.
+
+Every HTTP path belongs to the function (a Function URL forwards them all), except the service's own
+`/__lambda_local__/status`. Each request becomes a payload-2.0 event for an execution environment
+(warm if one is idle, cold otherwise), and what the function returns becomes the HTTP response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
+
+from shopctl.lambda_local import events
+from shopctl.lambda_local.environment import ExecutionEnvironment, Outcome
+from shopctl.lambda_local.events import HttpRequest, HttpResponse
+from shopctl.lambda_local.function import Function, FunctionConfig, FunctionNotFound
+from shopctl.lambda_local.logs import LogWriter, log_group_name
+from shopctl.lambda_local.pool import Pool, Throttled
+
+CONTROL_PREFIX = "/__lambda_local__/"
+BOOTSTRAP_SOURCE = Path(__file__).with_name("runtime_bootstrap.py")
+# What a Lambda Python runtime provides next to the standard library: the AWS SDK (and its dependencies).
+RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+
+def say(message: str) -> None:
+    print(f"lambda-local: {message}", flush=True)
+
+
+def install_runtime(runtime_dir: Path) -> Path:
+    """The runtime directory: the bootstrap plus links to this machine's AWS SDK (as /var/runtime)."""
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    staged = runtime_dir / f".bootstrap-{os.getpid()}.py"
+    shutil.copyfile(BOOTSTRAP_SOURCE, staged)
+    os.replace(staged, runtime_dir / "bootstrap.py")
+    for name in RUNTIME_SDK:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        source = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+        link = runtime_dir / source.name
+        if link.is_symlink() and Path(os.readlink(link)) == source:
+            continue
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.is_dir():
+            shutil.rmtree(link)
+        try:
+            link.symlink_to(source, target_is_directory=source.is_dir())
+        except FileExistsError:
+            pass  # another service of the same function got there first
+    return runtime_dir
+
+
+def python_version(python: str) -> str:
+    if python == sys.executable:
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    out = subprocess.run(
+        [python, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return out.stdout.strip()
+
+
+def trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+
+
+class LambdaService:
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        work_dir: Path,
+        max_concurrency: int = 10,
+        idle_timeout: float = 300.0,
+        python: str | None = None,
+    ) -> None:
+        self.name = function_name
+        self.work_dir = work_dir
+        self.python = python or sys.executable
+        self.python_version = python_version(self.python)
+        self.runtime_dir = install_runtime(work_dir / "runtime")
+        self.logs = LogWriter(log_group_name(function_name))
+        self.pool = Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout)
+        self.function = Function(function_name, work_dir, on_change=self._changed, say=say)
+        self.executor = ThreadPoolExecutor(max_workers=max_concurrency + 16, thread_name_prefix="invoke")
+        self.inherited = dict(os.environ)
+        self.closing = False
+
+    # configuration ------------------------------------------------------------------------------
+
+    def _changed(self, config: FunctionConfig) -> None:
+        retired = self.pool.retire(config.fingerprint)
+        if retired:
+            say(f"retired {retired} idle execution environment(s) of the previous configuration")
+        local = f"python{self.python_version}"
+        if config.runtime and config.runtime != local:
+            say(f"note: {self.name} is configured for {config.runtime}; it runs here on the local {local}")
+
+    def load(self) -> FunctionConfig:
+        """Read the configuration and fetch the code once, before serving (fails loudly)."""
+        config, _, _ = self.function.current()
+        return config
+
+    # requests -----------------------------------------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """One Function URL request (runs on a worker thread, blocking)."""
+        try:
+            return self._handle(request)
+        except Exception:
+            say("internal error:\n" + traceback.format_exc().rstrip())
+            return events.json_response(500, {"Message": "lambda-local internal error (see its log)"})
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        if self.closing:
+            return events.json_response(503, {"Message": "Service Unavailable"}, request_id)
+        try:
+            config, task_root, url = self.function.current()
+        except FunctionNotFound:
+            return events.json_response(404, {"Message": f"Function not found: {self.name}"}, request_id)
+
+        def create() -> ExecutionEnvironment:
+            return ExecutionEnvironment(
+                config,
+                task_root,
+                runtime_dir=self.runtime_dir,
+                logs=self.logs,
+                python=self.python,
+                runtime_version=f"python:{self.python_version}.local",
+                inherited=self.inherited,
+            )
+
+        try:
+            env = self.pool.acquire(config.fingerprint, create)
+        except Throttled:
+            return events.throttled_response(request_id)
+        outcome: Outcome | None = None
+        try:
+            init_failure = env.start() if env.state == "new" else None
+            trace = trace_id()
+            event = events.to_event(request, request_id=request_id, url=url, trace_id=trace)
+            outcome = env.invoke(request_id, event, trace_id=trace, init_failure=init_failure)
+        finally:
+            if outcome is None:
+                env.kill()
+            current = self.function.config
+            self.pool.release(env, current.fingerprint if current else None)
+
+        if outcome.kind != "ok":
+            return events.error_response(request_id)
+        try:
+            response = events.to_http(outcome.payload if outcome.payload is not None else "null")
+        except events.InvalidResponse as problem:
+            say(f"request {request_id}: the function's response cannot be an HTTP response ({problem}) → 502")
+            return events.error_response(request_id)
+        response.headers.append(("x-amzn-requestid", request_id))
+        return response
+
+    def status(self) -> dict:
+        config = self.function.config
+        return {
+            "function": self.name,
+            "codeSha256": config.code_sha256 if config else None,
+            "fingerprint": config.fingerprint if config else None,
+            "maxConcurrency": self.pool.max_concurrency,
+            "idleTimeout": self.pool.idle_timeout,
+            "environments": [env.describe() for env in self.pool.environments()],
+        }
+
+    def close(self) -> None:
+        self.closing = True
+        self.pool.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.logs.close(timeout=3.0)
+
+    # ASGI ---------------------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        too_large = False
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            if not too_large:
+                body += message.get("body", b"")
+                too_large = len(body) > events.MAX_REQUEST_BYTES
+                if too_large:
+                    body.clear()
+            if not message.get("more_body"):
+                break
+
+        raw_path = scope.get("raw_path") or quote(scope.get("path", "/")).encode()
+        path = raw_path.decode("latin-1")
+        if path.startswith(CONTROL_PREFIX):
+            response = self._control(scope["method"], path)
+        elif too_large:
+            response = events.json_response(413, {"Message": "Request Entity Too Large"})
+        else:
+            client = scope.get("client") or ("127.0.0.1", 0)
+            request = HttpRequest(
+                method=scope["method"],
+                raw_path=path,
+                raw_query=scope.get("query_string", b"").decode("latin-1"),
+                headers=[(_text(k), _text(v)) for k, v in scope.get("headers", [])],
+                body=bytes(body),
+                source_ip=client[0],
+                protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+            )
+            loop = asyncio.get_running_loop()
+            try:
+                response = await loop.run_in_executor(self.executor, self.handle, request)
+            except RuntimeError:  # the executor is shut down: we are stopping
+                response = events.json_response(503, {"Message": "Service Unavailable"})
+        await _send(send, response)
+
+    def _control(self, method: str, path: str) -> HttpResponse:
+        if method == "GET" and path.rstrip("/") == CONTROL_PREFIX + "status":
+            return events.json_response(200, self.status())
+        return events.json_response(404, {"Message": f"unknown control endpoint {path}"})
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _header_bytes(value: str) -> bytes:
+    value = value.replace("\r", " ").replace("\n", " ")
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+async def _send(send, response: HttpResponse) -> None:
+    headers = []
+    for name, value in response.headers:
+        if not name or any(c in name for c in " \t\r\n:"):
+            continue
+        headers.append((name.lower().encode("latin-1", "replace"), _header_bytes(value)))
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
