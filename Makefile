@@ -60,8 +60,9 @@ test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e (start
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## Unit + contract tests only (< 30 s) — for between exercises
-	@$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
+test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (< 30 s) — for between exercises
+	@$(PY) -m pytest -m "not e2e" $(FAST_SUITES) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + the clean stage's import-linter contracts
 	@$(PY) -m ruff check .

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from clean_shop.bootstrap import bootstrap
 from clean_shop.entrypoints.http import create_app
 
-UNKNOWN = str(uuid.uuid4())
+UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a fixed id: test ids must be stable (pytest-xdist)
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -95,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         f"timeout {config.timeout_s}s) at http://{args.host}:{args.port} "
         f"(pid {os.getpid()}, max concurrency {args.max_concurrency}, idle timeout {args.idle_timeout:g}s)"
     )
+    # uvicorn re-raises the stop signal once it has shut down: let that land on a no-op handler, so
+    # the clean-up below runs and the exit status is 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     try:
         server.run(sockets=[sock])
     finally:

@@ -130,13 +130,13 @@ class Function:
                 raise FunctionNotFound(self.name) from None
             if self._config is None:
                 raise
-            self._say(f"lambda-local: could not re-read the configuration ({error}); keeping the last one")
+            self._say(f"could not re-read the configuration ({error}); keeping the last one")
             self._checked = time.monotonic()
             return
         except BotoCoreError as error:
             if self._config is None:
                 raise
-            self._say(f"lambda-local: could not re-read the configuration ({error}); keeping the last one")
+            self._say(f"could not re-read the configuration ({error}); keeping the last one")
             self._checked = time.monotonic()
             return
         config = FunctionConfig.from_api(raw)
@@ -150,7 +150,7 @@ class Function:
         self._config, self._task_root = config, task_root
         if previous is not None:
             self._say(
-                f"lambda-local: {self.name} changed (code {config.code_sha256[:12]}…, fingerprint "
+                f"{self.name} changed (code {config.code_sha256[:12]}…, fingerprint "
                 f"{config.fingerprint}): new requests get new execution environments"
             )
         self._on_change(config)

@@ -261,6 +261,14 @@ def log_error(channel, error):
 
 
 def _max_memory_mb():
+    """Peak resident memory of this environment, in MB (Lambda's "Max Memory Used")."""
+    try:  # VmHWM: ru_maxrss would include the service's own memory, inherited across fork+exec
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return (int(line.split()[1]) + 1023) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + 1023) // 1024  # KB on Linux
 
 
