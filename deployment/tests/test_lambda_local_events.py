@@ -98,7 +98,9 @@ def test_text_bodies_stay_text(content_type):
     assert event["isBase64Encoded"] is False
 
 
-@pytest.mark.parametrize("content_type", [None, "application/octet-stream", "image/png", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type", [None, "application/octet-stream", "image/png", "application/x-www-form-urlencoded"]
+)
 def test_other_bodies_are_base64(content_type):
     headers = [("Content-Type", content_type)] if content_type else []
     body = bytes(range(256))
@@ -135,7 +137,12 @@ def test_a_base64_response_body_is_decoded():
 
 @pytest.mark.parametrize(
     ("result", "body"),
-    [("Hello, world!", b'"Hello, world!"'), ({"message": "hi"}, b'{"message": "hi"}'), (None, b"null"), ([1], b"[1]")],
+    [
+        ("Hello, world!", b'"Hello, world!"'),
+        ({"message": "hi"}, b'{"message": "hi"}'),
+        (None, b"null"),
+        ([1], b"[1]"),
+    ],
 )
 def test_any_other_result_is_a_200_json_body(result, body):
     response = events.to_http(json.dumps(result))
@@ -149,6 +156,7 @@ def test_any_other_result_is_a_200_json_body(result, body):
     [
         {"statusCode": "abc"},
         {"statusCode": 99},
+        {"statusCode": 100},
         {"statusCode": 200, "body": {"not": "a string"}},
         {"statusCode": 200, "headers": ["x"]},
         {"statusCode": 200, "body": "!!", "isBase64Encoded": True},

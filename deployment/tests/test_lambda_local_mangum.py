@@ -12,7 +12,7 @@ from shopctl.lambda_local import testing
 
 pytestmark = pytest.mark.e2e
 
-APP = '''
+APP = """
 from fastapi import FastAPI, Query, Request, Response
 from mangum import Mangum
 
@@ -37,7 +37,7 @@ def login(response: Response):
 
 
 handler = Mangum(app, lifespan="off")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,14 @@ def fastapi_fn(local_aws, tmp_path_factory):
 
 
 def test_path_query_and_cookies_reach_the_app(fastapi_fn):
-    response = httpx.get(
-        f"{fastapi_fn.url}/items/42?q=a&q=b%20c", headers={"cookie": "a=1; b=2"}, timeout=30
-    )
+    response = httpx.get(f"{fastapi_fn.url}/items/42?q=a&q=b%20c", headers={"cookie": "a=1; b=2"}, timeout=30)
     assert response.status_code == 200, response.text
-    assert response.json() == {"item_id": 42, "q": ["a", "b c"], "cookies": {"a": "1", "b": "2"}, "path": "/items/42"}
+    assert response.json() == {
+        "item_id": 42,
+        "q": ["a", "b c"],
+        "cookies": {"a": "1", "b": "2"},
+        "path": "/items/42",
+    }
 
 
 def test_app_errors_are_http_responses_not_lambda_errors(fastapi_fn):
@@ -68,7 +71,10 @@ def test_app_errors_are_http_responses_not_lambda_errors(fastapi_fn):
 def test_binary_and_text_bodies_round_trip(fastapi_fn):
     payload = bytes(range(256))
     binary = httpx.post(
-        f"{fastapi_fn.url}/echo", content=payload, headers={"content-type": "application/octet-stream"}, timeout=30
+        f"{fastapi_fn.url}/echo",
+        content=payload,
+        headers={"content-type": "application/octet-stream"},
+        timeout=30,
     )
     assert binary.status_code == 200 and binary.content == payload
     text = httpx.post(f"{fastapi_fn.url}/echo", json={"é": [1, 2]}, timeout=30)

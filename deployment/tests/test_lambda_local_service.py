@@ -1,7 +1,7 @@
-"""The local Lambda end to end: a function deployed in the local AWS, served by `python -m shopctl.lambda_local`.
+"""The local Lambda end to end: functions in the local AWS, served by `python -m shopctl.lambda_local`.
 
-Each test deploys its own function (a small ZIP uploaded to S3) and starts its own service, then looks
-at what a learner would: HTTP responses and the function's CloudWatch Logs.
+Every scenario deploys its own function (a small ZIP uploaded to S3) and has its own service (all
+started at once), then the tests look at what a learner would: HTTP responses and CloudWatch Logs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from shopctl.lambda_local import testing
 
 pytestmark = pytest.mark.e2e
 
-APP = '''
+APP = """
 import json, logging, os, sys, time
 
 print("init: cold start of", os.environ["AWS_LAMBDA_FUNCTION_NAME"])
@@ -63,27 +63,50 @@ def handler(event, context):
         "body": json.dumps({"greeting": os.environ.get("GREETING"), "stream": context.log_stream_name,
                             "pid": os.getpid(), "version": "v1"}),
     }
-'''
+"""
 
 STREAM = re.compile(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}")
 
 
-@pytest.fixture
-def launch(local_aws, tmp_path: Path):
-    """Deploy a function and start the local Lambda for it; everything is stopped afterwards."""
-    running: list[testing.RunningLambda] = []
+MISSING_DEPENDENCY = "import fastapi\n\n\ndef handler(event, context):\n    return 1\n"
 
-    def _launch(*args: str, files=None, handler="app.handler", variables=None, timeout=3, distributions=()):
-        name = f"ll-{uuid.uuid4().hex[:10]}"
-        package = testing.build_zip(files or {"app.py": APP}, distributions=distributions)
-        testing.deploy(name, package, handler=handler, variables=variables or {"GREETING": "hi"}, timeout=timeout)
-        service = testing.start(name, tmp_path / f"{name}.log", *args)
-        running.append(service)
-        return service
+# One function and one service per scenario, all deployed and started at once (in parallel).
+SCENARIOS = {
+    "warm": {},
+    "config": {},
+    "redeploy": {},
+    "concurrency": {"args": ("--max-concurrency", "2")},
+    "shared": {},  # for the tests that do not care whether an environment is cold or warm
+    "timeout": {"timeout": 1},
+    "idle": {"args": ("--idle-timeout", "0.3")},
+    "missing-module": {"handler": "missing.handler"},
+    "missing-handler": {"handler": "app.nope"},
+    # fastapi is installed here, but not in the package: the import fails as on AWS
+    "missing-dependency": {"files": {"app.py": MISSING_DEPENDENCY}},
+}
 
-    yield _launch
-    for service in running:
-        service.stop()
+
+@pytest.fixture(scope="module")
+def fleet(local_aws, tmp_path_factory) -> dict[str, testing.RunningLambda]:
+    logs = tmp_path_factory.mktemp("lambda-local")
+    services = {}
+    try:
+        for key, spec in SCENARIOS.items():
+            name = f"ll-{key}-{uuid.uuid4().hex[:6]}"
+            package = testing.build_zip(spec.get("files") or {"app.py": APP})
+            testing.deploy(
+                name,
+                package,
+                handler=spec.get("handler", "app.handler"),
+                variables={"GREETING": "hi"},
+                timeout=spec.get("timeout", 3),
+            )
+            services[key] = testing.spawn(name, logs / f"{key}.log", *spec.get("args", ()))
+        for service in services.values():
+            service.wait_ready()
+        yield services
+    finally:
+        testing.stop_all(list(services.values()))
 
 
 def reports(messages: list[str]) -> list[str]:
@@ -102,8 +125,8 @@ def alive(pid: int) -> bool:
     return "State:\tZ" not in state
 
 
-def test_cold_start_then_warm_reuse_with_lambda_logs(launch):
-    fn = launch()
+def test_cold_start_then_warm_reuse_with_lambda_logs(fleet):
+    fn = fleet["warm"]
     first = httpx.get(f"{fn.url}/hello?x=1")
     second = httpx.get(f"{fn.url}/hello")
     assert first.status_code == second.status_code == 200
@@ -125,40 +148,41 @@ def test_cold_start_then_warm_reuse_with_lambda_logs(launch):
     for request_id in ids:
         start = messages.index(f"START RequestId: {request_id} Version: $LATEST\n")
         end = messages.index(f"END RequestId: {request_id}\n")
-        assert start < messages.index("handling /hello\n", start) < end < messages.index(report_for(messages, request_id))
+        assert (
+            start
+            < messages.index("handling /hello\n", start)
+            < end
+            < messages.index(report_for(messages, request_id))
+        )
     status = fn.status()
     assert [env["invocations"] for env in status["environments"]] == [2]
     assert "START RequestId" in fn.output()  # log lines are echoed to the service's own log too
 
 
-def test_configuration_or_code_change_forces_a_cold_start(launch):
-    fn = launch()
-    before = httpx.get(f"{fn.url}/").json()
+def test_configuration_or_code_change_forces_a_cold_start(fleet):
+    configured, redeployed = fleet["config"], fleet["redeploy"]
+    before = {fn.name: httpx.get(f"{fn.url}/").json() for fn in (configured, redeployed)}
     boto3.client("lambda").update_function_configuration(
-        FunctionName=fn.name, Environment={"Variables": {"GREETING": "changed"}}
+        FunctionName=configured.name, Environment={"Variables": {"GREETING": "changed"}}
     )
+    new_code = testing.build_zip({"app.py": APP.replace('"version": "v1"', '"version": "v2"')})
+    testing.deploy(redeployed.name, new_code, variables={"GREETING": "hi"})  # a re-deploy
     time.sleep(1.05)  # the configuration is re-read at most once a second
-    after = httpx.get(f"{fn.url}/")
+
+    after = httpx.get(f"{configured.url}/")
     assert after.json()["greeting"] == "changed"
-    assert after.json()["stream"] != before["stream"]
-    messages = testing.wait_for_logs(fn.name, lambda m: len(reports(m)) >= 2)
+    assert after.json()["stream"] != before[configured.name]["stream"]
+    messages = testing.wait_for_logs(configured.name, lambda m: len(reports(m)) >= 2)
     assert "Init Duration" in report_for(messages, after.headers["x-amzn-requestid"])
 
-    # a re-deploy (new code) too
-    testing.deploy(
-        fn.name,
-        testing.build_zip({"app.py": APP.replace('"version": "v1"', '"version": "v2"')}),
-        variables={"GREETING": "changed"},
-    )
-    time.sleep(1.05)
-    redeployed = httpx.get(f"{fn.url}/").json()
-    assert redeployed["version"] == "v2"
-    assert redeployed["stream"] not in (before["stream"], after.json()["stream"])
-    assert not alive(before["pid"])
+    after_deploy = httpx.get(f"{redeployed.url}/").json()
+    assert after_deploy["version"] == "v2"
+    assert after_deploy["stream"] != before[redeployed.name]["stream"]
+    assert not any(alive(old["pid"]) for old in before.values())  # the old environments are gone
 
 
-def test_concurrent_requests_get_their_own_environments_and_excess_is_throttled(launch):
-    fn = launch("--max-concurrency", "2")
+def test_concurrent_requests_get_their_own_environments_and_excess_is_throttled(fleet):
+    fn = fleet["concurrency"]
     with ThreadPoolExecutor(3) as pool:
         responses = list(pool.map(lambda _: httpx.get(f"{fn.url}/sleep?s=0.8", timeout=10), range(3)))
     codes = sorted(r.status_code for r in responses)
@@ -172,8 +196,8 @@ def test_concurrent_requests_get_their_own_environments_and_excess_is_throttled(
     assert all("Init Duration" in line for line in reports(messages))  # both were cold starts
 
 
-def test_unhandled_exception_is_a_502_logged_like_lambda(launch):
-    fn = launch()
+def test_unhandled_exception_is_a_502_logged_like_lambda(fleet):
+    fn = fleet["shared"]
     boom = httpx.get(f"{fn.url}/boom")
     assert boom.status_code == 502
     assert boom.json() == {"Message": "Internal Server Error"}
@@ -196,8 +220,8 @@ def test_unhandled_exception_is_a_502_logged_like_lambda(launch):
     assert fresh.status_code == 200 and fresh.json()["stream"] != after.json()["stream"]
 
 
-def test_timeout_kills_the_environment(launch):
-    fn = launch(timeout=1)
+def test_timeout_kills_the_environment(fleet):
+    fn = fleet["timeout"]
     warm = httpx.get(f"{fn.url}/hello").json()
     started = time.monotonic()
     slow = httpx.get(f"{fn.url}/sleep?s=10", timeout=10)
@@ -213,21 +237,15 @@ def test_timeout_kills_the_environment(launch):
 
 
 @pytest.mark.parametrize(
-    ("files", "handler", "error_type", "message"),
+    ("scenario", "error_type", "message"),
     [
-        ({"app.py": APP}, "missing.handler", "Runtime.ImportModuleError", "Unable to import module 'missing'"),
-        ({"app.py": APP}, "app.nope", "Runtime.HandlerNotFound", "Handler 'nope' missing on module 'app'"),
-        (
-            {"app.py": "import fastapi\n\ndef handler(event, context):\n    return 1\n"},
-            "app.handler",
-            "Runtime.ImportModuleError",
-            "No module named 'fastapi'",  # installed here, but not in the package: fails as on AWS
-        ),
+        ("missing-module", "Runtime.ImportModuleError", "Unable to import module 'missing'"),
+        ("missing-handler", "Runtime.HandlerNotFound", "Handler 'nope' missing on module 'app'"),
+        ("missing-dependency", "Runtime.ImportModuleError", "No module named 'fastapi'"),
     ],
-    ids=["missing-module", "missing-handler", "missing-dependency"],
 )
-def test_init_failures_are_502_with_the_runtime_error(launch, files, handler, error_type, message):
-    fn = launch(files=files, handler=handler)
+def test_init_failures_are_502_with_the_runtime_error(fleet, scenario, error_type, message):
+    fn = fleet[scenario]
     for _ in range(2):  # every request tries a fresh environment, and none hangs
         started = time.monotonic()
         response = httpx.get(f"{fn.url}/hello", timeout=10)
@@ -243,8 +261,8 @@ def test_init_failures_are_502_with_the_runtime_error(launch, files, handler, er
     assert fn.status()["environments"] == []
 
 
-def test_the_environment_is_isolated_and_looks_like_lambda(launch):
-    fn = launch()
+def test_the_environment_is_isolated_and_looks_like_lambda(fleet):
+    fn = fleet["shared"]
     response = httpx.get(f"{fn.url}/inside")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"  # a plain dict: Lambda infers the rest
@@ -277,16 +295,17 @@ def test_the_environment_is_isolated_and_looks_like_lambda(launch):
     assert 0 < context["remaining"] <= 3000
     messages = testing.wait_for_logs(fn.name, lambda m: any("a warning from" in x for x in m))
     warning = next(m for m in messages if "a warning from" in m)
-    assert re.fullmatch(
-        rf"\[WARNING\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{context['aws_request_id']}\ta warning from /inside\n",
-        warning,
-    )
+    timestamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    request_id = context["aws_request_id"]
+    assert re.fullmatch(rf"\[WARNING\]\t{timestamp}\t{request_id}\ta warning from /inside\n", warning)
 
 
-def test_idle_environments_are_recycled_and_sigterm_stops_everything(launch):
-    fn = launch("--idle-timeout", "0.5")
+def test_idle_environments_are_recycled_and_sigterm_stops_everything(fleet):
+    fn = fleet["idle"]
     first = httpx.get(f"{fn.url}/hello").json()
-    time.sleep(1.3)
+    deadline = time.monotonic() + 3
+    while fn.status()["environments"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert fn.status()["environments"] == []
     assert not alive(first["pid"])
     again = httpx.get(f"{fn.url}/hello").json()
@@ -296,13 +315,13 @@ def test_idle_environments_are_recycled_and_sigterm_stops_everything(launch):
         list(pool.map(lambda _: httpx.get(f"{fn.url}/sleep?s=0.3"), range(2)))
     pids = [env["pid"] for env in fn.status()["environments"]]
     assert pids and all(alive(pid) for pid in pids)
-    assert fn.stop() == 0
+    assert fn.stop() == 0  # SIGTERM: a clean shutdown
     assert not any(alive(pid) for pid in pids)
     assert "stopped" in fn.output()
 
 
-def test_garbage_gets_a_4xx_and_the_service_keeps_serving(launch):
-    fn = launch()
+def test_garbage_gets_a_4xx_and_the_service_keeps_serving(fleet):
+    fn = fleet["shared"]
     with socket.create_connection(("127.0.0.1", fn.port), timeout=5) as sock:
         sock.sendall(b"\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n")
         reply = sock.recv(1024)

@@ -1,7 +1,8 @@
 """The contract suite runs against a *base URL*, whatever serves it.
 
-Here each stage is started the way `make run` starts it (real uvicorn processes against the session's
-local AWS); deployment targets (Lambda, ECS, EKS) plug into the same `deployment` fixture as they arrive.
+Each stage is served two ways: the way `make run` starts it (uvicorn processes against the session's
+local AWS), and deployed to the local AWS Lambda exactly as `make deploy TARGET=lambda` does (packaged,
+uploaded, run from the package by the local Lambda service) — the latter marked `e2e`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from shopctl import localaws
+from shopctl import lambda_target, localaws
 from shopctl.net import free_port
 from shopctl.resources import TableNames
 from shopctl.run import start_stage
@@ -27,12 +28,25 @@ class Deployed:
     tables: TableNames
 
 
-@pytest.fixture(scope="session", params=list(STAGES))
+TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
+    pytest.param((stage, "lambda"), id=f"{stage}-lambda", marks=pytest.mark.e2e) for stage in STAGES
+]
+
+
+@pytest.fixture(scope="session", params=TARGETS)
 def deployment(
     request: pytest.FixtureRequest, local_aws: localaws.LocalAws, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
-    """Start one stage for the whole session (pytest groups the tests by stage) and yield its URL."""
-    stage = request.param
+    """Serve one stage on one target for the whole session (pytest groups the tests by it)."""
+    stage, target = request.param
+    if target == "lambda":
+        options = lambda_target.Options(env="local", port=free_port(), quiet=True)
+        deployed = lambda_target.deploy(stage, options)
+        try:
+            yield Deployed(stage, target, deployed.url, TableNames(**deployed.resources["tables"]))
+        finally:
+            lambda_target.destroy(stage, options, keep_data=False)
+        return
     running = start_stage(
         stage,
         runtime="LAMBDA",
@@ -50,5 +64,5 @@ def deployment(
 
 @pytest.fixture
 def api(deployment: Deployed) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.base_url, timeout=10.0) as client:
+    with httpx.Client(base_url=deployment.base_url, timeout=30.0) as client:
         yield client

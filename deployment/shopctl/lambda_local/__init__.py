@@ -1,15 +1,27 @@
-"""A local AWS Lambda for one function: `python -m shopctl.lambda_local --function-name NAME --port PORT`.
+"""A local AWS Lambda for one function, behind a stand-in for its Function URL.
 
-It runs the function deployed in the local AWS (moto) the way Lambda does, behind a Function URL:
-configuration from `lambda.get_function_configuration`, code from the package in S3 (by its
-CodeSha256), execution environments as isolated worker processes (cold start, warm reuse, one
-request at a time each, throttling beyond the concurrency limit, timeouts), and CloudWatch Logs
-with Lambda's START / END / REPORT lines.
+    python -m shopctl.lambda_local --function-name NAME --port PORT [--host 127.0.0.1]
+        [--idle-timeout 300] [--max-concurrency 10] [--work-dir <run dir>/lambda/NAME] [--python EXE]
 
-- `events`: HTTP request ↔ Function URL event (payload format 2.0) ↔ HTTP response.
+It runs the function deployed in the local AWS (moto) the way Lambda does:
+
+- configuration from `lambda.get_function_configuration`, re-read at most once a second; a changed
+  fingerprint (code, handler, runtime, memory, timeout, environment) retires the warm environments;
+- code from the package in S3 (`shopctl.artifacts.download`, by CodeSha256), unzipped as the task root;
+- execution environments = isolated worker processes (`python -I -S`: task root, runtime dir with the
+  AWS SDK, standard library; nothing from the virtualenv), one request at a time each: cold start,
+  warm reuse, 429 beyond --max-concurrency, recycling after --idle-timeout, kill on timeout;
+- CloudWatch Logs: `/aws/lambda/NAME`, one stream per environment, INIT_START / START / END / REPORT.
+
+Every HTTP path goes to the function except `GET /__lambda_local__/status` (JSON: function,
+fingerprint, environments). It prints a line containing "ready" once it accepts requests, and stops
+cleanly (environments killed, logs flushed) on SIGTERM/SIGINT.
+
+- `events`: HTTP request ↔ Function URL event (payload format 2.0) ↔ HTTP response (pure functions).
 - `function`: the function's configuration (fingerprinted) and unpacked code.
 - `environment`: one execution environment (a worker running `runtime_bootstrap.py`).
 - `pool`: warm reuse, cold starts, throttling, idle recycling.
-- `logs`: CloudWatch Logs, in Lambda's format.
-- `service`: the HTTP front (the Function URL) tying it together; `cli`: the command line.
+- `logs`: CloudWatch Logs, in Lambda's format, written from a background thread.
+- `service`: the HTTP front tying it together; `cli`: the command line.
+- `testing`: deploy a ZIP and drive the service end to end (the tests use it).
 """

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import uvicorn
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl.lambda_local.function import FunctionNotFound
 from shopctl.lambda_local.service import LambdaService, say
@@ -28,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--function-name", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--idle-timeout", type=float, default=300.0, help="seconds an idle environment stays warm")
+    parser.add_argument(
+        "--idle-timeout", type=float, default=300.0, help="seconds an idle environment stays warm"
+    )
     parser.add_argument("--max-concurrency", type=int, default=10, help="environments at once; beyond: 429")
     parser.add_argument("--work-dir", type=Path, help="default: <run dir>/lambda/<function name>")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the execution environments")
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: function {args.function_name} does not exist in the local AWS")
         service.close()
         return 1
-    except (ClientError, BotoCoreError, ValueError, OSError) as error:
+    except Exception as error:  # local AWS unreachable, package missing or corrupt…
         say(f"error: could not load function {args.function_name}: {error}")
         service.close()
         return 1
@@ -96,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         f"timeout {config.timeout_s}s) at http://{args.host}:{args.port} "
         f"(pid {os.getpid()}, max concurrency {args.max_concurrency}, idle timeout {args.idle_timeout:g}s)"
     )
-    # uvicorn re-raises the stop signal once it has shut down: let that land on a no-op handler, so
-    # the clean-up below runs and the exit status is 0.
+    # uvicorn re-raises the stop signal once it has shut down: let that land on a harmless handler
+    # (so the clean-up below runs and the exit status is 0) that also covers a signal arriving before
+    # uvicorn installed its own.
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
+        signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     try:
         server.run(sockets=[sock])
     finally:

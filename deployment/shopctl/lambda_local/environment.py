@@ -8,6 +8,7 @@ over that socket too, anything written straight to its file descriptors 1/2 over
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -42,6 +43,7 @@ class Outcome:
     error: dict | None = None
     error_type: str | None = None
     init_ms: float | None = None
+    status: str | None = None  # the REPORT line's "Status:" (timeout / error); None if the runtime coped
 
     @property
     def environment_lost(self) -> bool:
@@ -145,6 +147,9 @@ class ExecutionEnvironment:
 
     def start(self) -> Outcome | None:
         """INIT: start the runtime and import the handler. Returns an Outcome only if init failed."""
+        if self.state == "dead":  # the service stopped before this environment got going
+            error = {"errorMessage": "the local Lambda service is stopping", "errorType": "Runtime.Unknown"}
+            return Outcome("init_error", 0.0, 0, error=error, error_type="Runtime.Unknown", status="error")
         self.state = "init"
         self._logs.put(self.stream, loglines.init_start_line(self._runtime_version, self.config.region))
         started = time.monotonic()
@@ -171,6 +176,8 @@ class ExecutionEnvironment:
         finally:
             theirs.close()
         self._sock = ours
+        if self.state == "dead":  # killed (the service is stopping) while it was being started
+            self.kill()
         threading.Thread(target=self._read_control, name=f"env-{self.id[:8]}-ctl", daemon=True).start()
         threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}-out", daemon=True).start()
 
@@ -186,10 +193,10 @@ class ExecutionEnvironment:
         if message is None:  # INIT took longer than Lambda allows
             memory = _peak_rss_mb(self.proc.pid) or 0
             self.kill()
-            error_type, status = "Runtime.Unknown", "timeout"
+            error_type, status = None, "timeout"
             error = {
                 "errorMessage": f"INIT phase exceeded {elapsed / 1000:.2f} seconds",
-                "errorType": error_type,
+                "errorType": "timeout",
             }
         elif message["type"] == "init_error":
             memory = int(message.get("maxMemoryMB") or 0)
@@ -203,7 +210,7 @@ class ExecutionEnvironment:
             self._logs.put(self.stream, f"Error: Runtime exited with error: {reason}\n{error_type}\n")
             self.kill()
         self._logs.put(self.stream, loglines.init_report_line(elapsed, status=status, error_type=error_type))
-        return Outcome("init_error", elapsed, memory, error=error, error_type=error_type)
+        return Outcome("init_error", elapsed, memory, error=error, error_type=error_type, status=status)
 
     def kill(self) -> None:
         """Stop the worker and everything it started (its process group)."""
@@ -214,15 +221,11 @@ class ExecutionEnvironment:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 proc.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._sock.close()
 
     # invoke -------------------------------------------------------------------------------------
@@ -237,13 +240,9 @@ class ExecutionEnvironment:
     ) -> Outcome:
         """One invocation, START … END / REPORT included."""
         self._logs.put(self.stream, loglines.start_line(request_id))
-        if init_failure is not None:
-            outcome = init_failure
-        else:
-            outcome = self._run(request_id, event, trace_id)
+        outcome = init_failure if init_failure is not None else self._run(request_id, event, trace_id)
         self._logs.put(self.stream, loglines.end_line(request_id))
-        cold = outcome.init_ms
-        status = {"timeout": "timeout", "crash": "error", "init_error": "error"}.get(outcome.kind)
+        status = outcome.status
         self._logs.put(
             self.stream,
             loglines.report_line(
@@ -251,7 +250,7 @@ class ExecutionEnvironment:
                 duration_ms=outcome.duration_ms,
                 memory_mb=self.config.memory_mb,
                 max_memory_mb=outcome.max_memory_mb,
-                init_ms=cold,
+                init_ms=outcome.init_ms,
                 status=status,
                 error_type=outcome.error_type if status == "error" else None,
             ),
@@ -267,7 +266,7 @@ class ExecutionEnvironment:
         timeout_s = self.config.timeout_s
         started = time.monotonic()
         deadline_ms = int(time.time() * 1000) + timeout_s * 1000
-        try:
+        with contextlib.suppress(OSError):  # if the worker is gone, the exit message says how
             self._send(
                 {
                     "type": "invoke",
@@ -278,8 +277,6 @@ class ExecutionEnvironment:
                     "traceId": trace_id,
                 }
             )
-        except OSError:
-            pass  # the worker is gone; the exit message below says how
         message = self._next(started + timeout_s)
         duration = (time.monotonic() - started) * 1000
 
@@ -287,7 +284,9 @@ class ExecutionEnvironment:
             memory = _peak_rss_mb(self.proc.pid) if self.proc else None
             self.kill()
             self._logs.put(self.stream, loglines.timeout_line(request_id, timeout_s))
-            return Outcome("timeout", duration, memory or self.max_memory_mb, init_ms=cold_init)
+            return Outcome(
+                "timeout", duration, memory or self.max_memory_mb, init_ms=cold_init, status="timeout"
+            )
         if message["type"] in ("result", "error"):
             self.max_memory_mb = max(self.max_memory_mb, int(message.get("maxMemoryMB") or 0))
             if self.max_memory_mb > self.config.memory_mb:
@@ -317,6 +316,7 @@ class ExecutionEnvironment:
             error=error,
             error_type="Runtime.ExitError",
             init_ms=cold_init,
+            status="error",
         )
 
     def _out_of_memory(self, request_id: str, duration: float, cold_init: float | None) -> Outcome:
@@ -335,6 +335,7 @@ class ExecutionEnvironment:
             error=error,
             error_type="Runtime.OutOfMemory",
             init_ms=cold_init,
+            status="error",
         )
 
     def finish(self) -> None:

@@ -182,7 +182,7 @@ def to_http(payload: bytes | str) -> HttpResponse:
     status = result["statusCode"]
     if isinstance(status, str) and status.isdigit():
         status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
         raise InvalidResponse(f"statusCode {result['statusCode']!r} is not an HTTP status code")
 
     headers: list[tuple[str, str]] = []

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl import artifacts
@@ -104,7 +105,9 @@ class Function:
         self._task_root: Path | None = None
         self._checked = 0.0
         self._url: UrlInfo | None = None
-        self._lambda = boto3.client("lambda")
+        self._lambda = boto3.client(
+            "lambda", config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2})
+        )
 
     @property
     def config(self) -> FunctionConfig | None:
@@ -119,33 +122,33 @@ class Function:
         with self._lock:
             if self._config is None or time.monotonic() - self._checked >= REFRESH_SECONDS:
                 self._refresh()
-            assert self._config is not None and self._task_root is not None
-            return self._config, self._task_root, self._url_info(self._config)
+            assert self._config is not None and self._task_root is not None and self._url is not None
+            return self._config, self._task_root, self._url
 
     def _refresh(self) -> None:
         try:
             raw = self._lambda.get_function_configuration(FunctionName=self.name)
+            config = FunctionConfig.from_api(raw)
+            if self._config is None or config.fingerprint != self._config.fingerprint:
+                task_root = self.work_dir / config.code_hex
+                if not task_root.is_dir():
+                    extract(artifacts.download(self.name, config.code_sha256), task_root)
+            else:
+                task_root = self._task_root
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 raise FunctionNotFound(self.name) from None
-            if self._config is None:
-                raise
-            self._say(f"could not re-read the configuration ({error}); keeping the last one")
-            self._checked = time.monotonic()
+            self._keep_last(error)
             return
-        except BotoCoreError as error:
-            if self._config is None:
-                raise
-            self._say(f"could not re-read the configuration ({error}); keeping the last one")
-            self._checked = time.monotonic()
+        except (BotoCoreError, OSError, ValueError, zipfile.BadZipFile) as error:  # AWS away, bad package…
+            self._keep_last(error)
             return
-        config = FunctionConfig.from_api(raw)
-        self._checked = time.monotonic()
+        finally:
+            self._checked = time.monotonic()
+        if self._url is None or self._url.url_id == self._made_up_url_id(config):
+            self._url = self._url_info(config)
         if self._config is not None and config.fingerprint == self._config.fingerprint:
             return
-        task_root = self.work_dir / config.code_hex
-        if not task_root.is_dir():
-            extract(artifacts.download(self.name, config.code_sha256), task_root)
         previous = self._config
         self._config, self._task_root = config, task_root
         if previous is not None:
@@ -155,15 +158,21 @@ class Function:
             )
         self._on_change(config)
 
+    def _keep_last(self, error: Exception) -> None:
+        if self._config is None:
+            raise error
+        self._say(f"could not refresh {self.name} ({error}); still serving the last configuration")
+
+    @staticmethod
+    def _made_up_url_id(config: FunctionConfig) -> str:
+        return hashlib.md5(config.arn.encode(), usedforsecurity=False).hexdigest()
+
     def _url_info(self, config: FunctionConfig) -> UrlInfo:
-        if self._url is None:
-            try:
-                url = self._lambda.get_function_url_config(FunctionName=self.name)
-                url_id = url["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
-                account = "anonymous" if url.get("AuthType", "NONE") == "NONE" else config.account_id
-                self._url = UrlInfo(url_id, config.region, account)
-            except (ClientError, BotoCoreError):
-                # No Function URL (yet): a stable made-up id, re-checked at the next refresh.
-                url_id = hashlib.md5(config.arn.encode(), usedforsecurity=False).hexdigest()
-                return UrlInfo(url_id, config.region)
-        return self._url
+        """requestContext's identity of the Function URL (a stable made-up one while there is none)."""
+        try:
+            url = self._lambda.get_function_url_config(FunctionName=self.name)
+        except (ClientError, BotoCoreError):
+            return UrlInfo(self._made_up_url_id(config), config.region)
+        url_id = url["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
+        account = "anonymous" if url.get("AuthType", "NONE") == "NONE" else config.account_id
+        return UrlInfo(url_id, config.region, account)

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 MAX_EVENT_BYTES = 256 * 1024 - 26
 MAX_BATCH_BYTES = 1_048_576
@@ -123,7 +124,11 @@ class LogWriter:
         self._created: set[str] = set()
         self._group_ready = False
         self._last_ts: dict[str, int] = {}
-        self._client = None
+        # Created here (boto3's default session is not thread-safe); short timeouts: a local AWS that
+        # went away must not wedge the writer.
+        self._client = boto3.client(
+            "logs", config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2})
+        )
         self._thread = threading.Thread(target=self._run, name="cloudwatch-logs", daemon=True)
         self._thread.start()
 
@@ -174,8 +179,6 @@ class LogWriter:
             self._last_ts[event.stream] = ts
             message = _truncate(event.message)
             by_stream.setdefault(event.stream, []).append({"timestamp": ts, "message": message})
-        if self._client is None:
-            self._client = boto3.client("logs")
         for stream, stream_events in by_stream.items():
             for batch in _batches(stream_events):
                 self._put(stream, batch)
@@ -194,8 +197,6 @@ class LogWriter:
                     self._group_ready = False  # the group was deleted under us: create it again
                     self._created.clear()
                     continue
-                raise
-            except BotoCoreError:
                 raise
 
     def _ensure(self, stream: str) -> None:

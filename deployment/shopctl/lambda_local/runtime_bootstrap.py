@@ -47,7 +47,7 @@ class Channel:
         os.set_inheritable(fd, False)  # never leaks into the function's own subprocesses
         self.sock = socket.socket(fileno=fd)
         self.reader = self.sock.makefile("rb")
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     def send(self, **message):
         data = (json.dumps(message) + "\n").encode()
@@ -74,7 +74,7 @@ class LogStream(io.TextIOBase):
         self._channel = channel
         self._fd = fd
         self._pending = ""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may print too
         self.name = name
         self.buffer = _BinaryLogStream(self)
 

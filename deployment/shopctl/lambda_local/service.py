@@ -8,8 +8,10 @@ Every HTTP path belongs to the function (a Function URL forwards them all), exce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,10 +57,8 @@ def install_runtime(runtime_dir: Path) -> Path:
             link.unlink()
         elif link.is_dir():
             shutil.rmtree(link)
-        try:
+        with contextlib.suppress(FileExistsError):  # another service of this function was first
             link.symlink_to(source, target_is_directory=source.is_dir())
-        except FileExistsError:
-            pass  # another service of the same function got there first
     return runtime_dir
 
 
@@ -113,7 +113,10 @@ class LambdaService:
 
     def load(self) -> FunctionConfig:
         """Read the configuration and fetch the code once, before serving (fails loudly)."""
-        config, _, _ = self.function.current()
+        config, task_root, _ = self.function.current()
+        for old in self.work_dir.iterdir():  # code of earlier deployments: nothing runs it any more
+            if old != task_root and old.is_dir() and re.fullmatch(r"[0-9a-f]{64}", old.name):
+                shutil.rmtree(old, ignore_errors=True)
         return config
 
     # requests -----------------------------------------------------------------------------------
@@ -230,7 +233,7 @@ class LambdaService:
                 response = await loop.run_in_executor(self.executor, self.handle, request)
             except RuntimeError:  # the executor is shut down: we are stopping
                 response = events.json_response(503, {"Message": "Service Unavailable"})
-        await _send(send, response)
+        await _send(send, response, head=scope["method"] == "HEAD")
 
     def _control(self, method: str, path: str) -> HttpResponse:
         if method == "GET" and path.rstrip("/") == CONTROL_PREFIX + "status":
@@ -253,12 +256,16 @@ def _header_bytes(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-async def _send(send, response: HttpResponse) -> None:
+async def _send(send, response: HttpResponse, *, head: bool = False) -> None:
     headers = []
     for name, value in response.headers:
         if not name or any(c in name for c in " \t\r\n:"):
             continue
         headers.append((name.lower().encode("latin-1", "replace"), _header_bytes(value)))
-    headers.append((b"content-length", str(len(response.body)).encode()))
+    body = response.body
+    if response.status < 200 or response.status in (204, 304):  # HTTP allows no body on these
+        body = b""
+    else:
+        headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    await send({"type": "http.response.body", "body": b"" if head else body})

@@ -43,9 +43,9 @@ def ensure_role(name: str = "lambda-local-test") -> str:
     try:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
     except ClientError:
-        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))["Role"][
-            "Arn"
-        ]
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))[
+            "Role"
+        ]["Arn"]
 
 
 def build_zip(files: dict[str, str | bytes], *, distributions: list[str] = ()) -> bytes:

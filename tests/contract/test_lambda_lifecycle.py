@@ -1,0 +1,29 @@
+"""On the Lambda target the contract is served by real execution environments: the first invoke of an
+environment is a cold start (REPORT line with Init Duration), the next ones reuse it warm."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shopctl import coldstart, lambda_target
+from shopctl.stages import STAGES
+
+
+def test_first_invoke_is_cold_then_warm(api, deployment):
+    if deployment.target != "lambda":
+        pytest.skip("Lambda lifecycle only applies to the Lambda target")
+    stage = STAGES[deployment.stage]
+    since = int(time.time() * 1000) - 1000
+    for _ in range(3):
+        assert api.get("/health").status_code == 200
+    for service in lambda_target.lambda_services(stage):
+        fn = lambda_target.function_name(stage, service)
+        everything = coldstart.read_reports(fn, 0, expect=1)
+        assert everything, f"no REPORT lines for {fn}"
+        assert everything[0].cold, "the first invoke of a new function must be a cold start"
+        assert everything[0].init_ms > 0
+        recent = [r for r in coldstart.read_reports(fn, since, expect=3) if r.timestamp >= since]
+        assert recent and not recent[-1].cold, "a repeated request must reuse a warm environment"
+        assert all(r.memory_mb == lambda_target.MEMORY_MB and r.max_memory_used_mb > 0 for r in recent)
