@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +17,12 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shopctl import artifacts, iam, resources, state
-from shopctl.errors import ShopctlError
-from shopctl.net import free_port, port_in_use, wait_healthy
+from shopctl import deploy_common as common
 from shopctl.package import Platform, build
-from shopctl.paths import run_dir
-from shopctl.process import base_environ, spawn, uvicorn_argv
+from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 
 TARGET = "lambda"
-DEFAULT_PORTS = {"monolith": 9101, "microservices": 9102, "clean": 9103}
 MEMORY_MB = 512  # CPU scales with memory; 512 MB keeps a FastAPI cold start reasonable
 TIMEOUT_S = 15
 LOG_RETENTION_DAYS = 14
@@ -57,11 +53,11 @@ def deployment_name(stage: str) -> str:
 
 
 def function_name(stage: Stage, service: Service) -> str:
-    return f"shop-{stage.name}" if len(stage.services) == 1 else f"shop-{stage.name}-{service.name}"
+    return common.resource_name(stage, service)
 
 
 def lambda_services(stage: Stage) -> list[Service]:
-    return [s for s in stage.services if s.handler]
+    return [s for s in stage.app_services() if s.handler]
 
 
 def _say(options: Options, message: str) -> None:
@@ -82,26 +78,6 @@ def plan(stage: Stage, options: Options) -> list[str]:
         ]
     lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages")
     return lines
-
-
-def _table_env(service: Service, tables: resources.TableNames) -> dict[str, str]:
-    settings = tables.settings()
-    return {resources.env_name(key): settings[key] for key in service.settings}
-
-
-def _table_kinds(service: Service, tables: resources.TableNames) -> dict[str, str]:
-    settings = tables.settings()
-    return {key.split("/")[0]: settings[key] for key in service.settings}
-
-
-def _ensure_log_group(name: str) -> None:
-    logs = boto3.client("logs")
-    try:
-        logs.create_log_group(logGroupName=name, tags={"project": "shapeshifting-workshop"})
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-            raise
-    logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
 
 
 def _ensure_function(
@@ -198,57 +174,27 @@ def _ensure_function_url(name: str, auth_type: str) -> str:
 def _local_lambda(
     deployment: state.DeploymentState, fn: str, port: int | None, options: Options
 ) -> state.LocalProcess:
-    """Make sure the local Lambda service runs `fn`; an already running one picks up new code itself."""
-    current = deployment.process(fn)
-    if current and current.alive():
-        return current
-    port = port if port is not None else (current.port if current else free_port())
-    if port_in_use(port):
-        raise ShopctlError(f"port {port} is already in use", "free it, or pass another PORT=…")
-    log = run_dir() / "deployments" / deployment.name / f"{fn}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    argv = [
-        sys.executable,
-        "-m",
+    """Make sure the local Lambda service runs `fn`; a running one picks up new code and config itself."""
+    argv = common.python_module(
         "shopctl.lambda_local",
         "--function-name",
         fn,
         "--port",
-        str(port),
+        "{port}",
         "--idle-timeout",
         str(options.idle_timeout),
         "--max-concurrency",
         str(options.max_concurrency),
-    ]
-    proc = spawn(fn, argv, base_environ(deployment.stage, {}), log)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_healthy(f"{url}/__lambda_local__/status", 30, proc.alive):
-        proc.stop()
-        raise ShopctlError(f"the local Lambda for {fn} did not start", f"see {log}:\n{proc.log_tail()}")
-    return state.LocalProcess(fn, proc.pid, port, url, str(log))
-
-
-def _local_gateway(
-    deployment: state.DeploymentState, stage: Stage, urls: dict[str, str], port: int
-) -> state.LocalProcess:
-    gateway = stage.service(stage.entry)
-    current = deployment.process(gateway.name)
-    if current and current.alive():
-        return current  # the functions keep their local ports across deploys, so its routes still hold
-    if port_in_use(port):
-        raise ShopctlError(f"port {port} is already in use", "free it, or pass another PORT=…")
-    env = {"RUNTIME": "LAMBDA", **{f"{up.upper()}_SERVICE_URL": urls[up] for up in gateway.upstreams}}
-    log = run_dir() / "deployments" / deployment.name / f"{gateway.name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    proc = spawn(
-        gateway.name, uvicorn_argv(gateway.asgi, port, access_log=True), base_environ(stage.name, env), log
     )
-    url = f"http://127.0.0.1:{port}"
-    # The gateway's own liveness: FastAPI docs answer without touching the functions (no cold start).
-    if not wait_healthy(f"{url}/openapi.json", 30, proc.alive):
-        proc.stop()
-        raise ShopctlError("the local gateway did not start", f"see {log}:\n{proc.log_tail()}")
-    return state.LocalProcess(gateway.name, proc.pid, port, url, str(log))
+    return common.local_process(
+        deployment,
+        fn,
+        argv,
+        base_environ(deployment.stage, {}),
+        port=port,
+        ready_path="/__lambda_local__/status",
+        what=f"the local Lambda for {fn}",
+    )
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
@@ -276,7 +222,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         sha = artifacts.code_sha256(package.data)
         _, key = artifacts.upload(fn, package.data)
         statements = [
-            *iam.dynamodb_statements(stage.name, _table_kinds(service, tables)),
+            *iam.dynamodb_statements(stage.name, common.table_kinds(service, tables)),
             iam.lambda_logs_statement(fn),
         ]
         role_arn, role_created = iam.ensure_role(
@@ -286,15 +232,19 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         arns = sum(len(s["Resource"]) for s in statements)
         verb = "created" if role_created else "policy refreshed"
         say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
-        _ensure_log_group(f"/aws/lambda/{fn}")
-        environment = {"RUNTIME": "LAMBDA", **_table_env(service, tables)}
+        common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS)
+        environment = {"RUNTIME": "LAMBDA", **common.table_env(service, tables)}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
         outcome = _ensure_function(fn, service, role_arn, bucket, key, sha, environment, options)
         function_url = _ensure_function_url(fn, options.auth_type)
         say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
-            port = (options.port or DEFAULT_PORTS[stage.name]) if service.name == stage.entry else None
+            port = (
+                (options.port or common.default_port(TARGET, stage.name))
+                if service.name == stage.entry
+                else None
+            )
             proc = _local_lambda(deployment, fn, port, options)
             deployment.set_process(proc)
             urls[service.name] = proc.url
@@ -305,8 +255,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     if stage.entry in urls:
         base_url = urls[stage.entry]
     elif options.env == "local":
-        port = options.port or DEFAULT_PORTS[stage.name]
-        gateway = _local_gateway(deployment, stage, urls, port)
+        port = options.port or common.default_port(TARGET, stage.name)
+        gateway = common.local_gateway(deployment, stage, urls, port, "LAMBDA")
         deployment.set_process(gateway)
         base_url = gateway.url
         say(f"✓ local gateway {base_url} → users {urls['users']}, orders {urls['orders']}")
@@ -336,16 +286,8 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     stage = get_stage(stage_name)
     name = deployment_name(stage.name)
     deployment = state.load(name)
-    removed: list[str] = []
-    if deployment:
-        for proc in deployment.processes:
-            if proc.alive():
-                from shopctl.localaws import terminate
-
-                terminate(proc.pid)
-                removed.append(f"process {proc.name} (pid {proc.pid})")
+    removed: list[str] = common.stop_processes(deployment)
     client = boto3.client("lambda")
-    logs = boto3.client("logs")
     s3 = boto3.client("s3")
     bucket = artifacts.ensure_bucket() if deployment is None else deployment.resources.get("artifact_bucket")
     for service in lambda_services(stage):
@@ -360,12 +302,8 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
                 raise
         if iam.delete_role(f"{fn}-role"):
             removed.append(f"role {fn}-role")
-        try:
-            logs.delete_log_group(logGroupName=f"/aws/lambda/{fn}")
+        if common.delete_log_group(f"/aws/lambda/{fn}"):
             removed.append(f"log group /aws/lambda/{fn}")
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
         if bucket:
             try:
                 listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", [])

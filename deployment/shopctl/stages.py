@@ -28,6 +28,10 @@ class Stage:
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
 
+    def app_services(self) -> list[Service]:
+        """The services that hold the shop's code (the microservices' gateway only routes)."""
+        return [s for s in self.services if s.settings]
+
 
 TABLE_SETTINGS = ("users/table", "orders/table")
 # What a Lambda package needs. boto3 is bundled although the Lambda runtime ships one: AWS recommends
