@@ -12,7 +12,7 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import lambda_target, localaws, resources, run
+from shopctl import ecs_target, lambda_target, localaws, resources, run
 from shopctl.errors import ShopctlError
 from shopctl.stages import STAGES, get_stage
 
@@ -93,23 +93,31 @@ def _confirm(lines: list[str], assume_yes: bool) -> None:
         raise ShopctlError("cancelled", "nothing was changed")
 
 
-def _lambda_options(args: argparse.Namespace, **extra) -> lambda_target.Options:
-    return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python, **extra)
+TARGETS = {"lambda": lambda_target, "ecs": ecs_target}
+
+
+def _options(args: argparse.Namespace):
+    if args.target == "lambda":
+        return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python)
+    return ecs_target.Options(env=args.env, port=args.port)
 
 
 def _deploy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
     _target_env(args.env, args.aws_port)
-    options = _lambda_options(args)
+    options = _options(args)
+    target = TARGETS[args.target]
     if args.env == "aws":
-        _confirm(lambda_target.plan(stage, options), args.yes)
-        if options.auth_type == "NONE":
+        _confirm(target.plan(stage, options), args.yes)
+        if args.target == "lambda" and options.auth_type == "NONE":
             print("WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it.")
-    deployment = lambda_target.deploy(stage.name, options)
+    deployment = target.deploy(stage.name, options)
     if args.env == "local":
-        print(f"  try:  curl -s {deployment.url}/health      (the first request is a cold start)")
-        print(f"  cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5")
-        print(f"  remove it:   make destroy STAGE={stage.name} TARGET=lambda")
+        cold = "      (the first request is a cold start)" if args.target == "lambda" else ""
+        print(f"  try:  curl -s {deployment.url}/health{cold}")
+        if args.target == "lambda":
+            print(f"  cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5")
+        print(f"  remove it:   make destroy STAGE={stage.name} TARGET={args.target}")
     return 0
 
 
@@ -118,7 +126,7 @@ def _destroy(args: argparse.Namespace) -> int:
     _target_env(args.env, args.aws_port)
     if args.env == "aws" and not args.keep_data:
         _confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
-    lambda_target.destroy(stage.name, _lambda_options(args), keep_data=args.keep_data)
+    TARGETS[args.target].destroy(stage.name, _options(args), keep_data=args.keep_data)
     return 0
 
 
@@ -196,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def target_args(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--stage", required=True)
-        cmd.add_argument("--target", default="lambda", choices=["lambda"])
+        cmd.add_argument("--target", default="lambda", choices=["lambda", "ecs"])
         cmd.add_argument("--env", default="local", choices=["local", "aws"])
         cmd.add_argument(
             "--aws-port", type=int, default=localaws.DEFAULT_PORT, help="local AWS port (ENV=local)"
