@@ -1,8 +1,8 @@
 """The contract suite runs against a *base URL*, whatever serves it.
 
-Each stage is served two ways: the way `make run` starts it (uvicorn processes against the session's
-local AWS), and deployed to the local AWS Lambda exactly as `make deploy TARGET=lambda` does (packaged,
-uploaded, run from the package by the local Lambda service) — the latter marked `e2e`.
+Each stage is served the way `make run` starts it (uvicorn processes against the session's local AWS),
+and deployed exactly as `make deploy TARGET=…` does — to the local Lambda (packaged, uploaded, run from the
+package) and to local ECS (tasks run from the registered task definition) — those marked `e2e`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from shopctl import lambda_target, localaws
+from shopctl import ecs_target, lambda_target, localaws
 from shopctl.net import free_port
 from shopctl.resources import TableNames
 from shopctl.run import start_stage
@@ -28,8 +28,11 @@ class Deployed:
     tables: TableNames
 
 
+DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target}
 TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
-    pytest.param((stage, "lambda"), id=f"{stage}-lambda", marks=pytest.mark.e2e) for stage in STAGES
+    pytest.param((stage, target), id=f"{stage}-{target}", marks=pytest.mark.e2e)
+    for target in DEPLOY_TARGETS
+    for stage in STAGES
 ]
 
 
@@ -39,13 +42,14 @@ def deployment(
 ) -> Iterator[Deployed]:
     """Serve one stage on one target for the whole session (pytest groups the tests by it)."""
     stage, target = request.param
-    if target == "lambda":
-        options = lambda_target.Options(env="local", port=free_port(), quiet=True)
-        deployed = lambda_target.deploy(stage, options)
+    if target in DEPLOY_TARGETS:
+        module = DEPLOY_TARGETS[target]
+        options = module.Options(env="local", port=free_port(), quiet=True)
+        deployed = module.deploy(stage, options)
         try:
             yield Deployed(stage, target, deployed.url, TableNames(**deployed.resources["tables"]))
         finally:
-            lambda_target.destroy(stage, options, keep_data=False)
+            module.destroy(stage, options, keep_data=False)
         return
     running = start_stage(
         stage,

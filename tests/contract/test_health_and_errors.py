@@ -6,7 +6,8 @@ from __future__ import annotations
 def test_health_names_stage_and_runtime(api, deployment):
     response = api.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "stage": deployment.stage, "runtime": "LAMBDA"}
+    runtime = {"local": "LAMBDA", "lambda": "LAMBDA", "ecs": "ECS", "eks": "EKS"}[deployment.target]
+    assert response.json() == {"status": "ok", "stage": deployment.stage, "runtime": runtime}
 
 
 def test_unknown_route_is_json_404(api):
