@@ -8,6 +8,7 @@ the use cases. Everything else receives what it needs; no other module reads RUN
     RUNTIME=ECS     -> ECSConfigAdapter(SSM client, SSM_PREFIX)    /shop/users/table, ...
     RUNTIME=EKS     -> EKSConfigAdapter(CONFIG_FILE)               /etc/shop/config.json
     STORAGE=dynamodb (default) -> DynamoDB repositories; STORAGE=memory -> in-memory ones
+    STORAGE=sqlite  -> SQLite repositories in the file SQLITE_PATH (default: in the temp directory)
 
 Moving the shop to another runtime is a different environment variable; moving it to another
 database is another adapter plus one branch in repositories_for(). The use cases never change.
@@ -28,6 +29,7 @@ from clean_shop.adapters.config import (
 )
 from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
 from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
+from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, sqlite_repositories
 from clean_shop.application.errors import ConfigurationError
 from clean_shop.application.ports import ConfigPort, OrderRepository, UserRepository
 from clean_shop.application.use_cases import (
@@ -42,7 +44,7 @@ from clean_shop.application.use_cases import (
 )
 
 RUNTIMES = ("LAMBDA", "ECS", "EKS")
-STORAGES = ("dynamodb", "memory")
+STORAGES = ("dynamodb", "memory", "sqlite")
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,17 @@ def config_for(runtime: str, environ: Mapping[str, str]) -> ConfigPort:
     raise ConfigurationError(f"RUNTIME={runtime!r} is not supported; expected one of {', '.join(RUNTIMES)}")
 
 
-def repositories_for(storage: str, config: ConfigPort) -> tuple[UserRepository, OrderRepository]:
+def repositories_for(
+    storage: str, config: ConfigPort, sqlite_path: str = DEFAULT_SQLITE_PATH
+) -> tuple[UserRepository, OrderRepository]:
     if storage == "memory":
         return InMemoryUserRepository(), InMemoryOrderRepository()
     # Resolve both table names now: a missing setting stops the process at startup with a clear
     # ConfigurationError, instead of failing the first request that happens to need it.
     users_table = config.get_table_name("users")
     orders_table = config.get_table_name("orders")
+    if storage == "sqlite":
+        return sqlite_repositories(sqlite_path, users_table, orders_table)
     import boto3  # see config_for()
 
     # No endpoint or region here: boto3 takes them from its standard environment (AWS_ENDPOINT_URL
@@ -111,7 +117,7 @@ def bootstrap(environ: Mapping[str, str] = os.environ) -> Container:
     runtime = _choice(environ, "RUNTIME", RUNTIMES, default=None)
     storage = _choice(environ, "STORAGE", STORAGES, default="dynamodb")
     config = config_for(runtime, environ)
-    users, orders = repositories_for(storage, config)
+    users, orders = repositories_for(storage, config, environ.get("SQLITE_PATH") or DEFAULT_SQLITE_PATH)
     return Container(
         runtime=runtime,
         storage=storage,

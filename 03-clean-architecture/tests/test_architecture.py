@@ -25,9 +25,7 @@ PACKAGE = STAGE / "clean_shop"
 PYPROJECT = REPO / "pyproject.toml"
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
-CONTRACTS = [
-    contract["name"] for contract in tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"]["contracts"]
-]
+CONTRACTS = [contract["name"] for contract in tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"]["contracts"]]
 LAYERS_CONTRACT = next(name for name in CONTRACTS if name.startswith("Clean architecture layers"))
 PURITY_CONTRACT = next(name for name in CONTRACTS if name.startswith("Domain and application are pure"))
 
@@ -101,11 +99,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 def _string_constants(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    return {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    }
+    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
 @pytest.mark.parametrize(

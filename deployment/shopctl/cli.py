@@ -12,7 +12,7 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import ecs_target, lambda_target, localaws, resources, run
+from shopctl import ecs_target, eks_target, lambda_target, localaws, resources, run
 from shopctl.errors import ShopctlError
 from shopctl.stages import STAGES, get_stage
 
@@ -28,10 +28,7 @@ def _local_aws_start(args: argparse.Namespace) -> int:
         created = resources.ensure_tables(tables)
         print(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
         env = run.publish_config(args.runtime, tables, stage.name)
-        print(
-            f"✓ configuration for RUNTIME={args.runtime.upper()}: "
-            + ", ".join(f"{k}={v}" for k, v in env.items())
-        )
+        print(f"✓ configuration for RUNTIME={args.runtime.upper()}: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     print(
         f"  use it from a shell:  export AWS_ENDPOINT_URL={aws.endpoint} AWS_ACCESS_KEY_ID=testing "
         f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={localaws.REGION}"
@@ -65,9 +62,7 @@ def _target_env(env: str, aws_port: int) -> None:
         return
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if "127.0.0.1" in endpoint or "localhost" in endpoint:
-        raise ShopctlError(
-            f"ENV=aws but AWS_ENDPOINT_URL points at {endpoint}", "unset AWS_ENDPOINT_URL first"
-        )
+        raise ShopctlError(f"ENV=aws but AWS_ENDPOINT_URL points at {endpoint}", "unset AWS_ENDPOINT_URL first")
     try:
         identity = boto3.client("sts").get_caller_identity()
     except (BotoCoreError, ClientError) as error:
@@ -93,12 +88,14 @@ def _confirm(lines: list[str], assume_yes: bool) -> None:
         raise ShopctlError("cancelled", "nothing was changed")
 
 
-TARGETS = {"lambda": lambda_target, "ecs": ecs_target}
+TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 
 
 def _options(args: argparse.Namespace):
     if args.target == "lambda":
         return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python)
+    if args.target == "eks":
+        return eks_target.Options(env=args.env, port=args.port, cluster_name=args.cluster_name)
     return ecs_target.Options(env=args.env, port=args.port)
 
 
@@ -176,9 +173,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="shopctl", description="Run and deploy the workshop's three stages."
-    )
+    parser = argparse.ArgumentParser(prog="shopctl", description="Run and deploy the workshop's three stages.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     aws = sub.add_parser("local-aws", help="the local AWS (moto server)")
@@ -204,11 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def target_args(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--stage", required=True)
-        cmd.add_argument("--target", default="lambda", choices=["lambda", "ecs"])
+        cmd.add_argument("--target", default="lambda", choices=["lambda", "ecs", "eks"])
         cmd.add_argument("--env", default="local", choices=["local", "aws"])
-        cmd.add_argument(
-            "--aws-port", type=int, default=localaws.DEFAULT_PORT, help="local AWS port (ENV=local)"
-        )
+        cmd.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT, help="local AWS port (ENV=local)")
         cmd.add_argument("--port", type=int, default=None, help="local base URL port (ENV=local)")
         cmd.add_argument(
             "--auth",
@@ -218,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--python", default="3.12", help="the function's Python on AWS (ENV=aws)")
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation (ENV=aws)")
+        cmd.add_argument("--cluster-name", default="shop", help="the EKS cluster (TARGET=eks)")
 
     dep = sub.add_parser("deploy", help="deploy a stage to a target")
     target_args(dep)
@@ -252,3 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: still one line and a hint, the traceback on request
+        if os.environ.get("SHOPCTL_DEBUG"):
+            raise
+        print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
+        print("  hint: this is a bug in shopctl; SHOPCTL_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1

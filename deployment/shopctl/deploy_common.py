@@ -132,3 +132,33 @@ def manifest_dir(deployment_name: str) -> Path:
     path = run_dir() / "deployments" / deployment_name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def ensure_repository(stage: Stage) -> tuple[str, str]:
+    """The stage's one image repository, shared by its ECS and EKS deployments (one image, any compute)."""
+    ecr = boto3.client("ecr")
+    name = f"shop-{stage.name}"
+    try:
+        repo = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "RepositoryNotFoundException":
+            raise
+        repo = ecr.create_repository(
+            repositoryName=name,
+            imageScanningConfiguration={"scanOnPush": True},
+            tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+        )["repository"]
+    return repo["repositoryUri"], repo["repositoryArn"]
+
+
+def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
+    """Delete the stage's image repository, unless the other container deployment still uses it."""
+    if state.load(by_other) is not None:
+        return False
+    try:
+        boto3.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "RepositoryNotFoundException":
+            raise
+        return False

@@ -83,22 +83,6 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
-def _ensure_repository(stage: Stage) -> tuple[str, str]:
-    ecr = boto3.client("ecr")
-    name = f"shop-{stage.name}"
-    try:
-        repo = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "RepositoryNotFoundException":
-            raise
-        repo = ecr.create_repository(
-            repositoryName=name,
-            imageScanningConfiguration={"scanOnPush": True},
-            tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
-        )["repository"]
-    return repo["repositoryUri"], repo["repositoryArn"]
-
-
 def _execution_role(stage: Stage, repo_arn: str, log_group: str) -> str:
     account, region = iam.account_and_region()
     statements = [
@@ -297,7 +281,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     say(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
     parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings())
     say(f"✓ SSM parameters {', '.join(parameters)}")
-    repo_uri, repo_arn = _ensure_repository(stage)
+    repo_uri, repo_arn = common.ensure_repository(stage)
     image = f"{repo_uri}:{options.image_tag}"
     boto3.client("ecs").create_cluster(clusterName=CLUSTER)  # idempotent
     log_group = f"/ecs/shop-{stage.name}"
@@ -395,12 +379,8 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     tables = resources.TableNames.for_deployment(name)
     resources.delete_parameters(ssm_prefix(stage.name), list(tables.settings()))
     removed.append(f"SSM parameters under {ssm_prefix(stage.name)}/")
-    try:
-        boto3.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)
+    if common.delete_repository_unless_used(stage, by_other=f"{stage.name}-eks"):
         removed.append(f"ECR repository shop-{stage.name}")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "RepositoryNotFoundException":
-            raise
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     state.remove(name)

@@ -36,9 +36,7 @@ def table_actions(stage: str, kind: str) -> tuple[str, ...]:
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 
 
@@ -91,10 +89,9 @@ def policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def ensure_role(
-    name: str, trust: dict[str, Any], inline: dict[str, Any], description: str
-) -> tuple[str, bool]:
-    """Create or update role `name` with one inline policy `<name>-access`. Returns (arn, created)."""
+def ensure_role(name: str, trust: dict[str, Any], inline: dict[str, Any] | None, description: str) -> tuple[str, bool]:
+    """Create or update role `name` with one inline policy `<name>-access` (none if `inline` is None).
+    Returns (arn, created)."""
     iam = boto3.client("iam")
     created = False
     try:
@@ -110,7 +107,8 @@ def ensure_role(
             Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
         )["Role"]["Arn"]
         created = True
-    iam.put_role_policy(RoleName=name, PolicyName=f"{name}-access", PolicyDocument=json.dumps(inline))
+    if inline is not None:
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-access", PolicyDocument=json.dumps(inline))
     return arn, created
 
 
@@ -119,6 +117,8 @@ def delete_role(name: str) -> bool:
     try:
         for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=name)
         return True
     except ClientError as error:

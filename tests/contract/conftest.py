@@ -2,7 +2,8 @@
 
 Each stage is served the way `make run` starts it (uvicorn processes against the session's local AWS),
 and deployed exactly as `make deploy TARGET=…` does — to the local Lambda (packaged, uploaded, run from the
-package) and to local ECS (tasks run from the registered task definition) — those marked `e2e`.
+package), to local ECS (tasks run from the registered task definition) and to local EKS (pods run from the
+rendered Deployment) — those marked `e2e`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from shopctl import ecs_target, lambda_target, localaws
+from shopctl import ecs_target, eks_target, lambda_target, localaws
 from shopctl.net import free_port
 from shopctl.resources import TableNames
 from shopctl.run import start_stage
@@ -28,7 +29,7 @@ class Deployed:
     tables: TableNames
 
 
-DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target}
+DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
     pytest.param((stage, target), id=f"{stage}-{target}", marks=pytest.mark.e2e)
     for target in DEPLOY_TARGETS

@@ -7,6 +7,11 @@ The settings are published exactly as `make run` and the deploy code publish the
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from fastapi.testclient import TestClient
 from clean_shop.adapters.config import ECSConfigAdapter, EKSConfigAdapter, LambdaConfigAdapter
 from clean_shop.adapters.dynamodb_repository import DynamoDBUserRepository
 from clean_shop.adapters.memory_repository import InMemoryUserRepository
+from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, SQLiteUserRepository
 from clean_shop.application.errors import ConfigurationError
 from clean_shop.bootstrap import bootstrap, listen_address
 from clean_shop.entrypoints.http import create_app
@@ -53,6 +59,78 @@ def test_storage_memory_needs_no_tables() -> None:
     assert isinstance(container.list_users._users, InMemoryUserRepository)
 
 
+def test_storage_sqlite_serves_the_api_and_keeps_the_data_across_a_restart(tmp_path: Path) -> None:
+    """The database swap, end to end: one setting, the same HTTP API, data in a file."""
+    environ = {
+        "RUNTIME": "LAMBDA",
+        "STORAGE": "sqlite",
+        "SQLITE_PATH": str(tmp_path / "shop.sqlite3"),
+        "USERS_TABLE": "shop-clean-users",
+        "ORDERS_TABLE": "shop-clean-orders",
+    }
+    client = TestClient(create_app(bootstrap(environ)))
+    user = client.post("/users", json={"name": "Ada", "email": "ada@example.com"})
+    assert user.status_code == 201
+    order = client.post("/orders", json={"user_id": user.json()["id"], "product": "tea", "quantity": 2})
+    assert order.status_code == 201
+    assert client.post("/orders", json={"user_id": str(uuid.uuid4()), "product": "x", "quantity": 1}).status_code == 404
+
+    container = bootstrap(environ)  # a new process, as far as the app can tell
+    restarted = TestClient(create_app(container))
+
+    assert container.storage == "sqlite"
+    assert isinstance(container.get_user._users, SQLiteUserRepository)
+    assert restarted.get(f"/users/{user.json()['id']}").json() == user.json()
+    listed = restarted.get("/orders", params={"user_id": user.json()["id"]}).json()
+    assert listed == {"items": [order.json()], "next": None}
+    assert restarted.get("/users", params={"next": "bm90IGEgdG9rZW4"}).status_code == 422
+    assert restarted.delete(f"/users/{user.json()['id']}").status_code == 204
+    assert restarted.delete(f"/users/{user.json()['id']}").status_code == 404
+    # The table names came from the runtime's configuration (here USERS_TABLE / ORDERS_TABLE).
+    with sqlite3.connect(tmp_path / "shop.sqlite3") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"shop-clean-users", "shop-clean-orders"}
+
+
+def test_storage_sqlite_defaults_to_a_file_in_the_temp_directory() -> None:
+    assert Path(DEFAULT_SQLITE_PATH).parent == Path(tempfile.gettempdir())
+    assert Path(DEFAULT_SQLITE_PATH).suffix == ".sqlite3"
+
+
+def test_storage_sqlite_refuses_an_unsafe_table_name_at_startup(tmp_path: Path) -> None:
+    environ = {
+        "RUNTIME": "LAMBDA",
+        "STORAGE": "sqlite",
+        "SQLITE_PATH": str(tmp_path / "shop.sqlite3"),
+        "USERS_TABLE": 'users"; DROP TABLE orders; --',
+        "ORDERS_TABLE": "orders",
+    }
+    with pytest.raises(ConfigurationError, match="table name"):
+        bootstrap(environ)
+
+
+def test_storage_sqlite_needs_no_aws_sdk(tmp_path: Path) -> None:
+    # A fresh interpreter: this one has boto3 loaded already (the local AWS fixtures).
+    script = textwrap.dedent(
+        f"""
+        import sys, warnings
+        warnings.simplefilter("ignore")
+        from clean_shop.bootstrap import bootstrap
+        from clean_shop.entrypoints.http import create_app
+        from fastapi.testclient import TestClient
+
+        environ = {{"RUNTIME": "LAMBDA", "STORAGE": "sqlite", "SQLITE_PATH": {str(tmp_path / "s.db")!r},
+                   "USERS_TABLE": "users", "ORDERS_TABLE": "orders"}}
+        client = TestClient(create_app(bootstrap(environ)))
+        assert client.post("/users", json={{"name": "Ada", "email": "ada@example.com"}}).status_code == 201
+        print(sorted(name for name in ("boto3", "botocore") if name in sys.modules))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_storage_defaults_to_dynamodb(tables: TableNames) -> None:
     container = bootstrap(runtime_environment("LAMBDA", tables.settings()))
     assert container.storage == "dynamodb"
@@ -66,7 +144,7 @@ def test_a_missing_or_unknown_runtime_is_a_configuration_error_listing_the_choic
 
 
 def test_an_unknown_storage_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="dynamodb, memory"):
+    with pytest.raises(ConfigurationError, match="dynamodb, memory, sqlite"):
         bootstrap({"RUNTIME": "LAMBDA", "STORAGE": "postgres"})
 
 

@@ -28,9 +28,7 @@ def fresh_import(name: str, monkeypatch: pytest.MonkeyPatch, environ: dict[str, 
 
 def alb_event(method: str, path: str, body: dict | None = None) -> dict:
     return {
-        "requestContext": {
-            "elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:0:targetgroup/t/0"}
-        },
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:0:targetgroup/t/0"}},
         "httpMethod": method,
         "path": path,
         "queryStringParameters": {},
@@ -40,9 +38,7 @@ def alb_event(method: str, path: str, body: dict | None = None) -> dict:
     }
 
 
-def test_the_lambda_handler_serves_the_app_from_dynamodb(
-    tables: TableNames, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_lambda_handler_serves_the_app_from_dynamodb(tables: TableNames, monkeypatch: pytest.MonkeyPatch) -> None:
     module = fresh_import(
         "clean_shop.entrypoints.lambda_handler", monkeypatch, runtime_environment("LAMBDA", tables.settings())
     )
@@ -53,9 +49,7 @@ def test_the_lambda_handler_serves_the_app_from_dynamodb(
     assert json.loads(health["body"]) == {"status": "ok", "stage": "clean", "runtime": "LAMBDA"}
     assert created["statusCode"] == 201
     user_id = json.loads(created["body"])["id"]
-    assert (
-        boto3.resource("dynamodb").Table(tables.users).get_item(Key={"id": user_id})["Item"]["name"] == "Ada"
-    )
+    assert boto3.resource("dynamodb").Table(tables.users).get_item(Key={"id": user_id})["Item"]["name"] == "Ada"
 
 
 def test_the_server_module_exposes_the_app_and_runs_uvicorn_on_host_and_port(
@@ -65,9 +59,7 @@ def test_the_server_module_exposes_the_app_and_runs_uvicorn_on_host_and_port(
     monkeypatch.delenv("HOST", raising=False)
     module = fresh_import("clean_shop.entrypoints.server", monkeypatch, {**environ, "PORT": "9123"})
     served = {}
-    monkeypatch.setattr(
-        module.uvicorn, "run", lambda app, host, port: served.update(app=app, host=host, port=port)
-    )
+    monkeypatch.setattr(module.uvicorn, "run", lambda app, host, port: served.update(app=app, host=host, port=port))
 
     module.main()
 

@@ -1,8 +1,10 @@
 """One suite, every repository implementation: the promises the UserRepository / OrderRepository
-ports make, checked against the in-memory adapter and the DynamoDB adapter (on the local AWS).
+ports make, checked against the in-memory adapter, the DynamoDB adapter (on the local AWS) and the
+SQLite adapter (a fresh database file per test).
 
 This is what makes the fast unit tests trustworthy: the fake they use passes the same suite as
-production. Adding an adapter (say SQLite) means adding one entry to IMPLEMENTATIONS below.
+production. Adding an adapter means adding one entry to IMPLEMENTATIONS below — SQLite was added
+exactly that way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from clean_shop.adapters import dynamodb_repository
 from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
 from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
+from clean_shop.adapters.sqlite_repository import SQLiteOrderRepository, SQLiteUserRepository
 from clean_shop.application.errors import InvalidPageToken
 from clean_shop.application.ports import OrderRepository, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
@@ -34,14 +37,18 @@ def in_memory(request: pytest.FixtureRequest) -> Repositories:
 def on_dynamodb(request: pytest.FixtureRequest) -> Repositories:
     tables = request.getfixturevalue("tables")  # fresh tables on the local AWS (root conftest.py)
     dynamodb = boto3.resource("dynamodb")
-    return DynamoDBUserRepository(dynamodb.Table(tables.users)), DynamoDBOrderRepository(
-        dynamodb.Table(tables.orders)
-    )
+    return DynamoDBUserRepository(dynamodb.Table(tables.users)), DynamoDBOrderRepository(dynamodb.Table(tables.orders))
+
+
+def on_sqlite(request: pytest.FixtureRequest) -> Repositories:
+    path = request.getfixturevalue("tmp_path") / "shop.sqlite3"  # a fresh database per test
+    return SQLiteUserRepository(path, "shop-test-users"), SQLiteOrderRepository(path, "shop-test-orders")
 
 
 IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest], Repositories]] = {
     "memory": in_memory,
     "dynamodb": on_dynamodb,
+    "sqlite": on_sqlite,
 }
 
 

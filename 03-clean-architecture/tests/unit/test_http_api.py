@@ -74,9 +74,7 @@ def test_invalid_users_are_422_naming_the_field(client: TestClient, body: dict, 
 def test_a_domain_rule_violation_uses_fastapis_error_shape(client: TestClient) -> None:
     response = client.post("/users", json={"name": "Ada", "email": "nope"})
     assert response.json() == {
-        "detail": [
-            {"loc": ["body", "email"], "msg": "must look like local@domain.tld", "type": "value_error"}
-        ]
+        "detail": [{"loc": ["body", "email"], "msg": "must look like local@domain.tld", "type": "value_error"}]
     }
 
 
@@ -144,10 +142,7 @@ def test_delete_is_204_with_no_body_and_keeps_the_users_orders(client: TestClien
 
 
 def test_lists_page_with_limit_and_next(client: TestClient) -> None:
-    created = {
-        client.post("/users", json={"name": f"User {n}", "email": f"u{n}@x.io"}).json()["id"]
-        for n in range(5)
-    }
+    created = {client.post("/users", json={"name": f"User {n}", "email": f"u{n}@x.io"}).json()["id"] for n in range(5)}
     seen, params, pages = [], {"limit": 2}, 0
     while True:
         page = client.get("/users", params=params).json()

@@ -149,7 +149,5 @@ def test_deleting_a_user_keeps_their_orders(create_user, create_order, users, or
 
 
 def test_in_memory_repositories_can_start_with_data() -> None:
-    user = User.register(
-        "Ada", "ada@example.com", id="u", created_at=datetime.fromisoformat("2026-01-01T00:00+00:00")
-    )
+    user = User.register("Ada", "ada@example.com", id="u", created_at=datetime.fromisoformat("2026-01-01T00:00+00:00"))
     assert GetUserUseCase(InMemoryUserRepository([user])).execute("u") == user

@@ -1,0 +1,295 @@
+"""TARGET=eks: deploy a stage to Amazon EKS — the manifests from `shopctl.k8s`, pods with IRSA roles.
+
+The AWS side (tables, image repository, the cluster lookup, the OIDC provider and one IAM role per
+service, trusted only by that service's Kubernetes ServiceAccount) is the same boto3 code for ENV=local
+and ENV=aws. Then ENV=aws applies the manifests with kubectl; ENV=local runs what the *rendered
+Deployment* says — replicas, container command, env, the ConfigMap written to a file standing in for
+its mount, readiness probe — with `shopctl.supervisor`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shopctl import deploy_common as common
+from shopctl import iam, k8s, resources, state
+from shopctl.errors import ShopctlError
+from shopctl.process import base_environ
+from shopctl.stages import Service, Stage, get_stage
+from shopctl.supervisor import Spec, write_spec
+
+TARGET = "eks"
+NAMESPACE = k8s.DEFAULT_NAMESPACE
+EKS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    env: str = "local"
+    port: int | None = None
+    cluster_name: str = "shop"
+    replicas: int = k8s.DEFAULT_REPLICAS
+    image_tag: str = "latest"
+    quiet: bool = False
+
+
+def deployment_name(stage: str) -> str:
+    return f"{stage}-{TARGET}"
+
+
+def plan(stage: Stage, options: Options) -> list[str]:
+    name = deployment_name(stage.name)
+    lines = [
+        f"DynamoDB tables shop-{name}-users, shop-{name}-orders; ECR repository shop-{stage.name}",
+        f"uses the existing EKS cluster {options.cluster_name} (CLUSTER_NAME) and its IAM OIDC provider",
+    ]
+    for service in k8s.eks_services(stage):
+        res = k8s.resource_name(stage, service)
+        lines.append(
+            f"IAM role {res}-eks-pod (IRSA, ServiceAccount {NAMESPACE}/{res} only; its table only); "
+            f"Deployment ({options.replicas} replicas), Service type LoadBalancer (NLB)"
+        )
+    return lines
+
+
+def _cluster(options: Options) -> dict[str, Any]:
+    eks = boto3.client("eks")
+    try:
+        return eks.describe_cluster(name=options.cluster_name)["cluster"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    if options.env == "aws":
+        raise ShopctlError(
+            f"EKS cluster {options.cluster_name!r} not found",
+            "create an EKS Auto Mode cluster first (about 15 minutes, billed hourly), e.g. "
+            f"`eksctl create cluster --name {options.cluster_name} --enable-auto-mode`, or set CLUSTER_NAME",
+        )
+    # Locally the cluster record is a stand-in in the local AWS: the lookups and the OIDC issuer are real.
+    role_arn, _ = iam.ensure_role(
+        f"{options.cluster_name}-eks-cluster",
+        EKS_TRUST,
+        None,
+        "local stand-in cluster role",
+    )
+    vpcs = boto3.client("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    subnets = boto3.client("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])
+    return eks.create_cluster(
+        name=options.cluster_name,
+        roleArn=role_arn,
+        resourcesVpcConfig={"subnetIds": [s["SubnetId"] for s in subnets["Subnets"]][:2]},
+        tags={"project": "shapeshifting-workshop"},
+    )["cluster"]
+
+
+def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
+    """The cluster's IAM OIDC provider (created if missing): IRSA roles trust it. Returns (arn, host/path)."""
+    issuer = cluster["identity"]["oidc"]["issuer"]
+    host_path = issuer.removeprefix("https://")
+    iam_client = boto3.client("iam")
+    for provider in iam_client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        if provider["Arn"].endswith(f"oidc-provider/{host_path}"):
+            return provider["Arn"], host_path
+    arn = iam_client.create_open_id_connect_provider(
+        Url=issuer,
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["0" * 40],
+        Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+    )["OpenIDConnectProviderArn"]
+    return arn, host_path
+
+
+def irsa_trust(provider_arn: str, host_path: str, service_account: str) -> dict[str, Any]:
+    """Only pods running as this one ServiceAccount may assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{host_path}:sub": f"system:serviceaccount:{NAMESPACE}:{service_account}",
+                        f"{host_path}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def _pod_role(stage: Stage, service: Service, tables: resources.TableNames, provider: tuple[str, str]) -> str:
+    res = k8s.resource_name(stage, service)
+    statements = iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))
+    arn, _ = iam.ensure_role(
+        f"{res}-eks-pod", irsa_trust(*provider, res), iam.policy(statements), f"IRSA role of {NAMESPACE}/{res}"
+    )
+    return arn
+
+
+def local_spec(
+    stage: Stage, docs: list[dict[str, Any]], service: Service, workdir: Path, service_urls: dict[str, str]
+) -> Spec:
+    """What the local pods run, read from the rendered Deployment and ConfigMap."""
+    deployment = k8s.deployment_of(docs, service.name)
+    container = k8s.container_spec(docs, service.name)
+    env = k8s.container_env(container)
+    mount = k8s.mount_path(docs, k8s.config_map_name(stage))
+    local_mount = workdir / mount.strip("/").replace("/", "-")  # stands in for the ConfigMap volume
+    config = k8s.find(docs, "ConfigMap", k8s.config_map_name(stage))[0]
+    files = {str(local_mount / key): value for key, value in config["data"].items()}
+    if env.get("CONFIG_FILE", "").startswith(mount):
+        env["CONFIG_FILE"] = str(local_mount) + env["CONFIG_FILE"][len(mount) :]
+    for cluster_url, local_url in service_urls.items():  # in-cluster DNS, resolved locally
+        env = {k: v.replace(cluster_url, local_url) for k, v in env.items()}
+    probe = container.get("readinessProbe", {}).get("httpGet", {}).get("path", "/")
+    return Spec(
+        name=deployment["metadata"]["name"],
+        argv=list(container["command"]),
+        env=base_environ(stage.name, env),
+        replicas=deployment["spec"]["replicas"],
+        health_path=probe,
+        files=files,
+        platform="eks",
+    )
+
+
+def _kubectl_apply(manifest: Path, options: Options) -> None:
+    if shutil.which("kubectl") is None:
+        raise ShopctlError(
+            "kubectl not found", f"install kubectl, then: aws eks update-kubeconfig --name {options.cluster_name}"
+        )
+    namespace = k8s.to_yaml([k8s.namespace_manifest(NAMESPACE)])
+    for content in (namespace, manifest.read_text()):
+        result = subprocess.run(["kubectl", "apply", "-f", "-"], input=content, text=True, capture_output=True)
+        if result.returncode != 0:
+            raise ShopctlError(
+                f"kubectl apply failed: {result.stderr.strip().splitlines()[-1]}",
+                f"check the kube context: aws eks update-kubeconfig --name {options.cluster_name}",
+            )
+
+
+def deploy(stage_name: str, options: Options) -> state.DeploymentState:
+    stage = get_stage(stage_name)
+    name = deployment_name(stage.name)
+    deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
+    tables = resources.TableNames.for_deployment(name)
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        if not options.quiet:
+            print(message, flush=True)
+
+    say(f"… deploying {stage.name} to EKS ({options.env})")
+    created = resources.ensure_tables(tables)
+    say(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
+    repo_uri, _ = common.ensure_repository(stage)
+    cluster = _cluster(options)
+    provider = _oidc_provider(cluster)
+    say(f"✓ cluster {cluster['name']} (OIDC issuer {provider[1]}), image repository {repo_uri}")
+    roles = {service.name: _pod_role(stage, service, tables, provider) for service in k8s.eks_services(stage)}
+    say(f"✓ IRSA roles: {', '.join(r.rsplit('/', 1)[1] for r in roles.values())}")
+    _, region = iam.account_and_region()
+    docs = k8s.render(
+        stage.name,
+        image=f"{repo_uri}:{options.image_tag}",
+        tables=tables,
+        replicas=options.replicas,
+        role_arn=roles,
+        deployment_name=name,
+        region=region,
+    )
+    workdir = common.manifest_dir(name)
+    manifest = workdir / "manifests.yaml"
+    manifest.write_text(k8s.to_yaml(docs))
+    say(f"✓ manifests rendered: {manifest} ({len(docs)} documents)")
+
+    urls: dict[str, str] = {}
+    if options.env == "aws":
+        _kubectl_apply(manifest, options)
+        say("✓ applied with kubectl; the NLB address appears in a few minutes: kubectl -n shop get svc")
+        base_url = ""
+    else:
+        cluster_urls: dict[str, str] = {}
+        for service in k8s.eks_services(stage):
+            spec = local_spec(stage, docs, service, workdir, cluster_urls)
+            path = write_spec(spec, workdir)
+            entry = service.name == stage.entry
+            port = (options.port or common.default_port(TARGET, stage.name)) if entry else None
+            proc = common.local_process(
+                deployment,
+                spec.name,
+                common.python_module("shopctl.supervisor", "--spec", str(path), "--port", "{port}"),
+                base_environ(stage.name, {}),
+                port=port,
+                ready_path=spec.health_path,
+                what=f"local pods of {spec.name}",
+            )
+            deployment.set_process(proc)
+            urls[service.name] = proc.url
+            cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
+            say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")
+        if stage.entry in urls:
+            base_url = urls[stage.entry]
+        else:
+            port = options.port or common.default_port(TARGET, stage.name)
+            gateway = common.local_gateway(deployment, stage, urls, port, "EKS")
+            deployment.set_process(gateway)
+            base_url = gateway.url
+    deployment.url = base_url
+    deployment.resources = {
+        "tables": {"users": tables.users, "orders": tables.orders},
+        "cluster": cluster["name"],
+        "roles": [r.rsplit("/", 1)[1] for r in roles.values()],
+        "manifests": str(manifest),
+        "service_urls": urls,
+    }
+    state.save(deployment)
+    say(f"✓ deployed {stage.name} to EKS in {time.monotonic() - started:.1f}s\n\n  URL: {base_url or '(see above)'}\n")
+    return deployment
+
+
+def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
+    stage = get_stage(stage_name)
+    name = deployment_name(stage.name)
+    deployment = state.load(name)
+    removed = common.stop_processes(deployment)
+    if options.env == "aws" and deployment and shutil.which("kubectl"):
+        subprocess.run(
+            ["kubectl", "delete", "--ignore-not-found", "-f", deployment.resources["manifests"]], capture_output=True
+        )
+        removed.append("Kubernetes objects (kubectl delete)")
+    for service in k8s.eks_services(stage):
+        role = f"{k8s.resource_name(stage, service)}-eks-pod"
+        if iam.delete_role(role):
+            removed.append(f"role {role}")
+    state.remove(name)
+    if common.delete_repository_unless_used(stage, by_other=f"{stage.name}-ecs"):
+        removed.append(f"ECR repository shop-{stage.name}")
+    if not keep_data:
+        removed += [f"table {t}" for t in resources.delete_tables(resources.TableNames.for_deployment(name))]
+    if not options.quiet:
+        for line in removed:
+            print(f"✓ removed {line}")
+        if keep_data:
+            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
+        print(f"  the cluster {options.cluster_name} and its OIDC provider are shared and kept")
+    return removed
+
+
+def describe(stage_name: str) -> dict[str, Any]:
+    deployment = state.load(deployment_name(stage_name))
+    return json.loads(json.dumps(deployment.resources if deployment else {}))
