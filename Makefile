@@ -20,7 +20,8 @@ KEEP_DATA   ?= 1
 # Extra flags for deploy: AUTH=NONE|AWS_IAM (Function URL), YES=1 (no prompt with ENV=aws), PYTHON=3.12 (AWS runtime)
 DEPLOY_FLAGS = --stage $(STAGE) --target $(TARGET) --env $(ENV) --aws-port $(LOCAL_AWS_PORT) \
                $(if $(DEPLOY_PORT),--port $(DEPLOY_PORT)) $(if $(AUTH),--auth $(AUTH)) \
-               $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes)
+               $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes) \
+               $(if $(CLUSTER_NAME),--cluster-name $(CLUSTER_NAME))
 
 SHOPCTL := $(PY) -m shopctl
 
@@ -35,6 +36,8 @@ help: ## Show this menu
 	@echo "Usage: make <target> [STAGE=monolith|microservices|clean] [RUNTIME=LAMBDA|ECS|EKS] [PORT=8000]"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-30s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Aliases: make deploy-<stage>-<target> / destroy-<stage>-<target>, e.g. make deploy-clean-lambda"
 	@echo
 	@echo "Start with:  make test        then  make run STAGE=clean"
 
@@ -58,7 +61,7 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e (starts what it needs)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
 test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (< 30 s) — for between exercises
@@ -93,7 +96,7 @@ run-clean: ## = make run STAGE=clean
 
 # --- deploy ------------------------------------------------------------------------------------------
 
-deploy: $(STAMP) ## Deploy STAGE to TARGET (lambda) — ENV=local (default, no AWS needed) or ENV=aws
+deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default, no AWS needed) or ENV=aws
 	@$(SHOPCTL) deploy $(DEPLOY_FLAGS)
 
 destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables)
@@ -105,20 +108,28 @@ status: $(STAMP) ## List deployments: stage, target, URL, local processes
 coldstart: $(STAMP) ## Force N cold starts of STAGE on TARGET=lambda and print Init Duration etc. from REPORT lines
 	@$(SHOPCTL) coldstart $(DEPLOY_FLAGS) -n $(N)
 
-LAMBDA_ALIASES := $(foreach s,$(STAGES),deploy-$(s)-lambda destroy-$(s)-lambda)
-.PHONY: deploy destroy status coldstart $(LAMBDA_ALIASES)
-deploy-monolith-lambda: ## = make deploy STAGE=monolith TARGET=lambda (likewise for microservices, clean)
-	@$(MAKE) --no-print-directory deploy STAGE=monolith TARGET=lambda
-deploy-microservices-lambda:
-	@$(MAKE) --no-print-directory deploy STAGE=microservices TARGET=lambda
-deploy-clean-lambda:
-	@$(MAKE) --no-print-directory deploy STAGE=clean TARGET=lambda
-destroy-monolith-lambda: ## = make destroy STAGE=monolith TARGET=lambda (likewise for the others)
-	@$(MAKE) --no-print-directory destroy STAGE=monolith TARGET=lambda
-destroy-microservices-lambda:
-	@$(MAKE) --no-print-directory destroy STAGE=microservices TARGET=lambda
-destroy-clean-lambda:
-	@$(MAKE) --no-print-directory destroy STAGE=clean TARGET=lambda
+deploy-all: $(STAMP) ## Deploy all 3 stages to all 3 targets locally (9 side by side) and run the talk's flow on each
+	@$(SHOPCTL) deploy-all --aws-port $(LOCAL_AWS_PORT)
+
+destroy-all: $(STAMP) ## Destroy every deployment and stop its processes (KEEP_DATA=0 also drops tables)
+	@$(SHOPCTL) destroy-all --aws-port $(LOCAL_AWS_PORT) $(if $(filter 0,$(KEEP_DATA)),--delete-data)
+
+deploy-mixed: $(STAMP) ## The talk's mixed deployment: clean stage, users through EKS, orders through Lambda, same tables
+	@$(SHOPCTL) deploy-mixed --aws-port $(LOCAL_AWS_PORT)
+
+compare: $(STAMP) ## Compare the stages: size, coupling, change impact (computed from the code)
+	@$(PY) -m shopctl.compare.coupling
+
+manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (tests check they are current)
+	@for s in $(STAGES); do $(PY) -m shopctl.k8s render --stage $$s > deployment/eks/$$s.yaml; done; echo "✓ deployment/eks/*.yaml"
+
+# Tab-completable aliases: make deploy-<stage>-<target> / make destroy-<stage>-<target>
+ALIASES := $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t) destroy-$(s)-$(t)))
+.PHONY: deploy destroy status coldstart deploy-all destroy-all deploy-mixed compare manifests $(ALIASES)
+$(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t))):
+	@$(MAKE) --no-print-directory deploy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
+$(foreach t,lambda ecs eks,$(foreach s,$(STAGES),destroy-$(s)-$(t))):
+	@$(MAKE) --no-print-directory destroy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
 
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
 	rm -rf build .run .pytest_cache

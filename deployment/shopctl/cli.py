@@ -167,6 +167,39 @@ def _coldstart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy_all(args: argparse.Namespace) -> int:
+    from shopctl import fleet
+
+    _target_env("local", args.aws_port)
+    rows = fleet.deploy_all()
+    print()
+    print(fleet.table(rows))
+    failed = [r for r in rows if not r[3].ok]
+    print(f"\n{len(rows) - len(failed)}/{len(rows)} deployments served the talk's flow."
+          "  Remove them all: make destroy-all")
+    return 1 if failed else 0
+
+
+def _destroy_all(args: argparse.Namespace) -> int:
+    from shopctl import fleet
+
+    _target_env("local", args.aws_port)
+    removed = fleet.destroy_all(keep_data=args.keep_data)
+    print(f"✓ removed {len(removed)} resources and processes" + ("" if not args.keep_data else " (tables kept)"))
+    return 0
+
+
+def _deploy_mixed(args: argparse.Namespace) -> int:
+    from shopctl import fleet
+
+    _target_env("local", args.aws_port)
+    eks, lam, result = fleet.deploy_mixed()
+    print(f"\nusers via EKS:    {eks.url}\norders via Lambda: {lam.url}")
+    print(f"{'✓' if result.ok else '✗'} talk's flow across the two: {result.detail}")
+    print("  remove: make destroy STAGE=clean TARGET=eks; make destroy STAGE=clean TARGET=lambda")
+    return 0 if result.ok else 1
+
+
 def _run(args: argparse.Namespace) -> int:
     get_stage(args.stage)
     return run.serve(args.stage, runtime=args.runtime, port=args.port, aws_port=args.aws_port)
@@ -225,6 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
     cold.add_argument("-n", type=int, default=5)
     cold.add_argument("--warm", type=int, default=3)
     cold.set_defaults(func=_coldstart)
+    for verb, func, text in (
+        ("deploy-all", _deploy_all, "deploy 3 stages x 3 targets locally and run the talk's flow on each"),
+        ("destroy-all", _destroy_all, "destroy every deployment"),
+        ("deploy-mixed", _deploy_mixed, "clean stage: users through EKS, orders through Lambda, same tables"),
+    ):
+        cmd = sub.add_parser(verb, help=text)
+        cmd.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
+        cmd.add_argument("--delete-data", dest="keep_data", action="store_false")
+        cmd.set_defaults(func=func)
     stat = sub.add_parser("status", help="list deployments")
     stat.set_defaults(func=_status)
     return parser

@@ -162,3 +162,10 @@ def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
         if error.response["Error"]["Code"] != "RepositoryNotFoundException":
             raise
         return False
+
+
+def recorded_tables(deployment: state.DeploymentState | None, name: str) -> resources.TableNames:
+    """The tables a deployment used (recorded at deploy time; the mixed deployment shares its own)."""
+    if deployment and deployment.resources.get("tables"):
+        return resources.TableNames(**deployment.resources["tables"])
+    return resources.TableNames.for_deployment(name)

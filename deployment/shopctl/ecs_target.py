@@ -50,6 +50,7 @@ class Options:
     desired_count: int = 2
     image_tag: str = "latest"
     quiet: bool = False
+    tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
 
 
 def deployment_name(stage: str) -> str:
@@ -139,7 +140,7 @@ def _container(service: Service, image: str, environment: dict[str, str], log_gr
         "image": image,
         "essential": True,
         "command": container_command(service),
-        "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
+        "portMappings": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "healthCheck": {
             "command": HEALTH_COMMAND,
@@ -229,12 +230,30 @@ def _delete_security_group(stage: Stage) -> bool:
     return bool(groups["SecurityGroups"])
 
 
-def _ensure_service(name: str, task_definition: str, desired: int, network: dict[str, Any]) -> None:
+def service_connect(name: str, called_by_others: bool) -> dict[str, Any]:
+    """ECS Service Connect: services of the cluster's namespace reach `name` at http://<name>:8080."""
+    config: dict[str, Any] = {"enabled": True, "namespace": CLUSTER}
+    if called_by_others:
+        config["services"] = [
+            {"portName": "http", "discoveryName": name, "clientAliases": [{"port": CONTAINER_PORT, "dnsName": name}]}
+        ]
+    return config
+
+
+def _ensure_service(
+    name: str, task_definition: str, desired: int, network: dict[str, Any], connect: dict[str, Any]
+) -> None:
     ecs = boto3.client("ecs")
     found = ecs.describe_services(cluster=CLUSTER, services=[name])["services"]
     if found and found[0]["status"] == "ACTIVE":
         if found[0]["taskDefinition"] != task_definition or found[0]["desiredCount"] != desired:
-            ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=task_definition, desiredCount=desired)
+            ecs.update_service(
+                cluster=CLUSTER,
+                service=name,
+                taskDefinition=task_definition,
+                desiredCount=desired,
+                serviceConnectConfiguration=connect,
+            )
         return
     ecs.create_service(
         cluster=CLUSTER,
@@ -243,6 +262,7 @@ def _ensure_service(name: str, task_definition: str, desired: int, network: dict
         desiredCount=desired,
         launchType="FARGATE",
         networkConfiguration=network,
+        serviceConnectConfiguration=connect,
         tags=[{"key": "project", "value": "shapeshifting-workshop"}],
     )
 
@@ -269,7 +289,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     stage = get_stage(stage_name)
     name = deployment_name(stage.name)
     deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
-    tables = resources.TableNames.for_deployment(name)
+    tables = options.tables or resources.TableNames.for_deployment(name)
     started = time.monotonic()
 
     def say(message: str) -> None:
@@ -283,7 +303,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     say(f"✓ SSM parameters {', '.join(parameters)}")
     repo_uri, repo_arn = common.ensure_repository(stage)
     image = f"{repo_uri}:{options.image_tag}"
-    boto3.client("ecs").create_cluster(clusterName=CLUSTER)  # idempotent
+    # idempotent; its Service Connect namespace lets services call each other by name
+    boto3.client("ecs").create_cluster(clusterName=CLUSTER, serviceConnectDefaults={"namespace": CLUSTER})
     log_group = f"/ecs/shop-{stage.name}"
     common.ensure_log_group(log_group)
     execution_role = _execution_role(stage, repo_arn, log_group)
@@ -304,7 +325,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
         container = _container(service, image, environment, log_group)
         task_definition = _register(fam, container, _task_role(stage, service, tables), execution_role)
-        _ensure_service(fam, task_definition, options.desired_count, network)
+        called = any(service.name in other.upstreams for other in stage.app_services())
+        _ensure_service(fam, task_definition, options.desired_count, network, service_connect(fam, called))
         say(f"✓ service {fam}: {task_definition.rsplit('/', 1)[1]}, desired count {options.desired_count}")
         if options.env == "local":
             spec = local_spec(stage, fam)
@@ -323,6 +345,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             deployment.set_process(proc)
             urls[service.name] = proc.url
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
+        else:
+            urls[service.name] = f"http://{fam}:{CONTAINER_PORT}"  # the Service Connect name inside the VPC
     if options.env == "local":
         if stage.entry in urls:
             base_url = urls[stage.entry]
@@ -354,7 +378,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
     stage = get_stage(stage_name)
     name = deployment_name(stage.name)
-    removed = common.stop_processes(state.load(name))
+    deployment = state.load(name)
+    removed = common.stop_processes(deployment)
     ecs = boto3.client("ecs")
     for service in stage.app_services():
         fam = family(stage, service)
@@ -376,7 +401,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         removed.append(f"security group shop-{stage.name}-ecs")
     if common.delete_log_group(f"/ecs/shop-{stage.name}"):
         removed.append(f"log group /ecs/shop-{stage.name}")
-    tables = resources.TableNames.for_deployment(name)
+    tables = common.recorded_tables(deployment, name)
     resources.delete_parameters(ssm_prefix(stage.name), list(tables.settings()))
     removed.append(f"SSM parameters under {ssm_prefix(stage.name)}/")
     if common.delete_repository_unless_used(stage, by_other=f"{stage.name}-eks"):

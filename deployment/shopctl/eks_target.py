@@ -43,6 +43,7 @@ class Options:
     replicas: int = k8s.DEFAULT_REPLICAS
     image_tag: str = "latest"
     quiet: bool = False
+    tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
 
 
 def deployment_name(stage: str) -> str:
@@ -186,7 +187,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     stage = get_stage(stage_name)
     name = deployment_name(stage.name)
     deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
-    tables = resources.TableNames.for_deployment(name)
+    tables = options.tables or resources.TableNames.for_deployment(name)
     started = time.monotonic()
 
     def say(message: str) -> None:
@@ -280,7 +281,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     if common.delete_repository_unless_used(stage, by_other=f"{stage.name}-ecs"):
         removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
-        removed += [f"table {t}" for t in resources.delete_tables(resources.TableNames.for_deployment(name))]
+        removed += [f"table {t}" for t in resources.delete_tables(common.recorded_tables(deployment, name))]
     if not options.quiet:
         for line in removed:
             print(f"✓ removed {line}")

@@ -38,6 +38,7 @@ class Options:
     idle_timeout: int = 300  # local Lambda: keep an idle environment warm this long
     max_concurrency: int = 10  # local Lambda: environments at most
     quiet: bool = False
+    tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
 
     @property
     def auth_type(self) -> str:
@@ -205,7 +206,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         _say(options, message)
 
     deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
-    tables = resources.TableNames.for_deployment(name)
+    tables = options.tables or resources.TableNames.for_deployment(name)
     started = time.monotonic()
 
     say(f"… deploying {stage.name} to Lambda ({options.env})")
@@ -314,7 +315,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
             if listed:
                 removed.append(f"{len(listed)} package(s) s3://{bucket}/{fn}/")
     if not keep_data:
-        tables = resources.TableNames.for_deployment(name)
+        tables = common.recorded_tables(deployment, name)
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     state.remove(name)
     if not options.quiet:

@@ -8,6 +8,7 @@ rendered Deployment) — those marked `e2e`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,11 +31,14 @@ class Deployed:
 
 
 DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
-TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
+ALL_TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
     pytest.param((stage, target), id=f"{stage}-{target}", marks=pytest.mark.e2e)
     for target in DEPLOY_TARGETS
     for stage in STAGES
 ]
+# `make test` runs two pytest processes side by side, each serving some targets (tests/run_suites.py).
+_ONLY = {t for t in os.environ.get("SHOP_CONTRACT_TARGETS", "").split(",") if t}
+TARGETS = [param for param in ALL_TARGETS if not _ONLY or param.values[0][1] in _ONLY]
 
 
 @pytest.fixture(scope="session", params=TARGETS)

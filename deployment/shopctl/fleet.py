@@ -1,0 +1,92 @@
+"""Many deployments at once: `make deploy-all` (3 stages x 3 targets side by side), `make destroy-all`,
+and the talk's mixed deployment (`make deploy-mixed`): the clean stage on EKS *and* on Lambda over the
+same tables — a user created through the EKS URL, an order for that user through the Lambda URL."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from shopctl import ecs_target, eks_target, lambda_target, resources, state
+from shopctl.stages import STAGES
+
+TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
+MIXED_TABLES = resources.TableNames.for_deployment("clean-mixed")
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    ok: bool
+    detail: str
+
+
+def talk_flow(users_url: str, orders_url: str | None = None, timeout: float = 30.0) -> FlowResult:
+    """The talk's flow: create a user, order for them, an order for an unknown user is refused; read back
+    both through the *other* URL too (in the mixed deployment the two are different platforms)."""
+    orders_url = orders_url or users_url
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            email = f"flow-{uuid.uuid4().hex[:8]}@example.com"
+            user = client.post(f"{users_url}/users", json={"name": "Werner", "email": email})
+            if user.status_code != 201:
+                return FlowResult(False, f"POST /users -> {user.status_code}")
+            user_id = user.json()["id"]
+            order = client.post(f"{orders_url}/orders", json={"user_id": user_id, "product": "Mug", "quantity": 2})
+            if order.status_code != 201:
+                return FlowResult(False, f"POST /orders -> {order.status_code}: {order.text[:80]}")
+            ghost = client.post(
+                f"{orders_url}/orders", json={"user_id": str(uuid.uuid4()), "product": "Mug", "quantity": 1}
+            )
+            if ghost.status_code != 404:
+                return FlowResult(False, f"order for an unknown user -> {ghost.status_code}, expected 404")
+            for base in {users_url, orders_url}:
+                if client.get(f"{base}/users/{user_id}").status_code != 200:
+                    return FlowResult(False, f"user not readable through {base}")
+                if client.get(f"{base}/orders/{order.json()['id']}").status_code != 200:
+                    return FlowResult(False, f"order not readable through {base}")
+    except httpx.HTTPError as error:
+        return FlowResult(False, f"{type(error).__name__}: {error}")
+    return FlowResult(True, "user -> order -> 404 for unknown user -> read back")
+
+
+def deploy_all(*, quiet_each: bool = True) -> list[tuple[str, str, str, FlowResult]]:
+    rows = []
+    for target, module in TARGETS.items():
+        for stage in STAGES:
+            print(f"… deploying {stage} to {target}", flush=True)
+            deployment = module.deploy(stage, module.Options(env="local", quiet=quiet_each))
+            result = talk_flow(deployment.url)
+            print(f"  {'✓' if result.ok else '✗'} {deployment.url}  {result.detail}", flush=True)
+            rows.append((stage, target, deployment.url, result))
+    return rows
+
+
+def table(rows: list[tuple[str, str, str, FlowResult]]) -> str:
+    lines = [f"{'stage':<14} {'target':<7} {'url':<24} flow", "-" * 60]
+    for stage, target, url, result in rows:
+        lines.append(f"{stage:<14} {target:<7} {url:<24} {'ok' if result.ok else 'FAILED: ' + result.detail}")
+    return "\n".join(lines)
+
+
+def destroy_all(*, keep_data: bool = True) -> list[str]:
+    removed = []
+    for deployment in state.all_states():
+        module = TARGETS[deployment.target]
+        print(f"… destroying {deployment.name}", flush=True)
+        removed += module.destroy(deployment.stage, module.Options(env=deployment.env, quiet=True), keep_data=keep_data)
+    return removed
+
+
+def deploy_mixed() -> tuple[state.DeploymentState, state.DeploymentState, FlowResult]:
+    """Users through EKS, orders through Lambda: the same clean code, the same tables, two platforms."""
+    resources.ensure_tables(MIXED_TABLES)
+    print(
+        f"… clean stage on EKS (users) and on Lambda (orders), sharing {MIXED_TABLES.users} / {MIXED_TABLES.orders}",
+        flush=True,
+    )
+    eks = eks_target.deploy("clean", eks_target.Options(tables=MIXED_TABLES))
+    lam = lambda_target.deploy("clean", lambda_target.Options(tables=MIXED_TABLES))
+    result = talk_flow(eks.url, lam.url)
+    return eks, lam, result

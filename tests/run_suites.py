@@ -1,0 +1,72 @@
+"""`make test`: every suite, in two pytest processes side by side (this machine has 2 cores and the
+suites are CPU-bound, mostly in the local AWS and the apps they start).
+
+Shard "main": unit, integration, deploy-code and local-Lambda tests, plus the contract suite against the
+`make run` and Lambda deployments. Shard "containers": the contract suite against the ECS and EKS
+deployments. Each shard starts its own local AWS. Lines are streamed with the shard's name; the last
+line sums both shards. With arguments, runs one plain pytest with them instead (e.g. `-k users`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+SHARDS = {
+    "main": ([], "local,lambda"),
+    "containers": (["tests/contract", "-m", "e2e"], "ecs,eks"),
+}
+SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
+
+
+def main(argv: list[str]) -> int:
+    pytest = [sys.executable, "-m", "pytest"]
+    if argv:
+        return subprocess.call([*pytest, *argv])
+    started = time.monotonic()
+    procs: dict[str, subprocess.Popen[str]] = {}
+    outputs: dict[str, list[str]] = {name: [] for name in SHARDS}
+    lock = threading.Lock()
+
+    def pump(name: str, proc: subprocess.Popen[str]) -> None:
+        for line in proc.stdout or []:
+            outputs[name].append(line)
+            with lock:
+                print(f"[{name:>10}] {line}", end="", flush=True)
+
+    threads = []
+    for name, (args, targets) in SHARDS.items():
+        env = {**os.environ, "SHOP_CONTRACT_TARGETS": targets}
+        proc = subprocess.Popen([*pytest, "-q", "-p", "no:cacheprovider", *args], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        procs[name] = proc
+        thread = threading.Thread(target=pump, args=(name, proc))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    codes = {name: proc.wait() for name, proc in procs.items()}
+
+    totals: dict[str, int] = {}
+    for lines in outputs.values():
+        tail = next((ln for ln in reversed(lines) if SUMMARY.search(ln)), "")
+        for count, kind in SUMMARY.findall(tail):
+            kind = "errors" if kind.startswith("error") else kind
+            totals[kind] = totals.get(kind, 0) + int(count)
+    elapsed = time.monotonic() - started
+    print(f"\nshards: {', '.join(f'{n} exit {c}' for n, c in codes.items())}; wall time {elapsed:.0f}s")
+    failed = totals.get("failed", 0) + totals.get("errors", 0)
+    if all(code == 5 for code in codes.values()):
+        print("error: no tests were collected")
+        return 1
+    ok = all(code in (0, 5) for code in codes.values())
+    print(f"total: {totals.get('passed', 0)} passed, {failed} failed, {totals.get('skipped', 0)} skipped")
+    return 0 if ok and failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
