@@ -2,8 +2,8 @@
 suites are CPU-bound, mostly in the local AWS and the apps they start).
 
 Shard "main": unit, integration, deploy-code and local-Lambda tests, plus the contract suite against the
-`make run` and Lambda deployments. Shard "containers": the contract suite against the ECS and EKS
-deployments. Each shard starts its own local AWS. Lines are streamed with the shard's name; the last
+stages as `make run` serves them. Shard "deployed": the contract suite against the stages deployed to the
+local Lambda, ECS and EKS. Each shard starts its own local AWS. Lines are streamed with the shard's name; the last
 line sums both shards. With arguments, runs one plain pytest with them instead (e.g. `-k users`).
 """
 
@@ -17,8 +17,8 @@ import threading
 import time
 
 SHARDS = {
-    "main": ([], "local,lambda"),
-    "containers": (["tests/contract", "-m", "e2e"], "ecs,eks"),
+    "main": ([], "local"),
+    "deployed": (["tests/contract", "-m", "e2e"], "lambda,ecs,eks"),
 }
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         for line in proc.stdout or []:
             outputs[name].append(line)
             with lock:
-                print(f"[{name:>10}] {line}", end="", flush=True)
+                print(f"[{name:>8}] {line}", end="", flush=True)
 
     threads = []
     for name, (args, targets) in SHARDS.items():
