@@ -5,11 +5,8 @@ destroy leaving nothing. These take the ENV=aws path (no local processes are sta
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import boto3
-import pytest
-from moto import mock_aws
 
 from shopctl import ecs_target, eks_target, k8s, state
 from shopctl.iam import INDEX_ACTIONS, table_actions
@@ -17,23 +14,6 @@ from shopctl.resources import TableNames
 from shopctl.stages import STAGES
 
 REGION = "eu-west-1"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
-    with mock_aws():
-        yield
 
 
 def inline_policy(role: str) -> dict:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from shopctl import lambda_target, state
 from shopctl.iam import INDEX_ACTIONS, table_actions
@@ -21,23 +19,6 @@ from shopctl.package import package_path
 from shopctl.stages import STAGES
 
 OPTIONS = lambda_target.Options(env="aws", python="3.12", quiet=True)
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
-    with mock_aws():
-        yield
 
 
 def inline_policy(role: str) -> dict:
@@ -104,12 +85,8 @@ def test_microservices_get_two_functions_each_scoped_to_its_own_table(aws):
         "ORDERS_TABLE": "shop-microservices-lambda-orders",
         "USERS_SERVICE_URL": users_url.rstrip("/"),
     }
-    users_resources = {
-        r for s in inline_policy("shop-microservices-users-role")["Statement"] for r in s["Resource"]
-    }
-    orders_resources = {
-        r for s in inline_policy("shop-microservices-orders-role")["Statement"] for r in s["Resource"]
-    }
+    users_resources = {r for s in inline_policy("shop-microservices-users-role")["Statement"] for r in s["Resource"]}
+    orders_resources = {r for s in inline_policy("shop-microservices-orders-role")["Statement"] for r in s["Resource"]}
     assert not any("orders" in r for r in users_resources if ":dynamodb:" in r)
     assert not any("users" in r for r in orders_resources if ":dynamodb:" in r)
 
@@ -163,6 +140,4 @@ def test_public_url_needs_both_invoke_permissions(aws):
 def test_plan_lists_what_will_be_created(stage):
     lines = lambda_target.plan(STAGES[stage], OPTIONS)
     assert any("DynamoDB tables" in line for line in lines)
-    assert sum("Lambda function" in line for line in lines) == len(
-        lambda_target.lambda_services(STAGES[stage])
-    )
+    assert sum("Lambda function" in line for line in lines) == len(lambda_target.lambda_services(STAGES[stage]))

@@ -1,0 +1,28 @@
+"""Fixtures for the deploy-code tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+MOCK_REGION = "eu-west-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
+    """An in-process moto account (the ENV=aws code path, no local AWS server), with its own run dir."""
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": MOCK_REGION,
+        "AWS_REGION": MOCK_REGION,
+    }.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
+    with mock_aws():
+        yield
