@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from shopctl import ecs_target, eks_target, lambda_target, localaws
-from shopctl.net import free_port
-from shopctl.resources import TableNames
-from shopctl.run import start_stage
+from shopctl import localaws
+from shopctl.serving import DEPLOY_TARGETS, Deployed, serve
 from shopctl.stages import STAGES
 
+__all__ = ["Deployed"]
 
-@dataclass(frozen=True)
-class Deployed:
-    stage: str
-    target: str
-    base_url: str
-    tables: TableNames
-
-
-DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 ALL_TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
     pytest.param((stage, target), id=f"{stage}-{target}", marks=pytest.mark.e2e)
     for target in DEPLOY_TARGETS
@@ -47,28 +36,8 @@ def deployment(
 ) -> Iterator[Deployed]:
     """Serve one stage on one target for the whole session (pytest groups the tests by it)."""
     stage, target = request.param
-    if target in DEPLOY_TARGETS:
-        module = DEPLOY_TARGETS[target]
-        options = module.Options(env="local", port=free_port(), quiet=True)
-        deployed = module.deploy(stage, options)
-        try:
-            yield Deployed(stage, target, deployed.url, TableNames(**deployed.resources["tables"]))
-        finally:
-            module.destroy(stage, options, keep_data=False)
-        return
-    running = start_stage(
-        stage,
-        runtime="LAMBDA",
-        port=free_port(),
-        aws=local_aws,
-        name=f"contract-{stage}",
-        logs=tmp_path_factory.mktemp(f"logs-{stage}"),
-        quiet=True,
-    )
-    try:
-        yield Deployed(stage=stage, target="local", base_url=running.base_url, tables=running.tables)
-    finally:
-        running.stop()
+    with serve(stage, target, local_aws, logs=tmp_path_factory.mktemp(f"logs-{stage}-{target}")) as deployed:
+        yield deployed
 
 
 @pytest.fixture

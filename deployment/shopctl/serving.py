@@ -1,0 +1,61 @@
+"""Serve one stage on one target for as long as a `with` block lasts — the contract suite, `make verify`
+and the notebooks all need "a base URL for stage X on target Y", started and stopped the same way.
+
+`target="local"` starts the stage as `make run` does; lambda/ecs/eks deploy it exactly as
+`make deploy TARGET=…` does (ENV=local) and destroy it afterwards, data included.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopctl import ecs_target, eks_target, lambda_target, localaws
+from shopctl.net import free_port
+from shopctl.resources import TableNames
+from shopctl.run import start_stage
+
+DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
+TARGETS = ("local", *DEPLOY_TARGETS)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    stage: str
+    target: str
+    base_url: str
+    tables: TableNames
+
+
+@contextmanager
+def serve(
+    stage: str, target: str, aws: localaws.LocalAws, *, runtime: str = "LAMBDA", logs: Path | None = None
+) -> Iterator[Deployed]:
+    """Yield a running deployment of `stage` on `target`; the process env must already point at `aws`.
+
+    `runtime` only applies to target "local" (a deployed target sets its own). Logs of local processes go
+    to `logs` (a temporary folder when None), never to the caller's terminal.
+    """
+    if target in DEPLOY_TARGETS:
+        module = DEPLOY_TARGETS[target]
+        options = module.Options(env="local", port=free_port(), quiet=True)
+        deployed = module.deploy(stage, options)
+        try:
+            yield Deployed(stage, target, deployed.url, TableNames(**deployed.resources["tables"]))
+        finally:
+            module.destroy(stage, options, keep_data=False)
+        return
+    if target != "local":
+        raise ValueError(f"unknown target {target!r}: one of {', '.join(TARGETS)}")
+    with tempfile.TemporaryDirectory(prefix=f"shop-logs-{stage}-") as scratch:
+        running = start_stage(
+            stage, runtime=runtime, port=free_port(), aws=aws, name=f"serve-{stage}",
+            logs=logs or Path(scratch), quiet=True,
+        )
+        try:
+            yield Deployed(stage=stage, target="local", base_url=running.base_url, tables=running.tables)
+        finally:
+            running.stop()
