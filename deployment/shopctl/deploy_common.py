@@ -4,6 +4,8 @@ local processes a deployment starts (each tracked by pid in the deployment's sta
 from __future__ import annotations
 
 import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -14,7 +16,7 @@ from shopctl.errors import ShopctlError
 from shopctl.net import free_port, port_in_use, wait_healthy
 from shopctl.paths import run_dir
 from shopctl.process import base_environ, spawn, uvicorn_argv
-from shopctl.stages import Service, Stage
+from shopctl.stages import Service, Stage, get_stage
 
 # Stable local base URLs, so a learner can keep a browser tab open across re-deploys:
 # 91xx Lambda, 92xx ECS, 93xx EKS; xx01 monolith, xx02 microservices, xx03 clean.
@@ -169,3 +171,75 @@ def recorded_tables(deployment: state.DeploymentState | None, name: str) -> reso
     if deployment and deployment.resources.get("tables"):
         return resources.TableNames(**deployment.resources["tables"])
     return resources.TableNames.for_deployment(name)
+
+
+TARGET_LABEL = {"lambda": "Lambda", "ecs": "ECS", "eks": "EKS"}
+
+
+@dataclass
+class Rollout:
+    """One deploy in progress: its state record, its tables, and the progress lines it prints."""
+
+    stage: Stage
+    target: str
+    env: str
+    deployment: state.DeploymentState
+    tables: resources.TableNames
+    quiet: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, flush=True)
+
+    def entry_port(self, service: Service, requested: int | None) -> int | None:
+        """The stage's entry service gets the deployment's stable base-URL port; internal ones any free port."""
+        if service.name != self.stage.entry:
+            return None
+        return requested or default_port(self.target, self.stage.name)
+
+    def finish(self, base_url: str, deployed: dict[str, object], note: str = "") -> state.DeploymentState:
+        self.deployment.url = base_url
+        self.deployment.resources = {"tables": {"users": self.tables.users, "orders": self.tables.orders}, **deployed}
+        state.save(self.deployment)
+        elapsed = time.monotonic() - self.started
+        label = TARGET_LABEL[self.target]
+        self.say(f"✓ deployed {self.stage.name} to {label} in {elapsed:.1f}s\n\n  URL: {base_url or note}\n")
+        return self.deployment
+
+
+def begin(stage_name: str, target: str, *, env: str, tables: resources.TableNames | None, quiet: bool) -> Rollout:
+    """The first steps of every deploy: load (or start) the state record and make sure the tables exist."""
+    stage = get_stage(stage_name)
+    name = f"{stage.name}-{target}"
+    deployment = state.load(name) or state.DeploymentState(name, stage.name, target, env)
+    rollout = Rollout(stage, target, env, deployment, tables or resources.TableNames.for_deployment(name), quiet)
+    rollout.say(f"… deploying {stage.name} to {TARGET_LABEL[target]} ({env})")
+    created = resources.ensure_tables(rollout.tables)
+    what = " (created)" if created else " (already there)"
+    rollout.say(f"✓ tables {rollout.tables.users}, {rollout.tables.orders}{what}")
+    return rollout
+
+
+def entry_url(rollout: Rollout, urls: dict[str, str], port: int | None, runtime: str) -> str:
+    """The deployment's one local base URL: the entry service's, or a local gateway's for microservices."""
+    if rollout.stage.entry in urls:
+        return urls[rollout.stage.entry]
+    gateway = local_gateway(
+        rollout.deployment, rollout.stage, urls, port or default_port(rollout.target, rollout.stage.name), runtime
+    )
+    rollout.deployment.set_process(gateway)
+    rollout.say(f"✓ local gateway {gateway.url} → " + ", ".join(f"{k} {v}" for k, v in urls.items()))
+    return gateway.url
+
+
+def report_removed(removed: list[str], *, keep_data: bool, quiet: bool, notes: tuple[str, ...] = ()) -> list[str]:
+    """What every destroy prints: each removed resource, and what was deliberately kept."""
+    if not quiet:
+        for line in removed:
+            print(f"✓ removed {line}")
+        if keep_data:
+            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
+        for note in notes:
+            print(f"  {note}")
+    return removed

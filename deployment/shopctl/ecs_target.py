@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,19 +285,9 @@ def local_spec(stage: Stage, name: str) -> Spec:
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
-    stage = get_stage(stage_name)
-    name = deployment_name(stage.name)
-    deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
-    tables = options.tables or resources.TableNames.for_deployment(name)
-    started = time.monotonic()
-
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, flush=True)
-
-    say(f"… deploying {stage.name} to ECS ({options.env})")
-    created = resources.ensure_tables(tables)
-    say(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
+    rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
+    stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
+    name = deployment.name
     parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings())
     say(f"✓ SSM parameters {', '.join(parameters)}")
     repo_uri, repo_arn = common.ensure_repository(stage)
@@ -331,14 +320,12 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         if options.env == "local":
             spec = local_spec(stage, fam)
             path = write_spec(spec, common.manifest_dir(name))
-            entry = service.name == stage.entry
-            port = (options.port or common.default_port(TARGET, stage.name)) if entry else None
             proc = common.local_process(
                 deployment,
                 fam,
                 common.python_module("shopctl.supervisor", "--spec", str(path), "--port", "{port}"),
                 base_environ(stage.name, {}),
-                port=port,
+                port=rollout.entry_port(service, options.port),
                 ready_path=spec.health_path,
                 what=f"local ECS service {fam}",
             )
@@ -347,32 +334,24 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
         else:
             urls[service.name] = f"http://{fam}:{CONTAINER_PORT}"  # the Service Connect name inside the VPC
+    note = ""
     if options.env == "local":
-        if stage.entry in urls:
-            base_url = urls[stage.entry]
-        else:
-            port = options.port or common.default_port(TARGET, stage.name)
-            gateway = common.local_gateway(deployment, stage, urls, port, "ECS")
-            deployment.set_process(gateway)
-            base_url = gateway.url
+        base_url = common.entry_url(rollout, urls, options.port, "ECS")
     else:
         base_url = ""
+        note = "(see note)"
         say(
             "  note: on AWS put an Application Load Balancer in front of the services (target group on /health; "
             "for microservices path rules /users* and /orders*) — see README 'Deploy to ECS'."
         )
-    deployment.url = base_url
-    deployment.resources = {
-        "tables": {"users": tables.users, "orders": tables.orders},
+    deployed = {
         "services": families,
         "parameters": parameters,
         "repository": repo_uri,
         "log_group": log_group,
         "service_urls": urls,
     }
-    state.save(deployment)
-    say(f"✓ deployed {stage.name} to ECS in {time.monotonic() - started:.1f}s\n\n  URL: {base_url or '(see note)'}\n")
-    return deployment
+    return rollout.finish(base_url, deployed, note)
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
@@ -409,12 +388,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     state.remove(name)
-    if not options.quiet:
-        for line in removed:
-            print(f"✓ removed {line}")
-        if keep_data:
-            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
-    return removed
+    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
 
 
 def describe(stage_name: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,19 +183,9 @@ def _kubectl_apply(manifest: Path, options: Options) -> None:
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
-    stage = get_stage(stage_name)
-    name = deployment_name(stage.name)
-    deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
-    tables = options.tables or resources.TableNames.for_deployment(name)
-    started = time.monotonic()
-
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, flush=True)
-
-    say(f"… deploying {stage.name} to EKS ({options.env})")
-    created = resources.ensure_tables(tables)
-    say(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
+    rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
+    stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
+    name = deployment.name
     repo_uri, _ = common.ensure_repository(stage)
     cluster = _cluster(options)
     provider = _oidc_provider(cluster)
@@ -228,14 +217,12 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         for service in k8s.eks_services(stage):
             spec = local_spec(stage, docs, service, workdir, cluster_urls)
             path = write_spec(spec, workdir)
-            entry = service.name == stage.entry
-            port = (options.port or common.default_port(TARGET, stage.name)) if entry else None
             proc = common.local_process(
                 deployment,
                 spec.name,
                 common.python_module("shopctl.supervisor", "--spec", str(path), "--port", "{port}"),
                 base_environ(stage.name, {}),
-                port=port,
+                port=rollout.entry_port(service, options.port),
                 ready_path=spec.health_path,
                 what=f"local pods of {spec.name}",
             )
@@ -243,24 +230,14 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             urls[service.name] = proc.url
             cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
             say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")
-        if stage.entry in urls:
-            base_url = urls[stage.entry]
-        else:
-            port = options.port or common.default_port(TARGET, stage.name)
-            gateway = common.local_gateway(deployment, stage, urls, port, "EKS")
-            deployment.set_process(gateway)
-            base_url = gateway.url
-    deployment.url = base_url
-    deployment.resources = {
-        "tables": {"users": tables.users, "orders": tables.orders},
+        base_url = common.entry_url(rollout, urls, options.port, "EKS")
+    deployed = {
         "cluster": cluster["name"],
         "roles": [r.rsplit("/", 1)[1] for r in roles.values()],
         "manifests": str(manifest),
         "service_urls": urls,
     }
-    state.save(deployment)
-    say(f"✓ deployed {stage.name} to EKS in {time.monotonic() - started:.1f}s\n\n  URL: {base_url or '(see above)'}\n")
-    return deployment
+    return rollout.finish(base_url, deployed, "(see above)")
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
@@ -282,13 +259,8 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(common.recorded_tables(deployment, name))]
-    if not options.quiet:
-        for line in removed:
-            print(f"✓ removed {line}")
-        if keep_data:
-            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
-        print(f"  the cluster {options.cluster_name} and its OIDC provider are shared and kept")
-    return removed
+    shared = f"the cluster {options.cluster_name} and its OIDC provider are shared and kept"
+    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet, notes=(shared,))
 
 
 def describe(stage_name: str) -> dict[str, Any]:

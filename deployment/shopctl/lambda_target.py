@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,11 +58,6 @@ def function_name(stage: Stage, service: Service) -> str:
 
 def lambda_services(stage: Stage) -> list[Service]:
     return [s for s in stage.app_services() if s.handler]
-
-
-def _say(options: Options, message: str) -> None:
-    if not options.quiet:
-        print(message, flush=True)
 
 
 def plan(stage: Stage, options: Options) -> list[str]:
@@ -199,19 +193,8 @@ def _local_lambda(
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
-    stage = get_stage(stage_name)
-    name = deployment_name(stage.name)
-
-    def say(message: str) -> None:
-        _say(options, message)
-
-    deployment = state.load(name) or state.DeploymentState(name, stage.name, TARGET, options.env)
-    tables = options.tables or resources.TableNames.for_deployment(name)
-    started = time.monotonic()
-
-    say(f"… deploying {stage.name} to Lambda ({options.env})")
-    created = resources.ensure_tables(tables)
-    say(f"✓ tables {tables.users}, {tables.orders}" + (" (created)" if created else " (already there)"))
+    rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
+    stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
     bucket = artifacts.ensure_bucket()
 
     urls: dict[str, str] = {}
@@ -241,45 +224,31 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
-            port = (
-                (options.port or common.default_port(TARGET, stage.name))
-                if service.name == stage.entry
-                else None
-            )
-            proc = _local_lambda(deployment, fn, port, options)
+            proc = _local_lambda(deployment, fn, rollout.entry_port(service, options.port), options)
             deployment.set_process(proc)
             urls[service.name] = proc.url
             say(f"✓ local Lambda for {fn} serving {proc.url} (stands in for {function_url})")
         else:
             urls[service.name] = function_url.rstrip("/")
 
-    if stage.entry in urls:
+    if options.env == "local":
+        base_url = common.entry_url(rollout, urls, options.port, "LAMBDA")
+    elif stage.entry in urls:
         base_url = urls[stage.entry]
-    elif options.env == "local":
-        port = options.port or common.default_port(TARGET, stage.name)
-        gateway = common.local_gateway(deployment, stage, urls, port, "LAMBDA")
-        deployment.set_process(gateway)
-        base_url = gateway.url
-        say(f"✓ local gateway {base_url} → users {urls['users']}, orders {urls['orders']}")
     else:
         base_url = urls["users"]
         say(
             "  note: on AWS the microservices get one URL each; put an API Gateway HTTP API or ALB in front "
             "(routes /users* and /orders*) for a single base URL — see README 'Deploy to Lambda'."
         )
-
-    deployment.url = base_url
-    deployment.resources = {
-        "tables": {"users": tables.users, "orders": tables.orders},
+    deployed = {
         "functions": functions,
         "roles": [f"{fn}-role" for fn in functions],
         "log_groups": [f"/aws/lambda/{fn}" for fn in functions],
         "service_urls": urls,
         "artifact_bucket": bucket,
     }
-    state.save(deployment)
-    say(f"✓ deployed {stage.name} to Lambda in {time.monotonic() - started:.1f}s\n\n  URL: {base_url}\n")
-    return deployment
+    return rollout.finish(base_url, deployed)
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
@@ -318,12 +287,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         tables = common.recorded_tables(deployment, name)
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     state.remove(name)
-    if not options.quiet:
-        for line in removed:
-            print(f"✓ removed {line}")
-        if keep_data:
-            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
-    return removed
+    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
 
 
 def describe(stage_name: str) -> dict[str, Any]:
