@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from shopctl import alb, iam, resources, state
 from shopctl import deploy_common as common
-from shopctl import iam, resources, state
 from shopctl.errors import ShopctlError
 from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
@@ -193,8 +193,9 @@ def _default_vpc() -> dict[str, Any]:
     return vpcs[0]
 
 
-def _network(stage: Stage) -> dict[str, Any]:
-    """Subnets of the default VPC and a security group that admits the container port from inside the VPC only."""
+def _network(stage: Stage) -> tuple[str, dict[str, Any]]:
+    """The default VPC's id, and its subnets plus a security group that admits the container port from inside
+    the VPC only (the load balancer and Service Connect peers live there)."""
     ec2 = boto3.client("ec2")
     vpc = _default_vpc()
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
@@ -218,7 +219,16 @@ def _network(stage: Stage) -> dict[str, Any]:
         }
         ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
     subnet_ids = sorted(s["SubnetId"] for s in subnets)[:3]
-    return {"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": [group_id], "assignPublicIp": "ENABLED"}}
+    config = {"subnets": subnet_ids, "securityGroups": [group_id], "assignPublicIp": "ENABLED"}
+    return vpc["VpcId"], {"awsvpcConfiguration": config}
+
+
+def routes(stage: Stage) -> list[alb.Route]:
+    """One target group per service; with several services the listener routes by path (the first is the default)."""
+    services = stage.app_services()
+    if len(services) == 1:
+        return [alb.Route(services[0].name, family(stage, services[0]))]
+    return [alb.Route(s.name, family(stage, s), (f"/{s.name}", f"/{s.name}/*")) for s in services]
 
 
 def _delete_security_group(stage: Stage) -> bool:
@@ -240,18 +250,27 @@ def service_connect(name: str, called_by_others: bool) -> dict[str, Any]:
 
 
 def _ensure_service(
-    name: str, task_definition: str, desired: int, network: dict[str, Any], connect: dict[str, Any]
+    name: str,
+    task_definition: str,
+    desired: int,
+    network: dict[str, Any],
+    connect: dict[str, Any],
+    target_group: str,
 ) -> None:
     ecs = boto3.client("ecs")
+    balancers = [{"targetGroupArn": target_group, "containerName": "app", "containerPort": CONTAINER_PORT}]
     found = ecs.describe_services(cluster=CLUSTER, services=[name])["services"]
     if found and found[0]["status"] == "ACTIVE":
-        if found[0]["taskDefinition"] != task_definition or found[0]["desiredCount"] != desired:
+        current = found[0]
+        changed = current["taskDefinition"] != task_definition or current["desiredCount"] != desired
+        if changed or current.get("loadBalancers") != balancers:
             ecs.update_service(
                 cluster=CLUSTER,
                 service=name,
                 taskDefinition=task_definition,
                 desiredCount=desired,
                 serviceConnectConfiguration=connect,
+                loadBalancers=balancers,
             )
         return
     ecs.create_service(
@@ -262,6 +281,8 @@ def _ensure_service(
         launchType="FARGATE",
         networkConfiguration=network,
         serviceConnectConfiguration=connect,
+        loadBalancers=balancers,
+        healthCheckGracePeriodSeconds=30,
         tags=[{"key": "project", "value": "shapeshifting-workshop"}],
     )
 
@@ -304,7 +325,16 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             f"-f deployment/Dockerfile --build-arg STAGE_DIR=… -t {image} --push ."
         )
 
-    network = _network(stage)
+    vpc_id, network = _network(stage)
+    balancer_url, target_groups = alb.ensure(
+        name,
+        vpc_id=vpc_id,
+        subnets=network["awsvpcConfiguration"]["subnets"],
+        routes=routes(stage),
+        port=CONTAINER_PORT,
+        health_path=HEALTH_PATH,
+    )
+    say(f"✓ load balancer {alb.load_balancer_name(name)}: {', '.join(r.target_group for r in routes(stage))}")
     urls: dict[str, str] = {}
     families = []
     for service in stage.app_services():
@@ -315,7 +345,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         container = _container(service, image, environment, log_group)
         task_definition = _register(fam, container, _task_role(stage, service, tables), execution_role)
         called = any(service.name in other.upstreams for other in stage.app_services())
-        _ensure_service(fam, task_definition, options.desired_count, network, service_connect(fam, called))
+        connect = service_connect(fam, called)
+        _ensure_service(fam, task_definition, options.desired_count, network, connect, target_groups[service.name])
         say(f"✓ service {fam}: {task_definition.rsplit('/', 1)[1]}, desired count {options.desired_count}")
         if options.env == "local":
             spec = local_spec(stage, fam)
@@ -334,24 +365,23 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
         else:
             urls[service.name] = f"http://{fam}:{CONTAINER_PORT}"  # the Service Connect name inside the VPC
-    note = ""
     if options.env == "local":
+        # The local supervisor (and gateway, for microservices) stands in for the load balancer's DNS name.
         base_url = common.entry_url(rollout, urls, options.port, "ECS")
     else:
-        base_url = ""
-        note = "(see note)"
-        say(
-            "  note: on AWS put an Application Load Balancer in front of the services (target group on /health; "
-            "for microservices path rules /users* and /orders*) — see README 'Deploy to ECS'."
-        )
+        say(f"… waiting for the load balancer to become active ({balancer_url})")
+        boto3.client("elbv2").get_waiter("load_balancer_available").wait(Names=[alb.load_balancer_name(name)])
+        say("  targets register once the tasks pass their health check (a minute or two after the first deploy)")
+        base_url = balancer_url
     deployed = {
+        "load_balancer": balancer_url,
         "services": families,
         "parameters": parameters,
         "repository": repo_uri,
         "log_group": log_group,
         "service_urls": urls,
     }
-    return rollout.finish(base_url, deployed, note)
+    return rollout.finish(base_url, deployed)
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
@@ -374,6 +404,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
             removed.append(f"{len(arns)} task definition revision(s) of {fam}")
         if iam.delete_role(f"{fam}-ecs-task"):
             removed.append(f"role {fam}-ecs-task")
+    removed += alb.delete(name, [r.target_group for r in routes(stage)], wait=options.env == "aws")
     if iam.delete_role(f"shop-{stage.name}-ecs-execution"):
         removed.append(f"role shop-{stage.name}-ecs-execution")
     if _delete_security_group(stage):

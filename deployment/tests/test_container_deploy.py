@@ -96,10 +96,46 @@ def test_ecs_destroy_leaves_nothing_but_data(aws):
     assert boto3.client("ssm").describe_parameters()["Parameters"] == []
     assert boto3.client("ecr").describe_repositories()["repositories"] == []
     assert state.load("clean-ecs") is None
+    elbv2 = boto3.client("elbv2")
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+    groups = boto3.client("ec2").describe_security_groups()["SecurityGroups"]
+    assert [g["GroupName"] for g in groups if g["GroupName"].startswith("shop-")] == []
     assert set(boto3.client("dynamodb").list_tables()["TableNames"]) == {
         "shop-clean-ecs-users",
         "shop-clean-ecs-orders",
     }
+
+
+def test_ecs_load_balancer_routes_each_path_to_its_service(aws):
+    deployed = ecs_target.deploy("microservices", ECS)
+    ecs_target.deploy("microservices", ECS)  # a second deploy adds no rule, group or balancer
+    elbv2 = boto3.client("elbv2")
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert deployed.url == f"http://{balancer['DNSName']}"
+    assert balancer["Scheme"] == "internet-facing" and balancer["Type"] == "application"
+    groups = {g["TargetGroupName"]: g for g in elbv2.describe_target_groups()["TargetGroups"]}
+    assert set(groups) == {"shop-microservices-users", "shop-microservices-orders"}
+    for group in groups.values():
+        assert (group["TargetType"], group["Port"], group["HealthCheckPath"]) == ("ip", 8080, "/health")
+    (listener,) = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert listener["Port"] == 80
+    routed = {}
+    for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+        target = rule["Actions"][0]["TargetGroupArn"]
+        patterns = [v for c in rule["Conditions"] for v in c.get("PathPatternConfig", {}).get("Values", [])]
+        routed[tuple(patterns) or "default"] = target
+    assert routed == {
+        "default": groups["shop-microservices-users"]["TargetGroupArn"],
+        ("/orders", "/orders/*"): groups["shop-microservices-orders"]["TargetGroupArn"],
+    }
+    services = boto3.client("ecs").describe_services(
+        cluster="shop", services=["shop-microservices-users", "shop-microservices-orders"]
+    )["services"]
+    for service in services:
+        (attached,) = service["loadBalancers"]
+        assert attached["targetGroupArn"] == groups[service["serviceName"]]["TargetGroupArn"]
+        assert (attached["containerName"], attached["containerPort"]) == ("app", 8080)
 
 
 def test_eks_pod_role_is_trusted_by_exactly_its_service_account(aws):

@@ -1,0 +1,186 @@
+"""The Application Load Balancer in front of a stage's ECS services: one public base URL per deployment.
+
+One-service stages get one target group; the microservices stage gets one per service and the listener
+routes `/users*` and `/orders*` to them — on AWS the ALB does what the local gateway does on this machine.
+Created through boto3 like everything else, so locally the load balancer is a record in the local AWS
+(the local gateway / supervisor port stands in for its DNS name) and on AWS it is the real thing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shopctl.errors import ShopctlError
+
+LISTENER_PORT = 80  # HTTP for the workshop; production adds an ACM certificate and an HTTPS listener
+TAGS = [{"Key": "project", "Value": "shapeshifting-workshop"}]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Requests whose path matches `paths` go to the target group of `service` (the first route is the default)."""
+
+    service: str
+    target_group: str  # the target group's name (≤ 32 characters), = the ECS service's name
+    paths: tuple[str, ...] = ()
+
+
+def load_balancer_name(deployment_name: str) -> str:
+    return f"shop-{deployment_name}"
+
+
+def _code(error: ClientError) -> str:
+    return error.response["Error"]["Code"]
+
+
+def _find_load_balancer(name: str) -> dict[str, Any] | None:
+    try:
+        return boto3.client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]
+    except ClientError as error:
+        if _code(error) != "LoadBalancerNotFound":
+            raise
+        return None
+
+
+def _find_target_group(name: str) -> dict[str, Any] | None:
+    try:
+        return boto3.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"][0]
+    except ClientError as error:
+        if _code(error) != "TargetGroupNotFound":
+            raise
+        return None
+
+
+def _security_group(name: str, vpc_id: str) -> str:
+    """The load balancer's own security group: HTTP from anywhere (it is the shop's public front door)."""
+    ec2 = boto3.client("ec2")
+    found = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
+    if found:
+        return found[0]["GroupId"]
+    group_id = ec2.create_security_group(
+        GroupName=name, Description=f"{name}: HTTP {LISTENER_PORT} from the internet", VpcId=vpc_id
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group_id,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": LISTENER_PORT,
+                "ToPort": LISTENER_PORT,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "the shop's public HTTP endpoint"}],
+            }
+        ],
+    )
+    return group_id
+
+
+def _target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
+    found = _find_target_group(name)
+    if found:
+        return found["TargetGroupArn"]
+    return boto3.client("elbv2").create_target_group(
+        Name=name,
+        Protocol="HTTP",
+        Port=port,
+        VpcId=vpc_id,
+        TargetType="ip",  # awsvpc tasks register by IP address
+        HealthCheckProtocol="HTTP",
+        HealthCheckPath=health_path,
+        HealthCheckIntervalSeconds=10,
+        HealthyThresholdCount=2,
+        Matcher={"HttpCode": "200"},
+        Tags=TAGS,
+    )["TargetGroups"][0]["TargetGroupArn"]
+
+
+def ensure(
+    deployment_name: str, *, vpc_id: str, subnets: list[str], routes: list[Route], port: int, health_path: str
+) -> tuple[str, dict[str, str]]:
+    """Create (or keep) the load balancer, one target group per route and the listener rules.
+
+    Returns the base URL and {service: target group ARN} for the ECS services' `loadBalancers`.
+    """
+    if len(subnets) < 2:
+        raise ShopctlError(
+            "an Application Load Balancer needs subnets in two Availability Zones",
+            "use a region whose default VPC has at least two subnets",
+        )
+    elbv2 = boto3.client("elbv2")
+    name = load_balancer_name(deployment_name)
+    target_groups = {r.service: _target_group(r.target_group, vpc_id, port, health_path) for r in routes}
+    balancer = _find_load_balancer(name)
+    if balancer is None:
+        balancer = elbv2.create_load_balancer(
+            Name=name,
+            Subnets=subnets,
+            SecurityGroups=[_security_group(f"{name}-alb", vpc_id)],
+            Scheme="internet-facing",
+            Type="application",
+            IpAddressType="ipv4",
+            Tags=TAGS,
+        )["LoadBalancers"][0]
+    arn = balancer["LoadBalancerArn"]
+    default = {"Type": "forward", "TargetGroupArn": target_groups[routes[0].service]}
+    listeners = elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"]
+    listener = next((x for x in listeners if x["Port"] == LISTENER_PORT), None)
+    if listener is None:
+        listener = elbv2.create_listener(
+            LoadBalancerArn=arn, Protocol="HTTP", Port=LISTENER_PORT, DefaultActions=[default], Tags=TAGS
+        )["Listeners"][0]
+    existing = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    have = {
+        tuple(c.get("PathPatternConfig", {}).get("Values") or c.get("Values", []))
+        for rule in existing
+        for c in rule.get("Conditions", [])
+        if c["Field"] == "path-pattern"
+    }
+    for priority, route in enumerate(routes[1:], start=10):
+        if route.paths and tuple(route.paths) not in have:
+            elbv2.create_rule(
+                ListenerArn=listener["ListenerArn"],
+                Priority=priority,
+                # PathPatternConfig takes up to 5 patterns (the older top-level Values only one)
+                Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": list(route.paths)}}],
+                Actions=[{"Type": "forward", "TargetGroupArn": target_groups[route.service]}],
+            )
+    return f"http://{balancer['DNSName']}", target_groups
+
+
+def delete(deployment_name: str, target_groups: list[str], *, wait: bool) -> list[str]:
+    """Remove the load balancer, its target groups and its security group. Returns what was removed."""
+    elbv2 = boto3.client("elbv2")
+    ec2 = boto3.client("ec2")
+    removed = []
+    name = load_balancer_name(deployment_name)
+    balancer = _find_load_balancer(name)
+    if balancer:
+        elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])  # its listeners and rules go too
+        if wait:  # on AWS the ENIs outlive the call; the security group can only go once they are gone
+            print(f"… waiting for load balancer {name} to be deleted (up to a few minutes)", flush=True)
+            elbv2.get_waiter("load_balancers_deleted").wait(Names=[name])
+        removed.append(f"load balancer {name}")
+    for group in target_groups:
+        found = _find_target_group(group)
+        if found:
+            elbv2.delete_target_group(TargetGroupArn=found["TargetGroupArn"])
+            removed.append(f"target group {group}")
+    for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-alb"]}])[
+        "SecurityGroups"
+    ]:
+        for attempt in range(30 if wait else 1):
+            try:
+                ec2.delete_security_group(GroupId=group["GroupId"])
+                removed.append(f"security group {name}-alb")
+                break
+            except ClientError as error:
+                if _code(error) != "DependencyViolation" or attempt == (29 if wait else 0):
+                    raise
+                time.sleep(10)
+    return removed
