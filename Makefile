@@ -17,11 +17,13 @@ TARGET      ?= lambda
 ENV         ?= local
 N           ?= 5
 KEEP_DATA   ?= 1
-# Extra flags for deploy: AUTH=NONE|AWS_IAM (Function URL), YES=1 (no prompt with ENV=aws), PYTHON=3.12 (AWS runtime)
+# Extra flags for deploy: AUTH=NONE|AWS_IAM (Function URL), YES=1 (no prompt with ENV=aws), PYTHON_VERSION=3.12
+# (AWS runtime), CLUSTER_NAME=shop, CREATE_CLUSTER=1 (EKS Auto Mode, ENV=aws), DELETE_CLUSTER=1 (destroy)
 DEPLOY_FLAGS = --stage $(STAGE) --target $(TARGET) --env $(ENV) --aws-port $(LOCAL_AWS_PORT) \
                $(if $(DEPLOY_PORT),--port $(DEPLOY_PORT)) $(if $(AUTH),--auth $(AUTH)) \
                $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes) \
-               $(if $(CLUSTER_NAME),--cluster-name $(CLUSTER_NAME))
+               $(if $(CLUSTER_NAME),--cluster-name $(CLUSTER_NAME)) \
+               $(if $(filter 1,$(CREATE_CLUSTER)),--create-cluster) $(if $(filter 1,$(DELETE_CLUSTER)),--delete-cluster)
 
 SHOPCTL := $(PY) -m shopctl
 

@@ -95,7 +95,13 @@ def _options(args: argparse.Namespace):
     if args.target == "lambda":
         return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python)
     if args.target == "eks":
-        return eks_target.Options(env=args.env, port=args.port, cluster_name=args.cluster_name)
+        return eks_target.Options(
+            env=args.env,
+            port=args.port,
+            cluster_name=args.cluster_name,
+            create_cluster=args.create_cluster,
+            delete_cluster=args.delete_cluster,
+        )
     return ecs_target.Options(env=args.env, port=args.port)
 
 
@@ -123,6 +129,8 @@ def _destroy(args: argparse.Namespace) -> int:
     _target_env(args.env, args.aws_port)
     if args.env == "aws" and not args.keep_data:
         _confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
+    if args.env == "aws" and args.target == "eks" and args.delete_cluster:
+        _confirm([f"DELETE the EKS cluster {args.cluster_name} (every stage deployed on it stops)"], args.yes)
     TARGETS[args.target].destroy(stage.name, _options(args), keep_data=args.keep_data)
     return 0
 
@@ -245,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--python", default="3.12", help="the function's Python on AWS (ENV=aws)")
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation (ENV=aws)")
         cmd.add_argument("--cluster-name", default="shop", help="the EKS cluster (TARGET=eks)")
+        cmd.add_argument(
+            "--create-cluster", action="store_true", help="ENV=aws: create an EKS Auto Mode cluster if missing"
+        )
+        cmd.add_argument("--delete-cluster", action="store_true", help="destroy: also delete the EKS cluster")
 
     dep = sub.add_parser("deploy", help="deploy a stage to a target")
     target_args(dep)

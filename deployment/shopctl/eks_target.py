@@ -30,8 +30,27 @@ TARGET = "eks"
 NAMESPACE = k8s.DEFAULT_NAMESPACE
 EKS_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {  # sts:TagSession: EKS Auto Mode tags the sessions it opens with the cluster role
+            "Effect": "Allow",
+            "Principal": {"Service": "eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }
+    ],
 }
+NODE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+# What EKS Auto Mode needs (AWS managed policies, as in the EKS user guide's Auto Mode cluster IAM role).
+AUTO_MODE_CLUSTER_POLICIES = [
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSComputePolicy",
+    "AmazonEKSBlockStoragePolicy",
+    "AmazonEKSLoadBalancingPolicy",
+    "AmazonEKSNetworkingPolicy",
+]
+AUTO_MODE_NODE_POLICIES = ["AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,8 @@ class Options:
     image_tag: str = "latest"
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
+    create_cluster: bool = False  # ENV=aws: create an EKS Auto Mode cluster when CLUSTER_NAME does not exist
+    delete_cluster: bool = False  # destroy: also delete the cluster (it is shared by the stages, so only on request)
 
 
 def deployment_name(stage: str) -> str:
@@ -53,7 +74,12 @@ def plan(stage: Stage, options: Options) -> list[str]:
     name = deployment_name(stage.name)
     lines = [
         f"DynamoDB tables shop-{name}-users, shop-{name}-orders; ECR repository shop-{stage.name}",
-        f"uses the existing EKS cluster {options.cluster_name} (CLUSTER_NAME) and its IAM OIDC provider",
+        (
+            f"creates the EKS Auto Mode cluster {options.cluster_name} if missing (~15 min, billed hourly) "
+            "and its IAM OIDC provider"
+            if options.create_cluster
+            else f"uses the existing EKS cluster {options.cluster_name} (CLUSTER_NAME) and its IAM OIDC provider"
+        ),
     ]
     for service in k8s.eks_services(stage):
         res = k8s.resource_name(stage, service)
@@ -64,34 +90,79 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
-def _cluster(options: Options) -> dict[str, Any]:
+def _cluster(options: Options, say) -> dict[str, Any]:
     eks = boto3.client("eks")
     try:
         return eks.describe_cluster(name=options.cluster_name)["cluster"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-    if options.env == "aws":
+    if options.env == "aws" and not options.create_cluster:
         raise ShopctlError(
             f"EKS cluster {options.cluster_name!r} not found",
-            "create an EKS Auto Mode cluster first (about 15 minutes, billed hourly), e.g. "
-            f"`eksctl create cluster --name {options.cluster_name} --enable-auto-mode`, or set CLUSTER_NAME",
+            "set CLUSTER_NAME to an existing cluster, or CREATE_CLUSTER=1 to create an EKS Auto Mode cluster "
+            "(about 15 minutes; the control plane and its nodes are billed hourly)",
         )
-    # Locally the cluster record is a stand-in in the local AWS: the lookups and the OIDC issuer are real.
-    role_arn, _ = iam.ensure_role(
-        f"{options.cluster_name}-eks-cluster",
-        EKS_TRUST,
-        None,
-        "local stand-in cluster role",
+    # Locally the cluster is a stand-in record in the local AWS, created by the very same call as on AWS:
+    # the lookups, the roles and the OIDC issuer the IRSA roles trust are real API objects.
+    if options.env == "aws":
+        say(
+            f"! creating EKS Auto Mode cluster {options.cluster_name}: about 15 minutes, billed hourly until "
+            f"`make destroy … DELETE_CLUSTER=1` or `aws eks delete-cluster --name {options.cluster_name}`"
+        )
+    cluster = create_auto_mode_cluster(options.cluster_name)
+    if options.env == "aws":
+        waiter = boto3.client("eks").get_waiter("cluster_active")
+        say("… waiting for the cluster to become ACTIVE (progress every 30 s)")
+        waiter.wait(name=options.cluster_name, WaiterConfig={"Delay": 30, "MaxAttempts": 60})
+        cluster = eks.describe_cluster(name=options.cluster_name)["cluster"]
+        say(f"✓ cluster ACTIVE; point kubectl at it: aws eks update-kubeconfig --name {options.cluster_name}")
+    return cluster
+
+
+def create_auto_mode_cluster(name: str) -> dict[str, Any]:
+    """An EKS Auto Mode cluster in the default VPC: EKS runs the nodes, load balancers and storage."""
+    cluster_role, _ = iam.ensure_role(f"{name}-eks-cluster", EKS_TRUST, None, f"EKS Auto Mode cluster role of {name}")
+    iam.attach_managed_policies(f"{name}-eks-cluster", AUTO_MODE_CLUSTER_POLICIES)
+    node_role, _ = iam.ensure_role(f"{name}-eks-node", NODE_TRUST, None, f"EKS Auto Mode node role of {name}")
+    iam.attach_managed_policies(f"{name}-eks-node", AUTO_MODE_NODE_POLICIES)
+    ec2 = boto3.client("ec2")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    if not vpcs:
+        raise ShopctlError("no default VPC in this region", "create one (aws ec2 create-default-vpc) or pick a region")
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+    return iam.retry_while_role_propagates(
+        lambda: boto3.client("eks").create_cluster(
+            name=name,
+            roleArn=cluster_role,
+            resourcesVpcConfig={"subnetIds": sorted(s["SubnetId"] for s in subnets)[:3]},
+            accessConfig={"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
+            bootstrapSelfManagedAddons=False,  # Auto Mode manages the networking/DNS add-ons itself
+            computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role},
+            kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
+            storageConfig={"blockStorage": {"enabled": True}},
+            tags={"project": "shapeshifting-workshop"},
+        )["cluster"]
     )
-    vpcs = boto3.client("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    subnets = boto3.client("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])
-    return eks.create_cluster(
-        name=options.cluster_name,
-        roleArn=role_arn,
-        resourcesVpcConfig={"subnetIds": [s["SubnetId"] for s in subnets["Subnets"]][:2]},
-        tags={"project": "shapeshifting-workshop"},
-    )["cluster"]
+
+
+def delete_cluster(name: str, *, wait: bool) -> list[str]:
+    """Remove a cluster this tool created (and its two roles). Only on request: clusters are shared."""
+    removed = []
+    eks = boto3.client("eks")
+    try:
+        eks.delete_cluster(name=name)
+        if wait:
+            print(f"… waiting for cluster {name} to be deleted (about 10 minutes)", flush=True)
+            eks.get_waiter("cluster_deleted").wait(name=name, WaiterConfig={"Delay": 30, "MaxAttempts": 60})
+        removed.append(f"EKS cluster {name}")
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
+        if iam.delete_role(role):
+            removed.append(f"role {role}")
+    return removed
 
 
 def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
@@ -187,7 +258,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
     name = deployment.name
     repo_uri, _ = common.ensure_repository(stage)
-    cluster = _cluster(options)
+    cluster = _cluster(options, say)
     provider = _oidc_provider(cluster)
     say(f"✓ cluster {cluster['name']} (OIDC issuer {provider[1]}), image repository {repo_uri}")
     roles = {service.name: _pod_role(stage, service, tables, provider) for service in k8s.eks_services(stage)}
@@ -259,8 +330,12 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(common.recorded_tables(deployment, name))]
-    shared = f"the cluster {options.cluster_name} and its OIDC provider are shared and kept"
-    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet, notes=(shared,))
+    notes: tuple[str, ...] = ()
+    if options.delete_cluster:
+        removed += delete_cluster(options.cluster_name, wait=options.env == "aws")
+    else:
+        notes = (f"the cluster {options.cluster_name} is shared by the stages and kept (DELETE_CLUSTER=1 removes it)",)
+    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet, notes=notes)
 
 
 def describe(stage_name: str) -> dict[str, Any]:

@@ -112,6 +112,13 @@ def ensure_role(name: str, trust: dict[str, Any], inline: dict[str, Any] | None,
     return arn, created
 
 
+def attach_managed_policies(role: str, names: list[str]) -> None:
+    """Attach AWS managed policies (by name) to `role`; attaching one twice is a no-op in IAM."""
+    client = boto3.client("iam")
+    for name in names:
+        client.attach_role_policy(RoleName=role, PolicyArn=f"arn:aws:iam::aws:policy/{name}")
+
+
 def delete_role(name: str) -> bool:
     iam = boto3.client("iam")
     try:

@@ -97,7 +97,12 @@ def start(port: int = DEFAULT_PORT, *, quiet: bool = False, timeout: float = 30.
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C in the terminal goes to us, and we stop it by pid
         # moto can record the requests it serves (off until asked); the tests use it to check IAM policies.
-        env={**os.environ, "MOTO_RECORDER_FILEPATH": str(run_dir() / f"moto-{port}.recording")},
+        env={
+            **os.environ,
+            "MOTO_RECORDER_FILEPATH": str(run_dir() / f"moto-{port}.recording"),
+            # AWS managed policies exist in a real account; the EKS Auto Mode cluster roles attach some.
+            "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        },
     )
     _pid_file(port).write_text(str(proc.pid))
     deadline = time.monotonic() + timeout

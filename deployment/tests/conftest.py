@@ -26,3 +26,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def managed_policies(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS managed policies exist in a real account (the EKS Auto Mode roles attach some); moto loads them
+    when asked, before its IAM backend is first used — it costs about half a second, so only where needed."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")

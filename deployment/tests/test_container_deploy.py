@@ -138,9 +138,9 @@ def test_ecs_load_balancer_routes_each_path_to_its_service(aws):
         assert (attached["containerName"], attached["containerPort"]) == ("app", 8080)
 
 
-def test_eks_pod_role_is_trusted_by_exactly_its_service_account(aws):
+def test_eks_pod_role_is_trusted_by_exactly_its_service_account(managed_policies):
     options = eks_target.Options(env="local", quiet=True)
-    cluster = eks_target._cluster(options)  # locally: a stand-in cluster record with a real OIDC issuer
+    cluster = eks_target._cluster(options, print)  # locally: a stand-in cluster record with a real OIDC issuer
     provider = eks_target._oidc_provider(cluster)
     assert eks_target._oidc_provider(cluster) == provider  # found, not created twice
     stage = STAGES["microservices"]
@@ -175,3 +175,50 @@ def test_eks_local_pods_run_what_the_deployment_says(aws, tmp_path):
     (path, content) = next(iter(spec.files.items()))
     assert spec.env["CONFIG_FILE"] == path and path.startswith(str(tmp_path))
     assert json.loads(content) == {"users": {"table": tables.users}, "orders": {"table": tables.orders}}
+
+
+def test_eks_on_aws_needs_an_existing_cluster_unless_asked_to_create_one(aws):
+    import pytest
+
+    from shopctl.errors import ShopctlError
+
+    with pytest.raises(ShopctlError, match="CREATE_CLUSTER=1"):
+        eks_target._cluster(eks_target.Options(env="aws", cluster_name="workshop"), print)
+    assert boto3.client("eks").list_clusters()["clusters"] == []
+
+
+def test_eks_create_cluster_asks_for_auto_mode_with_its_roles(managed_policies):
+    sent: list[dict] = []
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register(
+        "provide-client-params.eks.CreateCluster", lambda params, **_: sent.append(dict(params))
+    )
+    lines: list[str] = []
+    options = eks_target.Options(env="aws", cluster_name="workshop", create_cluster=True)
+    cluster = eks_target._cluster(options, lines.append)
+    assert cluster["name"] == "workshop" and cluster["status"] == "ACTIVE"
+    assert any("15 minutes" in line and "billed" in line for line in lines)  # the cost warning is printed
+    (params,) = sent
+    assert params["computeConfig"] == {
+        "enabled": True,
+        "nodePools": ["general-purpose", "system"],
+        "nodeRoleArn": boto3.client("iam").get_role(RoleName="workshop-eks-node")["Role"]["Arn"],
+    }
+    assert params["kubernetesNetworkConfig"] == {"elasticLoadBalancing": {"enabled": True}}
+    assert params["storageConfig"] == {"blockStorage": {"enabled": True}}
+    client = boto3.client("iam")
+    attached = {
+        role: {p["PolicyName"] for p in client.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+        for role in ("workshop-eks-cluster", "workshop-eks-node")
+    }
+    assert attached == {
+        "workshop-eks-cluster": set(eks_target.AUTO_MODE_CLUSTER_POLICIES),
+        "workshop-eks-node": set(eks_target.AUTO_MODE_NODE_POLICIES),
+    }
+    assert eks_target._cluster(options, lines.append)["arn"] == cluster["arn"]  # found, not created twice
+    assert eks_target.delete_cluster("workshop", wait=False) == [
+        "EKS cluster workshop",
+        "role workshop-eks-cluster",
+        "role workshop-eks-node",
+    ]
+    assert boto3.client("eks").list_clusters()["clusters"] == []
