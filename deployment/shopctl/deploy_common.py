@@ -153,6 +153,16 @@ def ensure_repository(stage: Stage) -> tuple[str, str]:
     return repo["repositoryUri"], repo["repositoryArn"]
 
 
+def image_reference(stage: Stage, repository_uri: str, env: str, say) -> str:
+    """The image ECS/EKS run: built and pushed on ENV=aws; locally only its reference is recorded (the local
+    tasks and pods run the same command on this machine's Python), with the same content-derived tag."""
+    from shopctl import image
+
+    if env == "aws":
+        return image.publish(stage.name, repository_uri, say)
+    return f"{repository_uri}:{image.content_tag(stage.name)}"
+
+
 def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
     """Delete the stage's image repository, unless the other container deployment still uses it."""
     if state.load(by_other) is not None:

@@ -47,7 +47,6 @@ class Options:
     env: str = "local"
     port: int | None = None
     desired_count: int = 2
-    image_tag: str = "latest"
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
 
@@ -312,18 +311,13 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings())
     say(f"✓ SSM parameters {', '.join(parameters)}")
     repo_uri, repo_arn = common.ensure_repository(stage)
-    image = f"{repo_uri}:{options.image_tag}"
+    reference = common.image_reference(stage, repo_uri, options.env, say)
     # idempotent; its Service Connect namespace lets services call each other by name
     boto3.client("ecs").create_cluster(clusterName=CLUSTER, serviceConnectDefaults={"namespace": CLUSTER})
     log_group = f"/ecs/shop-{stage.name}"
     common.ensure_log_group(log_group)
     execution_role = _execution_role(stage, repo_arn, log_group)
     say(f"✓ ECR repository {repo_uri}, cluster {CLUSTER}, log group {log_group}, execution role")
-    if options.env == "aws":
-        say(
-            f"  note: build and push the image first: docker buildx build --platform linux/amd64,linux/arm64 "
-            f"-f deployment/Dockerfile --build-arg STAGE_DIR=… -t {image} --push ."
-        )
 
     vpc_id, network = _network(stage)
     balancer_url, target_groups = alb.ensure(
@@ -342,7 +336,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         families.append(fam)
         environment = {"RUNTIME": "ECS", "SSM_PREFIX": ssm_prefix(stage.name), "PYTHONUNBUFFERED": "1"}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
-        container = _container(service, image, environment, log_group)
+        container = _container(service, reference, environment, log_group)
         task_definition = _register(fam, container, _task_role(stage, service, tables), execution_role)
         called = any(service.name in other.upstreams for other in stage.app_services())
         connect = service_connect(fam, called)

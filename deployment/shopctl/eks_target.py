@@ -59,7 +59,6 @@ class Options:
     port: int | None = None
     cluster_name: str = "shop"
     replicas: int = k8s.DEFAULT_REPLICAS
-    image_tag: str = "latest"
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
     create_cluster: bool = False  # ENV=aws: create an EKS Auto Mode cluster when CLUSTER_NAME does not exist
@@ -266,7 +265,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     _, region = iam.account_and_region()
     docs = k8s.render(
         stage.name,
-        image=f"{repo_uri}:{options.image_tag}",
+        image=common.image_reference(stage, repo_uri, options.env, say),
         tables=tables,
         replicas=options.replicas,
         role_arn=roles,

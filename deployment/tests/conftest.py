@@ -33,3 +33,23 @@ def managed_policies(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS managed policies exist in a real account (the EKS Auto Mode roles attach some); moto loads them
     when asked, before its IAM backend is first used — it costs about half a second, so only where needed."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+@pytest.fixture
+def pushed_images(aws: None) -> None:
+    """Each stage's image already in ECR for the current code (as CI or an earlier deploy would leave it), so
+    ENV=aws deploys find it instead of building with Docker."""
+    import json
+
+    import boto3
+
+    from shopctl.deploy_common import ensure_repository
+    from shopctl.image import content_tag
+    from shopctl.stages import STAGES
+
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
+    for stage in STAGES.values():
+        ensure_repository(stage)
+        boto3.client("ecr").put_image(
+            repositoryName=f"shop-{stage.name}", imageManifest=manifest, imageTag=content_tag(stage.name)
+        )

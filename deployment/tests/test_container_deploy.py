@@ -30,7 +30,7 @@ def grants(role: str) -> dict[str, set[str]]:
 ECS = ecs_target.Options(env="aws", quiet=True)
 
 
-def test_ecs_task_definition_reads_config_from_ssm(aws):
+def test_ecs_task_definition_reads_config_from_ssm(pushed_images):
     ecs_target.deploy("clean", ECS)
     (described,) = ecs_target.describe("clean").values()
     container = described["containerDefinitions"][0]
@@ -56,7 +56,7 @@ def test_ecs_task_definition_reads_config_from_ssm(aws):
     assert service["desiredCount"] == 2
 
 
-def test_ecs_task_role_names_exactly_the_tables_and_parameters(aws):
+def test_ecs_task_role_names_exactly_the_tables_and_parameters(pushed_images):
     ecs_target.deploy("microservices", ECS)
     account = boto3.client("sts").get_caller_identity()["Account"]
     dynamodb = boto3.client("dynamodb")
@@ -78,14 +78,14 @@ def test_ecs_task_role_names_exactly_the_tables_and_parameters(aws):
     assert [s["Action"] for s in wildcards] == [["ecr:GetAuthorizationToken"]]
 
 
-def test_ecs_deploying_twice_registers_no_new_revision(aws):
+def test_ecs_deploying_twice_registers_no_new_revision(pushed_images):
     ecs_target.deploy("clean", ECS)
     ecs_target.deploy("clean", ECS)
     arns = boto3.client("ecs").list_task_definitions(familyPrefix="shop-clean")["taskDefinitionArns"]
     assert [arn.rsplit(":", 1)[1] for arn in arns] == ["1"]
 
 
-def test_ecs_destroy_leaves_nothing_but_data(aws):
+def test_ecs_destroy_leaves_nothing_but_data(pushed_images):
     ecs_target.deploy("clean", ECS)
     ecs_target.destroy("clean", ECS)
     ecs = boto3.client("ecs")
@@ -94,7 +94,8 @@ def test_ecs_destroy_leaves_nothing_but_data(aws):
     assert all(s["status"] != "ACTIVE" for s in services)
     assert boto3.client("iam").list_roles()["Roles"] == []
     assert boto3.client("ssm").describe_parameters()["Parameters"] == []
-    assert boto3.client("ecr").describe_repositories()["repositories"] == []
+    repositories = boto3.client("ecr").describe_repositories()["repositories"]
+    assert "shop-clean" not in {r["repositoryName"] for r in repositories}
     assert state.load("clean-ecs") is None
     elbv2 = boto3.client("elbv2")
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
@@ -107,7 +108,7 @@ def test_ecs_destroy_leaves_nothing_but_data(aws):
     }
 
 
-def test_ecs_load_balancer_routes_each_path_to_its_service(aws):
+def test_ecs_load_balancer_routes_each_path_to_its_service(pushed_images):
     deployed = ecs_target.deploy("microservices", ECS)
     ecs_target.deploy("microservices", ECS)  # a second deploy adds no rule, group or balancer
     elbv2 = boto3.client("elbv2")

@@ -1,0 +1,94 @@
+"""The stage's container image in ECR: tagged by its content, built and pushed with Docker on ENV=aws.
+
+The tag is a digest of exactly what `deployment/Dockerfile` copies (the build context `.dockerignore`
+lets through: pyproject.toml and the stage's folder without tests) plus the Dockerfile itself. So a code
+change gives a new tag, hence a new task definition revision / Deployment spec and a rolling update; an
+unchanged stage keeps its tag and a re-deploy changes nothing. (A mutable `latest` tag would do neither.)
+
+Locally nothing is built: the local ECS/EKS run the command from the task definition / Deployment on
+this machine's Python, and the image reference is only recorded, as on AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import subprocess
+from collections.abc import Callable
+
+import boto3
+
+from shopctl.errors import ShopctlError
+from shopctl.paths import REPO_ROOT, STAGE_DIRS
+
+DOCKERFILE = REPO_ROOT / "deployment" / "Dockerfile"
+# x86_64 and Graviton: Fargate and EKS Auto Mode's node pools may run either.
+PLATFORMS = "linux/amd64,linux/arm64"
+_SKIP_PARTS = {"tests", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".ipynb_checkpoints"}
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".md")
+
+
+def content_tag(stage: str) -> str:
+    """A digest of the image's inputs, as the build context sees them (see .dockerignore)."""
+    root = STAGE_DIRS[stage]
+    files = [DOCKERFILE, REPO_ROOT / "pyproject.toml"]
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        skipped = _SKIP_PARTS & set(parts) or any(part.endswith(".egg-info") for part in parts)
+        if path.is_file() and not skipped and not path.name.endswith(_SKIP_SUFFIXES):
+            files.append(path)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return "src-" + digest.hexdigest()[:12]
+
+
+def _image_exists(repository: str, tag: str) -> bool:
+    ecr = boto3.client("ecr")
+    try:
+        return bool(ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"])
+    except ecr.exceptions.ImageNotFoundException:
+        return False
+
+
+def _run(argv: list[str], what: str, *, stdin: str | None = None) -> None:
+    result = subprocess.run(argv, input=stdin, text=True, capture_output=True)
+    if result.returncode != 0:
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise ShopctlError(f"{what} failed: {last[0]}", f"run it yourself to see everything: {' '.join(argv)}")
+
+
+def build_command(stage: str, image: str, platforms: str = PLATFORMS) -> list[str]:
+    return [
+        "docker", "buildx", "build", "--platform", platforms, "-f", str(DOCKERFILE),
+        "--build-arg", f"STAGE_DIR={STAGE_DIRS[stage].name}", "-t", image, "--push", str(REPO_ROOT),
+    ]  # fmt: skip
+
+
+def publish(stage: str, repository_uri: str, say: Callable[[str], None]) -> str:
+    """Make sure ECR holds the stage's image for the current code; returns the image reference.
+
+    With a Docker engine: log in to ECR with a registry token and `docker buildx build --push`. Without one,
+    an image already pushed for this exact code (e.g. by CI) is used; otherwise stop before ECS/EKS would
+    try to pull an image that does not exist.
+    """
+    tag = content_tag(stage)
+    image = f"{repository_uri}:{tag}"
+    repository = repository_uri.split("/", 1)[1]
+    if _image_exists(repository, tag):
+        say(f"✓ image {image} already in ECR (same code, nothing to build)")
+        return image
+    if shutil.which("docker") is None:
+        raise ShopctlError(
+            f"image {image} is not in ECR and there is no Docker engine here to build it",
+            f"build and push it where Docker runs: {' '.join(build_command(stage, image))} — then deploy again",
+        )
+    token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    registry = repository_uri.split("/", 1)[0]
+    _run(["docker", "login", "--username", user, "--password-stdin", registry], "docker login", stdin=password)
+    say(f"… building and pushing {image} for {PLATFORMS} (the first build takes a few minutes)")
+    _run(build_command(stage, image), "docker buildx build")
+    say(f"✓ pushed {image}")
+    return image
