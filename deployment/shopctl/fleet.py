@@ -79,14 +79,23 @@ def destroy_all(*, keep_data: bool = True) -> list[str]:
     return removed
 
 
-def deploy_mixed() -> tuple[state.DeploymentState, state.DeploymentState, FlowResult]:
-    """Users through EKS, orders through Lambda: the same clean code, the same tables, two platforms."""
+def deploy_mixed(
+    *, eks_port: int | None = None, lambda_port: int | None = None, quiet: bool = False
+) -> tuple[state.DeploymentState, state.DeploymentState, FlowResult]:
+    """Users through EKS, orders through Lambda: the same clean code, the same tables, two platforms.
+
+    Why the whole clean app on both rather than users-only on EKS and orders-only on Lambda: creating an
+    order checks that its user exists, so the orders side needs the users table anyway — the clean stage
+    gets it through its repository port, whichever platform it runs on. Routing decides who serves what.
+    """
     resources.ensure_tables(MIXED_TABLES)
-    print(
-        f"… clean stage on EKS (users) and on Lambda (orders), sharing {MIXED_TABLES.users} / {MIXED_TABLES.orders}",
-        flush=True,
-    )
-    eks = eks_target.deploy("clean", eks_target.Options(tables=MIXED_TABLES))
-    lam = lambda_target.deploy("clean", lambda_target.Options(tables=MIXED_TABLES))
+    if not quiet:
+        print(
+            f"… clean stage on EKS (users) and on Lambda (orders), sharing {MIXED_TABLES.users} / "
+            f"{MIXED_TABLES.orders}",
+            flush=True,
+        )
+    eks = eks_target.deploy("clean", eks_target.Options(tables=MIXED_TABLES, port=eks_port, quiet=quiet))
+    lam = lambda_target.deploy("clean", lambda_target.Options(tables=MIXED_TABLES, port=lambda_port, quiet=quiet))
     result = talk_flow(eks.url, lam.url)
     return eks, lam, result
