@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shopctl import ecs_target, eks_target, lambda_target, localaws
@@ -28,6 +28,7 @@ class Deployed:
     target: str
     base_url: str
     tables: TableNames
+    services: dict[str, str] = field(default_factory=dict)  # service -> its own local URL (deployed targets)
 
 
 @contextmanager
@@ -44,7 +45,8 @@ def serve(
         options = module.Options(env="local", port=free_port(), quiet=True)
         deployed = module.deploy(stage, options)
         try:
-            yield Deployed(stage, target, deployed.url, TableNames(**deployed.resources["tables"]))
+            tables = TableNames(**deployed.resources["tables"])
+            yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.get("service_urls", {})))
         finally:
             module.destroy(stage, options, keep_data=False)
         return
