@@ -30,7 +30,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
 UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
-HEALTH_TIMEOUT = 2.0
+# Generous enough for a Lambda cold start behind the service (1-2 s typically, more on a busy machine)
+HEALTH_TIMEOUT = 5.0
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Host is forwarded as well, as reverse proxies do, so that a redirect an upstream might issue
 # points back at the gateway rather than at the service's private address.
