@@ -79,14 +79,18 @@ def destroy_all(*, keep_data: bool = True) -> list[str]:
     return removed
 
 
-def deploy_mixed() -> tuple[state.DeploymentState, state.DeploymentState, FlowResult]:
-    """Users through EKS, orders through Lambda: the same clean code, the same tables, two platforms."""
+def deploy_mixed(
+    *, eks_port: int | None = None, lambda_port: int | None = None, quiet: bool = False
+) -> tuple[state.DeploymentState, state.DeploymentState, FlowResult]:
+    """Users through EKS, orders through Lambda: the same clean code, the same tables, two platforms.
+
+    Ports default to the stable ones (9303, 9103); the notebooks pass free ones."""
     resources.ensure_tables(MIXED_TABLES)
     print(
         f"… clean stage on EKS (users) and on Lambda (orders), sharing {MIXED_TABLES.users} / {MIXED_TABLES.orders}",
         flush=True,
     )
-    eks = eks_target.deploy("clean", eks_target.Options(tables=MIXED_TABLES))
-    lam = lambda_target.deploy("clean", lambda_target.Options(tables=MIXED_TABLES))
+    eks = eks_target.deploy("clean", eks_target.Options(tables=MIXED_TABLES, port=eks_port, quiet=quiet))
+    lam = lambda_target.deploy("clean", lambda_target.Options(tables=MIXED_TABLES, port=lambda_port, quiet=quiet))
     result = talk_flow(eks.url, lam.url)
     return eks, lam, result
