@@ -136,11 +136,12 @@ def check_eks_config_adapter(adapter: type) -> Report:
     report = Report("EKS config adapter", eks_config_cases(adapter))
     if not report.passed:
         try:
+            from IPython import get_ipython
             from IPython.display import display
-
+        except ImportError:
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:  # in a notebook: the table, then the error
             display(report)
-        except ImportError:  # outside a notebook the exception's message says it all
-            pass
         failed = [r.case for r in report.results if not r.passed]
         raise ExerciseFailed(f"{len(failed)} of {len(report.results)} cases fail: " + "; ".join(failed))
     return report

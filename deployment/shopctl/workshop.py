@@ -65,6 +65,7 @@ def code(obj: Any, *, first: int | None = None, last: int | None = None) -> Any:
     lines (1-based, inclusive) worth reading."""
     from IPython.display import Markdown
 
+    obj = inspect.unwrap(obj)  # functools.cache and friends keep the function in __wrapped__
     lines = inspect.getsource(obj).splitlines()
     lines = lines[(first or 1) - 1 : last]
     where = Path(inspect.getsourcefile(obj) or "?")
@@ -89,6 +90,22 @@ def responses_table(responses: Iterable[Any], *, through: Sequence[str] | None =
         row.append(f"`{body[:width]}{'…' if len(body) > width else ''}`" if body else "")
         rows.append(([through[i]] if through else []) + row)
     return table((["through"] if through else []) + ["request", "body sent", "status", "response"], rows)
+
+
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Set process environment variables for the duration of a `with` block, then restore them — how the
+    monolith's tests steer it (nothing can be passed in, so the environment is the only handle)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # --- a notebook's session ------------------------------------------------------------------------------
