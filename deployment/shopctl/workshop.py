@@ -137,6 +137,9 @@ class Session:
         run_dir = Path(tempfile.mkdtemp(prefix=f"shop-{name}-", dir=root or None))
         session = cls(name, run_dir, dict(os.environ))
         os.environ["SHOP_RUN_DIR"] = str(run_dir)
+        # ipykernel sets FORCE_COLOR=1 for every subprocess a notebook starts; the tools the notebooks run
+        # (pytest, lint-imports inside shopctl.compare) then write ANSI codes into output meant to be read.
+        os.environ.pop("FORCE_COLOR", None)
         if not quiet:
             print(f"✓ session {name}: run directory {run_dir}", flush=True)
         if aws:
