@@ -185,12 +185,16 @@ def strip(path: Path) -> bool:
     return changed
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)
+
+
 # --- command line --------------------------------------------------------------------------------------
 
 
 def _run(args: argparse.Namespace) -> int:
     paths = notebook_paths(args.names)
-    html = None if args.no_html else Path(args.html)
+    html = None if args.no_html else Path(args.html).resolve()
     print(f"… executing {len(paths)} notebook(s), {args.jobs} at a time (each starts and stops its own local AWS)")
     results: list[Result] = []
 
@@ -198,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  … {path.name}", flush=True)
         result = execute(path)
         if result.ok:
-            where = f" → {render_html(result, html).relative_to(REPO_ROOT)}" if html else ""
+            where = f" → {_shown(render_html(result, html))}" if html else ""
             print(f"  ✓ {path.name} in {result.seconds:.1f}s{where}", flush=True)
         else:
             print(f"  ✗ {path.name}: cell {result.failed_cell} raised {result.error}", flush=True)
@@ -216,17 +220,17 @@ def _run(args: argparse.Namespace) -> int:
             f"{len(failed)} of {len(results)} notebook(s) failed; first: {first.path.name} cell {first.failed_cell}: "
             f"{first.error}",
             "open it with `make lab` and run it cell by cell"
-            + (f", or read {html.relative_to(REPO_ROOT)}/{first.path.stem}.html" if html else ""),
+            + (f", or read {_shown(html / first.path.stem)}.html" if html else ""),
         )
-    print(f"✓ {len(results)} notebook(s) ran without errors ({total:.0f}s of kernel time)")
+    print(f"✓ {len(results)} notebook(s) ran without errors ({total:.0f}s summed over notebooks)")
     if html:
-        print(f"  HTML: {html.relative_to(REPO_ROOT) if html.is_relative_to(REPO_ROOT) else html}/")
+        print(f"  HTML: {_shown(html)}/")
     return 0
 
 
 def _strip(args: argparse.Namespace) -> int:
     for path in notebook_paths(args.names):
-        print(f"{'✓ stripped' if strip(path) else '  clean   '} {path.relative_to(REPO_ROOT)}")
+        print(f"{'✓ stripped' if strip(path) else '  clean   '} {_shown(path)}")
     return 0
 
 
