@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
@@ -314,6 +315,7 @@ def impact_chart(result: dict[str, Any]) -> Any:
     """Two bar charts from `shopctl.compare.coupling.analyse()`: per change and stage, the code lines
     touched and the existing definitions edited (shared code that must be opened up)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     changes = list(result["impact"].values())
     stages = list(result["stages"])
@@ -328,7 +330,8 @@ def impact_chart(result: dict[str, Any]) -> Any:
             bars = axis.bar([x + i * width for x in range(len(changes))], values, width, label=stage)
             axis.bar_label(bars, fontsize=8)
         axis.set_xticks([x + width * (len(stages) - 1) / 2 for x in range(len(changes))])
-        axis.set_xticklabels([c["title"].replace(" ", "\n", 2) for c in changes], fontsize=8)
+        axis.set_xticklabels([textwrap.fill(c["title"], 20) for c in changes], fontsize=8)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(title)
     axes[0].legend()
     figure.suptitle("What each change costs, per stage (computed from the code by shopctl.compare)")
