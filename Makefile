@@ -145,7 +145,8 @@ notebooks-strip: $(STAMP) ## Remove outputs from notebooks/*.ipynb before commit
 
 lab: $(STAMP) ## Open Jupyter Lab on notebooks/ with the project's virtualenv as kernel (LAB_PORT=8888)
 	@echo "… starting Jupyter Lab on notebooks/ (Ctrl-C stops it; start with 00-welcome.ipynb)"
-	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) \
+	@# --allow-root: dev containers often run as root, which Jupyter otherwise refuses.
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
 
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
