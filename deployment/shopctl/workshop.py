@@ -47,7 +47,11 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
             return "—"
         if isinstance(value, float):
             return f"{value:,.1f}"
-        return str(value).replace("|", "\\|").replace("\n", "<br>")
+        # Text outside `code spans` may hold <placeholders>: escape them, or Markdown swallows them as HTML.
+        # A line break inside a cell becomes <br>.
+        parts = str(value).replace("|", "\\|").split("`")
+        parts[::2] = [part.replace("<", "&lt;").replace(">", "&gt;") for part in parts[::2]]
+        return "`".join(parts).replace("\n", "<br>")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
