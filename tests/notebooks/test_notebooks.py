@@ -27,6 +27,7 @@ EXERCISE = next(p for p in PATHS if notebooks.tagged(notebooks.read(p), "exercis
 def test_the_workshop_has_its_notebooks_in_learning_order() -> None:
     assert [p.name[:2] for p in PATHS] == [f"{i:02d}" for i in range(len(PATHS))]
     assert len(PATHS) >= 6
+    assert set(notebooks.SLOWEST) <= {p.stem for p in PATHS}
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
@@ -101,8 +102,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executed]:
     mp = pytest.MonkeyPatch()
     mp.setenv(workshop.SESSION_ROOT_ENV, str(sessions))  # the kernels inherit it: sessions go there
     try:
-        # The heaviest first, so that the two workers finish at about the same time.
-        jobs = sorted(((p, True) for p in PATHS), key=lambda job: "deploy" not in job[0].name)
+        jobs = [(p, True) for p in notebooks.scheduling_order(PATHS)]
         *results, blank = notebooks.execute_many([*jobs, (EXERCISE, False)], workers=2)
     finally:
         mp.undo()
