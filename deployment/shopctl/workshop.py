@@ -42,6 +42,9 @@ SESSION_ROOT_ENV = "SHOP_NOTEBOOK_SESSIONS"
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """`make compare`'s table layout (shopctl.compare.report), with cells made safe for a notebook."""
+    from shopctl.compare.report import _table
+
     def cell(value: Any) -> str:
         if value is None:
             return "—"
@@ -49,13 +52,11 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
             return f"{value:,.1f}"
         # Text outside `code spans` may hold <placeholders>: escape them, or Markdown swallows them as HTML.
         # A line break inside a cell becomes <br>.
-        parts = str(value).replace("|", "\\|").split("`")
+        parts = str(value).split("`")
         parts[::2] = [part.replace("<", "&lt;").replace(">", "&gt;") for part in parts[::2]]
         return "`".join(parts).replace("\n", "<br>")
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return "\n".join(_table(header, ([cell(value) for value in row] for row in rows)))
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Any:
