@@ -341,3 +341,20 @@ def impact_chart(result: dict[str, Any]) -> Any:
     axes[0].legend()
     figure.suptitle("What each change costs, per stage (computed from the code by shopctl.compare)")
     return figure
+
+
+def invocations_chart(reports: Sequence[Any]) -> Any:
+    """Lambda invocations from their REPORT lines (`shopctl.coldstart.Report`): the time each one took,
+    init included, on a log scale — a cold start is two or three orders of magnitude above a warm one."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.2), constrained_layout=True)
+    totals = [(r.init_ms or 0) + r.duration_ms for r in reports]
+    colors = ["tab:red" if r.cold else "tab:blue" for r in reports]
+    labels = [f"#{i}\n{'cold' if r.cold else 'warm'}" for i, r in enumerate(reports, 1)]
+    bars = axis.bar(labels, totals, color=colors)
+    axis.bar_label(bars, labels=[f"{t:,.0f} ms" if t >= 10 else f"{t:.1f} ms" for t in totals], fontsize=8)
+    axis.set_yscale("log")
+    axis.set_ylabel("Init Duration + Duration (ms)")
+    axis.set_title("One cold start, then warm reuse of the same execution environment")
+    return figure
