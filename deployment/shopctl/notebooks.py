@@ -31,7 +31,7 @@ from shopctl.paths import REPO_ROOT
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 HTML_DIR = REPO_ROOT / "build" / "notebooks"
 KERNEL = "python3"
-CELL_TIMEOUT_S = 180
+CELL_TIMEOUT_S = 600  # the first Lambda deploy pip-installs its dependencies (slow networks exist)
 SOLUTION_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
