@@ -133,5 +133,23 @@ $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t))):
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),destroy-$(s)-$(t))):
 	@$(MAKE) --no-print-directory destroy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
 
+# --- notebooks ---------------------------------------------------------------------------------------
+
+NOTEBOOKS ?=
+LAB_PORT  ?= 8888
+.PHONY: notebooks notebooks-strip lab
+
+notebooks: $(STAMP) ## Execute every notebook (or NOTEBOOKS="01 03") and render HTML into build/notebooks/
+	@$(PY) -m shopctl.notebooks run --html build/notebooks $(NOTEBOOKS)
+
+notebooks-strip: $(STAMP) ## Remove outputs from notebooks/*.ipynb before committing (the tests insist)
+	@$(PY) -m shopctl.notebooks strip $(NOTEBOOKS)
+
+lab: $(STAMP) ## Open Jupyter Lab on notebooks/ with the project's virtualenv as kernel (LAB_PORT=8888)
+	@echo "… starting Jupyter Lab on notebooks/ (Ctrl-C stops it; start with 00-welcome.ipynb)"
+	@# --allow-root: dev containers often run as root, which Jupyter otherwise refuses.
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
+
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
 	rm -rf build .run .pytest_cache

@@ -1,12 +1,12 @@
-"""`make test`: every suite, in two pytest processes side by side (this machine has 2 cores and the
+"""`make test`: every suite, in three pytest processes side by side (this machine has 2 cores and the
 suites are CPU-bound, mostly in the local AWS and the apps they start).
 
 Shard "main": unit, integration, deploy-code and local-Lambda tests, plus the contract suite against the
 stages as `make run` serves them. Shard "deployed": the contract suite against the stages deployed to the
-local Lambda, ECS and EKS. Each shard starts its own local AWS. Lines are streamed with the shard's name; the last
-line sums both shards. With arguments, runs one plain pytest with them instead (e.g. `-k users`).
+local Lambda, ECS and EKS. Shard "notebooks": the workshop notebooks, executed. Each shard starts its own
+local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments, runs
+one plain pytest with them instead (e.g. `-k users`).
 """
-
 from __future__ import annotations
 
 import os
@@ -17,8 +17,10 @@ import threading
 import time
 
 SHARDS = {
-    "main": ([], "local"),
+    "main": (["--ignore=tests/notebooks"], "local"),
     "deployed": (["tests/contract", "-m", "e2e"], "lambda,ecs,eks"),
+    # Mostly waiting on the processes each notebook starts: alongside the others, not after them.
+    "notebooks": (["tests/notebooks"], "local"),
 }
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
         for line in proc.stdout or []:
             outputs[name].append(line)
             with lock:
-                print(f"[{name:>8}] {line}", end="", flush=True)
+                print(f"[{name:>9}] {line}", end="", flush=True)
 
     threads = []
     for name, (args, targets) in SHARDS.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -99,7 +100,8 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
         return target
     if target.exists():
         shutil.rmtree(target)
-    staging = target.with_name(target.name + ".partial")
+    # One staging folder per process: `make test` runs shards side by side, and each may build first.
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     argv = [
         sys.executable,
@@ -135,7 +137,12 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
         )
     shutil.rmtree(staging / "bin", ignore_errors=True)
     (staging / ".complete").write_text("\n".join(requirements) + "\n")
-    staging.rename(target)
+    try:
+        staging.rename(target)
+    except OSError:  # another process finished the same install first: use theirs
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / ".complete").exists():
+            raise
     return target
 
 
@@ -185,8 +192,12 @@ def build(stage: Stage, service: Service, platform: Platform, *, quiet: bool = F
                 unzipped += len(content)
         data = buffer.getvalue()
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-        inputs.write_text(digest.hexdigest())
+        # Replace atomically: a process deploying the same package meanwhile reads the old or the new file,
+        # never half of one.
+        for path, content in ((out, data), (inputs, digest.hexdigest().encode())):
+            partial = path.with_name(f"{path.name}.{os.getpid()}")
+            partial.write_bytes(content)
+            os.replace(partial, path)
     if unzipped > UNZIPPED_LIMIT:
         raise ShopctlError(
             f"package {stage.name}/{service.name} is {unzipped / 1e6:.0f} MB unzipped; Lambda allows 250 MB",
