@@ -95,6 +95,28 @@ def local_process(
     return state.LocalProcess(name, proc.pid, port, url, str(log))
 
 
+def wait_rolled_out(proc: state.LocalProcess, spec_path: Path, what: str, timeout: float = 120.0) -> None:
+    """Wait until a kept supervisor runs the spec just written on every replica (`kubectl rollout status`,
+    `aws ecs wait services-stable`): a re-deploy returns once the new revision serves all traffic."""
+    import httpx
+
+    from shopctl.supervisor import CONTROL_PATH, spec_digest
+
+    revision = spec_digest(spec_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = httpx.get(proc.url + CONTROL_PATH, timeout=5).json()
+        except httpx.HTTPError:
+            status = {}
+        if status.get("failed_revision") == revision:
+            raise ShopctlError(f"the new revision of {what} never passed its health check", f"see {proc.log}")
+        if status.get("revision") == revision and not status.get("rolling"):
+            return
+        time.sleep(0.2)
+    raise ShopctlError(f"{what} did not roll out within {timeout:.0f}s", f"see {proc.log}")
+
+
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 

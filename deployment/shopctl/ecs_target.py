@@ -355,6 +355,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
                 what=f"local ECS service {fam}",
             )
             deployment.set_process(proc)
+            common.wait_rolled_out(proc, path, f"local ECS service {fam}")
             urls[service.name] = proc.url
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
         else:

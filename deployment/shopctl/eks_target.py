@@ -297,6 +297,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
                 what=f"local pods of {spec.name}",
             )
             deployment.set_process(proc)
+            common.wait_rolled_out(proc, path, f"local pods of {spec.name}")
             urls[service.name] = proc.url
             cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
             say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")

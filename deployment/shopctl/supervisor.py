@@ -6,6 +6,10 @@ spread requests round-robin (the load balancer's job), and replace a replica tha
 scheduler's / ReplicaSet's job). What to run is never decided here: the caller derives it from the
 registered task definition or from the Deployment manifest.
 
+A new deploy rewrites the spec file; the supervisor notices and rolls the replicas over one at a time
+(start the new one, wait for its health check, then stop the old one) — a new task definition revision
+rolling out on ECS, a changed pod template rolling out on Kubernetes — so traffic never stops.
+
 Run as `python -m shopctl.supervisor --spec spec.json --port N`; `GET /__local__/status` reports the replicas.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import signal
@@ -85,21 +90,35 @@ def replica_argv(argv: list[str], port: int) -> list[str]:
     return out
 
 
+def spec_digest(path: Path) -> str:
+    """The revision of a spec file: what `/__local__/status` reports once every replica runs it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def load_spec(path: Path) -> Spec:
+    return Spec(**json.loads(path.read_text()))
+
+
 class Supervisor:
-    def __init__(self, spec: Spec, log_dir: Path) -> None:
+    def __init__(self, spec: Spec, log_dir: Path, spec_path: Path | None = None) -> None:
         self.spec = spec
         self.log_dir = log_dir
+        self.spec_path = spec_path
+        self.revision = spec_digest(spec_path) if spec_path else ""
+        self.rolling = False
+        self.failed_revision = ""
         self.replicas: list[Replica] = []
         self._lock = threading.Lock()
         self._rr = itertools.count()
         self._stopping = threading.Event()
 
-    def _spawn(self, index: int, restarts: int = 0) -> Replica:
+    def _spawn(self, index: int, restarts: int = 0, spec: Spec | None = None) -> Replica:
+        spec = spec or self.spec
         port = free_port()
-        log = (self.log_dir / f"{self.spec.name}-{index}.log").open("ab")
+        log = (self.log_dir / f"{spec.name}-{index}.log").open("ab")
         popen = subprocess.Popen(
-            replica_argv(self.spec.argv, port),
-            env=self.spec.env,
+            replica_argv(spec.argv, port),
+            env=spec.env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -111,18 +130,77 @@ class Supervisor:
         )
         return Replica(index, port, popen, time.monotonic(), restarts=restarts)
 
-    def start(self) -> None:
-        for path, content in self.spec.files.items():
+    def _write_files(self, spec: Spec) -> None:
+        for path, content in spec.files.items():
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(content)
+
+    def start(self) -> None:
+        self._write_files(self.spec)
         with self._lock:
             self.replicas = [self._spawn(i) for i in range(self.spec.replicas)]
         threading.Thread(target=self._watch, daemon=True).start()
 
+    def _healthy(self, client: httpx.Client, replica: Replica, spec: Spec) -> bool:
+        try:
+            return client.get(replica.url + spec.health_path).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _spec_changed(self) -> tuple[Spec, str] | None:
+        if self.spec_path is None:
+            return None
+        try:
+            revision = spec_digest(self.spec_path)
+            if revision in (self.revision, self.failed_revision):
+                return None
+            return load_spec(self.spec_path), revision
+        except (OSError, ValueError, TypeError):  # being rewritten right now: look again on the next round
+            return None
+
+    def _roll(self, client: httpx.Client, spec: Spec, revision: str, timeout: float = 60.0) -> None:
+        """Replace the replicas one at a time by ones running `spec`; an old one stops only once its
+        replacement is healthy. A replacement that never gets healthy stops the rollout (old ones keep
+        serving, as the ECS deployment circuit breaker / a stuck Kubernetes rollout leaves them)."""
+        self.rolling = True
+        print(f"{spec.platform}-local: {spec.name} rolling out revision {revision}", flush=True)
+        self._write_files(spec)
+        try:
+            for index in range(spec.replicas):
+                fresh = self._spawn(index, spec=spec)
+                deadline = time.monotonic() + timeout
+                while not self._healthy(client, fresh, spec):
+                    if fresh.popen.poll() is not None or time.monotonic() > deadline or self._stopping.is_set():
+                        terminate(fresh.popen.pid)
+                        print(f"{spec.platform}-local: {spec.name} revision {revision} failed", flush=True)
+                        self.failed_revision = revision  # not retried in a loop; a new deploy brings a new one
+                        return
+                    time.sleep(0.1)
+                fresh.ready = True
+                with self._lock:
+                    old = self.replicas[index] if index < len(self.replicas) else None
+                    if old:
+                        self.replicas[index] = fresh
+                    else:
+                        self.replicas.append(fresh)
+                if old:
+                    terminate(old.popen.pid)
+            with self._lock:
+                surplus, self.replicas = self.replicas[spec.replicas :], self.replicas[: spec.replicas]
+            for old in surplus:
+                terminate(old.popen.pid)
+            self.spec, self.revision = spec, revision
+            print(f"{spec.platform}-local: {spec.name} revision {revision} rolled out", flush=True)
+        finally:
+            self.rolling = False
+
     def _watch(self) -> None:
-        """Health-check every replica; replace the ones that exited."""
+        """Health-check every replica; replace the ones that exited; roll out a changed spec."""
         with httpx.Client(timeout=1.0) as client:
             while not self._stopping.is_set():
+                changed = self._spec_changed()
+                if changed:
+                    self._roll(client, *changed)
                 with self._lock:
                     replicas = list(self.replicas)
                 for replica in replicas:
@@ -136,10 +214,7 @@ class Supervisor:
                         with self._lock:
                             self.replicas[replica.index] = fresh
                         continue
-                    try:
-                        healthy = client.get(replica.url + self.spec.health_path).status_code == 200
-                    except httpx.HTTPError:
-                        healthy = False
+                    healthy = self._healthy(client, replica, self.spec)
                     if healthy != replica.ready:
                         replica.ready = healthy
                         state = "ready" if healthy else "not ready"
@@ -178,6 +253,9 @@ class Supervisor:
             "name": self.spec.name,
             "platform": self.spec.platform,
             "desired": self.spec.replicas,
+            "revision": self.revision,
+            "rolling": self.rolling,
+            "failed_revision": self.failed_revision,
             "replicas": replicas,
         }
 
@@ -254,9 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    raw = json.loads(args.spec.read_text())
-    spec = Spec(**raw)
-    supervisor = Supervisor(spec, args.spec.parent)
+    spec = load_spec(args.spec)
+    supervisor = Supervisor(spec, args.spec.parent, args.spec)
     supervisor.start()
     config = uvicorn.Config(
         proxy_app(supervisor), host="127.0.0.1", port=args.port, log_level="warning", access_log=False
