@@ -112,7 +112,7 @@ def test_unicode_names_are_kept(users_api: TestClient) -> None:
         (b"\xff\xfe\x00", "text/plain"),
         (b"[]", "application/json"),
         (b'"Ada"', "application/json"),
-        (b"[" * 100_000, "application/json"),
+        (b"[" * 50_000, "application/json"),
         (b'{"name": "Ada", "email": "a@example.com"', ""),
     ],
 )
