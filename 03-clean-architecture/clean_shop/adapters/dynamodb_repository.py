@@ -10,12 +10,13 @@ functions below translate, so no other layer ever sees a Decimal or an attribute
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
 from clean_shop.adapters import page_token
-from clean_shop.application.errors import InvalidPageToken
+from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
 from clean_shop.application.ports import OrderRepository, Page, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
 
@@ -25,6 +26,42 @@ ORDERS_BY_USER_INDEX = "user_id-index"  # GSI: user_id (hash), created_at (range
 USER_KEY = ("id",)
 ORDER_KEY = ("id",)
 ORDER_BY_USER_KEY = ("id", "user_id", "created_at")  # a GSI page key holds the table's and the index's keys
+
+
+# DynamoDB answers that mean "not now" rather than "never": throttled, or failing on its side.
+TRY_AGAIN_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@contextlib.contextmanager
+def _unavailable_as_storage_error() -> Iterator[None]:
+    """Around every DynamoDB call: botocore's "cannot answer now" becomes the application's StorageUnavailable.
+
+    The use cases and the HTTP layer never see a botocore exception. (botocore is imported here, not at
+    the top: it is loaded anyway once a DynamoDB call has been made, and a STORAGE=memory process must
+    not load the AWS SDK at all — tests/unit/test_no_aws_sdk.py.)
+    """
+    try:
+        yield
+    except Exception as error:
+        from botocore.exceptions import ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as AwsConnectionError
+
+        if isinstance(error, ClientError):
+            code = error.response.get("Error", {}).get("Code", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in TRY_AGAIN_CODES or status >= 500:
+                raise StorageUnavailable(code or f"HTTP {status}") from error
+        elif isinstance(error, AwsConnectionError | HTTPClientError):  # refused, dropped, timed out
+            raise StorageUnavailable(type(error).__name__) from error
+        raise
 
 
 def _timestamp(moment: datetime) -> str:
@@ -86,7 +123,8 @@ def _read_page(
     if cursor is not None:
         request["ExclusiveStartKey"] = page_token.decode(cursor, key_fields)
     try:
-        response = getattr(table, operation)(Limit=limit + 1, **request)
+        with _unavailable_as_storage_error():
+            response = getattr(table, operation)(Limit=limit + 1, **request)
     except table.meta.client.exceptions.ClientError as error:
         # A well-formed token can still name a key DynamoDB rejects (e.g. too long): that is the
         # client's bad token, not our failure.
@@ -107,7 +145,8 @@ def _read_page(
 def _delete(table: Any, id: str) -> bool:
     try:
         # The condition makes "delete" and "was it there?" one atomic call.
-        table.delete_item(Key={"id": id}, ConditionExpression="attribute_exists(id)")
+        with _unavailable_as_storage_error():
+            table.delete_item(Key={"id": id}, ConditionExpression="attribute_exists(id)")
     except table.meta.client.exceptions.ConditionalCheckFailedException:
         return False
     return True
@@ -118,10 +157,12 @@ class DynamoDBUserRepository(UserRepository):
         self._table = table
 
     def add(self, user: User) -> None:
-        self._table.put_item(Item=_user_item(user))
+        with _unavailable_as_storage_error():
+            self._table.put_item(Item=_user_item(user))
 
     def get(self, user_id: str) -> User | None:
-        item = self._table.get_item(Key={"id": user_id}).get("Item")
+        with _unavailable_as_storage_error():
+            item = self._table.get_item(Key={"id": user_id}).get("Item")
         return None if item is None else _user_from_item(item)
 
     def list(self, limit: int, cursor: str | None = None) -> Page[User]:
@@ -136,10 +177,12 @@ class DynamoDBOrderRepository(OrderRepository):
         self._table = table
 
     def add(self, order: Order) -> None:
-        self._table.put_item(Item=_order_item(order))
+        with _unavailable_as_storage_error():
+            self._table.put_item(Item=_order_item(order))
 
     def get(self, order_id: str) -> Order | None:
-        item = self._table.get_item(Key={"id": order_id}).get("Item")
+        with _unavailable_as_storage_error():
+            item = self._table.get_item(Key={"id": order_id}).get("Item")
         return None if item is None else _order_from_item(item)
 
     def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
