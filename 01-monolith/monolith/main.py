@@ -132,6 +132,8 @@ def _users_table_name() -> str:
     if runtime == "LAMBDA":
         # The deploy script put the name in the function's environment variables.
         table = os.environ.get("USERS_TABLE")
+        if not table:
+            raise ConfigurationError("RUNTIME=LAMBDA: environment variable USERS_TABLE is not set")
     elif runtime == "ECS":
         # The task reads Parameter Store (and its task role needs ssm:GetParameter).
         name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/users/table"
@@ -161,6 +163,8 @@ def _orders_table_name() -> str:
     runtime = os.environ.get("RUNTIME")
     if runtime == "LAMBDA":
         table = os.environ.get("ORDERS_TABLE")
+        if not table:
+            raise ConfigurationError("RUNTIME=LAMBDA: environment variable ORDERS_TABLE is not set")
     elif runtime == "ECS":
         name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/orders/table"
         try:

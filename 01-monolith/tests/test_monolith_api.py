@@ -243,7 +243,7 @@ def test_eks_reads_the_mounted_json_file(configure: Callable[[str], dict[str, st
         ({}, "RUNTIME must be LAMBDA, ECS or EKS, got None"),
         ({"RUNTIME": "FARGATE"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'FARGATE'"),
         ({"RUNTIME": "lambda", "USERS_TABLE": "t"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'lambda'"),
-        ({"RUNTIME": "LAMBDA"}, "RUNTIME=LAMBDA: no users table configured"),
+        ({"RUNTIME": "LAMBDA"}, "RUNTIME=LAMBDA: environment variable USERS_TABLE is not set"),
         ({"RUNTIME": "ECS", "SSM_PREFIX": "/nothing-here"}, "cannot read SSM parameter /nothing-here/users"),
         ({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent/config.json"}, "cannot read users.table from"),
     ],
@@ -262,7 +262,10 @@ def test_misconfiguration_is_a_clear_error(
     ("environment", "message"),
     [
         ({"RUNTIME": "FARGATE"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'FARGATE'"),
-        ({"RUNTIME": "LAMBDA", "USERS_TABLE": "shop-users"}, "RUNTIME=LAMBDA: no orders table configured"),
+        (
+            {"RUNTIME": "LAMBDA", "USERS_TABLE": "shop-users"},
+            "RUNTIME=LAMBDA: environment variable ORDERS_TABLE is not set",
+        ),
     ],
 )
 def test_a_misconfigured_process_exits_at_import_with_one_line(environment: dict[str, str], message: str):

@@ -8,12 +8,13 @@ the apps). The proxy forwards every request unchanged until told otherwise on it
 
     POST http://127.0.0.1:C/mode  {"mode": "throttle"}   DynamoDB calls get ThrottlingException (HTTP 400)
                                   {"mode": "drop"}       DynamoDB calls: the connection is closed, no answer
-                                  {"mode": "slow", "delay": 5}   DynamoDB calls wait `delay` s, then pass
+                                  {"mode": "hang", "delay": 5}   DynamoDB calls: no answer for `delay` s,
+                                                          then the connection is closed (never applied)
                                   {"mode": "refuse"}     the port closes: connection refused for everything
                                   {"mode": "pass"}       back to normal (recovery)
-    GET  http://127.0.0.1:C/stats   {"mode": …, "forwarded": n, "throttled": n, "dropped": n, "delayed": n}
+    GET  http://127.0.0.1:C/stats   {"mode": …, "forwarded": n, "throttled": n, "dropped": n, "hung": n}
 
-Only DynamoDB requests (header `X-Amz-Target: DynamoDB_20120810.*`) are faulted by throttle/drop/slow: SSM,
+Only DynamoDB requests (header `X-Amz-Target: DynamoDB_20120810.*`) are faulted by throttle/drop/hang: SSM,
 Lambda, CloudWatch Logs keep working, so a deployed function or task still runs while its database fails.
 `FaultProxy` starts the process and drives it (the `make verify` fault checks and the tests use it).
 """
@@ -39,7 +40,7 @@ from shopctl.net import free_port
 from shopctl.paths import REPO_ROOT
 from shopctl.process import Proc, spawn
 
-MODES = ("pass", "throttle", "drop", "slow", "refuse")
+MODES = ("pass", "throttle", "drop", "hang", "refuse")
 DYNAMODB_TARGET = "dynamodb_20120810."
 THROTTLED = {
     "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
@@ -92,7 +93,7 @@ class _Proxy:
         self.upstream = upstream.rstrip("/")
         self.mode = "pass"
         self.delay = 0.0
-        self.counts = {"forwarded": 0, "throttled": 0, "dropped": 0, "delayed": 0}
+        self.counts = {"forwarded": 0, "throttled": 0, "dropped": 0, "hung": 0}
         self.server: asyncio.Server | None = None
         self.connections: set[asyncio.StreamWriter] = set()
         self.client = httpx.AsyncClient(timeout=60.0)
@@ -140,9 +141,12 @@ class _Proxy:
         if faulted and self.mode == "drop":
             self.counts["dropped"] += 1
             return None
-        if faulted and self.mode == "slow":
-            self.counts["delayed"] += 1
+        if faulted and self.mode == "hang":
+            # A DynamoDB that does not answer. The request is never forwarded: a real timed-out write may
+            # still have been applied (a timeout is ambiguous); here the client's timeout is what is tested.
+            self.counts["hung"] += 1
             await asyncio.sleep(self.delay)
+            return None
         headers = [(k, v) for k, v in request.headers if k.lower() not in _NOT_FORWARDED]
         try:
             upstream = await self.client.request(
