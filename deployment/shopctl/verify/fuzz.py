@@ -264,7 +264,7 @@ class Generator:
             local = "".join(self.rng.choices(string.ascii_lowercase, k=self.rng.randint(1, 12)))
             return self.rng.choice([f"{local}@example.com", f" {local}@exämple.org ", f"{local}+tag@sub.example.io"])
         if kind == "integer":
-            low, high = schema.get("minimum", 1), schema.get("maximum", 1000)
+            low, high = int(schema.get("minimum", 1)), int(schema.get("maximum", 1000))
             if self.rng.random() < 0.7:
                 return self.rng.randint(low, high)
             return self.rng.choice([low, high, low - 1, high + 1, 0, -(2**31)])
