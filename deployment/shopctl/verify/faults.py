@@ -13,7 +13,8 @@
   RUNTIME): it must exit by itself, non-zero, with exactly one line naming what is missing.
 - **lambda init** (target lambda): the deployed function's configuration loses a table variable; every
   invoke must be Lambda's 502 `{"Message": "Internal Server Error"}` (each one a fresh init attempt),
-  and restoring the variable must bring it back without redeploying.
+  the one-line reason must be in the function's CloudWatch Logs, and restoring the variable must bring
+  it back without redeploying.
 
 The environment must point at the local AWS (AWS_ENDPOINT_URL), as for every `make verify` check.
 """
@@ -36,6 +37,7 @@ import httpx
 
 from shopctl import faultproxy, lambda_target, localaws, resources
 from shopctl.errors import ShopctlError
+from shopctl.lambda_local.testing import wait_for_logs
 from shopctl.net import free_port, wait_healthy
 from shopctl.process import base_environ, spawn, uvicorn_argv
 from shopctl.serving import Deployed, serve
@@ -355,6 +357,10 @@ def lambda_init_failure(stage_name: str, logs: Path) -> Result:
         result.tried += 1
         if poll(api, lambda r: r.status_code == 200, count=1)[-1].status_code != 200:
             result.fail("the function did not come back after its configuration was fixed")
+        result.tried += 1  # the one-line reason reached CloudWatch Logs, where an operator looks
+        messages = wait_for_logs(function, lambda found: any("cannot start" in m and "USERS_TABLE" in m for m in found))
+        if not any("cannot start" in m and "USERS_TABLE" in m for m in messages):
+            result.fail(f"no 'cannot start … USERS_TABLE' line in /aws/lambda/{function}")
     return result
 
 
