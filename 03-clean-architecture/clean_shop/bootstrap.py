@@ -120,12 +120,16 @@ def repositories_for(
     if storage == "sqlite":
         return sqlite_repositories(sqlite_path, users_table, orders_table)
     import boto3  # see config_for()
+    from botocore.exceptions import ConnectionError, HTTPClientError
 
     # No endpoint or region here: boto3 takes them from its standard environment (AWS_ENDPOINT_URL
     # points it at the local AWS), so the very same code talks to a real account.
     dynamodb = boto3.resource("dynamodb", config=aws_client_config())
-    users = DynamoDBUserRepository(dynamodb.Table(users_table))
-    orders = DynamoDBOrderRepository(dynamodb.Table(orders_table))
+    # What "DynamoDB cannot be reached" looks like in this SDK (refused, dropped, timed out): handed to
+    # the adapters, which turn it into StorageUnavailable, so they need no SDK import of their own.
+    unreachable = (ConnectionError, HTTPClientError)
+    users = DynamoDBUserRepository(dynamodb.Table(users_table), unreachable)
+    orders = DynamoDBOrderRepository(dynamodb.Table(orders_table), unreachable)
     return users, orders
 
 

@@ -41,27 +41,24 @@ TRY_AGAIN_CODES = frozenset(
 
 
 @contextlib.contextmanager
-def _unavailable_as_storage_error() -> Iterator[None]:
-    """Around every DynamoDB call: botocore's "cannot answer now" becomes the application's StorageUnavailable.
+def _unavailable_as_storage_error(table: Any, unreachable: tuple[type[Exception], ...]) -> Iterator[None]:
+    """Around every DynamoDB call: "cannot answer now" becomes the application's StorageUnavailable.
 
-    The use cases and the HTTP layer never see a botocore exception. (botocore is imported here, not at
-    the top: it is loaded anyway once a DynamoDB call has been made, and a STORAGE=memory process must
-    not load the AWS SDK at all — tests/unit/test_no_aws_sdk.py.)
+    The use cases and the HTTP layer never see a botocore exception. Throttling and DynamoDB-side errors
+    are ClientErrors (the client's own class, no SDK import needed); connection failures and timeouts
+    are the `unreachable` exception types the composition root hands over — so this module, like every
+    module but bootstrap.py, imports nothing from the AWS SDK.
     """
     try:
         yield
-    except Exception as error:
-        from botocore.exceptions import ClientError, HTTPClientError
-        from botocore.exceptions import ConnectionError as AwsConnectionError
-
-        if isinstance(error, ClientError):
-            code = error.response.get("Error", {}).get("Code", "")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in TRY_AGAIN_CODES or status >= 500:
-                raise StorageUnavailable(code or f"HTTP {status}") from error
-        elif isinstance(error, AwsConnectionError | HTTPClientError):  # refused, dropped, timed out
-            raise StorageUnavailable(type(error).__name__) from error
+    except table.meta.client.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in TRY_AGAIN_CODES or status >= 500:
+            raise StorageUnavailable(code or f"HTTP {status}") from error
         raise
+    except unreachable as error:  # refused, dropped, timed out
+        raise StorageUnavailable(type(error).__name__) from error
 
 
 def _timestamp(moment: datetime) -> str:
@@ -107,6 +104,7 @@ def _order_from_item(item: dict[str, Any]) -> Order:
 
 def _read_page(
     table: Any,
+    unreachable: tuple[type[Exception], ...],
     operation: str,
     limit: int,
     cursor: str | None,
@@ -123,7 +121,7 @@ def _read_page(
     if cursor is not None:
         request["ExclusiveStartKey"] = page_token.decode(cursor, key_fields)
     try:
-        with _unavailable_as_storage_error():
+        with _unavailable_as_storage_error(table, unreachable):
             response = getattr(table, operation)(Limit=limit + 1, **request)
     except table.meta.client.exceptions.ClientError as error:
         # A well-formed token can still name a key DynamoDB rejects (e.g. too long): that is the
@@ -142,10 +140,10 @@ def _read_page(
     return Page(items=[from_item(item) for item in items], next=next_token)
 
 
-def _delete(table: Any, id: str) -> bool:
+def _delete(table: Any, unreachable: tuple[type[Exception], ...], id: str) -> bool:
     try:
         # The condition makes "delete" and "was it there?" one atomic call.
-        with _unavailable_as_storage_error():
+        with _unavailable_as_storage_error(table, unreachable):
             table.delete_item(Key={"id": id}, ConditionExpression="attribute_exists(id)")
     except table.meta.client.exceptions.ConditionalCheckFailedException:
         return False
@@ -153,46 +151,49 @@ def _delete(table: Any, id: str) -> bool:
 
 
 class DynamoDBUserRepository(UserRepository):
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, unreachable: tuple[type[Exception], ...] = ()) -> None:
         self._table = table
+        self._unreachable = unreachable  # the SDK's "could not connect / timed out" errors (bootstrap.py)
 
     def add(self, user: User) -> None:
-        with _unavailable_as_storage_error():
+        with _unavailable_as_storage_error(self._table, self._unreachable):
             self._table.put_item(Item=_user_item(user))
 
     def get(self, user_id: str) -> User | None:
-        with _unavailable_as_storage_error():
+        with _unavailable_as_storage_error(self._table, self._unreachable):
             item = self._table.get_item(Key={"id": user_id}).get("Item")
         return None if item is None else _user_from_item(item)
 
     def list(self, limit: int, cursor: str | None = None) -> Page[User]:
-        return _read_page(self._table, "scan", limit, cursor, USER_KEY, _user_from_item)
+        return _read_page(self._table, self._unreachable, "scan", limit, cursor, USER_KEY, _user_from_item)
 
     def delete(self, user_id: str) -> bool:
-        return _delete(self._table, user_id)
+        return _delete(self._table, self._unreachable, user_id)
 
 
 class DynamoDBOrderRepository(OrderRepository):
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, unreachable: tuple[type[Exception], ...] = ()) -> None:
         self._table = table
+        self._unreachable = unreachable  # the SDK's "could not connect / timed out" errors (bootstrap.py)
 
     def add(self, order: Order) -> None:
-        with _unavailable_as_storage_error():
+        with _unavailable_as_storage_error(self._table, self._unreachable):
             self._table.put_item(Item=_order_item(order))
 
     def get(self, order_id: str) -> Order | None:
-        with _unavailable_as_storage_error():
+        with _unavailable_as_storage_error(self._table, self._unreachable):
             item = self._table.get_item(Key={"id": order_id}).get("Item")
         return None if item is None else _order_from_item(item)
 
     def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
-        return _read_page(self._table, "scan", limit, cursor, ORDER_KEY, _order_from_item)
+        return _read_page(self._table, self._unreachable, "scan", limit, cursor, ORDER_KEY, _order_from_item)
 
     def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
         if cursor is not None and page_token.decode(cursor, ORDER_BY_USER_KEY)["user_id"] != user_id:
             raise InvalidPageToken("belongs to another user's list")
         return _read_page(
             self._table,
+            self._unreachable,
             "query",
             limit,
             cursor,
@@ -204,4 +205,4 @@ class DynamoDBOrderRepository(OrderRepository):
         )
 
     def delete(self, order_id: str) -> bool:
-        return _delete(self._table, order_id)
+        return _delete(self._table, self._unreachable, order_id)

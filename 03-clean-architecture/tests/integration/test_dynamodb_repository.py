@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
 from clean_shop.adapters import page_token
@@ -73,7 +73,7 @@ def test_an_unreachable_dynamodb_is_storage_unavailable_within_the_client_timeou
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once the socket is closed
     dynamodb = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=closed, config=aws_client_config())
-    repository = DynamoDBOrderRepository(dynamodb.Table("orders"))
+    repository = DynamoDBOrderRepository(dynamodb.Table("orders"), (EndpointConnectionError,))
     with pytest.raises(StorageUnavailable, match="EndpointConnectionError"):
         repository.get(USER_ID)
     with pytest.raises(StorageUnavailable):
