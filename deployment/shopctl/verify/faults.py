@@ -36,7 +36,6 @@ import boto3
 import httpx
 
 from shopctl import faultproxy, lambda_target, localaws, resources
-from shopctl.errors import ShopctlError
 from shopctl.lambda_local.testing import wait_for_logs
 from shopctl.net import free_port, wait_healthy
 from shopctl.process import base_environ, spawn, uvicorn_argv
@@ -72,10 +71,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
 
 
 def local_aws_endpoint() -> str:
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    if not endpoint.startswith("http://127.0.0.1:"):
-        raise ShopctlError("the fault checks need the local AWS", "run them through `make verify` (ENV=local)")
-    return endpoint
+    return localaws.from_environment().endpoint
 
 
 # --- DynamoDB throttled, dropped, hanging, refused --------------------------------------------------------
@@ -223,7 +219,7 @@ def users_service_down(
                 users_url = urls[scenario]
                 port = free_port()
                 env = {
-                    **localaws.LocalAws(int(endpoint.rsplit(":", 1)[1]), None).environ(),
+                    **localaws.from_environment().environ(),
                     **resources.runtime_environment("LAMBDA", tables.settings()),
                     "USERS_SERVICE_URL": users_url,
                     "USERS_SERVICE_TIMEOUT": str(USERS_TIMEOUT_S),
@@ -296,8 +292,7 @@ def startup(stage_name: str, *, reduced: bool, logs: Path) -> Result:
 
 def startup_many(stage_names: list[str], *, reduced: bool, logs: Path) -> list[Result]:
     """Start every broken process of these stages at once, then wait for each to exit by itself."""
-    endpoint = local_aws_endpoint()
-    aws_env = localaws.LocalAws(int(endpoint.rsplit(":", 1)[1]), None).environ()
+    aws_env = localaws.from_environment().environ()
     started = []
     for stage_name in stage_names:
         stage = get_stage(stage_name)
@@ -338,7 +333,7 @@ def lambda_init_failure(stage_name: str, logs: Path) -> Result:
     stage = get_stage(stage_name)
     service = lambda_target.lambda_services(stage)[0]  # the one serving /users
     function = lambda_target.function_name(stage, service)
-    aws = localaws.LocalAws(int(local_aws_endpoint().rsplit(":", 1)[1]), None)
+    aws = localaws.from_environment()
     with serve(stage_name, "lambda", aws, logs=logs) as deployed, httpx.Client(
         base_url=deployed.base_url, timeout=30.0
     ) as api:

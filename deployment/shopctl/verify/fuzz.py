@@ -18,7 +18,6 @@ What must hold:
 from __future__ import annotations
 
 import json
-import os
 import random
 import string
 import tempfile
@@ -110,7 +109,7 @@ class Ledger:
 
 def run(stage: str, target: str, *, reduced: bool, seed: int | None = None) -> list[Result]:
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
-    aws = localaws.LocalAws(int(os.environ["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]), None)
+    aws = localaws.from_environment()
     with (
         tempfile.TemporaryDirectory(prefix=f"verify-fuzz-{stage}-{target}-") as scratch,
         serve(stage, target, aws, logs=Path(scratch)) as deployed,
