@@ -12,6 +12,8 @@ import pytest
 
 from shopctl.verify import fuzz
 
+pytestmark = pytest.mark.e2e  # a few seconds per stage: `make test` runs it, `make test-fast` does not
+
 # Fixed, so a failure replays; SHOP_FUZZ_SEED=<n> tries another sequence.
 SEED = int(os.environ.get("SHOP_FUZZ_SEED", "20261123"))
 

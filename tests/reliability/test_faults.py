@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from shopctl.stages import STAGES
 from shopctl.verify import faults
+
+pytestmark = pytest.mark.e2e  # starts stage processes, a fault proxy and deliberately broken processes
 
 
 def test_dynamodb_throttled_or_unreachable_is_a_503_with_retry_after_nothing_partial_and_recovery(
