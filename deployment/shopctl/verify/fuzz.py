@@ -6,7 +6,8 @@ operation, path and query parameters and JSON bodies built from the schemas — 
 boundary numbers, missing and extra fields, and unicode edge cases (lone surrogates, NUL, combining
 marks, right-to-left overrides, emoji). A seeded `random.Random` drives it: a failure names its seed and
 replays. Then a list of hand-written nasties: bodies over the size limit (declared and chunked), deep
-JSON, invalid UTF-8, wrong content types, duplicate keys, NaN, path-traversal-like ids, odd queries.
+JSON, invalid UTF-8, wrong content types, duplicate keys, NaN, path-traversal-like ids, odd queries
+(the oversized bodies must be exactly 413).
 
 What must hold:
 - no response is a 5xx;
@@ -162,6 +163,7 @@ def send(
     headers: dict[str, str] | None = None,
     params: dict[str, Any] | None = None,
     raw_path: bytes | None = None,
+    expect: int | None = None,
 ) -> None:
     result.tried += 1
     headers = dict(headers or {})
@@ -180,6 +182,9 @@ def send(
         result.fail(f"{label}: no response ({type(error).__name__}: {error})")
         return
     status = response.status_code
+    if expect is not None and status != expect:
+        result.fail(f"{label}: HTTP {status}, expected {expect}: {response.text[:120]!r}")
+        return
     if status >= 500:
         result.fail(f"{label}: HTTP {status} {response.text[:160]!r}")
         return
@@ -290,10 +295,10 @@ def nasties(ledger: Ledger) -> Iterator[dict[str, Any]]:
     huge = json.dumps({"name": "x" * 1_000_000, "email": "big@example.com"}).encode()
     just_over = json.dumps({"name": "x" * MAX_BODY_BYTES, "email": "big@example.com"}).encode()
     json_type = {"content-type": "application/json"}
-    yield {"method": "POST", "path": "/users", "content": huge, "headers": json_type}
-    yield {"method": "POST", "path": "/users", "content": just_over, "headers": json_type}
+    yield {"method": "POST", "path": "/users", "content": huge, "headers": json_type, "expect": 413}
+    yield {"method": "POST", "path": "/users", "content": just_over, "headers": json_type, "expect": 413}
     chunks = iter([huge[i : i + 65_536] for i in range(0, 300_000, 65_536)])
-    yield {"method": "POST", "path": "/users", "content": chunks, "headers": json_type}  # chunked: no Content-Length
+    yield {"method": "POST", "path": "/users", "content": chunks, "headers": json_type, "expect": 413}  # chunked
     yield {"method": "POST", "path": "/orders", "content": b"[" * 60_000, "headers": json_type}  # deep JSON
     deep = '{"name": ' + "[" * 20_000 + "]" * 20_000 + ', "email": "deep@example.com"}'
     yield {"method": "POST", "path": "/users", "content": deep.encode(), "headers": json_type}
