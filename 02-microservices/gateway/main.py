@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -163,3 +164,11 @@ async def openapi(request: Request) -> JSONResponse:
 @app.get("/docs", include_in_schema=False)
 async def docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="The Shapeshifting App — microservices")
+
+
+# Startup, as in the services: importing the module is the start, so a gateway without its upstreams
+# exits with one line instead of a traceback. (The lifespan reads them again for the app's state.)
+try:
+    _upstreams()
+except RuntimeError as error:
+    sys.exit(f"gateway: cannot start: {error}")

@@ -23,10 +23,11 @@ APP_SETTINGS = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_
 # importing one takes a runtime's settings: they are imported under stand-in Lambda settings, and each
 # test publishes its own (`configure`). The coupling to the runtime reaches into the test suite.
 _STAND_IN = {"RUNTIME": "LAMBDA", "USERS_TABLE": "not-used", "ORDERS_TABLE": "not-used",
-             "USERS_SERVICE_URL": "http://users.invalid"}
+             "USERS_SERVICE_URL": "http://users.invalid", "ORDERS_SERVICE_URL": "http://orders.invalid"}
 _saved = {name: os.environ.get(name) for name in _STAND_IN}
 os.environ.update(_STAND_IN)
 try:
+    import gateway.main  # noqa: F401  (imported here, under the stand-in settings, for test_gateway.py)
     from orders_service import config as orders_config
     from orders_service.main import app as orders_app
     from orders_service.users_client import http_client
