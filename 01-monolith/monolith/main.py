@@ -13,6 +13,7 @@ user. It also knows:
 None of it is wrong. It works on all three runtimes and was quick to write. The cost shows when
 something changes — a fourth runtime, a third entity, another database: count the places to edit.
 And because nothing is passed in, nothing can be swapped out: the tests need a DynamoDB (moto).
+Even importing the module needs a configured runtime: it reads its table names at import (below).
 """
 
 import base64
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -29,7 +31,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +43,9 @@ from pydantic import BaseModel, Field
 
 app = FastAPI(title="Shapeshifting shop — monolith")
 log = logging.getLogger("monolith")
+
+MAX_BODY_BYTES = 64 * 1024  # the largest request body accepted (docs/contract.md); a user or order is < 1 KiB
+RETRY_AFTER_SECONDS = 1  # what a 503 tells the client to wait before trying again
 
 ORDERS_BY_USER_INDEX = "user_id-index"  # hard-coded: the code knows the table's physical layout
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -53,15 +60,55 @@ EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # something first imported this module (in a test, before the local AWS is running). The lock is
 # there because FastAPI runs `def` routes in a thread pool and creating clients from boto3's default
 # session is not thread-safe (using a client afterwards is).
+#
+# Timeouts and retries: boto3's defaults (60 s to connect, 60 s to read, legacy retries) would hold a
+# client for minutes when DynamoDB is unreachable — long after it gave up on us. A DynamoDB call
+# normally takes milliseconds, so: 1 s to connect, 2 s to read, and at most 2 attempts ("standard"
+# retry mode: backs off with jitter and retries throttling too). Worst case about 5 s, then the
+# request fails with a 503 and the next request tries again on a fresh connection — no restart needed.
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
+AWS_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
 
 
 def _aws(service: str) -> Any:
     with _clients_lock:
         if service not in _clients:
-            _clients[service] = boto3.client(service)
+            _clients[service] = boto3.client(service, config=AWS_CLIENT_CONFIG)
         return _clients[service]
+
+
+# DynamoDB answers that mean "not now" rather than "never": throttled, or failing on its side.
+_TRY_AGAIN_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+_TRY_AGAIN_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
+
+
+def _raise_if_unavailable(error: BotoCoreError | ClientError) -> None:
+    """A 503 with Retry-After if `error` means DynamoDB cannot answer right now; otherwise return.
+
+    Called from an `except` around every boto3 call below — the monolith knows, in each business
+    function, what a botocore exception looks like. Anything else is re-raised by the caller (a 500).
+    """
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons") or []}
+        transient = code in _TRY_AGAIN_CODES or status >= 500 or bool(reasons & _TRY_AGAIN_REASONS)
+    else:  # could not connect, connection dropped, timed out
+        transient = isinstance(error, AwsConnectionError | HTTPClientError)
+    if transient:
+        log.warning("DynamoDB unavailable: %s", error)
+        raise HTTPException(
+            503,
+            detail="The database is unavailable; nothing was changed. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from error
 
 
 # --- configuration: where are the tables? ----------------------------------------------------------
@@ -76,7 +123,7 @@ def _aws(service: str) -> Any:
 
 
 class ConfigurationError(RuntimeError):
-    """The deployment is misconfigured (unknown RUNTIME, missing setting) — a server error."""
+    """The deployment is misconfigured (unknown RUNTIME, missing setting): the process must not start."""
 
 
 @cache
@@ -85,12 +132,14 @@ def _users_table_name() -> str:
     if runtime == "LAMBDA":
         # The deploy script put the name in the function's environment variables.
         table = os.environ.get("USERS_TABLE")
+        if not table:
+            raise ConfigurationError("RUNTIME=LAMBDA: environment variable USERS_TABLE is not set")
     elif runtime == "ECS":
         # The task reads Parameter Store (and its task role needs ssm:GetParameter).
         name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/users/table"
         try:
             table = _aws("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-        except ClientError as error:
+        except (BotoCoreError, ClientError) as error:
             raise ConfigurationError(f"RUNTIME=ECS: cannot read SSM parameter {name}: {error}") from error
     elif runtime == "EKS":
         # A ConfigMap mounted into the pod as a JSON file.
@@ -114,11 +163,13 @@ def _orders_table_name() -> str:
     runtime = os.environ.get("RUNTIME")
     if runtime == "LAMBDA":
         table = os.environ.get("ORDERS_TABLE")
+        if not table:
+            raise ConfigurationError("RUNTIME=LAMBDA: environment variable ORDERS_TABLE is not set")
     elif runtime == "ECS":
         name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/orders/table"
         try:
             table = _aws("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-        except ClientError as error:
+        except (BotoCoreError, ClientError) as error:
             raise ConfigurationError(f"RUNTIME=ECS: cannot read SSM parameter {name}: {error}") from error
     elif runtime == "EKS":
         path = os.environ.get("CONFIG_FILE", "/etc/shop/config.json")
@@ -135,19 +186,59 @@ def _orders_table_name() -> str:
     return table
 
 
-@app.exception_handler(ConfigurationError)
-async def _misconfigured(request: Request, error: ConfigurationError) -> JSONResponse:
-    # Not the client's fault, so a 500 — but one that says what to fix instead of a bare traceback.
-    log.error("configuration error: %s", error)
-    return JSONResponse(status_code=500, content={"detail": f"Server misconfigured: {error}"})
-
-
 @app.exception_handler(RequestValidationError)
 async def _request_invalid(request: Request, error: RequestValidationError) -> Response:
     # FastAPI's own handler, except for the encoding: it echoes the offending input back as UTF-8, and
     # a lone surrogate in it ({"name": ["\ud800"]} is valid JSON) would turn the 422 into a 500.
     body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True)
     return Response(body, status_code=422, media_type="application/json")
+
+
+# --- request size -------------------------------------------------------------------------------------
+# Bodies over MAX_BODY_BYTES are refused with a 413 before any route reads them: a declared
+# Content-Length is checked at once, and a chunked body (no Content-Length) is counted as it arrives
+# and refused as soon as it passes the limit. Through Mangum on Lambda the body arrives in one piece,
+# and the same check applies.
+
+
+class BodySizeLimit:
+    """ASGI middleware: read at most `limit` bytes of a request body, then hand it to the app."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(scope, receive, send)
+        received: list[dict[str, Any]] = []
+        size = 0
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                return await self._refuse(scope, receive, send)
+            if not message.get("more_body"):
+                break
+        replay = iter(received)
+
+        async def replayed() -> dict[str, Any]:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        detail = f"Request body too large: at most {self.limit} bytes"
+        await JSONResponse(status_code=413, content={"detail": detail})(scope, receive, send)
+
+
+app.add_middleware(BodySizeLimit)
 
 
 # --- small helpers ----------------------------------------------------------------------------------
@@ -207,6 +298,10 @@ def _page(read: Callable[..., Any], params: dict[str, Any], next_token: str | No
         # DynamoDB rejects a start key that does not fit the table or index: still the token's fault.
         if next_token is not None and error.response["Error"]["Code"] == "ValidationException":
             raise _invalid("query", "next", "next is not a valid page token") from error
+        _raise_if_unavailable(error)
+        raise
+    except BotoCoreError as error:
+        _raise_if_unavailable(error)
         raise
 
 
@@ -235,15 +330,23 @@ def save_user(name: str, email: str) -> dict[str, Any]:
     if not EMAIL_SHAPE.fullmatch(email):
         raise _invalid("body", "email", "email must look like local@domain.tld")
     user = {"id": str(uuid.uuid4()), "name": name, "email": email, "created_at": _now()}
-    _aws("dynamodb").put_item(
-        TableName=_users_table_name(),
-        Item={key: {"S": value} for key, value in user.items()},
-    )
+    try:
+        _aws("dynamodb").put_item(
+            TableName=_users_table_name(),
+            Item={key: {"S": value} for key, value in user.items()},
+        )
+    except (BotoCoreError, ClientError) as error:
+        _raise_if_unavailable(error)
+        raise
     return user
 
 
 def get_user(user_id: uuid.UUID) -> dict[str, Any]:
-    response = _aws("dynamodb").get_item(TableName=_users_table_name(), Key={"id": {"S": str(user_id)}})
+    try:
+        response = _aws("dynamodb").get_item(TableName=_users_table_name(), Key={"id": {"S": str(user_id)}})
+    except (BotoCoreError, ClientError) as error:
+        _raise_if_unavailable(error)
+        raise
     if "Item" not in response:
         raise HTTPException(404, detail="User not found")
     return _user(response["Item"])
@@ -271,6 +374,10 @@ def delete_user(user_id: uuid.UUID) -> None:
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise HTTPException(404, detail="User not found") from error
+        _raise_if_unavailable(error)
+        raise
+    except BotoCoreError as error:
+        _raise_if_unavailable(error)
         raise
 
 
@@ -310,12 +417,20 @@ def save_order(user_id: uuid.UUID, product: str, quantity: int) -> dict[str, Any
         reasons = error.response.get("CancellationReasons") or [{}]
         if reasons[0].get("Code") == "ConditionalCheckFailed":  # reason 0 is the user check
             raise HTTPException(404, detail="User not found") from error
+        _raise_if_unavailable(error)  # a transaction fails as a whole: nothing was stored
+        raise
+    except BotoCoreError as error:
+        _raise_if_unavailable(error)
         raise
     return order
 
 
 def get_order(order_id: uuid.UUID) -> dict[str, Any]:
-    response = _aws("dynamodb").get_item(TableName=_orders_table_name(), Key={"id": {"S": str(order_id)}})
+    try:
+        response = _aws("dynamodb").get_item(TableName=_orders_table_name(), Key={"id": {"S": str(order_id)}})
+    except (BotoCoreError, ClientError) as error:
+        _raise_if_unavailable(error)
+        raise
     if "Item" not in response:
         raise HTTPException(404, detail="Order not found")
     return _order(response["Item"])
@@ -354,6 +469,10 @@ def delete_order(order_id: uuid.UUID) -> None:
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise HTTPException(404, detail="Order not found") from error
+        _raise_if_unavailable(error)
+        raise
+    except BotoCoreError as error:
+        _raise_if_unavailable(error)
         raise
 
 
@@ -427,3 +546,16 @@ def delete_order_route(order_id: uuid.UUID) -> Response:
 
 # On Lambda, Mangum turns the ALB / API Gateway event into an ASGI request for the same app.
 handler = Mangum(app, lifespan="off")
+
+
+# --- startup: fail now, not on the first request -------------------------------------------------
+# Importing this module *is* the start: uvicorn imports it on ECS/EKS, and on Lambda the import is the
+# function's init phase. So the table names are looked up here, once: a misconfigured process exits
+# with one line naming what is missing — the task or pod fails its start, the Lambda init fails (and is
+# retried on the next invoke) — instead of answering requests with 500s. The price of doing it at
+# module level: nothing, not even a test, can import the monolith without a configured runtime.
+try:
+    _users_table_name()
+    _orders_table_name()
+except ConfigurationError as error:
+    sys.exit(f"monolith: cannot start: {error}")

@@ -9,6 +9,9 @@ variables, SSM parameters, a JSON file) with the same deploy code `make run` use
 """
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +25,7 @@ from monolith import main
 from shopctl.resources import TableNames
 
 ANN = {"name": "Ann Example", "email": "ann@example.com"}
+CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -239,7 +243,7 @@ def test_eks_reads_the_mounted_json_file(configure: Callable[[str], dict[str, st
         ({}, "RUNTIME must be LAMBDA, ECS or EKS, got None"),
         ({"RUNTIME": "FARGATE"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'FARGATE'"),
         ({"RUNTIME": "lambda", "USERS_TABLE": "t"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'lambda'"),
-        ({"RUNTIME": "LAMBDA"}, "RUNTIME=LAMBDA: no users table configured"),
+        ({"RUNTIME": "LAMBDA"}, "RUNTIME=LAMBDA: environment variable USERS_TABLE is not set"),
         ({"RUNTIME": "ECS", "SSM_PREFIX": "/nothing-here"}, "cannot read SSM parameter /nothing-here/users"),
         ({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent/config.json"}, "cannot read users.table from"),
     ],
@@ -249,14 +253,29 @@ def test_misconfiguration_is_a_clear_error(
 ):
     for name, value in environment.items():
         unconfigured.setenv(name, value)
-    client = TestClient(main.app)
-
-    response = client.post("/users", json=ANN)
-    assert response.status_code == 500
-    assert message in response.json()["detail"]
-    with pytest.raises(main.ConfigurationError, match="RUNTIME"):
+    with pytest.raises(main.ConfigurationError) as raised:
         main._users_table_name()
-    assert client.get("/health").status_code == 200  # the process itself is up; its config is wrong
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"RUNTIME": "FARGATE"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'FARGATE'"),
+        (
+            {"RUNTIME": "LAMBDA", "USERS_TABLE": "shop-users"},
+            "RUNTIME=LAMBDA: environment variable ORDERS_TABLE is not set",
+        ),
+    ],
+)
+def test_a_misconfigured_process_exits_at_import_with_one_line(environment: dict[str, str], message: str):
+    """Not a 500 on the first request: importing the module (uvicorn's start, Lambda's init) fails."""
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES} | environment
+    result = subprocess.run(
+        [sys.executable, "-c", "import monolith.main"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"monolith: cannot start: {message}"
 
 
 def test_eks_file_without_the_key_is_a_clear_error(tmp_path: Path, unconfigured: pytest.MonkeyPatch):

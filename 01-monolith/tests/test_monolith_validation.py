@@ -80,7 +80,7 @@ def token(value: Any) -> str:
         ({"name": "A", "email": "a@example.com"}, "name"),
         ({"name": "   A   ", "email": "a@example.com"}, "name"),  # 1 character after trimming
         ({"name": "x" * 101, "email": "a@example.com"}, "name"),
-        ({"name": "x" * 1_000_000, "email": "a@example.com"}, "name"),
+        ({"name": "x" * 10_000, "email": "a@example.com"}, "name"),
         ({"name": 123, "email": "a@example.com"}, "name"),
         ({"name": None, "email": "a@example.com"}, "name"),
         ({"name": ["Ann"], "email": "a@example.com"}, "name"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,8 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+
+from gateway.body_limit import BodySizeLimit
 
 UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
 UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
@@ -36,7 +39,7 @@ PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Host is forwarded as well, as reverse proxies do, so that a redirect an upstream might issue
 # points back at the gateway rather than at the service's private address.
 REQUEST_HEADERS = ("content-type", "accept", "host")
-RESPONSE_HEADERS = ("content-type", "location")
+RESPONSE_HEADERS = ("content-type", "location", "retry-after")
 
 
 def _upstreams() -> dict[str, str]:
@@ -58,6 +61,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 # FastAPI's generated docs would describe the proxy routes, not the shop: /docs and /openapi.json are
 # served below from the services' own documents instead.
 app = FastAPI(title="shop gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+# The front door refuses oversized bodies itself, before buffering them to forward (the services do too).
+app.add_middleware(BodySizeLimit)
 
 
 async def _forward(request: Request, service: str) -> Response:
@@ -77,7 +82,9 @@ async def _forward(request: Request, service: str) -> Response:
         upstream = await client.request(request.method, url, content=await request.body(), headers=headers)
     except httpx.HTTPError as error:  # transport errors only: an upstream 4xx/5xx is passed back as is
         return JSONResponse(
-            status_code=503, content={"detail": f"{service}-service unreachable: {_reason(error)}"}
+            status_code=503,
+            content={"detail": f"{service}-service unreachable: {_reason(error)}"},
+            headers={"Retry-After": "1"},
         )
     passed = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}
     return Response(content=upstream.content, status_code=upstream.status_code, headers=passed)
@@ -158,3 +165,11 @@ async def openapi(request: Request) -> JSONResponse:
 @app.get("/docs", include_in_schema=False)
 async def docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="The Shapeshifting App — microservices")
+
+
+# Startup, as in the services: importing the module is the start, so a gateway without its upstreams
+# exits with one line instead of a traceback. (The lifespan reads them again for the app's state.)
+try:
+    _upstreams()
+except RuntimeError as error:
+    sys.exit(f"gateway: cannot start: {error}")

@@ -19,11 +19,16 @@ import os
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_SSM_PREFIX = "/shop"
 DEFAULT_CONFIG_FILE = "/etc/shop/config.json"
 DEFAULT_USERS_SERVICE_TIMEOUT = 2.0
+
+
+# Read at startup only: short timeouts, so a task that cannot reach SSM fails its start in seconds.
+SSM_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
 
 
 class ConfigError(RuntimeError):
@@ -56,7 +61,9 @@ def setting(key: str) -> str:
         prefix = os.environ.get("SSM_PREFIX", DEFAULT_SSM_PREFIX).rstrip("/")
         name = f"{prefix}/{key}"
         try:
-            return boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+            return boto3.client("ssm", config=SSM_CONFIG).get_parameter(Name=name)["Parameter"]["Value"]
+        except BotoCoreError as error:  # SSM unreachable or timed out
+            raise ConfigError(f"RUNTIME=ECS but SSM parameter {name} cannot be read: {error}") from error
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ParameterNotFound":

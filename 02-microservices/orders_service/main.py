@@ -8,11 +8,16 @@ USERS_SERVICE_URL configured. Behind the gateway it serves /orders… ; its own 
 
 from __future__ import annotations
 
+import sys
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
+from orders_service import config
+from orders_service.body_limit import BodySizeLimit
+from orders_service.repository import StorageUnavailable
 from orders_service.routes import router
 
 app = FastAPI(
@@ -21,6 +26,7 @@ app = FastAPI(
     description="The shop's orders — stage 02, microservices.",
 )
 app.include_router(router)
+app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
 
 
 @app.exception_handler(RequestValidationError)
@@ -43,5 +49,25 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
+@app.exception_handler(StorageUnavailable)
+async def storage_unavailable(request: Request, exc: StorageUnavailable) -> JSONResponse:
+    """DynamoDB cannot answer right now: a 503 the client may retry, and nothing was changed."""
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The database is unavailable; nothing was changed. Try again shortly."},
+        headers={"Retry-After": "1"},
+    )
+
+
 # Lambda: API Gateway / ALB events in, responses out. lifespan="off": the app has no startup work.
 handler = Mangum(app, lifespan="off")
+
+# Startup: importing this module is the start (uvicorn on ECS/EKS; the init phase on Lambda), so the
+# configuration is read here. A misconfigured service exits with one line naming what is missing instead
+# of answering 500s — and, like the monolith, cannot even be imported without a configured runtime.
+try:
+    config.orders_table()
+    config.users_service_url()
+    config.users_service_timeout()
+except config.ConfigError as error:
+    sys.exit(f"orders-service: cannot start: {error}")

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from orders_service.config import orders_table
 from orders_service.models import Order
@@ -38,9 +42,46 @@ class InvalidPageToken(ValueError):
 # One low-level client per process: creating a client costs tens of milliseconds, and boto3 clients
 # (unlike boto3 "resources") are safe to share between FastAPI's worker threads. The endpoint comes
 # from boto3's standard environment (AWS_ENDPOINT_URL locally) — no "if local" here.
+#
+# Timeouts and retries: boto3's defaults (60 s to connect, 60 s to read) would hold a request for
+# minutes when DynamoDB is unreachable. A DynamoDB call takes milliseconds, so: 1 s to connect, 2 s to
+# read, at most 2 attempts ("standard" mode backs off with jitter and retries throttling). Worst case
+# about 5 s, then StorageUnavailable (a 503); the next request tries again — no restart needed.
+CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+
+
 @functools.cache
 def _dynamodb() -> Any:
-    return boto3.client("dynamodb")
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+class StorageUnavailable(RuntimeError):
+    """DynamoDB cannot answer right now (unreachable, timed out, throttled): nothing was changed."""
+
+
+# DynamoDB answers that mean "not now" rather than "never".
+_TRY_AGAIN_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+@contextlib.contextmanager
+def _unavailable_as_storage_error() -> Iterator[None]:
+    """Around every DynamoDB call: botocore's "cannot answer now" errors become StorageUnavailable."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _TRY_AGAIN_CODES or status >= 500:
+            raise StorageUnavailable(code or f"HTTP {status}") from error
+        raise
+    except (AwsConnectionError, HTTPClientError) as error:  # refused, dropped, timed out
+        raise StorageUnavailable(type(error).__name__) from error
 
 
 def _to_item(order: Order) -> dict[str, Any]:
@@ -66,13 +107,13 @@ def _from_item(item: dict[str, Any]) -> Order:
 
 
 def put_order(order: Order) -> None:
-    _dynamodb().put_item(TableName=orders_table(), Item=_to_item(order))
+    with _unavailable_as_storage_error():
+        _dynamodb().put_item(TableName=orders_table(), Item=_to_item(order))
 
 
 def get_order(order_id: str) -> Order | None:
-    response = _dynamodb().get_item(
-        TableName=orders_table(), Key={"id": {"S": order_id}}, ConsistentRead=True
-    )
+    with _unavailable_as_storage_error():
+        response = _dynamodb().get_item(TableName=orders_table(), Key={"id": {"S": order_id}}, ConsistentRead=True)
     item = response.get("Item")
     return _from_item(item) if item else None
 
@@ -80,11 +121,12 @@ def get_order(order_id: str) -> Order | None:
 def delete_order(order_id: str) -> bool:
     """Delete the order; False when there was none (one round trip, no read-then-delete race)."""
     try:
-        _dynamodb().delete_item(
-            TableName=orders_table(),
-            Key={"id": {"S": order_id}},
-            ConditionExpression="attribute_exists(id)",
-        )
+        with _unavailable_as_storage_error():
+            _dynamodb().delete_item(
+                TableName=orders_table(),
+                Key={"id": {"S": order_id}},
+                ConditionExpression="attribute_exists(id)",
+            )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -109,7 +151,8 @@ def list_orders(user_id: str | None, limit: int, token: str | None) -> tuple[lis
             raise InvalidPageToken("next belongs to another user's listing")
         request["ExclusiveStartKey"] = start_key
     try:
-        response = _dynamodb().query(**request) if user_id is not None else _dynamodb().scan(**request)
+        with _unavailable_as_storage_error():
+            response = _dynamodb().query(**request) if user_id is not None else _dynamodb().scan(**request)
     except ClientError as error:
         # A start key that decodes fine but does not fit the table: still the client's token.
         if token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":

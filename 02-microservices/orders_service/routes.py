@@ -35,7 +35,10 @@ def create_order(body: OrderCreate, users_http: httpx.Client = Depends(http_clie
     except service.UserNotFound:
         raise HTTPException(status_code=404, detail="User not found") from None
     except UsersServiceUnavailable as error:
-        raise HTTPException(status_code=503, detail=f"users-service unavailable: {error}") from None
+        # Nothing was stored; the client may try again (the users-service may be restarting).
+        raise HTTPException(
+            status_code=503, detail=f"users-service unavailable: {error}", headers={"Retry-After": "1"}
+        ) from None
 
 
 @router.get("/orders", response_model=OrderPage)

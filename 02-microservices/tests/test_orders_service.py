@@ -202,7 +202,7 @@ def test_the_users_service_is_asked_over_its_public_api(
         ({"product": ""}, "product"),
         ({"product": "   "}, "product"),
         ({"product": "x" * 201}, "product"),
-        ({"product": "x" * 1_000_000}, "product"),
+        ({"product": "x" * 10_000}, "product"),
         ({"product": 7}, "product"),
         ({"user_id": "not-a-uuid"}, "user_id"),
         ({"user_id": 42}, "user_id"),

@@ -72,7 +72,7 @@ def test_user_id_must_be_a_uuid(rejecting_api: TestClient, method: str) -> None:
         ({"name": "A", "email": "a@example.com"}, "name"),
         ({"name": "   A   ", "email": "a@example.com"}, "name"),  # 1 character once trimmed
         ({"name": "x" * 101, "email": "a@example.com"}, "name"),
-        ({"name": "x" * 1_000_000, "email": "a@example.com"}, "name"),
+        ({"name": "x" * 10_000, "email": "a@example.com"}, "name"),
         ({"name": 123, "email": "a@example.com"}, "name"),
         ({"name": None, "email": "a@example.com"}, "name"),
         ({"email": "a@example.com"}, "name"),
@@ -112,7 +112,7 @@ def test_unicode_names_are_kept(users_api: TestClient) -> None:
         (b"\xff\xfe\x00", "text/plain"),
         (b"[]", "application/json"),
         (b'"Ada"', "application/json"),
-        (b"[" * 100_000, "application/json"),
+        (b"[" * 50_000, "application/json"),
         (b'{"name": "Ada", "email": "a@example.com"', ""),
     ],
 )

@@ -7,11 +7,16 @@ Run alone: `uvicorn users_service.main:app` with RUNTIME and the users table con
 
 from __future__ import annotations
 
+import sys
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
+from users_service import config
+from users_service.body_limit import BodySizeLimit
+from users_service.repository import StorageUnavailable
 from users_service.routes import router
 
 app = FastAPI(
@@ -20,6 +25,7 @@ app = FastAPI(
     description="The shop's users — stage 02, microservices.",
 )
 app.include_router(router)
+app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
 
 
 @app.exception_handler(RequestValidationError)
@@ -42,5 +48,23 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
+@app.exception_handler(StorageUnavailable)
+async def storage_unavailable(request: Request, exc: StorageUnavailable) -> JSONResponse:
+    """DynamoDB cannot answer right now: a 503 the client may retry, and nothing was changed."""
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The database is unavailable; nothing was changed. Try again shortly."},
+        headers={"Retry-After": "1"},
+    )
+
+
 # Lambda: API Gateway / ALB events in, responses out. lifespan="off": the app has no startup work.
 handler = Mangum(app, lifespan="off")
+
+# Startup: importing this module is the start (uvicorn on ECS/EKS; the init phase on Lambda), so the
+# configuration is read here. A misconfigured service exits with one line naming what is missing instead
+# of answering 500s — and, like the monolith, cannot even be imported without a configured runtime.
+try:
+    config.users_table()
+except config.ConfigError as error:
+    sys.exit(f"users-service: cannot start: {error}")

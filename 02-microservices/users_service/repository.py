@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from users_service.config import users_table
 from users_service.models import User
@@ -37,9 +41,46 @@ class InvalidPageToken(ValueError):
 # (unlike boto3 "resources") are safe to share between FastAPI's worker threads. Created on first use
 # so that importing the module needs no AWS at all. The endpoint comes from boto3's standard
 # environment (AWS_ENDPOINT_URL locally) — this code does not know whether it is talking to moto.
+#
+# Timeouts and retries: boto3's defaults (60 s to connect, 60 s to read) would hold a request for
+# minutes when DynamoDB is unreachable. A DynamoDB call takes milliseconds, so: 1 s to connect, 2 s to
+# read, at most 2 attempts ("standard" mode backs off with jitter and retries throttling). Worst case
+# about 5 s, then StorageUnavailable (a 503); the next request tries again — no restart needed.
+CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+
+
 @functools.cache
 def _dynamodb() -> Any:
-    return boto3.client("dynamodb")
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+class StorageUnavailable(RuntimeError):
+    """DynamoDB cannot answer right now (unreachable, timed out, throttled): nothing was changed."""
+
+
+# DynamoDB answers that mean "not now" rather than "never".
+_TRY_AGAIN_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+@contextlib.contextmanager
+def _unavailable_as_storage_error() -> Iterator[None]:
+    """Around every DynamoDB call: botocore's "cannot answer now" errors become StorageUnavailable."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _TRY_AGAIN_CODES or status >= 500:
+            raise StorageUnavailable(code or f"HTTP {status}") from error
+        raise
+    except (AwsConnectionError, HTTPClientError) as error:  # refused, dropped, timed out
+        raise StorageUnavailable(type(error).__name__) from error
 
 
 def _to_item(user: User) -> dict[str, Any]:
@@ -61,13 +102,15 @@ def _from_item(item: dict[str, Any]) -> User:
 
 
 def put_user(user: User) -> None:
-    _dynamodb().put_item(TableName=users_table(), Item=_to_item(user))
+    with _unavailable_as_storage_error():
+        _dynamodb().put_item(TableName=users_table(), Item=_to_item(user))
 
 
 def get_user(user_id: str) -> User | None:
     # ConsistentRead: the orders-service asks "does this user exist?" right after a client created
     # them; an eventually consistent read could still say no.
-    response = _dynamodb().get_item(TableName=users_table(), Key={"id": {"S": user_id}}, ConsistentRead=True)
+    with _unavailable_as_storage_error():
+        response = _dynamodb().get_item(TableName=users_table(), Key={"id": {"S": user_id}}, ConsistentRead=True)
     item = response.get("Item")
     return _from_item(item) if item else None
 
@@ -75,11 +118,12 @@ def get_user(user_id: str) -> User | None:
 def delete_user(user_id: str) -> bool:
     """Delete the user; False when there was none (one round trip, no read-then-delete race)."""
     try:
-        _dynamodb().delete_item(
-            TableName=users_table(),
-            Key={"id": {"S": user_id}},
-            ConditionExpression="attribute_exists(id)",
-        )
+        with _unavailable_as_storage_error():
+            _dynamodb().delete_item(
+                TableName=users_table(),
+                Key={"id": {"S": user_id}},
+                ConditionExpression="attribute_exists(id)",
+            )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -93,7 +137,8 @@ def list_users(limit: int, token: str | None) -> tuple[list[User], str | None]:
     if token is not None:
         request["ExclusiveStartKey"] = decode_page_token(token)
     try:
-        response = _dynamodb().scan(**request)
+        with _unavailable_as_storage_error():
+            response = _dynamodb().scan(**request)
     except ClientError as error:
         # A start key that decodes fine but does not fit the table: still the client's token.
         if token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from clean_shop.adapters.config import (
     DEFAULT_CONFIG_FILE,
@@ -76,6 +77,21 @@ def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], def
     raise ConfigurationError(f"{name}={raw!r} is not supported; expected one of {', '.join(allowed)}")
 
 
+def aws_client_config() -> Any:
+    """Timeouts and retries for every AWS client this process makes.
+
+    boto3's defaults (60 s to connect, 60 s to read, "legacy" retries) would hold a request for minutes
+    when DynamoDB is unreachable — long after its caller gave up. A DynamoDB call normally takes
+    milliseconds, so: 1 s to connect, 2 s to read, at most 2 attempts ("standard" retry mode backs off
+    with jitter and also retries throttling). Worst case about 5 s; then the adapter raises
+    StorageUnavailable (HTTP 503), and the next request tries again on a fresh connection — the process
+    recovers by itself once the database is back, no restart needed.
+    """
+    from botocore.config import Config  # see config_for(): only where AWS is actually used
+
+    return Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+
+
 def config_for(runtime: str, environ: Mapping[str, str]) -> ConfigPort:
     """The talk's factory: the runtime decides where settings come from — decided here, once."""
     if runtime == "LAMBDA":
@@ -85,7 +101,8 @@ def config_for(runtime: str, environ: Mapping[str, str]) -> ConfigPort:
         # unit tests) never loads the AWS SDK — tests/unit/test_no_aws_sdk.py holds us to that.
         import boto3
 
-        return ECSConfigAdapter(boto3.client("ssm"), environ.get("SSM_PREFIX") or DEFAULT_SSM_PREFIX)
+        ssm = boto3.client("ssm", config=aws_client_config())
+        return ECSConfigAdapter(ssm, environ.get("SSM_PREFIX") or DEFAULT_SSM_PREFIX)
     if runtime == "EKS":
         return EKSConfigAdapter(environ.get("CONFIG_FILE") or DEFAULT_CONFIG_FILE)
     raise ConfigurationError(f"RUNTIME={runtime!r} is not supported; expected one of {', '.join(RUNTIMES)}")
@@ -103,12 +120,16 @@ def repositories_for(
     if storage == "sqlite":
         return sqlite_repositories(sqlite_path, users_table, orders_table)
     import boto3  # see config_for()
+    from botocore.exceptions import ConnectionError, HTTPClientError
 
     # No endpoint or region here: boto3 takes them from its standard environment (AWS_ENDPOINT_URL
     # points it at the local AWS), so the very same code talks to a real account.
-    dynamodb = boto3.resource("dynamodb")
-    users = DynamoDBUserRepository(dynamodb.Table(users_table))
-    orders = DynamoDBOrderRepository(dynamodb.Table(orders_table))
+    dynamodb = boto3.resource("dynamodb", config=aws_client_config())
+    # What "DynamoDB cannot be reached" looks like in this SDK (refused, dropped, timed out): handed to
+    # the adapters, which turn it into StorageUnavailable, so they need no SDK import of their own.
+    unreachable = (ConnectionError, HTTPClientError)
+    users = DynamoDBUserRepository(dynamodb.Table(users_table), unreachable)
+    orders = DynamoDBOrderRepository(dynamodb.Table(orders_table), unreachable)
     return users, orders
 
 

@@ -52,6 +52,18 @@ class LocalAws:
         os.environ.update(self.environ())
 
 
+def from_environment() -> LocalAws:
+    """The local AWS this process's boto3 points at (AWS_ENDPOINT_URL set by `use()`), or a ShopctlError."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    prefix = "http://127.0.0.1:"
+    if not endpoint.startswith(prefix) or not endpoint[len(prefix) :].isdigit():
+        raise ShopctlError(
+            f"this needs the local AWS, but AWS_ENDPOINT_URL is {endpoint or 'not set'}",
+            "run it through make (ENV=local), which starts the local AWS first",
+        )
+    return LocalAws(int(endpoint[len(prefix) :]), None)
+
+
 def _pid_file(port: int) -> Path:
     return run_dir() / f"moto-{port}.pid"
 

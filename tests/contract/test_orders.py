@@ -54,7 +54,7 @@ def test_order_for_a_deleted_user_is_refused(api):
         ({"product": ""}, "product"),
         ({"product": "   "}, "product"),
         ({"product": "p" * 201}, "product"),
-        ({"product": "p" * 1_000_000}, "product"),
+        ({"product": "p" * 10_000}, "product"),
         ({"product": 7}, "product"),
         ({"user_id": "not-a-uuid"}, "user_id"),
         ({"user_id": 12}, "user_id"),

@@ -49,7 +49,7 @@ NAME_100 = "n" * 100
         ({"name": "Ada"}, "email"),
         ({"name": " a ", "email": "a@example.com"}, "name"),  # 1 char after trimming
         ({"name": "n" * 101, "email": "a@example.com"}, "name"),
-        ({"name": "x" * 1_000_000, "email": "a@example.com"}, "name"),
+        ({"name": "x" * 10_000, "email": "a@example.com"}, "name"),
         ({"name": 123, "email": "a@example.com"}, "name"),
         ({"name": ["Ada"], "email": "a@example.com"}, "name"),
         ({"name": None, "email": "a@example.com"}, "name"),

@@ -70,6 +70,8 @@ class ECSConfigAdapter(ConfigPort):
             except self._ssm.exceptions.ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "error")
                 raise ConfigurationError(f"cannot read SSM parameter {name}: {code}") from error
+            except Exception as error:  # SSM unreachable or timed out: this process cannot start either
+                raise ConfigurationError(f"cannot read SSM parameter {name}: {error}") from error
             self._cache[name] = response["Parameter"]["Value"]
         return self._cache[name]
 

@@ -10,12 +10,13 @@ functions below translate, so no other layer ever sees a Decimal or an attribute
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
 from clean_shop.adapters import page_token
-from clean_shop.application.errors import InvalidPageToken
+from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
 from clean_shop.application.ports import OrderRepository, Page, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
 
@@ -25,6 +26,39 @@ ORDERS_BY_USER_INDEX = "user_id-index"  # GSI: user_id (hash), created_at (range
 USER_KEY = ("id",)
 ORDER_KEY = ("id",)
 ORDER_BY_USER_KEY = ("id", "user_id", "created_at")  # a GSI page key holds the table's and the index's keys
+
+
+# DynamoDB answers that mean "not now" rather than "never": throttled, or failing on its side.
+TRY_AGAIN_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@contextlib.contextmanager
+def _unavailable_as_storage_error(table: Any, unreachable: tuple[type[Exception], ...]) -> Iterator[None]:
+    """Around every DynamoDB call: "cannot answer now" becomes the application's StorageUnavailable.
+
+    The use cases and the HTTP layer never see a botocore exception. Throttling and DynamoDB-side errors
+    are ClientErrors (the client's own class, no SDK import needed); connection failures and timeouts
+    are the `unreachable` exception types the composition root hands over — so this module, like every
+    module but bootstrap.py, imports nothing from the AWS SDK.
+    """
+    try:
+        yield
+    except table.meta.client.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in TRY_AGAIN_CODES or status >= 500:
+            raise StorageUnavailable(code or f"HTTP {status}") from error
+        raise
+    except unreachable as error:  # refused, dropped, timed out
+        raise StorageUnavailable(type(error).__name__) from error
 
 
 def _timestamp(moment: datetime) -> str:
@@ -70,6 +104,7 @@ def _order_from_item(item: dict[str, Any]) -> Order:
 
 def _read_page(
     table: Any,
+    unreachable: tuple[type[Exception], ...],
     operation: str,
     limit: int,
     cursor: str | None,
@@ -86,7 +121,8 @@ def _read_page(
     if cursor is not None:
         request["ExclusiveStartKey"] = page_token.decode(cursor, key_fields)
     try:
-        response = getattr(table, operation)(Limit=limit + 1, **request)
+        with _unavailable_as_storage_error(table, unreachable):
+            response = getattr(table, operation)(Limit=limit + 1, **request)
     except table.meta.client.exceptions.ClientError as error:
         # A well-formed token can still name a key DynamoDB rejects (e.g. too long): that is the
         # client's bad token, not our failure.
@@ -104,52 +140,60 @@ def _read_page(
     return Page(items=[from_item(item) for item in items], next=next_token)
 
 
-def _delete(table: Any, id: str) -> bool:
+def _delete(table: Any, unreachable: tuple[type[Exception], ...], id: str) -> bool:
     try:
         # The condition makes "delete" and "was it there?" one atomic call.
-        table.delete_item(Key={"id": id}, ConditionExpression="attribute_exists(id)")
+        with _unavailable_as_storage_error(table, unreachable):
+            table.delete_item(Key={"id": id}, ConditionExpression="attribute_exists(id)")
     except table.meta.client.exceptions.ConditionalCheckFailedException:
         return False
     return True
 
 
 class DynamoDBUserRepository(UserRepository):
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, unreachable: tuple[type[Exception], ...] = ()) -> None:
         self._table = table
+        self._unreachable = unreachable  # the SDK's "could not connect / timed out" errors (bootstrap.py)
 
     def add(self, user: User) -> None:
-        self._table.put_item(Item=_user_item(user))
+        with _unavailable_as_storage_error(self._table, self._unreachable):
+            self._table.put_item(Item=_user_item(user))
 
     def get(self, user_id: str) -> User | None:
-        item = self._table.get_item(Key={"id": user_id}).get("Item")
+        with _unavailable_as_storage_error(self._table, self._unreachable):
+            item = self._table.get_item(Key={"id": user_id}).get("Item")
         return None if item is None else _user_from_item(item)
 
     def list(self, limit: int, cursor: str | None = None) -> Page[User]:
-        return _read_page(self._table, "scan", limit, cursor, USER_KEY, _user_from_item)
+        return _read_page(self._table, self._unreachable, "scan", limit, cursor, USER_KEY, _user_from_item)
 
     def delete(self, user_id: str) -> bool:
-        return _delete(self._table, user_id)
+        return _delete(self._table, self._unreachable, user_id)
 
 
 class DynamoDBOrderRepository(OrderRepository):
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, unreachable: tuple[type[Exception], ...] = ()) -> None:
         self._table = table
+        self._unreachable = unreachable  # the SDK's "could not connect / timed out" errors (bootstrap.py)
 
     def add(self, order: Order) -> None:
-        self._table.put_item(Item=_order_item(order))
+        with _unavailable_as_storage_error(self._table, self._unreachable):
+            self._table.put_item(Item=_order_item(order))
 
     def get(self, order_id: str) -> Order | None:
-        item = self._table.get_item(Key={"id": order_id}).get("Item")
+        with _unavailable_as_storage_error(self._table, self._unreachable):
+            item = self._table.get_item(Key={"id": order_id}).get("Item")
         return None if item is None else _order_from_item(item)
 
     def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
-        return _read_page(self._table, "scan", limit, cursor, ORDER_KEY, _order_from_item)
+        return _read_page(self._table, self._unreachable, "scan", limit, cursor, ORDER_KEY, _order_from_item)
 
     def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
         if cursor is not None and page_token.decode(cursor, ORDER_BY_USER_KEY)["user_id"] != user_id:
             raise InvalidPageToken("belongs to another user's list")
         return _read_page(
             self._table,
+            self._unreachable,
             "query",
             limit,
             cursor,
@@ -161,4 +205,4 @@ class DynamoDBOrderRepository(OrderRepository):
         )
 
     def delete(self, order_id: str) -> bool:
-        return _delete(self._table, order_id)
+        return _delete(self._table, self._unreachable, order_id)

@@ -27,5 +27,17 @@ class InvalidPageToken(ApplicationError):
         self.reason = reason
 
 
+class StorageUnavailable(ApplicationError):
+    """The storage cannot answer right now (unreachable, timed out, throttled); nothing was changed.
+
+    Adapters translate their own failures (botocore's, sqlite3's…) into this one, so the entrypoints map
+    a single application error to "try again later" (HTTP 503 + Retry-After) without knowing the database.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class ConfigurationError(ApplicationError):
     """A setting the app needs is missing or invalid. Raised at startup, so a bad deployment fails fast."""

@@ -20,14 +20,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from clean_shop.application.errors import InvalidPageToken, OrderNotFound, UserNotFound
+from clean_shop.application.errors import InvalidPageToken, OrderNotFound, StorageUnavailable, UserNotFound
 from clean_shop.domain.errors import InvalidField
 from clean_shop.domain.model import Order, User
+from clean_shop.entrypoints.body_limit import BodySizeLimit
 
 if TYPE_CHECKING:  # only for the annotation: the container is built by bootstrap, not here
     from clean_shop.bootstrap import Container
 
 STAGE = "clean"
+RETRY_AFTER_SECONDS = 1  # what a 503 tells the client to wait before trying again
 PageSize = Annotated[int, Query(ge=1, le=100)]
 PageToken = Annotated[str | None, Query(alias="next")]
 
@@ -151,6 +153,7 @@ def create_app(container: Container) -> FastAPI:
         return Response(status_code=204)
 
     _add_error_handlers(app)
+    app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
     return app
 
 
@@ -198,3 +201,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OrderNotFound)
     async def order_not_found(request: Request, error: OrderNotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": "Order not found"})
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_unavailable(request: Request, error: StorageUnavailable) -> JSONResponse:
+        # The adapter already said "nothing was changed"; the client may simply try again.
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "The database is unavailable; nothing was changed. Try again shortly."},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )

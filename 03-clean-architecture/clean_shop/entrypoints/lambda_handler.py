@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from mangum import Mangum
 
-from clean_shop.bootstrap import bootstrap
-from clean_shop.entrypoints.http import create_app
+from clean_shop.entrypoints.startup import app_or_exit
 
-handler = Mangum(create_app(bootstrap()), lifespan="off")
+handler = Mangum(app_or_exit(), lifespan="off")

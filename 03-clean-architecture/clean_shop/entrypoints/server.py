@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import uvicorn
 
-from clean_shop.bootstrap import bootstrap, listen_address
-from clean_shop.entrypoints.http import create_app
+from clean_shop.bootstrap import listen_address
+from clean_shop.entrypoints.startup import app_or_exit
 
-app = create_app(bootstrap())
+app = app_or_exit()
 
 
 def main() -> None:

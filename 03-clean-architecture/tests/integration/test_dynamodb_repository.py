@@ -1,21 +1,27 @@
 """DynamoDB-only behaviour the shared contract suite cannot provoke on the local AWS: answers a
-real table gives under load or to odd keys. botocore's Stubber scripts those answers; no network.
+real table gives under load or to odd keys. botocore's Stubber scripts those answers; no network
+(one test uses a closed local port: a DynamoDB that cannot be reached).
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
 from clean_shop.adapters import page_token
 from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
-from clean_shop.application.errors import InvalidPageToken
+from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
+from clean_shop.bootstrap import aws_client_config
+from clean_shop.domain.model import User
 
 USER_ID = "00000000-0000-4000-8000-000000000001"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 USER_ITEM = {
     "id": {"S": USER_ID},
     "name": {"S": "Ada"},
@@ -48,10 +54,30 @@ def test_other_dynamodb_errors_are_not_disguised_as_bad_tokens(table, stub: Stub
     stub.add_client_error("scan", service_error_code="ProvisionedThroughputExceededException")
     stub.add_client_error("scan", service_error_code="ValidationException")
     repository = DynamoDBUserRepository(table)
-    with pytest.raises(ClientError):
+    with pytest.raises(StorageUnavailable):  # throttled: "try again later", not the token's fault
         repository.list(10, page_token.encode({"id": "x"}))
     with pytest.raises(ClientError):
         repository.list(10)  # no token: a ValidationException is our bug, not the client's
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerError"])
+def test_throttling_and_server_errors_become_storage_unavailable(table, stub: Stubber, code: str) -> None:
+    stub.add_client_error("put_item", service_error_code=code, http_status_code=400 if "Throttl" in code else 500)
+    with pytest.raises(StorageUnavailable, match=code):
+        DynamoDBUserRepository(table).add(User.register("Ada", "ada@example.com", id=USER_ID, created_at=NOW))
+
+
+def test_an_unreachable_dynamodb_is_storage_unavailable_within_the_client_timeouts() -> None:
+    """A closed port: connection refused on every attempt, then the application's error, not botocore's."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once the socket is closed
+    dynamodb = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=closed, config=aws_client_config())
+    repository = DynamoDBOrderRepository(dynamodb.Table("orders"), (EndpointConnectionError,))
+    with pytest.raises(StorageUnavailable, match="EndpointConnectionError"):
+        repository.get(USER_ID)
+    with pytest.raises(StorageUnavailable):
+        repository.list_by_user(USER_ID, 10)
 
 
 def test_a_scan_cut_short_by_the_1_mb_limit_continues_from_last_evaluated_key(table, stub: Stubber) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -65,3 +67,25 @@ def test_the_server_module_exposes_the_app_and_runs_uvicorn_on_host_and_port(
 
     assert served == {"app": module.app, "host": "0.0.0.0", "port": 9123}
     assert module.app.title.startswith("Shapeshifting shop")
+
+
+@pytest.mark.parametrize(
+    ("module", "environ", "message"),
+    [
+        ("clean_shop.entrypoints.server", {"RUNTIME": "FARGATE"}, "RUNTIME='FARGATE' is not supported"),
+        (
+            "clean_shop.entrypoints.lambda_handler",
+            {"RUNTIME": "LAMBDA", "USERS_TABLE": "shop-users"},
+            "environment variable ORDERS_TABLE is not set",
+        ),
+    ],
+)
+def test_a_misconfigured_process_exits_at_import_with_one_line(module: str, environ: dict, message: str) -> None:
+    """Importing the entrypoint is the start (uvicorn; Lambda's init): it fails there, not on a request."""
+    keep = {k: v for k, v in os.environ.items() if k not in ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "STORAGE")}
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], env={**keep, **environ}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("clean: cannot start: ") and message in lines[0], result.stderr

@@ -7,6 +7,7 @@ rules themselves are tested in test_domain_model.py; the storage in the reposito
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import uuid
@@ -14,7 +15,11 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
+from clean_shop.application.errors import StorageUnavailable
+from clean_shop.application.use_cases import CreateOrderUseCase, CreateUserUseCase
 from clean_shop.bootstrap import bootstrap
+from clean_shop.domain.model import Order
 from clean_shop.entrypoints.http import create_app
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a fixed id: test ids must be stable (pytest-xdist)
@@ -236,3 +241,40 @@ def test_odd_query_strings_are_not_a_500(client: TestClient, query: str) -> None
 
 def test_the_openapi_document_builds(client: TestClient) -> None:
     assert "/orders/{order_id}" in client.get("/openapi.json").json()["paths"]
+
+
+# --- refusals that protect the service: size and storage failures --------------------------------------
+
+
+def test_a_body_over_64_kib_is_a_413_before_anything_reads_it(client: TestClient) -> None:
+    big = json.dumps({"name": "x" * 70_000, "email": "a@example.com"}).encode()
+    response = client.post("/users", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "65536" in response.json()["detail"]
+    chunked = client.post("/users", content=iter([big[:40_000], big[40_000:]]))  # no Content-Length
+    assert chunked.status_code == 413
+    assert client.get("/users").json()["items"] == []
+
+
+class UnavailableOrders(InMemoryOrderRepository):
+    """A fake whose storage is down: every write fails the way the DynamoDB adapter reports it."""
+
+    def add(self, order: Order) -> None:
+        raise StorageUnavailable("ThrottlingException")
+
+
+def test_storage_unavailable_is_a_503_with_retry_after_and_nothing_is_stored() -> None:
+    container = bootstrap({"RUNTIME": "LAMBDA", "STORAGE": "memory"})
+    users, orders = InMemoryUserRepository(), UnavailableOrders()
+    container = dataclasses.replace(
+        container, create_user=CreateUserUseCase(users), create_order=CreateOrderUseCase(orders, users)
+    )
+    client = TestClient(create_app(container))
+    user = client.post("/users", json={"name": "Ada", "email": "ada@example.com"}).json()
+
+    response = client.post("/orders", json={"user_id": user["id"], "product": "Mug", "quantity": 1})
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert "unavailable" in response.json()["detail"]
+    assert orders.list(10).items == []
