@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shopctl import ecs_target, eks_target, lambda_target, localaws
-from shopctl.net import free_port
+from shopctl.net import free_port, wait_healthy
 from shopctl.resources import TableNames
 from shopctl.run import start_stage
 
@@ -44,6 +44,9 @@ def serve(
         module = DEPLOY_TARGETS[target]
         options = module.Options(env="local", port=free_port(), quiet=True)
         deployed = module.deploy(stage, options)
+        # Like a pipeline's smoke test: the deployment counts as up once /health is green end to end. (For
+        # microservices on Lambda the gateway's /health reaches both functions: their cold starts happen here.)
+        wait_healthy(f"{deployed.url}/health", 60)
         try:
             tables = TableNames(**deployed.resources["tables"])
             yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.get("service_urls", {})))
