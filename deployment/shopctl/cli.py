@@ -93,7 +93,9 @@ TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 
 def _options(args: argparse.Namespace):
     if args.target == "lambda":
-        return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python)
+        return lambda_target.Options(
+            env=args.env, port=args.port, auth=args.auth, python=args.python, optimize=args.optimize
+        )
     if args.target == "eks":
         return eks_target.Options(env=args.env, port=args.port, cluster_name=args.cluster_name)
     return ecs_target.Options(env=args.env, port=args.port)
@@ -104,6 +106,8 @@ def _deploy(args: argparse.Namespace) -> int:
     _target_env(args.env, args.aws_port)
     options = _options(args)
     target = TARGETS[args.target]
+    if args.optimize and args.target != "lambda":
+        print(f"  note: OPTIMIZE=1 applies to TARGET=lambda packages; ignored for TARGET={args.target}")
     if args.env == "aws":
         _confirm(target.plan(stage, options), args.yes)
         if args.target == "lambda" and options.auth_type == "NONE":
@@ -245,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--python", default="3.12", help="the function's Python on AWS (ENV=aws)")
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation (ENV=aws)")
         cmd.add_argument("--cluster-name", default="shop", help="the EKS cluster (TARGET=eks)")
+        cmd.add_argument(
+            "--optimize",
+            action="store_true",
+            help="TARGET=lambda: the package tuned for cold starts (precompiled bytecode, unused AWS SDK data out)",
+        )
 
     dep = sub.add_parser("deploy", help="deploy a stage to a target")
     target_args(dep)
