@@ -1,0 +1,576 @@
+"""Cold starts, measured (section 2 of `make compare`), and the optimised Lambda package (section 4).
+
+Everything runs on this machine, in one run, against a local AWS of its own:
+
+- the **floor**: a bare `python -c pass`, and `floor_app` (FastAPI + Mangum + boto3, one DynamoDB client,
+  one DynamoDB call) packaged like a stage, run on the same local Lambda and as the same container command;
+- **Lambda**: each stage deployed exactly as `make deploy TARGET=lambda` does (plain, then `OPTIMIZE=1`),
+  N cold starts forced the way one does on AWS (`shopctl.coldstart`: change the configuration, invoke,
+  read Init Duration and Duration from the REPORT lines in CloudWatch Logs), package sizes from the build;
+- **ECS / EKS / local**: the container command of the registered task definition / rendered Deployment
+  (read back from the files local ECS/EKS run from), started N times as a fresh process: time from
+  process start to the first 200 on the health path, then the first request;
+- an **import-time breakdown** (`python -X importtime`) of each Lambda handler inside its plain package,
+  run the way the local Lambda runs it (isolated interpreter, no bytecode written).
+
+Ratios to the floor are the headline: they are stable across machines, absolute times are not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from shopctl import coldstart, deploy_common, ecs_target, eks_target, fleet, lambda_target, localaws, run
+from shopctl.errors import ShopctlError
+from shopctl.lambda_local import testing as lambda_testing
+from shopctl.lambda_local.function import extract
+from shopctl.net import free_port
+from shopctl.package import Package, Platform, build, build_root, build_zip, pinned
+from shopctl.process import base_environ, uvicorn_argv
+from shopctl.resources import TableNames, ensure_tables
+from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
+from shopctl.supervisor import Spec, replica_argv
+
+FLOOR_DIR = Path(__file__).with_name("floor_app")
+FLOOR_FUNCTION = "shop-floor"
+FLOOR_HANDLER = "floor_app.main.handler"
+FLOOR_ASGI = "floor_app.main:app"
+VARIANTS = ("plain", "optimized")
+PROCESS_TARGETS = ("local", "ecs", "eks")
+TARGETS = ("lambda", *PROCESS_TARGETS)
+HEALTH_TIMEOUT_S = 45.0
+
+METHODS = {
+    "bare_python": "`python -c pass` with this virtualenv's interpreter, started N times by subprocess.run; "
+    "wall time from spawn to exit.",
+    "lambda": "Each stage deployed as `make deploy TARGET=lambda` does (ENV=local), run by the local Lambda "
+    "(worker processes, isolated interpreter, the package unzipped as a read-only task root). A cold start is "
+    "forced N times by changing an environment variable (as on AWS), then one request: `cold request` = "
+    "that request's latency measured by the client (init + invoke + the Function URL hop); `init` = Init "
+    "Duration from the REPORT line; then W warm requests, whose REPORT Durations give warm p50/p99. Sizes "
+    "are the package ZIP as built and its unzipped content. Figures are medians over the N runs.",
+    "floor": "`floor_app` (deployment/shopctl/compare/floor_app): imports fastapi, mangum and boto3, creates one "
+    "DynamoDB client, answers GET /users with one DynamoDB Scan — no architecture. Packaged by the same code as "
+    "the stages and measured the same way on the same local Lambda / as the same container command, in the "
+    "same run. ratio = a stage's median / the floor's median (same variant for Lambda).",
+    "process": "The container command of the registered ECS task definition / the rendered EKS Deployment (the "
+    "spec local ECS/EKS run, read back after a real local deploy), `make run`'s uvicorn command for `local`. "
+    "Each of the N runs starts a fresh process (this machine's Python, port replaced), polls the health path "
+    "every 10 ms: `healthy` = process start → first 200; `first request` = the next request's latency "
+    "(GET /users?limit=1, /orders?limit=1 for orders-service), then W warm ones.",
+    "importtime": "`python -I -S -B -X importtime -c 'import <handler module>'` inside the unzipped *plain* "
+    "package with the function's environment (as the local Lambda imports it: no site-packages, no bytecode "
+    "written, so every module is compiled from source). Self time summed per top-level package; the handler "
+    "module's own self time includes its module-level code (app creation, boto3 clients). One run per "
+    "handler; -X importtime itself adds overhead, so read the shares, not the totals.",
+}
+
+
+# --- numbers ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) — with few samples, a sample that was actually seen."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary(values: list[float]) -> dict[str, Any] | None:
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return None
+    return {
+        "n": len(values),
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+        "p99": round(percentile(values, 99), 2),
+        "values": [round(v, 2) for v in values],
+    }
+
+
+def ratio(value: dict | None, floor: dict | None) -> float | None:
+    if not value or not floor or not floor["median"]:
+        return None
+    return round(value["median"] / floor["median"], 3)
+
+
+def request_path(service: Service) -> str:
+    """The first request: one that reads the database (the orders-service lists orders, the rest users)."""
+    return "/orders?limit=1" if service.name == "orders" else "/users?limit=1"
+
+
+def package_facts(package: Package) -> dict[str, Any]:
+    return {
+        "zipped_mb": round(package.zipped_bytes / 1e6, 2),
+        "unzipped_mb": round(package.unzipped_bytes / 1e6, 2),
+        "files": package.files,
+    }
+
+
+# --- the floor -----------------------------------------------------------------------------------------------
+
+
+def bare_python(n: int) -> dict[str, Any] | None:
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append((time.perf_counter() - started) * 1000)
+    return summary(times)
+
+
+def floor_package(platform: Platform, *, optimize: bool) -> Package:
+    out = build_root() / f"floor{'-optimized' if optimize else ''}.zip"
+    return build_zip(
+        out,
+        pinned(LAMBDA_REQUIREMENTS),
+        {"floor_app": FLOOR_DIR},
+        platform,
+        label="floor",
+        quiet=True,
+        optimize=optimize,
+    )
+
+
+# --- Lambda --------------------------------------------------------------------------------------------------
+
+
+def measure_function(function: str, url: str, path: str, *, n: int, warm: int, say: Callable[[str], None]) -> dict:
+    rows = coldstart.measure(function, url, runs=n, warm=warm, path=path, quiet=True)
+    for row in rows:
+        init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
+        say(f"    run {row.run}/{n}: init {init}, cold request {row.first_request_ms:.0f} ms")
+    warm_ms = [ms for row in rows for ms in row.warm_ms]
+    return {
+        "cold_starts_seen": sum(1 for r in rows if r.init_ms is not None),
+        "init_ms": summary([r.init_ms for r in rows if r.init_ms is not None]),
+        "cold_request_ms": summary([r.first_request_ms for r in rows]),
+        "cold_duration_ms": summary([r.cold_duration_ms for r in rows if r.cold_duration_ms is not None]),
+        "warm_ms": summary(warm_ms),
+        "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
+        "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
+    }
+
+
+def floor_lambda(
+    variants: tuple[str, ...], *, n: int, warm: int, platform: Platform, logs: Path, say: Callable[[str], None]
+) -> dict[str, dict]:
+    """The floor on the local Lambda: deployed through the local AWS like any function, same memory/timeout."""
+    tables = TableNames.for_deployment("floor-lambda")
+    ensure_tables(tables)
+    out: dict[str, dict] = {}
+    service = None
+    try:
+        for variant in variants:
+            package = floor_package(platform, optimize=variant == "optimized")
+            lambda_testing.deploy(
+                FLOOR_FUNCTION,
+                package.data,
+                handler=FLOOR_HANDLER,
+                runtime=platform.runtime,
+                variables={"USERS_TABLE": tables.users},
+                timeout=lambda_target.TIMEOUT_S,
+                memory=lambda_target.MEMORY_MB,
+            )
+            boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
+            if service is None:
+                service = lambda_testing.start(FLOOR_FUNCTION, logs / "floor-lambda.log")
+            say(f"… floor on Lambda ({variant}): {n} cold starts + {warm} warm requests each")
+            result = measure_function(FLOOR_FUNCTION, service.url, "/users?limit=1", n=n, warm=warm, say=say)
+            out[variant] = {"package": package_facts(package), **result}
+    finally:
+        if service is not None:
+            service.stop()
+    return out
+
+
+def stage_lambda(
+    stage_name: str, variants: tuple[str, ...], *, n: int, warm: int, say: Callable[[str], None]
+) -> list[dict]:
+    """Deploy the stage to the local Lambda (plain, then OPTIMIZE=1), run the talk's flow, force cold starts."""
+    stage = get_stage(stage_name)
+    port = free_port()
+    rows: list[dict] = []
+    options = lambda_target.Options(env="local", port=port, quiet=True)
+    try:
+        for variant in variants:
+            options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
+            say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
+            deployment = lambda_target.deploy(stage.name, options)
+            flow = fleet.talk_flow(deployment.url)
+            say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
+            for service in lambda_target.lambda_services(stage):
+                function = lambda_target.function_name(stage, service)
+                package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
+                url = deployment.resources["service_urls"][service.name]
+                say(f"… {function} ({variant}): {n} cold starts + {warm} warm requests each")
+                result = measure_function(function, url, request_path(service), n=n, warm=warm, say=say)
+                rows.append(
+                    {
+                        "stage": stage.name,
+                        "service": service.name,
+                        "function": function,
+                        "variant": variant,
+                        "path": request_path(service),
+                        "flow_ok": flow.ok,
+                        "flow": flow.detail,
+                        "package": package_facts(package),
+                        **result,
+                    }
+                )
+    finally:
+        lambda_target.destroy(stage.name, options, keep_data=False)
+    return rows
+
+
+# --- processes: local, ECS, EKS -----------------------------------------------------------------------------
+
+
+@dataclass
+class ProcessSubject:
+    stage: str
+    service: str
+    target: str
+    argv: list[str]
+    env: dict[str, str]
+    health_path: str = "/health"
+    request_path: str = "/users?limit=1"
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def floor_process(aws: localaws.LocalAws) -> ProcessSubject:
+    """The floor as a container command (the same form as an ECS task definition's)."""
+    tables = TableNames.for_deployment("floor-process")
+    ensure_tables(tables)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "USERS_TABLE")}
+    env.update({**aws.environ(), "PYTHONPATH": str(FLOOR_DIR.parent), "USERS_TABLE": tables.users})
+    argv = ["python", "-m", "uvicorn", FLOOR_ASGI, "--host", "0.0.0.0", "--port", "8080"]
+    return ProcessSubject("floor", "app", "process", argv, env)
+
+
+def _spec_for(stage: Stage, service: Service, deployment: str) -> Spec:
+    path = deploy_common.manifest_dir(deployment) / f"{deploy_common.resource_name(stage, service)}.spec.json"
+    if not path.exists():
+        raise ShopctlError(f"no local spec {path} after deploying {deployment}", "did the deploy code change?")
+    return Spec(**json.loads(path.read_text()))
+
+
+@contextlib.contextmanager
+def process_subjects(stage_name: str, target: str, aws: localaws.LocalAws) -> Iterator[list[ProcessSubject]]:
+    """What `target` runs for each of the stage's services (deployed for real locally, destroyed after)."""
+    stage = get_stage(stage_name)
+    if target == "local":
+        tables = TableNames.for_deployment(f"{stage.name}-compare")
+        ensure_tables(tables)
+        config = run.publish_config("LAMBDA", tables, f"{stage.name}-compare")
+        subjects = []
+        for service in stage.app_services():
+            # The orders-service's first request (a list) never calls users: any URL satisfies its config.
+            upstreams = {f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams}
+            env = base_environ(stage.name, {**aws.environ(), **config, **upstreams})
+            argv = uvicorn_argv(service.asgi, 0, access_log=False)
+            subjects.append(
+                ProcessSubject(stage.name, service.name, target, argv, env, request_path=request_path(service))
+            )
+        yield subjects
+        return
+    module = {"ecs": ecs_target, "eks": eks_target}[target]
+    options = (
+        ecs_target.Options(env="local", port=free_port(), quiet=True, desired_count=1)
+        if target == "ecs"
+        else eks_target.Options(env="local", port=free_port(), quiet=True, replicas=1)
+    )
+    try:
+        module.deploy(stage.name, options)
+        subjects = []
+        for service in stage.app_services():
+            spec = _spec_for(stage, service, module.deployment_name(stage.name))
+            subjects.append(
+                ProcessSubject(
+                    stage.name,
+                    service.name,
+                    target,
+                    list(spec.argv),
+                    dict(spec.env),
+                    spec.health_path,
+                    request_path(service),
+                    dict(spec.files),
+                )
+            )
+        yield subjects
+    finally:
+        module.destroy(stage.name, options, keep_data=False)
+
+
+def measure_process(subject: ProcessSubject, *, n: int, warm: int, logs: Path) -> dict:
+    for path, content in subject.files.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(content)
+    healthy, first, warm_ms = [], [], []
+    log = logs / f"{subject.stage}-{subject.service}-{subject.target}.log"
+    with httpx.Client(timeout=10.0) as client:
+        for _ in range(n):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            with log.open("ab") as out:
+                started = time.perf_counter()
+                popen = subprocess.Popen(
+                    replica_argv(subject.argv, port),
+                    env=subject.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            try:
+                while True:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(url + subject.health_path, timeout=1.0).status_code == 200:
+                            break
+                    if popen.poll() is not None or time.perf_counter() - started > HEALTH_TIMEOUT_S:
+                        raise ShopctlError(
+                            f"{subject.stage}/{subject.service} on {subject.target} did not become healthy",
+                            f"see {log}",
+                        )
+                    time.sleep(0.01)
+                healthy.append((time.perf_counter() - started) * 1000)
+                begin = time.perf_counter()
+                response = client.get(url + subject.request_path)
+                first.append((time.perf_counter() - begin) * 1000)
+                if response.status_code != 200:
+                    raise ShopctlError(
+                        f"{subject.stage}/{subject.service} on {subject.target}: GET {subject.request_path} "
+                        f"answered {response.status_code}",
+                        f"see {log}",
+                    )
+                for _ in range(warm):
+                    begin = time.perf_counter()
+                    client.get(url + subject.request_path)
+                    warm_ms.append((time.perf_counter() - begin) * 1000)
+            finally:
+                localaws.terminate(popen.pid)
+    return {
+        "healthy_ms": summary(healthy),
+        "first_request_ms": summary(first),
+        "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
+        "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
+    }
+
+
+# --- import time ------------------------------------------------------------------------------------------
+
+IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+
+
+def parse_importtime(stderr: str) -> dict[str, float]:
+    """Self time (ms) per top-level package from `-X importtime` output."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        match = IMPORT_LINE.match(line)
+        if match:
+            top = match[4].split(".")[0]
+            totals[top] = totals.get(top, 0.0) + int(match[1]) / 1000
+    return totals
+
+
+def import_breakdown(package: Package, module: str, env: dict[str, str], work: Path, *, top: int = 8) -> dict:
+    root = extract(package.data, work.resolve() / package.path.stem)
+    code = f"import sys; sys.path[:0] = [{str(root)!r}]; import {module}"
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-X", "importtime", "-c", code],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise ShopctlError(f"importing {module} from {package.path.name} failed", result.stderr.strip()[-300:])
+    totals = parse_importtime(result.stderr)
+    total = sum(totals.values())
+    ranked = sorted(totals.items(), key=lambda item: -item[1])
+    return {
+        "module": module,
+        "total_ms": round(total, 1),
+        "top": [
+            {
+                "package": name,
+                "self_ms": round(ms, 1),
+                "share": round(ms / total, 3) if total else 0.0,
+                "stdlib": name in sys.stdlib_module_names,
+            }
+            for name, ms in ranked[:top]
+        ],
+    }
+
+
+def lambda_env(aws: localaws.LocalAws, variables: dict[str, str]) -> dict[str, str]:
+    return {**aws.environ(), "RUNTIME": "LAMBDA", "PATH": os.environ.get("PATH", ""), **variables}
+
+
+def import_times(stages: list[str], aws: localaws.LocalAws, work: Path, say: Callable[[str], None]) -> dict:
+    platform = Platform.local()
+    out = {}
+    tables = TableNames.for_deployment("importtime")
+    say("… import-time breakdown of each handler in its plain package (-X importtime)")
+    out["floor"] = import_breakdown(
+        floor_package(platform, optimize=False), "floor_app.main", lambda_env(aws, {"USERS_TABLE": tables.users}), work
+    )
+    for stage_name in stages:
+        stage = STAGES[stage_name]
+        for service in lambda_target.lambda_services(stage):
+            package = build(stage, service, platform, quiet=True)
+            module = service.handler.rsplit(".", 1)[0]
+            variables = deploy_common.table_env(service, tables)
+            variables.update({f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams})
+            label = stage.name if len(stage.app_services()) == 1 else f"{stage.name}/{service.name}"
+            out[label] = import_breakdown(package, module, lambda_env(aws, variables), work)
+    return out
+
+
+# --- the whole section ------------------------------------------------------------------------------------
+
+
+def measure(
+    *,
+    stages: list[str],
+    targets: list[str],
+    n: int,
+    warm: int,
+    variants: tuple[str, ...],
+    work: Path,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Start a local AWS of our own (free port, own run dir), measure everything, stop it."""
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    saved = dict(os.environ)
+    os.environ["SHOP_RUN_DIR"] = str(work / "run")
+    aws, _ = localaws.start(free_port(), quiet=True)
+    aws.use()
+    say(f"✓ local AWS for the measurements at {aws.endpoint}")
+    try:
+        result: dict[str, Any] = {"n": n, "warm": warm, "stages": stages, "targets": targets, "methods": METHODS}
+        say(f"… floor: bare Python start x{n}")
+        result["bare_python_ms"] = bare_python(max(n, 3))
+        floor: dict[str, Any] = {}
+        if "lambda" in targets:
+            floor["lambda"] = floor_lambda(variants, n=n, warm=warm, platform=Platform.local(), logs=logs, say=say)
+        if set(targets) & set(PROCESS_TARGETS):
+            say(f"… floor as a container command: {n} fresh starts")
+            floor["process"] = measure_process(floor_process(aws), n=n, warm=warm, logs=logs)
+        result["floor"] = floor
+
+        lambda_rows: list[dict] = []
+        if "lambda" in targets:
+            for stage in stages:
+                lambda_rows += stage_lambda(stage, variants, n=n, warm=warm, say=say)
+            for row in lambda_rows:
+                floor_row = floor["lambda"].get(row["variant"], {})
+                row["init_ratio"] = ratio(row["init_ms"], floor_row.get("init_ms"))
+                row["cold_request_ratio"] = ratio(row["cold_request_ms"], floor_row.get("cold_request_ms"))
+        result["lambda"] = lambda_rows
+
+        process_rows: list[dict] = []
+        for target in [t for t in targets if t in PROCESS_TARGETS]:
+            for stage in stages:
+                say(f"… {stage} on {target}: {n} fresh process starts per service")
+                with process_subjects(stage, target, aws) as subjects:
+                    for subject in subjects:
+                        figures = measure_process(subject, n=n, warm=warm, logs=logs)
+                        healthy = figures["healthy_ms"]
+                        say(f"    {subject.stage}/{subject.service}: healthy after {healthy['median']:.0f} ms (median)")
+                        process_rows.append(
+                            {
+                                "stage": subject.stage,
+                                "service": subject.service,
+                                "target": target,
+                                "health_path": subject.health_path,
+                                "path": subject.request_path,
+                                **figures,
+                                "healthy_ratio": ratio(figures["healthy_ms"], floor["process"]["healthy_ms"]),
+                            }
+                        )
+        result["process"] = process_rows
+        if "lambda" in targets:
+            result["importtime"] = import_times(stages, aws, work / "packages", say)
+        result["goals"] = goals(result)
+        return result
+    finally:
+        localaws.stop(aws.port, quiet=True)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _entry_rows(rows: list[dict], variant: str) -> dict[str, list[dict]]:
+    by_stage: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["variant"] == variant:
+            by_stage.setdefault(row["stage"], []).append(row)
+    return by_stage
+
+
+def goals(result: dict[str, Any]) -> dict[str, Any]:
+    """The performance goals of section 4, evaluated on this run's figures (reported, never asserted)."""
+    rows = result.get("lambda", [])
+    plain = _entry_rows(rows, "plain")
+    optimized = _entry_rows(rows, "optimized")
+    out: dict[str, Any] = {"floor_ratio_limit": 1.10, "clean_vs_monolith_limit": 1.05, "optimized_gain_goal": 0.30}
+    floor_checks = []
+    for stage, stage_rows in plain.items():
+        for row in stage_rows:
+            if row["cold_request_ratio"] is not None:
+                floor_checks.append(
+                    {
+                        "function": row["function"],
+                        "ratio": row["cold_request_ratio"],
+                        "met": row["cold_request_ratio"] <= 1.10,
+                        "stage": stage,
+                    }
+                )
+    out["floor"] = floor_checks
+    if "clean" in plain and "monolith" in plain:
+        clean = plain["clean"][0]["cold_request_ms"]["median"]
+        monolith = plain["monolith"][0]["cold_request_ms"]["median"]
+        out["clean_vs_monolith"] = {"ratio": round(clean / monolith, 3), "met": clean / monolith <= 1.05}
+    gains = []
+    for stage, stage_rows in optimized.items():
+        for row in stage_rows:
+            before = next(r for r in plain.get(stage, []) if r["function"] == row["function"])
+            gain = 1 - row["cold_request_ms"]["median"] / before["cold_request_ms"]["median"]
+            init_gain = (
+                1 - row["init_ms"]["median"] / before["init_ms"]["median"]
+                if row["init_ms"] and before["init_ms"]
+                else None
+            )
+            gains.append(
+                {
+                    "function": row["function"],
+                    "stage": stage,
+                    "cold_request_gain": round(gain, 3),
+                    "init_gain": round(init_gain, 3) if init_gain is not None else None,
+                    "size_gain": round(1 - row["package"]["zipped_mb"] / before["package"]["zipped_mb"], 3),
+                    "met": gain >= 0.30,
+                }
+            )
+    out["optimized"] = gains
+    return out
+
