@@ -19,6 +19,7 @@ Ratios to the floor are the headline: they are stable across machines, absolute 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -213,27 +214,28 @@ def stage_lambda(
             options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
             say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
             deployment = lambda_target.deploy(stage.name, options)
-            flow = fleet.talk_flow(deployment.url)
-            say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
+            variant_rows = []
             for service in lambda_target.lambda_services(stage):
                 function = lambda_target.function_name(stage, service)
                 package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
                 url = deployment.resources["service_urls"][service.name]
                 say(f"… {function} ({variant}): {n} cold starts + {warm} warm requests each")
                 result = measure_function(function, url, request_path(service), n=n, warm=warm, say=say)
-                rows.append(
+                variant_rows.append(
                     {
                         "stage": stage.name,
                         "service": service.name,
                         "function": function,
                         "variant": variant,
                         "path": request_path(service),
-                        "flow_ok": flow.ok,
-                        "flow": flow.detail,
                         "package": package_facts(package),
                         **result,
                     }
                 )
+            # The package must still serve the contract: the talk's flow, on the environments just measured.
+            flow = fleet.talk_flow(deployment.url)
+            say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
+            rows += [{**row, "flow_ok": flow.ok, "flow": flow.detail} for row in variant_rows]
     finally:
         lambda_target.destroy(stage.name, options, keep_data=False)
     return rows
@@ -389,8 +391,14 @@ def parse_importtime(stderr: str) -> dict[str, float]:
     return totals
 
 
-def import_breakdown(package: Package, module: str, env: dict[str, str], work: Path, *, top: int = 8) -> dict:
-    root = extract(package.data, work.resolve() / package.path.stem)
+def unzipped(package: Package) -> Path:
+    """The package unzipped, as the local Lambda lays out a task root (cached by content, like the builds)."""
+    digest = hashlib.sha256(package.data).hexdigest()[:16]
+    return extract(package.data, build_root() / "unzipped" / f"{package.path.stem}-{digest}")
+
+
+def import_breakdown(package: Package, module: str, env: dict[str, str], *, top: int = 8) -> dict:
+    root = unzipped(package)
     code = f"import sys; sys.path[:0] = [{str(root)!r}]; import {module}"
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-B", "-X", "importtime", "-c", code],
@@ -424,14 +432,17 @@ def lambda_env(aws: localaws.LocalAws, variables: dict[str, str]) -> dict[str, s
     return {**aws.environ(), "RUNTIME": "LAMBDA", "PATH": os.environ.get("PATH", ""), **variables}
 
 
-def import_times(stages: list[str], aws: localaws.LocalAws, work: Path, say: Callable[[str], None]) -> dict:
+def import_times(stages: list[str], aws: localaws.LocalAws, say: Callable[[str], None], *, floor: bool = True) -> dict:
     platform = Platform.local()
     out = {}
     tables = TableNames.for_deployment("importtime")
     say("… import-time breakdown of each handler in its plain package (-X importtime)")
-    out["floor"] = import_breakdown(
-        floor_package(platform, optimize=False), "floor_app.main", lambda_env(aws, {"USERS_TABLE": tables.users}), work
-    )
+    if floor:
+        out["floor"] = import_breakdown(
+            floor_package(platform, optimize=False),
+            "floor_app.main",
+            lambda_env(aws, {"USERS_TABLE": tables.users}),
+        )
     for stage_name in stages:
         stage = STAGES[stage_name]
         for service in lambda_target.lambda_services(stage):
@@ -440,7 +451,7 @@ def import_times(stages: list[str], aws: localaws.LocalAws, work: Path, say: Cal
             variables = deploy_common.table_env(service, tables)
             variables.update({f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams})
             label = stage.name if len(stage.app_services()) == 1 else f"{stage.name}/{service.name}"
-            out[label] = import_breakdown(package, module, lambda_env(aws, variables), work)
+            out[label] = import_breakdown(package, module, lambda_env(aws, variables))
     return out
 
 
@@ -456,24 +467,31 @@ def measure(
     variants: tuple[str, ...],
     work: Path,
     say: Callable[[str], None] = print,
+    aws: localaws.LocalAws | None = None,
+    floor_variants: tuple[str, ...] | None = None,
+    floor_importtime: bool = True,
 ) -> dict[str, Any]:
-    """Start a local AWS of our own (free port, own run dir), measure everything, stop it."""
+    """Measure everything against a local AWS of our own (free port, own run dir), or against `aws`."""
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
     saved = dict(os.environ)
     os.environ["SHOP_RUN_DIR"] = str(work / "run")
-    aws, _ = localaws.start(free_port(), quiet=True)
+    own_aws = aws is None
+    if aws is None:
+        aws, _ = localaws.start(free_port(), quiet=True)
+        say(f"✓ local AWS for the measurements at {aws.endpoint}")
     aws.use()
-    say(f"✓ local AWS for the measurements at {aws.endpoint}")
     try:
         result: dict[str, Any] = {"n": n, "warm": warm, "stages": stages, "targets": targets, "methods": METHODS}
         say(f"… floor: bare Python start x{n}")
         result["bare_python_ms"] = bare_python(max(n, 3))
         floor: dict[str, Any] = {}
         if "lambda" in targets:
-            floor["lambda"] = floor_lambda(variants, n=n, warm=warm, platform=Platform.local(), logs=logs, say=say)
+            floor["lambda"] = floor_lambda(
+                floor_variants or variants, n=n, warm=warm, platform=Platform.local(), logs=logs, say=say
+            )
         if set(targets) & set(PROCESS_TARGETS):
             say(f"… floor as a container command: {n} fresh starts")
             floor["process"] = measure_process(floor_process(aws), n=n, warm=warm, logs=logs)
@@ -484,7 +502,9 @@ def measure(
             for stage in stages:
                 lambda_rows += stage_lambda(stage, variants, n=n, warm=warm, say=say)
             for row in lambda_rows:
-                floor_row = floor["lambda"].get(row["variant"], {})
+                # Same package variant as the floor when both were measured, else the plain floor.
+                row["floor_variant"] = row["variant"] if row["variant"] in floor["lambda"] else "plain"
+                floor_row = floor["lambda"].get(row["floor_variant"], {})
                 row["init_ratio"] = ratio(row["init_ms"], floor_row.get("init_ms"))
                 row["cold_request_ratio"] = ratio(row["cold_request_ms"], floor_row.get("cold_request_ms"))
         result["lambda"] = lambda_rows
@@ -511,11 +531,12 @@ def measure(
                         )
         result["process"] = process_rows
         if "lambda" in targets:
-            result["importtime"] = import_times(stages, aws, work / "packages", say)
+            result["importtime"] = import_times(stages, aws, say, floor=floor_importtime)
         result["goals"] = goals(result)
         return result
     finally:
-        localaws.stop(aws.port, quiet=True)
+        if own_aws:
+            localaws.stop(aws.port, quiet=True)
         os.environ.clear()
         os.environ.update(saved)
 
@@ -573,4 +594,3 @@ def goals(result: dict[str, Any]) -> dict[str, Any]:
             )
     out["optimized"] = gains
     return out
-
