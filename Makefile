@@ -120,7 +120,7 @@ deploy-mixed: $(STAMP) ## The talk's mixed deployment: clean stage, users throug
 
 compare: $(STAMP) ## Compare the stages: coupling, cold starts (Lambda/ECS/EKS vs a floor), test cost, OPTIMIZE=1 gain -> build/compare/report.md (N=5; QUICK=1; SECTIONS=coupling,coldstart,tests)
 	@$(PY) -m shopctl.compare --n $(N) --out build/compare $(if $(filter 1,$(QUICK)),--quick) \
-	  $(if $(SECTIONS),--sections $(SECTIONS)) $(if $(STAGES_ONLY),--stages $(STAGES_ONLY)) $(if $(TARGETS),--targets $(TARGETS))
+	  $(if $(SECTIONS),--sections $(SECTIONS)) $(if $(COMPARE_STAGES),--stages $(COMPARE_STAGES)) $(if $(COMPARE_TARGETS),--targets $(COMPARE_TARGETS))
 
 manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (tests check they are current)
 	@for s in $(STAGES); do $(PY) -m shopctl.k8s render --stage $$s > deployment/eks/$$s.yaml; done; echo "✓ deployment/eks/*.yaml"

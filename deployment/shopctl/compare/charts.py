@@ -125,7 +125,8 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
     ax.set_xticks(xs)
     ax.set_xticklabels(names, fontsize=8)
     ax.set_ylabel("cold request / plain floor")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.set_ylim(0, max(1.25, *ax.get_ylim()[1:]) * 1.05)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 
@@ -157,7 +158,7 @@ def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
     ax.set_xticks([x + width * (len(subjects) - 1) / 2 for x in range(len(targets))])
     ax.set_xticklabels(targets)
     ax.set_ylabel("healthy time / floor")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 

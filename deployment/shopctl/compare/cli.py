@@ -77,12 +77,21 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
+def load_average() -> float | None:
+    """The 1-minute load average: a busy machine makes every absolute time (and some ratios) noisier."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
     """Measure what `options` asks for, write report.json, report.md and the charts into options.out.
 
     The cold starts run against `aws` when given (a test session's local AWS), else a local AWS of their own.
     """
     started = time.monotonic()
+    load_before = load_average()
     out = options.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = out / "work"
@@ -140,6 +149,7 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
             "stages": list(options.stages),
             "targets": list(options.targets),
             "duration_s": round(time.monotonic() - started, 1),
+            "load_average": [load_before, load_average()],
         },
         **result,
         "charts": paths,

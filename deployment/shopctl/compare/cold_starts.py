@@ -152,11 +152,8 @@ def floor_package(platform: Platform, *, optimize: bool) -> Package:
 # --- Lambda --------------------------------------------------------------------------------------------------
 
 
-def measure_function(function: str, url: str, path: str, *, n: int, warm: int, say: Callable[[str], None]) -> dict:
-    rows = coldstart.measure(function, url, runs=n, warm=warm, path=path, quiet=True)
-    for row in rows:
-        init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
-        say(f"    run {row.run}/{n}: init {init}, cold request {row.first_request_ms:.0f} ms")
+def measure_function(function: str, url: str, path: str, *, n: int, warm: int) -> dict:
+    rows = coldstart.measure(function, url, runs=n, warm=warm, path=path, quiet=False)  # prints each run
     warm_ms = [ms for row in rows for ms in row.warm_ms]
     return {
         "cold_starts_seen": sum(1 for r in rows if r.init_ms is not None),
@@ -192,8 +189,13 @@ def floor_lambda(
             boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
             if service is None:
                 service = lambda_testing.start(FLOOR_FUNCTION, logs / "floor-lambda.log")
+            time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+            # Untimed: the local Lambda fetches and unzips the new code on the first request after a deploy.
+            primed = httpx.get(f"{service.url}/health", timeout=30.0)
+            if primed.status_code != 200:
+                raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {service.log}")
             say(f"… floor on Lambda ({variant}): {n} cold starts + {warm} warm requests each")
-            result = measure_function(FLOOR_FUNCTION, service.url, "/users?limit=1", n=n, warm=warm, say=say)
+            result = measure_function(FLOOR_FUNCTION, service.url, "/users?limit=1", n=n, warm=warm)
             out[variant] = {"package": package_facts(package), **result}
     finally:
         if service is not None:
@@ -214,14 +216,17 @@ def stage_lambda(
             options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
             say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
             deployment = lambda_target.deploy(stage.name, options)
-            variant_rows = []
+            # The package must still serve the contract: the talk's flow. Run first, it also has the local
+            # Lambda fetch and unzip the new code, which no measured cold start should include.
+            flow = fleet.talk_flow(deployment.url)
+            say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
             for service in lambda_target.lambda_services(stage):
                 function = lambda_target.function_name(stage, service)
                 package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
                 url = deployment.resources["service_urls"][service.name]
                 say(f"… {function} ({variant}): {n} cold starts + {warm} warm requests each")
-                result = measure_function(function, url, request_path(service), n=n, warm=warm, say=say)
-                variant_rows.append(
+                result = measure_function(function, url, request_path(service), n=n, warm=warm)
+                rows.append(
                     {
                         "stage": stage.name,
                         "service": service.name,
@@ -229,13 +234,11 @@ def stage_lambda(
                         "variant": variant,
                         "path": request_path(service),
                         "package": package_facts(package),
+                        "flow_ok": flow.ok,
+                        "flow": flow.detail,
                         **result,
                     }
                 )
-            # The package must still serve the contract: the talk's flow, on the environments just measured.
-            flow = fleet.talk_flow(deployment.url)
-            say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
-            rows += [{**row, "flow_ok": flow.ok, "flow": flow.detail} for row in variant_rows]
     finally:
         lambda_target.destroy(stage.name, options, keep_data=False)
     return rows

@@ -169,6 +169,12 @@ def _yes(met: bool | None) -> str:
     return "—" if met is None else ("✓ met" if met else "✗ not met")
 
 
+def _load(load: list[float | None] | None) -> str:
+    if not load or None in load:
+        return ""
+    return f"; load average {load[0]:.1f} at the start, {load[1]:.1f} at the end (other work slows every figure)"
+
+
 def _image(path: str, alt: str) -> list[str]:
     return ["", f"![{alt}]({path})", ""]
 
@@ -206,7 +212,13 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
         if coupling and stage in coupling["stages"]:
             facts = coupling["stages"][stage]
             swap = next((c for c in coupling["impact"].values() if "database" in c["title"].lower()), None)
-            files = swap["stages"][stage]["new_files"] + swap["stages"][stage]["edited_files"] if swap else "—"
+            files = "—"
+            if swap:
+                change = swap["stages"][stage]
+                files = (
+                    f"{change['new_files'] + change['edited_files']} "
+                    f"({change['edited_definitions']} existing definitions edited)"
+                )
             row += [facts["lines"], len(facts["aws_sdk_modules"]), files]
         else:
             row += ["—", "—", "—"]
@@ -243,6 +255,7 @@ def document(report: Mapping[str, Any]) -> str:
         f"_Generated {meta['generated']} by `{meta['command']}` in {meta['duration_s']:.0f} s on "
         f"{meta['machine']}. N = {meta['n']} fresh starts per measurement"
         + (" (quick mode: reduced stages, targets and tests)" if meta["quick"] else "")
+        + _load(meta.get("load_average"))
         + ". The same numbers are in report.json._",
         "",
         REPORT_SECTIONS[0],
