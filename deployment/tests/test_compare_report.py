@@ -87,6 +87,12 @@ def test_cold_start_figures_are_in_sane_ranges(compared) -> None:
     assert process["healthy_ratio"] == pytest.approx(
         process["healthy_ms"]["median"] / cold["floor"]["process"]["healthy_ms"]["median"], abs=1e-3
     )
+    assert process["start_to_first_response_ms"]["median"] > process["healthy_ms"]["median"]
+    assert process["ratio"] == pytest.approx(
+        process["start_to_first_response_ms"]["median"]
+        / cold["floor"]["process"]["start_to_first_response_ms"]["median"],
+        abs=1e-3,
+    )
 
 
 def test_import_time_breakdown_names_the_real_contributors(compared) -> None:

@@ -132,12 +132,13 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
 
 def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
     rows = cold["process"]
-    floor = cold["floor"].get("process", {}).get("healthy_ms")
+    floor = cold["floor"].get("process", {}).get("start_to_first_response_ms")
     targets = list(dict.fromkeys(r["target"] for r in rows))
     subjects = list(dict.fromkeys(f"{r['stage']}/{r['service']}" for r in rows))
     fig, ax = _figure(
-        "Container start: process start → first healthy response, as a ratio to the floor",
-        f"Fresh process of the ECS task definition's / EKS Deployment's command (make run's for local), "
+        "Container start: process start → first response, as a ratio to the floor",
+        f"Fresh process of the ECS task definition's / EKS Deployment's command (make run's for local): healthy "
+        f"+ first request, "
         f"N={cold['n']} each, medians; floor = floor_app as the same command"
         + (f" ({floor['median']:.0f} ms)." if floor else "."),
     )
@@ -146,7 +147,7 @@ def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
         values = []
         for target in targets:
             row = next((r for r in rows if f"{r['stage']}/{r['service']}" == subject and r["target"] == target), None)
-            values.append(row["healthy_ratio"] or 0 if row else 0)
+            values.append(row["ratio"] or 0 if row else 0)
         xs = [x + i * width for x in range(len(targets))]
         ax.bar(
             xs, values, width, label=subject, color=STAGE_COLORS.get(subject.split("/")[0]), alpha=0.6 + 0.4 * (i % 2)
@@ -157,7 +158,7 @@ def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
     ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1)
     ax.set_xticks([x + width * (len(subjects) - 1) / 2 for x in range(len(targets))])
     ax.set_xticklabels(targets)
-    ax.set_ylabel("healthy time / floor")
+    ax.set_ylabel("start → first response / floor")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
