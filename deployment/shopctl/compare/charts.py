@@ -132,15 +132,16 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
 
 def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
     rows = cold["process"]
-    floor = cold["floor"].get("process", {}).get("start_to_first_response_ms")
+    floors = {t: f["start_to_first_response_ms"]["median"] for t, f in cold["floor"].get("process", {}).items()}
     targets = list(dict.fromkeys(r["target"] for r in rows))
     subjects = list(dict.fromkeys(f"{r['stage']}/{r['service']}" for r in rows))
     fig, ax = _figure(
         "Container start: process start → first response, as a ratio to the floor",
         f"Fresh process of the ECS task definition's / EKS Deployment's command (make run's for local): healthy "
         f"+ first request, "
-        f"N={cold['n']} each, medians; floor = floor_app as the same command"
-        + (f" ({floor['median']:.0f} ms)." if floor else "."),
+        f"N={cold['n']} each, interleaved, medians; floor = floor_app as the same command, per target ("
+        + ", ".join(f"{t} {ms:.0f} ms" for t, ms in floors.items())
+        + ").",
     )
     width = 0.8 / max(1, len(subjects))
     for i, subject in enumerate(subjects):

@@ -154,96 +154,142 @@ def floor_package(platform: Platform, *, optimize: bool) -> Package:
 # --- Lambda --------------------------------------------------------------------------------------------------
 
 
-def measure_function(function: str, url: str, path: str, *, n: int, warm: int) -> dict:
-    rows = coldstart.measure(function, url, runs=n, warm=warm, path=path, quiet=False)  # prints each run
-    warm_ms = [ms for row in rows for ms in row.warm_ms]
-    return {
-        "cold_starts_seen": sum(1 for r in rows if r.init_ms is not None),
-        "init_ms": summary([r.init_ms for r in rows if r.init_ms is not None]),
-        "cold_request_ms": summary([r.first_request_ms for r in rows]),
-        "cold_duration_ms": summary([r.cold_duration_ms for r in rows if r.cold_duration_ms is not None]),
-        "warm_ms": summary(warm_ms),
-        "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
-        "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
-    }
+@dataclass
+class LambdaSubject:
+    """One function to force cold starts of, and what was seen so far."""
+
+    label: str
+    function: str
+    url: str
+    path: str
+    facts: dict[str, Any]
+    rows: list[coldstart.Row] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        warm_ms = [ms for row in self.rows for ms in row.warm_ms]
+        return {
+            **self.facts,
+            "cold_starts_seen": sum(1 for r in self.rows if r.init_ms is not None),
+            "init_ms": summary([r.init_ms for r in self.rows if r.init_ms is not None]),
+            "cold_request_ms": summary([r.first_request_ms for r in self.rows]),
+            "cold_duration_ms": summary([r.cold_duration_ms for r in self.rows if r.cold_duration_ms is not None]),
+            "warm_ms": summary(warm_ms),
+            "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
+            "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
+        }
 
 
-def floor_lambda(
-    variants: tuple[str, ...], *, n: int, warm: int, platform: Platform, logs: Path, say: Callable[[str], None]
-) -> dict[str, dict]:
-    """The floor on the local Lambda: deployed through the local AWS like any function, same memory/timeout."""
-    tables = TableNames.for_deployment("floor-lambda")
-    ensure_tables(tables)
-    out: dict[str, dict] = {}
-    service = None
-    try:
-        for variant in variants:
-            package = floor_package(platform, optimize=variant == "optimized")
-            lambda_testing.deploy(
-                FLOOR_FUNCTION,
-                package.data,
-                handler=FLOOR_HANDLER,
-                runtime=platform.runtime,
-                variables={"USERS_TABLE": tables.users},
-                timeout=lambda_target.TIMEOUT_S,
-                memory=lambda_target.MEMORY_MB,
-            )
-            boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
-            if service is None:
-                service = lambda_testing.start(FLOOR_FUNCTION, logs / "floor-lambda.log")
-            time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
-            # Untimed: the local Lambda fetches and unzips the new code on the first request after a deploy.
-            primed = httpx.get(f"{service.url}/health", timeout=30.0)
-            if primed.status_code != 200:
-                raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {service.log}")
-            say(f"… floor on Lambda ({variant}): {n} cold starts + {warm} warm requests each")
-            result = measure_function(FLOOR_FUNCTION, service.url, "/users?limit=1", n=n, warm=warm)
-            out[variant] = {"package": package_facts(package), **result}
-    finally:
-        if service is not None:
-            service.stop()
-    return out
+def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say: Callable[[str], None]) -> None:
+    """Run i of every subject before run i+1 of any: a machine that gets busier mid-run slows all alike,
+    so the ratios to the floor hold even when the absolute times drift."""
+    for i in range(1, n + 1):
+        for subject in subjects:
+            [row] = coldstart.measure(subject.function, subject.url, runs=1, warm=warm, path=subject.path, quiet=True)
+            subject.rows.append(row)
+            init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
+            say(f"    run {i}/{n} {subject.label}: init {init}, cold request {row.first_request_ms:.0f} ms")
 
 
-def stage_lambda(
-    stage_name: str, variants: tuple[str, ...], *, n: int, warm: int, say: Callable[[str], None]
-) -> list[dict]:
-    """Deploy the stage to the local Lambda (plain, then OPTIMIZE=1), run the talk's flow, force cold starts."""
+class FloorLambda:
+    """The floor on the local Lambda: a function in the local AWS like any other (same memory and timeout),
+    served by the same local Lambda service; `deploy(variant)` swaps its package."""
+
+    def __init__(self, platform: Platform, logs: Path) -> None:
+        self.platform = platform
+        self.logs = logs
+        self.tables = TableNames.for_deployment("floor-lambda")
+        self.service: lambda_testing.RunningLambda | None = None
+
+    def deploy(self, variant: str) -> LambdaSubject:
+        ensure_tables(self.tables)
+        package = floor_package(self.platform, optimize=variant == "optimized")
+        lambda_testing.deploy(
+            FLOOR_FUNCTION,
+            package.data,
+            handler=FLOOR_HANDLER,
+            runtime=self.platform.runtime,
+            variables={"USERS_TABLE": self.tables.users},
+            timeout=lambda_target.TIMEOUT_S,
+            memory=lambda_target.MEMORY_MB,
+        )
+        boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
+        if self.service is None:
+            self.service = lambda_testing.start(FLOOR_FUNCTION, self.logs / "floor-lambda.log")
+        time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+        # Untimed: the local Lambda fetches and unzips new code on the first request after a deploy.
+        primed = httpx.get(f"{self.service.url}/health", timeout=30.0)
+        if primed.status_code != 200:
+            raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {self.service.log}")
+        facts = {"variant": variant, "package": package_facts(package)}
+        return LambdaSubject(f"floor ({variant})", FLOOR_FUNCTION, self.service.url, "/users?limit=1", facts)
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+
+
+def deploy_stage_lambda(stage_name: str, variant: str, port: int, say: Callable[[str], None]) -> list[LambdaSubject]:
+    """Deploy the stage as `make deploy TARGET=lambda [OPTIMIZE=1]` does and run the talk's flow on it."""
     stage = get_stage(stage_name)
-    port = free_port()
+    options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
+    say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
+    deployment = lambda_target.deploy(stage.name, options)
+    # The package must still serve the contract: the talk's flow. Run first, it also has the local Lambda
+    # fetch and unzip the new code, which no measured cold start should include.
+    flow = fleet.talk_flow(deployment.url)
+    say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
+    subjects = []
+    for service in lambda_target.lambda_services(stage):
+        function = lambda_target.function_name(stage, service)
+        package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
+        facts = {
+            "stage": stage.name,
+            "service": service.name,
+            "function": function,
+            "variant": variant,
+            "path": request_path(service),
+            "package": package_facts(package),
+            "flow_ok": flow.ok,
+            "flow": flow.detail,
+        }
+        url = deployment.resources["service_urls"][service.name]
+        subjects.append(LambdaSubject(f"{function} ({variant})", function, url, request_path(service), facts))
+    return subjects
+
+
+def measure_lambda(
+    stages: list[str],
+    variants: tuple[str, ...],
+    floor_variants: tuple[str, ...],
+    *,
+    n: int,
+    warm: int,
+    logs: Path,
+    say: Callable[[str], None],
+) -> tuple[dict[str, dict], list[dict]]:
+    """Per variant: the floor and every stage deployed side by side, their cold starts interleaved."""
+    floor = FloorLambda(Platform.local(), logs)
+    ports = {stage: free_port() for stage in stages}
+    floor_rows: dict[str, dict] = {}
     rows: list[dict] = []
-    options = lambda_target.Options(env="local", port=port, quiet=True)
     try:
         for variant in variants:
-            options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
-            say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
-            deployment = lambda_target.deploy(stage.name, options)
-            # The package must still serve the contract: the talk's flow. Run first, it also has the local
-            # Lambda fetch and unzip the new code, which no measured cold start should include.
-            flow = fleet.talk_flow(deployment.url)
-            say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
-            for service in lambda_target.lambda_services(stage):
-                function = lambda_target.function_name(stage, service)
-                package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
-                url = deployment.resources["service_urls"][service.name]
-                say(f"… {function} ({variant}): {n} cold starts + {warm} warm requests each")
-                result = measure_function(function, url, request_path(service), n=n, warm=warm)
-                rows.append(
-                    {
-                        "stage": stage.name,
-                        "service": service.name,
-                        "function": function,
-                        "variant": variant,
-                        "path": request_path(service),
-                        "package": package_facts(package),
-                        "flow_ok": flow.ok,
-                        "flow": flow.detail,
-                        **result,
-                    }
-                )
+            subjects = [floor.deploy(variant)] if variant in floor_variants else []
+            for stage in stages:
+                subjects += deploy_stage_lambda(stage, variant, ports[stage], say)
+            say(f"… Lambda, {variant} packages: {n} cold starts of each function, interleaved (+{warm} warm each)")
+            round_robin_lambda(subjects, n=n, warm=warm, say=say)
+            for subject in subjects:
+                figures = subject.figures()
+                if subject.function == FLOOR_FUNCTION:
+                    floor_rows[variant] = figures
+                else:
+                    rows.append(figures)
     finally:
-        lambda_target.destroy(stage.name, options, keep_data=False)
-    return rows
+        floor.stop()
+        for stage in stages:
+            lambda_target.destroy(stage, lambda_target.Options(env="local", quiet=True), keep_data=False)
+    return floor_rows, rows
 
 
 # --- processes: local, ECS, EKS -----------------------------------------------------------------------------
@@ -261,14 +307,14 @@ class ProcessSubject:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def floor_process(aws: localaws.LocalAws) -> ProcessSubject:
+def floor_process(aws: localaws.LocalAws, target: str) -> ProcessSubject:
     """The floor as a container command (the same form as an ECS task definition's)."""
     tables = TableNames.for_deployment("floor-process")
     ensure_tables(tables)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "USERS_TABLE")}
     env.update({**aws.environ(), "PYTHONPATH": str(FLOOR_DIR.parent), "USERS_TABLE": tables.users})
     argv = ["python", "-m", "uvicorn", FLOOR_ASGI, "--host", "0.0.0.0", "--port", "8080"]
-    return ProcessSubject("floor", "app", "process", argv, env)
+    return ProcessSubject("floor", "app", target, argv, env)
 
 
 def _spec_for(stage: Stage, service: Service, deployment: str) -> Spec:
@@ -325,62 +371,88 @@ def process_subjects(stage_name: str, target: str, aws: localaws.LocalAws) -> It
         module.destroy(stage.name, options, keep_data=False)
 
 
-def measure_process(subject: ProcessSubject, *, n: int, warm: int, logs: Path) -> dict:
+def process_run(subject: ProcessSubject, *, warm: int, logs: Path, client: httpx.Client) -> tuple[float, float, list]:
+    """One fresh start: (ms to the first healthy answer, ms of the first request, warm request ms)."""
     for path, content in subject.files.items():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(content)
-    healthy, first, warm_ms = [], [], []
     log = logs / f"{subject.stage}-{subject.service}-{subject.target}.log"
-    with httpx.Client(timeout=10.0) as client:
-        for _ in range(n):
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            with log.open("ab") as out:
-                started = time.perf_counter()
-                popen = subprocess.Popen(
-                    replica_argv(subject.argv, port),
-                    env=subject.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        started = time.perf_counter()
+        popen = subprocess.Popen(
+            replica_argv(subject.argv, port),
+            env=subject.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(url + subject.health_path, timeout=1.0).status_code == 200:
+                    break
+            if popen.poll() is not None or time.perf_counter() - started > HEALTH_TIMEOUT_S:
+                raise ShopctlError(
+                    f"{subject.stage}/{subject.service} on {subject.target} did not become healthy", f"see {log}"
                 )
-            try:
-                while True:
-                    with contextlib.suppress(httpx.HTTPError):
-                        if client.get(url + subject.health_path, timeout=1.0).status_code == 200:
-                            break
-                    if popen.poll() is not None or time.perf_counter() - started > HEALTH_TIMEOUT_S:
-                        raise ShopctlError(
-                            f"{subject.stage}/{subject.service} on {subject.target} did not become healthy",
-                            f"see {log}",
-                        )
-                    time.sleep(0.01)
-                healthy.append((time.perf_counter() - started) * 1000)
-                begin = time.perf_counter()
-                response = client.get(url + subject.request_path)
-                first.append((time.perf_counter() - begin) * 1000)
-                if response.status_code != 200:
-                    raise ShopctlError(
-                        f"{subject.stage}/{subject.service} on {subject.target}: GET {subject.request_path} "
-                        f"answered {response.status_code}",
-                        f"see {log}",
-                    )
-                for _ in range(warm):
-                    begin = time.perf_counter()
-                    client.get(url + subject.request_path)
-                    warm_ms.append((time.perf_counter() - begin) * 1000)
-            finally:
-                localaws.terminate(popen.pid)
-    return {
-        "healthy_ms": summary(healthy),
-        "first_request_ms": summary(first),
-        # What a caller waits for after a restart: the stages differ in *when* they read their configuration
-        # and create clients (at start, or on the first request), so neither half alone compares them.
-        "start_to_first_response_ms": summary([h + f for h, f in zip(healthy, first, strict=True)]),
-        "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
-        "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
-    }
+            time.sleep(0.01)
+        healthy = (time.perf_counter() - started) * 1000
+        begin = time.perf_counter()
+        response = client.get(url + subject.request_path)
+        first = (time.perf_counter() - begin) * 1000
+        if response.status_code != 200:
+            raise ShopctlError(
+                f"{subject.stage}/{subject.service} on {subject.target}: GET {subject.request_path} "
+                f"answered {response.status_code}",
+                f"see {log}",
+            )
+        warm_ms = []
+        for _ in range(warm):
+            begin = time.perf_counter()
+            client.get(url + subject.request_path)
+            warm_ms.append((time.perf_counter() - begin) * 1000)
+        return healthy, first, warm_ms
+    finally:
+        localaws.terminate(popen.pid)
+
+
+def measure_processes(
+    subjects: list[ProcessSubject], *, n: int, warm: int, logs: Path, say: Callable[[str], None]
+) -> list[dict]:
+    """N fresh starts of each subject, interleaved (run i of all before run i+1), as for Lambda."""
+    seen: list[dict[str, list[float]]] = [{"healthy": [], "first": [], "warm": []} for _ in subjects]
+    with httpx.Client(timeout=10.0) as client:
+        for i in range(1, n + 1):
+            for subject, figures in zip(subjects, seen, strict=True):
+                healthy, first, warm_ms = process_run(subject, warm=warm, logs=logs, client=client)
+                figures["healthy"].append(healthy)
+                figures["first"].append(first)
+                figures["warm"] += warm_ms
+                say(
+                    f"    run {i}/{n} {subject.stage}/{subject.service} on {subject.target}: healthy after "
+                    f"{healthy:.0f} ms, first request {first:.0f} ms"
+                )
+    out = []
+    for figures in seen:
+        warm_ms = figures["warm"]
+        out.append(
+            {
+                "healthy_ms": summary(figures["healthy"]),
+                "first_request_ms": summary(figures["first"]),
+                # What a caller waits for after a restart: the stages differ in *when* they read their
+                # configuration and create clients (at start, or on the first request), so neither half alone
+                # compares them.
+                "start_to_first_response_ms": summary(
+                    [h + f for h, f in zip(figures["healthy"], figures["first"], strict=True)]
+                ),
+                "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
+                "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
+            }
+        )
+    return out
 
 
 # --- import time ------------------------------------------------------------------------------------------
@@ -493,22 +565,14 @@ def measure(
     aws.use()
     try:
         result: dict[str, Any] = {"n": n, "warm": warm, "stages": stages, "targets": targets, "methods": METHODS}
-        say(f"… floor: bare Python start x{n}")
+        say(f"… floor: bare Python start x{max(n, 3)}")
         result["bare_python_ms"] = bare_python(max(n, 3))
         floor: dict[str, Any] = {}
-        if "lambda" in targets:
-            floor["lambda"] = floor_lambda(
-                floor_variants or variants, n=n, warm=warm, platform=Platform.local(), logs=logs, say=say
-            )
-        if set(targets) & set(PROCESS_TARGETS):
-            say(f"… floor as a container command: {n} fresh starts")
-            floor["process"] = measure_process(floor_process(aws), n=n, warm=warm, logs=logs)
-        result["floor"] = floor
-
         lambda_rows: list[dict] = []
         if "lambda" in targets:
-            for stage in stages:
-                lambda_rows += stage_lambda(stage, variants, n=n, warm=warm, say=say)
+            floor["lambda"], lambda_rows = measure_lambda(
+                stages, variants, floor_variants or variants, n=n, warm=warm, logs=logs, say=say
+            )
             for row in lambda_rows:
                 # Same package variant as the floor when both were measured, else the plain floor.
                 row["floor_variant"] = row["variant"] if row["variant"] in floor["lambda"] else "plain"
@@ -518,29 +582,31 @@ def measure(
         result["lambda"] = lambda_rows
 
         process_rows: list[dict] = []
+        floor["process"] = {}
         for target in [t for t in targets if t in PROCESS_TARGETS]:
-            for stage in stages:
-                say(f"… {stage} on {target}: {n} fresh process starts per service")
-                with process_subjects(stage, target, aws) as subjects:
-                    for subject in subjects:
-                        figures = measure_process(subject, n=n, warm=warm, logs=logs)
-                        healthy = figures["healthy_ms"]
-                        say(f"    {subject.stage}/{subject.service}: healthy after {healthy['median']:.0f} ms (median)")
-                        process_rows.append(
-                            {
-                                "stage": subject.stage,
-                                "service": subject.service,
-                                "target": target,
-                                "health_path": subject.health_path,
-                                "path": subject.request_path,
-                                **figures,
-                                "healthy_ratio": ratio(figures["healthy_ms"], floor["process"]["healthy_ms"]),
-                                "ratio": ratio(
-                                    figures["start_to_first_response_ms"],
-                                    floor["process"]["start_to_first_response_ms"],
-                                ),
-                            }
-                        )
+            say(f"… {target}: deploying {', '.join(stages)}; {n} fresh starts of each container command, interleaved")
+            with contextlib.ExitStack() as stack:
+                subjects = [floor_process(aws, target)]
+                for stage in stages:
+                    subjects += stack.enter_context(process_subjects(stage, target, aws))
+                measured = measure_processes(subjects, n=n, warm=warm, logs=logs, say=say)
+            floor_figures = floor["process"][target] = measured[0]
+            for subject, figures in zip(subjects[1:], measured[1:], strict=True):
+                process_rows.append(
+                    {
+                        "stage": subject.stage,
+                        "service": subject.service,
+                        "target": target,
+                        "health_path": subject.health_path,
+                        "path": subject.request_path,
+                        **figures,
+                        "healthy_ratio": ratio(figures["healthy_ms"], floor_figures["healthy_ms"]),
+                        "ratio": ratio(
+                            figures["start_to_first_response_ms"], floor_figures["start_to_first_response_ms"]
+                        ),
+                    }
+                )
+        result["floor"] = floor
         result["process"] = process_rows
         if "lambda" in targets:
             result["importtime"] = import_times(stages, aws, say, floor=floor_importtime)

@@ -341,11 +341,10 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
                 f"{row['package']['zipped_mb']:.1f} / {row['package']['unzipped_mb']:.1f}",
             ]
         )
-    process = cold["floor"].get("process")
-    if process:
+    for target, process in cold["floor"].get("process", {}).items():
         rows.append(
             [
-                "floor_app as a container command",
+                f"floor_app as the {target} container command",
                 "process",
                 f"healthy {_ms(process['healthy_ms'])}, first response {_ms(process['start_to_first_response_ms'])}",
                 _ms(process["first_request_ms"]),

@@ -89,7 +89,7 @@ def run_tier(tier: Tier, work: Path) -> dict[str, Any]:
     env = {**os.environ, "SHOP_COMPARE_PROBE": str(probe)}
     started = time.perf_counter()
     result = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    wall = time.perf_counter() - started
+    wall = round(time.perf_counter() - started, 2)
     if not junit.exists():
         tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
         raise ShopctlError(f"pytest did not run {tier.path}", " / ".join(tail) or "no output")
