@@ -85,7 +85,7 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
     floor = cold["floor"].get("lambda", {})
     labels, groups = [], []
     for function in dict.fromkeys(r["function"] for r in rows):
-        labels.append(function.removeprefix("shop-"))
+        labels.append(function.removeprefix("shop-").replace("microservices-", "microservices\n"))
         groups.append({r["variant"]: r for r in rows if r["function"] == function})
     fig, ax = _figure(
         "Lambda cold request, as a ratio to the floor (plain floor = 1.0)",
@@ -106,7 +106,7 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
             value = row["cold_request_ms"]["median"] if row else 0
             values.append(value / plain_floor["median"] if plain_floor else 0)
             ms.append(value)
-        colors = [STAGE_COLORS["floor"], *[STAGE_COLORS.get(n.split("-")[0], "#555") for n in labels]]
+        colors = [STAGE_COLORS["floor"], *[STAGE_COLORS.get(n.split("\n")[0], "#555") for n in labels]]
         positions = [x + (j - 0.5) * width for x in xs]
         ax.bar(
             positions,
@@ -121,7 +121,7 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
             if v:
                 ax.text(x, v + 0.02, f"{m:.0f}", ha="center", va="bottom", fontsize=7)
     ax.axhline(1.10, color="#b2182b", linestyle="--", linewidth=1)
-    ax.text(len(xs) - 0.5, 1.11, "goal ≤ 1.10 x floor", color="#b2182b", fontsize=7, ha="right", va="bottom")
+    ax.text(-0.45, 1.11, "goal ≤ 1.10 x floor", color="#b2182b", fontsize=7, ha="left", va="bottom")
     ax.set_xticks(xs)
     ax.set_xticklabels(names, fontsize=8)
     ax.set_ylabel("cold request / plain floor")

@@ -124,6 +124,25 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
         result["tests"] = testcost.measure(tiers, work / "tests", say=say)
         say("✓ test cost measured")
 
+    command = "make compare" if not options.quick else "python -m shopctl.compare --quick"
+    meta = {
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "machine": machine(),
+        "n": options.n,
+        "warm": options.warm,
+        "quick": options.quick,
+        "sections": list(options.sections),
+        "stages": list(options.stages),
+        "targets": list(options.targets),
+        "duration_s": round(time.monotonic() - started, 1),
+        "load_average": [load_before, load_average()],
+    }
+    return write(out, {"meta": meta, **result})
+
+
+def write(out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Charts, report.json and report.md from the measured `result` (also `--render`: from a report.json)."""
     say("… charts")
     paths: dict[str, str] = {}
     if "coupling" in result:
@@ -136,24 +155,7 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
             paths["process"] = charts.process_chart(result["coldstart"], out / "process.png").name
     if "tests" in result:
         paths["testcost"] = charts.testcost_chart(result["tests"], out / "testcost.png").name
-    command = "make compare" if not options.quick else "python -m shopctl.compare --quick"
-    result = {
-        "meta": {
-            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": command,
-            "machine": machine(),
-            "n": options.n,
-            "warm": options.warm,
-            "quick": options.quick,
-            "sections": list(options.sections),
-            "stages": list(options.stages),
-            "targets": list(options.targets),
-            "duration_s": round(time.monotonic() - started, 1),
-            "load_average": [load_before, load_average()],
-        },
-        **result,
-        "charts": paths,
-    }
+    result = {**result, "charts": paths}
     (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "report.md").write_text(report.document(result))
     return result
@@ -184,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="CI-sized run: N=1, clean stage, lambda+local, fewer tests"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/compare)")
+    parser.add_argument(
+        "--render", action="store_true", help="measure nothing: redraw report.md and the charts from OUT/report.json"
+    )
     parser.add_argument("--sections", type=_csv(SECTIONS, "section"), default=SECTIONS, help="coupling,coldstart,tests")
     parser.add_argument(
         "--stages", type=_csv(tuple(STAGES), "stage"), default=None, help="monolith,microservices,clean"
@@ -206,8 +211,17 @@ def options_from(args: argparse.Namespace) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        options = options_from(build_parser().parse_args(argv))
-        result = run(options)
+        args = build_parser().parse_args(argv)
+        options = options_from(args)
+        if args.render:
+            source = options.out / "report.json"
+            if not source.exists():
+                raise ShopctlError(f"no {source} to render", "run make compare first")
+            result = json.loads(source.read_text())
+            result.pop("charts", None)
+            result = write(options.out.resolve(), result)
+        else:
+            result = run(options)
     except ShopctlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
