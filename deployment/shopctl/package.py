@@ -109,8 +109,12 @@ def build_root() -> Path:
     return REPO_ROOT / "build" / "lambda"
 
 
-def package_path(stage: str, service: str, *, optimize: bool = False) -> Path:
-    return build_root() / f"{stage}-{service}{'-optimized' if optimize else ''}.zip"
+def package_path(stage: str, service: str, *, optimize: bool = False, platform: Platform | None = None) -> Path:
+    """build/lambda/<stage>-<service>.zip; an optimised package is per platform (its bytecode is)."""
+    if not optimize:
+        return build_root() / f"{stage}-{service}.zip"
+    platform = platform or Platform.local()
+    return build_root() / f"{stage}-{service}-optimized-{platform.runtime}-{platform.architecture}.zip"
 
 
 def install_dependencies(requirements: list[str], platform: Platform, *, quiet: bool = False) -> Path:
@@ -256,7 +260,7 @@ def build(
             raise ShopctlError(f"stage package {package!r} not found in {stage_dir}", "is the stage there?")
         sources[package] = source
     return build_zip(
-        package_path(stage.name, service.name, optimize=optimize),
+        package_path(stage.name, service.name, optimize=optimize, platform=platform),
         pinned(service.requirements),
         sources,
         platform,

@@ -152,6 +152,16 @@ def test_markdown_shows_the_json_figures(compared) -> None:
     assert report.summary_text(result).splitlines()[0].startswith("| stage |")
 
 
+def test_render_redraws_the_same_report_from_its_json(compared) -> None:
+    result, out = compared
+    before = (out / "report.md").read_text()
+    (out / "coldstart.png").unlink()
+    assert compare_cli.main(["--render", "--out", str(out)]) == 0
+    assert (out / "report.md").read_text() == before
+    assert (out / "coldstart.png").read_bytes().startswith(b"\x89PNG")
+    assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(result))
+
+
 def test_bad_options_fail_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         compare_cli.build_parser().parse_args(["--sections", "coupling,speed"])
@@ -190,6 +200,18 @@ def test_optimized_package_precompiles_and_strips_what_the_runtime_does_not_need
     assert not [n for n in plain_names if n.endswith(".pyc")]
     # Unchanged inputs, same bytes: an unchanged OPTIMIZE=1 deploy changes nothing.
     assert build(stage, service, Platform.local(), quiet=True, optimize=True).data == optimized.data
+
+
+def test_bytecode_is_skipped_with_a_note_when_the_runtime_is_another_python(capsys) -> None:
+    """ENV=aws: the function's runtime may not be this interpreter's version; .pyc would not load there."""
+    local = Platform.local().python_version
+    other = Platform.aws("3.12" if local != "3.12" else "3.13")
+    stage = STAGES["clean"]
+    package = build(stage, stage.services[0], other, optimize=True)
+    assert "bytecode not precompiled" in capsys.readouterr().out
+    names = zipfile.ZipFile(package.path).namelist()
+    assert not [n for n in names if n.endswith(".pyc")]
+    assert {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") > 2} <= set(BOTO_SERVICES)
 
 
 def test_optimize_is_a_deploy_option_for_lambda() -> None:

@@ -139,7 +139,7 @@ def bare_python(n: int) -> dict[str, Any] | None:
 
 
 def floor_package(platform: Platform, *, optimize: bool) -> Package:
-    out = build_root() / f"floor{'-optimized' if optimize else ''}.zip"
+    out = build_root() / (f"floor-optimized-{platform.runtime}.zip" if optimize else "floor.zip")
     return build_zip(
         out,
         pinned(LAMBDA_REQUIREMENTS),
@@ -213,13 +213,14 @@ class FloorLambda:
             memory=lambda_target.MEMORY_MB,
         )
         boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
-        if self.service is None:
+        if self.service is None:  # a new service fetches and unzips the code before it says "ready"
             self.service = lambda_testing.start(FLOOR_FUNCTION, self.logs / "floor-lambda.log")
-        time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
-        # Untimed: the local Lambda fetches and unzips new code on the first request after a deploy.
-        primed = httpx.get(f"{self.service.url}/health", timeout=30.0)
-        if primed.status_code != 200:
-            raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {self.service.log}")
+        else:
+            time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+            # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
+            primed = httpx.get(f"{self.service.url}/health", timeout=30.0)
+            if primed.status_code != 200:
+                raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {self.service.log}")
         facts = {"variant": variant, "package": package_facts(package)}
         return LambdaSubject(f"floor ({variant})", FLOOR_FUNCTION, self.service.url, "/users?limit=1", facts)
 
