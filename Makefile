@@ -119,7 +119,7 @@ deploy-mixed: $(STAMP) ## The talk's mixed deployment: clean stage, users throug
 	@$(SHOPCTL) deploy-mixed --aws-port $(LOCAL_AWS_PORT)
 
 compare: $(STAMP) ## Compare the stages: coupling, cold starts (Lambda/ECS/EKS vs a floor), test cost, OPTIMIZE=1 gain -> build/compare/report.md (N=5; QUICK=1; SECTIONS=coupling,coldstart,tests)
-	@$(PY) -m shopctl.compare --n $(N) --out build/compare $(if $(filter 1,$(QUICK)),--quick) \
+	@$(PY) -m shopctl.compare --out build/compare $(if $(filter command line,$(origin N)),--n $(N)) $(if $(filter 1,$(QUICK)),--quick) \
 	  $(if $(SECTIONS),--sections $(SECTIONS)) $(if $(COMPARE_STAGES),--stages $(COMPARE_STAGES)) $(if $(COMPARE_TARGETS),--targets $(COMPARE_TARGETS))
 
 manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (tests check they are current)

@@ -30,6 +30,7 @@ from shopctl.paths import REPO_ROOT
 from shopctl.stages import STAGES
 
 SECTIONS = ("coupling", "coldstart", "tests")
+CHARTS = ("coupling", "impact", "coldstart", "process", "testcost")
 DEFAULT_OUT = REPO_ROOT / "build" / "compare"
 
 
@@ -155,6 +156,9 @@ def write(out: Path, result: dict[str, Any]) -> dict[str, Any]:
             paths["process"] = charts.process_chart(result["coldstart"], out / "process.png").name
     if "tests" in result:
         paths["testcost"] = charts.testcost_chart(result["tests"], out / "testcost.png").name
+    for stale in CHARTS:  # a chart of an earlier run, of a section not measured this time
+        if stale not in paths:
+            (out / f"{stale}.png").unlink(missing_ok=True)
     result = {**result, "charts": paths}
     (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "report.md").write_text(report.document(result))
