@@ -13,7 +13,9 @@ Everything runs on this machine, in one run, against a local AWS of its own:
 - an **import-time breakdown** (`python -X importtime`) of each Lambda handler inside its plain package,
   run the way the local Lambda runs it (isolated interpreter, no bytecode written).
 
-Ratios to the floor are the headline: they are stable across machines, absolute times are not.
+Ratios to the floor are the headline: they are stable across machines, absolute times are not. The runs
+are interleaved (run i of the floor and of every stage before run i+1 of any), so a machine that gets
+busier halfway slows the floor and the stages alike instead of skewing the ratios.
 """
 
 from __future__ import annotations
@@ -63,14 +65,18 @@ METHODS = {
     "forced N times by changing an environment variable (as on AWS), then one request: `cold request` = "
     "that request's latency measured by the client (init + invoke + the Function URL hop); `init` = Init "
     "Duration from the REPORT line; then W warm requests, whose REPORT Durations give warm p50/p99. Sizes "
-    "are the package ZIP as built and its unzipped content. Figures are medians over the N runs.",
+    "are the package ZIP as built and its unzipped content. Figures are medians over the N runs; the runs of "
+    "the floor and of every function are interleaved. Before timing, each deployment serves the talk's flow "
+    "once (the contract check, and the local Lambda's fetch of new code, which is not a cold start).",
     "floor": "`floor_app` (deployment/shopctl/compare/floor_app): imports fastapi, mangum and boto3, creates one "
     "DynamoDB client, answers GET /users with one DynamoDB Scan — no architecture. Packaged by the same code as "
     "the stages and measured the same way on the same local Lambda / as the same container command, in the "
-    "same run. ratio = a stage's median / the floor's median (same variant for Lambda).",
+    "same run. ratio = a stage's median / the floor's median (Lambda: the floor packaged the same way, plain or "
+    "optimised, when both were measured; else the plain floor; containers: the floor on the same target).",
     "process": "The container command of the registered ECS task definition / the rendered EKS Deployment (the "
     "spec local ECS/EKS run, read back after a real local deploy), `make run`'s uvicorn command for `local`. "
-    "Each of the N runs starts a fresh process (this machine's Python, port replaced), polls the health path "
+    "Each of the N runs (interleaved with the floor's and the other stages') starts a fresh process (this "
+    "machine's Python, port replaced), polls the health path "
     "every 10 ms: `healthy` = process start → first 200; `first request` = the next request's latency "
     "(GET /users?limit=1, /orders?limit=1 for orders-service), then W warm ones. ratio = (healthy + first "
     "request) / the floor's: a stage that reads its configuration at start (clean: bootstrap) and one that "
