@@ -225,7 +225,13 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
         for variant in ("plain", "optimized"):
             lam = [r for r in (cold or {}).get("lambda", []) if r["stage"] == stage and r["variant"] == variant]
             row.append(
-                " / ".join(f"{_ms(r['cold_request_ms'])} ms ({_ratio(r['cold_request_ratio'])})" for r in lam) or "—"
+                " / ".join(
+                    f"{_ms(r['cold_request_ms'])} ms ({_ratio(r['cold_request_ratio'])}"
+                    + ("" if r.get("floor_variant", r["variant"]) == r["variant"] else " of the plain floor")
+                    + ")"
+                    for r in lam
+                )
+                or "—"
             )
         for target in ("ecs", "eks"):
             proc = [r for r in (cold or {}).get("process", []) if r["stage"] == stage and r["target"] == target]
