@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from shopctl.compare import charts, cold_starts, coupling, report, testcost
 from shopctl.errors import ShopctlError
 from shopctl.localaws import LocalAws
@@ -214,8 +216,9 @@ def options_from(args: argparse.Namespace) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    options = Options(out=args.out)
     try:
-        args = build_parser().parse_args(argv)
         options = options_from(args)
         if args.render:
             source = options.out / "report.json"
@@ -230,7 +233,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("interrupted: deployments of this run removed, its local AWS stopped", file=sys.stderr)
         return 130
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: a call to the local AWS failed: {error}", file=sys.stderr)
+        hint = f"see the logs under {options.out / 'work'}; SHOPCTL_DEBUG=1 shows the traceback"
+        print(f"  hint: {hint}", file=sys.stderr)
+        if os.environ.get("SHOPCTL_DEBUG"):
+            raise
+        return 1
+    except Exception as error:  # a bug: still one line and a hint, the traceback on request
+        if os.environ.get("SHOPCTL_DEBUG"):
+            raise
+        print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
+        print("  hint: this is a bug in shopctl.compare; SHOPCTL_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1
     say("")
     say(report.summary_text(result))
     goals = result.get("coldstart", {}).get("goals", {})
