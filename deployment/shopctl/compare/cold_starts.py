@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from typing import Any
 import boto3
 import httpx
 
-from shopctl import coldstart, deploy_common, ecs_target, eks_target, fleet, lambda_target, localaws, run
+from shopctl import coldstart, deploy_common, ecs_target, eks_target, fleet, lambda_target, localaws, run, state
 from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing as lambda_testing
 from shopctl.lambda_local.function import extract
@@ -545,6 +546,19 @@ def import_times(stages: list[str], aws: localaws.LocalAws, say: Callable[[str],
 # --- the whole section ------------------------------------------------------------------------------------
 
 
+def clear_run_dir(run: Path) -> int:
+    """Stop what an earlier, interrupted run left behind (its deployments' processes) and forget it: a
+    deploy keeps a live process it finds in its state, which would then talk to that run's local AWS."""
+    if not run.exists():
+        return 0
+    stopped = sum(len(deploy_common.stop_processes(deployment)) for deployment in state.all_states())
+    for pid_file in run.glob("moto-*.pid"):  # its local AWS, by the pid it recorded
+        with contextlib.suppress(ValueError):
+            stopped += localaws.stop(int(pid_file.stem.removeprefix("moto-")), quiet=True)
+    shutil.rmtree(run, ignore_errors=True)
+    return stopped
+
+
 def measure(
     *,
     stages: list[str],
@@ -565,6 +579,9 @@ def measure(
     logs.mkdir(exist_ok=True)
     saved = dict(os.environ)
     os.environ["SHOP_RUN_DIR"] = str(work / "run")
+    leftovers = clear_run_dir(work / "run")
+    if leftovers:
+        say(f"  stopped {leftovers} process(es) left over by an interrupted earlier run")
     own_aws = aws is None
     if aws is None:
         aws, _ = localaws.start(free_port(), quiet=True)
