@@ -42,8 +42,8 @@ TIERS = (
 # --quick: a slice of two tiers — enough to show the shape (the monolith's tests need moto, the
 # clean unit tests do not), not the totals; the report marks these tiers as reduced.
 QUICK_TIERS = (
-    Tier("monolith", "all tests", "01-monolith/tests", select="validation"),
-    Tier("clean", "unit", "03-clean-architecture/tests/unit", select="domain_model or use_cases"),
+    Tier("monolith", "all tests", "01-monolith/tests", select="validation and email"),
+    Tier("clean", "unit", "03-clean-architecture/tests/unit", select="domain_model"),
 )
 METHOD = (
     "Each tier run as its own `python -m pytest <path> -q -p no:cacheprovider` process. wall = process start "
