@@ -18,11 +18,12 @@ ENV         ?= local
 N           ?= 5
 KEEP_DATA   ?= 1
 # Extra flags for deploy: AUTH=NONE|AWS_IAM (Function URL), YES=1 (no prompt with ENV=aws), PYTHON_VERSION=3.12
-# (AWS runtime), CLUSTER_NAME=shop, CREATE_CLUSTER=1 (EKS Auto Mode, ENV=aws), DELETE_CLUSTER=1 (destroy)
+# (AWS runtime), CLUSTER_NAME=shop, CREATE_CLUSTER=1 (EKS Auto Mode, ENV=aws), DELETE_CLUSTER=1 (destroy),
+# OPTIMIZE=1 (TARGET=lambda: the package tuned for cold starts — precompiled bytecode, unused AWS SDK data stripped)
 DEPLOY_FLAGS = --stage $(STAGE) --target $(TARGET) --env $(ENV) --aws-port $(LOCAL_AWS_PORT) \
                $(if $(DEPLOY_PORT),--port $(DEPLOY_PORT)) $(if $(AUTH),--auth $(AUTH)) \
                $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes) \
-               $(if $(CLUSTER_NAME),--cluster-name $(CLUSTER_NAME)) \
+               $(if $(CLUSTER_NAME),--cluster-name $(CLUSTER_NAME)) $(if $(filter 1,$(OPTIMIZE)),--optimize) \
                $(if $(filter 1,$(CREATE_CLUSTER)),--create-cluster) $(if $(filter 1,$(DELETE_CLUSTER)),--delete-cluster)
 
 SHOPCTL := $(PY) -m shopctl
@@ -98,7 +99,7 @@ run-clean: ## = make run STAGE=clean
 
 # --- deploy ------------------------------------------------------------------------------------------
 
-deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default, no AWS needed) or ENV=aws
+deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default) or ENV=aws; OPTIMIZE=1: faster Lambda cold starts
 	@$(SHOPCTL) deploy $(DEPLOY_FLAGS)
 
 destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables)
@@ -119,8 +120,9 @@ destroy-all: $(STAMP) ## Destroy every deployment and stop its processes (KEEP_D
 deploy-mixed: $(STAMP) ## The talk's mixed deployment: clean stage, users through EKS, orders through Lambda, same tables
 	@$(SHOPCTL) deploy-mixed --aws-port $(LOCAL_AWS_PORT)
 
-compare: $(STAMP) ## Compare the stages: size, coupling, change impact (computed from the code)
-	@$(PY) -m shopctl.compare.coupling
+compare: $(STAMP) ## Compare the stages: coupling, cold starts (Lambda/ECS/EKS vs a floor), test cost, OPTIMIZE=1 gain -> build/compare/report.md (N=5; QUICK=1; SECTIONS=coupling,coldstart,tests)
+	@$(PY) -m shopctl.compare --out build/compare $(if $(filter command line,$(origin N)),--n $(N)) $(if $(filter 1,$(QUICK)),--quick) \
+	  $(if $(SECTIONS),--sections $(SECTIONS)) $(if $(COMPARE_STAGES),--stages $(COMPARE_STAGES)) $(if $(COMPARE_TARGETS),--targets $(COMPARE_TARGETS))
 
 manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (tests check they are current)
 	@for s in $(STAGES); do $(PY) -m shopctl.k8s render --stage $$s > deployment/eks/$$s.yaml; done; echo "✓ deployment/eks/*.yaml"

@@ -93,7 +93,9 @@ TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 
 def _options(args: argparse.Namespace):
     if args.target == "lambda":
-        return lambda_target.Options(env=args.env, port=args.port, auth=args.auth, python=args.python)
+        return lambda_target.Options(
+            env=args.env, port=args.port, auth=args.auth, python=args.python, optimize=args.optimize
+        )
     if args.target == "eks":
         return eks_target.Options(
             env=args.env,
@@ -110,6 +112,8 @@ def _deploy(args: argparse.Namespace) -> int:
     _target_env(args.env, args.aws_port)
     options = _options(args)
     target = TARGETS[args.target]
+    if args.optimize and args.target != "lambda":
+        print(f"  note: OPTIMIZE=1 applies to TARGET=lambda packages; ignored for TARGET={args.target}")
     if args.env == "aws":
         _confirm(target.plan(stage, options), args.yes)
         if args.target == "lambda" and options.auth_type == "NONE":
@@ -257,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--create-cluster", action="store_true", help="ENV=aws: create an EKS Auto Mode cluster if missing"
         )
         cmd.add_argument("--delete-cluster", action="store_true", help="destroy: also delete the EKS cluster")
+        cmd.add_argument(
+            "--optimize",
+            action="store_true",
+            help="TARGET=lambda: the package tuned for cold starts (precompiled bytecode, unused AWS SDK data out)",
+        )
 
     dep = sub.add_parser("deploy", help="deploy a stage to a target")
     target_args(dep)

@@ -114,6 +114,8 @@ class Row:
     first_request_ms: float
     warm_p50_ms: float | None
     package_mb: float
+    cold_duration_ms: float | None = None  # the cold invocation's own Duration (after init)
+    warm_ms: tuple[float, ...] = ()  # every warm invocation's Duration (REPORT lines)
 
 
 def measure(
@@ -151,6 +153,8 @@ def measure(
             first_ms,
             statistics.median(warm_durations) if warm_durations else None,
             size,
+            cold[-1].duration_ms if cold else None,
+            tuple(warm_durations),
         )
         rows.append(row)
         if not quiet:

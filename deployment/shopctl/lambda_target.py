@@ -38,6 +38,7 @@ class Options:
     max_concurrency: int = 10  # local Lambda: environments at most
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
+    optimize: bool = False  # the package tuned for cold starts (shopctl.package: bytecode, stripped SDK data)
 
     @property
     def auth_type(self) -> str:
@@ -68,7 +69,7 @@ def plan(stage: Stage, options: Options) -> list[str]:
         lines += [
             f"IAM role {fn}-role (DynamoDB on its tables only, logs on its log group only)",
             f"Lambda function {fn} ({options.platform().runtime}, {options.architecture}, {MEMORY_MB} MB, "
-            f"handler {service.handler})",
+            f"handler {service.handler}{', optimised package' if options.optimize else ''})",
             f"Function URL for {fn} (auth {options.auth_type}), log group /aws/lambda/{fn}",
         ]
     lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages")
@@ -202,7 +203,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     for service in lambda_services(stage):
         fn = function_name(stage, service)
         functions.append(fn)
-        package = build(stage, service, options.platform(), quiet=options.quiet)
+        package = build(stage, service, options.platform(), quiet=options.quiet, optimize=options.optimize)
         sha = artifacts.code_sha256(package.data)
         _, key = artifacts.upload(fn, package.data)
         statements = [

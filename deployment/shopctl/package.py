@@ -3,14 +3,30 @@ will run it, plus the stage's own code — nothing else (no tests, no caches, no
 
 The ZIP is deterministic (sorted entries, fixed timestamps): the same inputs give the same CodeSha256,
 so deploying unchanged code twice changes nothing.
+
+`optimize=True` (`make deploy TARGET=lambda OPTIMIZE=1`) builds the variant tuned for cold starts:
+
+- bytecode compiled ahead of time for the runtime's Python. Lambda's task root is read-only, so a plain
+  package recompiles every module from source on *every* cold start. The .pyc files use unchecked-hash
+  invalidation: extracting a ZIP does not keep file times, so timestamp-checked .pyc would be ignored.
+  Compiled only when this interpreter is the runtime's version (bytecode is per Python version);
+  otherwise skipped with a note.
+- botocore/boto3 data only for the services the code calls (and the ones credential providers need):
+  one JSON model per AWS service is most of the package, and the function calls two of 440.
+- no examples-1.json (API documentation examples) in what is kept.
+
+Trade-offs: a bigger ZIP per byte of source (bytecode next to it), a package tied to one Python minor
+version, and a boto3 that cannot call services outside BOTO_SERVICES (adding one means adding it there).
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import io
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -29,6 +45,11 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024  # unzipped, code + layers: a hard limit
 SKIP_DIRS = {"__pycache__", "tests", ".pytest_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+OPTIMIZER_VERSION = "1"  # bump when what optimize() does changes: it is part of every optimised cache key
+# AWS services whose botocore/boto3 data an optimised package keeps: what the stages call (DynamoDB; SSM for
+# RUNTIME=ECS) and what boto3's credential providers may call (STS for assume-role and web identity — IRSA —,
+# SSO/SSO-OIDC for SSO profiles, Sign-In for `aws login` sessions).
+BOTO_SERVICES = ("dynamodb", "ssm", "sts", "sso", "sso-oidc", "signin")
 
 
 @dataclass(frozen=True)
@@ -88,8 +109,12 @@ def build_root() -> Path:
     return REPO_ROOT / "build" / "lambda"
 
 
-def package_path(stage: str, service: str) -> Path:
-    return build_root() / f"{stage}-{service}.zip"
+def package_path(stage: str, service: str, *, optimize: bool = False, platform: Platform | None = None) -> Path:
+    """build/lambda/<stage>-<service>.zip; an optimised package is per platform (its bytecode is)."""
+    if not optimize:
+        return build_root() / f"{stage}-{service}.zip"
+    platform = platform or Platform.local()
+    return build_root() / f"{stage}-{service}-optimized-{platform.runtime}-{platform.architecture}.zip"
 
 
 def install_dependencies(requirements: list[str], platform: Platform, *, quiet: bool = False) -> Path:
@@ -146,35 +171,146 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
     return target
 
 
-def _walk(root: Path):
+def _walk(root: Path, *, bytecode: bool = False):
+    """The files of `root` that go into a package; `bytecode` keeps __pycache__/*.pyc (optimised trees)."""
+    skip_dirs = SKIP_DIRS - {"__pycache__"} if bytecode else SKIP_DIRS
+    skip_suffixes = set() if bytecode else SKIP_SUFFIXES
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part in SKIP_DIRS for part in rel.parts) or path.suffix in SKIP_SUFFIXES:
+        if any(part in skip_dirs for part in rel.parts) or path.suffix in skip_suffixes:
             continue
-        if path.is_file() and path.name != ".complete":
+        if path.is_file() and path.name not in (".complete", ".optimized.json"):
             yield path, rel
 
 
-def build(stage: Stage, service: Service, platform: Platform, *, quiet: bool = False) -> Package:
-    """Build `service`'s package for `platform` into build/lambda/<stage>-<service>.zip.
+def can_compile_for(platform: Platform) -> bool:
+    """Bytecode is per Python minor version: compile only with the runtime's own version."""
+    return platform.python_version == f"{sys.version_info.major}.{sys.version_info.minor}"
 
-    The ZIP is rebuilt only when its inputs change (a digest of every file's path and content is kept
-    beside it): unchanged code gives the very same bytes, so re-zipping would only cost time.
+
+def _strip_boto_data(root: Path) -> int:
+    """Remove botocore/boto3 data of services the function never calls. Returns the bytes removed."""
+    removed = 0
+    for data in (root / "botocore" / "data", root / "boto3" / "data"):
+        if not data.is_dir():
+            continue
+        for entry in data.iterdir():
+            # Top-level files (endpoints.json, partitions.json, sdk-default-configuration.json, _retry.json)
+            # are read by every client: always kept.
+            if entry.is_dir() and entry.name not in BOTO_SERVICES:
+                removed += sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+                shutil.rmtree(entry)
+        for example in data.rglob("examples-1.json"):
+            removed += example.stat().st_size
+            example.unlink()
+    return removed
+
+
+def optimized_tree(source: Path, platform: Platform, *, what: str, quiet: bool = False) -> tuple[Path, dict]:
+    """A copy of `source` (dependencies or stage code) optimised for cold starts; cached by its inputs.
+
+    Returns the folder and what was done: {"compiled": n, "stripped_bytes": n, "note": str | None}.
     """
-    deps = install_dependencies(pinned(service.requirements), platform, quiet=quiet)
-    entries: dict[str, Path] = {rel.as_posix(): path for path, rel in _walk(deps)}
+    digest = hashlib.sha256(f"{OPTIMIZER_VERSION}\0{platform.python_version}\0{sys.implementation.cache_tag}".encode())
+    for path, rel in _walk(source):
+        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    target = build_root() / "optimized" / digest.hexdigest()[:16]
+    summary_file = target / ".optimized.json"
+    if summary_file.exists():
+        return target, json.loads(summary_file.read_text())
+    if not quiet:
+        print(f"… optimising {what} for cold starts (bytecode, unused AWS SDK data)", flush=True)
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for path, rel in _walk(source):
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, staging / rel)
+    stripped = _strip_boto_data(staging)
+    compiled, note = 0, None
+    if can_compile_for(platform):
+        # unchecked-hash: valid whatever the files' times are after unzipping; the package is immutable.
+        ok = compileall.compile_dir(
+            staging,
+            quiet=2,
+            workers=1,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+        if not ok:
+            raise ShopctlError(f"could not compile {source} to bytecode", "a .py file there has a syntax error")
+        compiled = sum(1 for _ in staging.rglob("*.pyc"))
+    else:
+        note = (
+            f"bytecode not precompiled: this machine runs Python {sys.version_info.major}.{sys.version_info.minor}, "
+            f"the function runs Python {platform.python_version} (bytecode is per version)"
+        )
+    summary = {"compiled": compiled, "stripped_bytes": stripped, "note": note}
+    (staging / ".optimized.json").write_text(json.dumps(summary))
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        staging.rename(target)
+    except OSError:  # another build finished the same tree first: same inputs, same result
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, summary
+
+
+def build(
+    stage: Stage, service: Service, platform: Platform, *, quiet: bool = False, optimize: bool = False
+) -> Package:
+    """Build `service`'s package for `platform` into build/lambda/<stage>-<service>[-optimized].zip."""
     stage_dir = STAGE_DIRS[stage.name]
+    sources = {}
     for package in service.packages:
         source = stage_dir / package
         if not (source / "__init__.py").exists():
             raise ShopctlError(f"stage package {package!r} not found in {stage_dir}", "is the stage there?")
-        for path, rel in _walk(source):
+        sources[package] = source
+    return build_zip(
+        package_path(stage.name, service.name, optimize=optimize, platform=platform),
+        pinned(service.requirements),
+        sources,
+        platform,
+        label=f"{stage.name}/{service.name}",
+        quiet=quiet,
+        optimize=optimize,
+    )
+
+
+def build_zip(
+    out: Path,
+    requirements: list[str],
+    sources: dict[str, Path],
+    platform: Platform,
+    *,
+    label: str,
+    quiet: bool = False,
+    optimize: bool = False,
+) -> Package:
+    """A package of `requirements` (installed for `platform`) plus the code folders `sources` (archive name ->
+    folder), written to `out`.
+
+    The ZIP is rebuilt only when its inputs change (a digest of every file's path and content is kept
+    beside it): unchanged code gives the very same bytes, so re-zipping would only cost time.
+    """
+    deps = install_dependencies(requirements, platform, quiet=quiet)
+    notes: set[str] = set()
+    compiled = 0
+    if optimize:
+        deps, summary = optimized_tree(deps, platform, what="the dependencies", quiet=quiet)
+        compiled += summary["compiled"]
+        if summary["note"]:
+            notes.add(summary["note"])
+    entries: dict[str, Path] = {rel.as_posix(): path for path, rel in _walk(deps, bytecode=optimize)}
+    for package, source in sources.items():
+        if optimize:
+            source, summary = optimized_tree(source, platform, what=package, quiet=quiet)
+            compiled += summary["compiled"]
+        for path, rel in _walk(source, bytecode=optimize):
             entries[(Path(package) / rel).as_posix()] = path
 
     digest = hashlib.sha256()
     for name in sorted(entries):
         digest.update(name.encode() + b"\0" + entries[name].read_bytes() + b"\0")
-    out = package_path(stage.name, service.name)
     inputs = out.with_suffix(".inputs")
     if out.exists() and inputs.exists() and inputs.read_text() == digest.hexdigest():
         data = out.read_bytes()
@@ -200,12 +336,16 @@ def build(stage: Stage, service: Service, platform: Platform, *, quiet: bool = F
             os.replace(partial, path)
     if unzipped > UNZIPPED_LIMIT:
         raise ShopctlError(
-            f"package {stage.name}/{service.name} is {unzipped / 1e6:.0f} MB unzipped; Lambda allows 250 MB",
+            f"package {label} is {unzipped / 1e6:.0f} MB unzipped; Lambda allows 250 MB",
             "drop dependencies the function does not import, or deploy a container image instead",
         )
     package = Package(out, data, len(data), unzipped, len(entries))
     if not quiet:
-        print(f"✓ package {package.describe()}", flush=True)
+        done = [f"{compiled} modules precompiled"] if compiled else []
+        kind = f" (optimised: {', '.join([*done, 'unused AWS SDK data stripped'])})" if optimize else ""
+        print(f"✓ package {package.describe()}{kind}", flush=True)
+        for note in sorted(notes):
+            print(f"  note: {note}", flush=True)
         if len(data) > DIRECT_UPLOAD_LIMIT:
             print("  note: over the 50 MB direct-upload limit; fine here, the package is uploaded through S3")
     return package

@@ -1,10 +1,15 @@
-"""`make compare`: the three stages measured from their own code, not from slides.
+"""`make compare`: the three stages measured, not argued — `python -m shopctl.compare`.
 
-- source.py    reads a stage's modules: code lines, imports, and the words its code uses (AST + tokenize)
-- coupling.py  per-stage facts, the grimp import graph (Ca, Ce, instability), the import-linter
-               contracts; `analyse()`, `markdown()` and `python -m shopctl.compare.coupling`
-- impact.py    which files (and lines) a given change touches in each stage, derived from those facts
-- report.py    the markdown tables
+- source.py      reads a stage's modules: code lines, imports, and the words its code uses (AST + tokenize)
+- coupling.py    per-stage facts, the grimp import graph (Ca, Ce, instability), the import-linter
+                 contracts; `analyse()`, `markdown()` and `python -m shopctl.compare.coupling`
+- impact.py      which files (and lines) a given change touches in each stage, derived from those facts
+- cold_starts.py cold starts per stage x target (local Lambda REPORT lines; ECS/EKS container commands)
+                 against a floor measured in the same run, plain vs OPTIMIZE=1 packages, import times
+- floor_app/     the floor: FastAPI + Mangum + boto3 + one client, no architecture
+- testcost.py    each stage's test tiers run and timed; pytest_probe.py says which need an AWS emulator
+- report.py      the markdown (coupling tables, and the whole report.md); charts.py the PNG charts
+- cli.py         the command line: sections, --n, --quick, --out; writes report.md, report.json, *.png
 
 Every number carries a `method` string saying how it was computed, and the report prints it.
 """

@@ -1,0 +1,260 @@
+"""`make compare` = `python -m shopctl.compare`: every section, one report.
+
+    python -m shopctl.compare                     # everything, N=5: build/compare/report.md, report.json, *.png
+    python -m shopctl.compare --quick             # N=1, clean stage, Lambda + local only, reduced tests
+    python -m shopctl.compare --sections coupling,tests --out /tmp/cmp
+    python -m shopctl.compare --stages monolith,clean --targets lambda --n 3
+
+Sections: coupling (static, from the code), coldstart (measured: Lambda, ECS, EKS, local, the floor, the
+optimised package), tests (each tier's suite run and timed). No AWS account and no Docker needed: the cold
+starts run against a local AWS of their own on a free port (nothing of a running `make deploy` is touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shopctl.compare import charts, cold_starts, coupling, report, testcost
+from shopctl.errors import ShopctlError
+from shopctl.localaws import LocalAws
+from shopctl.paths import REPO_ROOT
+from shopctl.stages import STAGES
+
+SECTIONS = ("coupling", "coldstart", "tests")
+CHARTS = ("coupling", "impact", "coldstart", "process", "testcost")
+DEFAULT_OUT = REPO_ROOT / "build" / "compare"
+
+
+@dataclass(frozen=True)
+class Options:
+    n: int = 5
+    warm: int = 3
+    quick: bool = False
+    out: Path = DEFAULT_OUT
+    sections: tuple[str, ...] = SECTIONS
+    stages: tuple[str, ...] = tuple(STAGES)
+    targets: tuple[str, ...] = cold_starts.TARGETS
+    variants: tuple[str, ...] = cold_starts.VARIANTS
+    floor_variants: tuple[str, ...] = cold_starts.VARIANTS  # the floor packaged plain / optimised
+    floor_importtime: bool = True
+
+    @classmethod
+    def quick_run(cls, **overrides: Any) -> Options:
+        """CI-sized: one cold start each, the clean stage on Lambda (both packages) and as a local process."""
+        values = {
+            "n": 1,
+            "warm": 1,
+            "quick": True,
+            "stages": ("clean",),
+            "targets": ("lambda", "local"),
+            "floor_variants": ("plain",),  # the optimised package is then compared with the plain floor
+            "floor_importtime": False,
+        }
+        return cls(**{**values, **overrides})
+
+
+_STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    """Progress, with the time since the start (a full run takes minutes)."""
+    if message.strip():
+        print(f"[{time.monotonic() - _STARTED:6.1f}s] {message}", flush=True)
+    else:
+        print(message, flush=True)
+
+
+def machine() -> str:
+    cpus = os.cpu_count() or 0
+    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: a busy machine makes every absolute time (and some ratios) noisier."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
+    """Measure what `options` asks for, write report.json, report.md and the charts into options.out.
+
+    The cold starts run against `aws` when given (a test session's local AWS), else a local AWS of their own.
+    """
+    started = time.monotonic()
+    load_before = load_average()
+    out = options.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "work"
+    result: dict[str, Any] = {}
+    if "coupling" in options.sections:
+        # Static and cheap (about a second): always every stage, whatever --stages says for the measurements.
+        say("… coupling: reading the stages' code, import graphs (grimp), contracts (import-linter)")
+        result["coupling"] = coupling.analyse()
+        say(f"✓ coupling of {len(result['coupling']['stages'])} stages")
+    if "coldstart" in options.sections:
+        say(
+            f"… cold starts: N={options.n} per measurement, stages {', '.join(options.stages)}, "
+            f"targets {', '.join(options.targets)}"
+        )
+        result["coldstart"] = cold_starts.measure(
+            stages=list(options.stages),
+            targets=list(options.targets),
+            n=options.n,
+            warm=options.warm,
+            variants=options.variants,
+            work=work / "coldstart",
+            say=say,
+            aws=aws,
+            floor_variants=options.floor_variants,
+            floor_importtime=options.floor_importtime,
+        )
+        say("✓ cold starts measured")
+    if "tests" in options.sections:
+        tiers = testcost.QUICK_TIERS if options.quick else testcost.TIERS
+        result["tests"] = testcost.measure(tiers, work / "tests", say=say)
+        say("✓ test cost measured")
+
+    command = "make compare" if not options.quick else "python -m shopctl.compare --quick"
+    meta = {
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "machine": machine(),
+        "n": options.n,
+        "warm": options.warm,
+        "quick": options.quick,
+        "sections": list(options.sections),
+        "stages": list(options.stages),
+        "targets": list(options.targets),
+        "duration_s": round(time.monotonic() - started, 1),
+        "load_average": [load_before, load_average()],
+    }
+    return write(out, {"meta": meta, **result})
+
+
+def write(out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Charts, report.json and report.md from the measured `result` (also `--render`: from a report.json)."""
+    say("… charts")
+    paths: dict[str, str] = {}
+    if "coupling" in result:
+        paths["coupling"] = charts.coupling_chart(result["coupling"], out / "coupling.png").name
+        paths["impact"] = charts.impact_chart(result["coupling"], out / "impact.png").name
+    if "coldstart" in result:
+        if result["coldstart"]["lambda"]:
+            paths["coldstart"] = charts.coldstart_chart(result["coldstart"], out / "coldstart.png").name
+        if result["coldstart"]["process"]:
+            paths["process"] = charts.process_chart(result["coldstart"], out / "process.png").name
+    if "tests" in result:
+        paths["testcost"] = charts.testcost_chart(result["tests"], out / "testcost.png").name
+    for stale in CHARTS:  # a chart of an earlier run, of a section not measured this time
+        if stale not in paths:
+            (out / f"{stale}.png").unlink(missing_ok=True)
+    result = {**result, "charts": paths}
+    (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / "report.md").write_text(report.document(result))
+    return result
+
+
+def _csv(allowed: tuple[str, ...], what: str):
+    def parse(text: str) -> tuple[str, ...]:
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        unknown = [v for v in values if v not in allowed]
+        if unknown or not values:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(unknown) or '(none)'}; use {','.join(allowed)}"
+            )
+        return values
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m shopctl.compare",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--n", type=int, default=None, help="fresh starts per measurement (default 5, --quick 1)")
+    parser.add_argument("--warm", type=int, default=None, help="warm requests after each cold start (default 3)")
+    parser.add_argument(
+        "--quick", action="store_true", help="CI-sized run: N=1, clean stage, lambda+local, fewer tests"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/compare)")
+    parser.add_argument(
+        "--render", action="store_true", help="measure nothing: redraw report.md and the charts from OUT/report.json"
+    )
+    parser.add_argument("--sections", type=_csv(SECTIONS, "section"), default=SECTIONS, help="coupling,coldstart,tests")
+    parser.add_argument(
+        "--stages", type=_csv(tuple(STAGES), "stage"), default=None, help="monolith,microservices,clean"
+    )
+    parser.add_argument(
+        "--targets", type=_csv(cold_starts.TARGETS, "target"), default=None, help="lambda,local,ecs,eks"
+    )
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    overrides: dict[str, Any] = {"out": args.out, "sections": args.sections}
+    for name in ("n", "warm", "stages", "targets"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if overrides.get("n", 1) < 1:
+        raise ShopctlError("--n must be at least 1", "e.g. make compare N=5")
+    return Options.quick_run(**overrides) if args.quick else Options(**overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    options = Options(out=args.out)
+    try:
+        options = options_from(args)
+        if args.render:
+            source = options.out / "report.json"
+            if not source.exists():
+                raise ShopctlError(f"no {source} to render", "run make compare first")
+            result = json.loads(source.read_text())
+            result.pop("charts", None)
+            result = write(options.out.resolve(), result)
+        else:
+            result = run(options)
+    except ShopctlError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: deployments of this run removed, its local AWS stopped", file=sys.stderr)
+        return 130
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: a call to the local AWS failed: {error}", file=sys.stderr)
+        hint = f"see the logs under {options.out / 'work'}; SHOPCTL_DEBUG=1 shows the traceback"
+        print(f"  hint: {hint}", file=sys.stderr)
+        if os.environ.get("SHOPCTL_DEBUG"):
+            raise
+        return 1
+    except Exception as error:  # a bug: still one line and a hint, the traceback on request
+        if os.environ.get("SHOPCTL_DEBUG"):
+            raise
+        print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
+        print("  hint: this is a bug in shopctl.compare; SHOPCTL_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1
+    say("")
+    say(report.summary_text(result))
+    goals = result.get("coldstart", {}).get("goals", {})
+    for gain in goals.get("optimized", []):
+        say(f"  OPTIMIZE=1: {gain['function']} cold request {gain['cold_request_gain'] * 100:.0f} % lower than plain")
+    say(
+        f"\n✓ report: {options.out / 'report.md'} (+ report.json, {len(result['charts'])} charts) "
+        f"in {result['meta']['duration_s']:.0f} s"
+    )
+    return 0

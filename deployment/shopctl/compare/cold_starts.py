@@ -1,0 +1,698 @@
+"""Cold starts, measured (section 2 of `make compare`), and the optimised Lambda package (section 4).
+
+Everything runs on this machine, in one run, against a local AWS of its own:
+
+- the **floor**: a bare `python -c pass`, and `floor_app` (FastAPI + Mangum + boto3, one DynamoDB client,
+  one DynamoDB call) packaged like a stage, run on the same local Lambda and as the same container command;
+- **Lambda**: each stage deployed exactly as `make deploy TARGET=lambda` does (plain, then `OPTIMIZE=1`),
+  N cold starts forced the way one does on AWS (`shopctl.coldstart`: change the configuration, invoke,
+  read Init Duration and Duration from the REPORT lines in CloudWatch Logs), package sizes from the build;
+- **ECS / EKS / local**: the container command of the registered task definition / rendered Deployment
+  (read back from the files local ECS/EKS run from), started N times as a fresh process: time from
+  process start to the first 200 on the health path, then the first request;
+- an **import-time breakdown** (`python -X importtime`) of each Lambda handler inside its plain package,
+  run the way the local Lambda runs it (isolated interpreter, no bytecode written).
+
+Ratios to the floor are the headline: they are stable across machines, absolute times are not. The runs
+are interleaved (run i of the floor and of every stage before run i+1 of any), so a machine that gets
+busier halfway slows the floor and the stages alike instead of skewing the ratios.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from shopctl import coldstart, deploy_common, ecs_target, eks_target, fleet, lambda_target, localaws, run, state
+from shopctl.errors import ShopctlError
+from shopctl.lambda_local import testing as lambda_testing
+from shopctl.lambda_local.function import extract
+from shopctl.net import free_port
+from shopctl.package import Package, Platform, build, build_root, build_zip, pinned
+from shopctl.process import base_environ, uvicorn_argv
+from shopctl.resources import TableNames, ensure_tables
+from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
+from shopctl.supervisor import Spec, replica_argv
+
+FLOOR_DIR = Path(__file__).with_name("floor_app")
+FLOOR_FUNCTION = "shop-floor"
+FLOOR_HANDLER = "floor_app.main.handler"
+FLOOR_ASGI = "floor_app.main:app"
+VARIANTS = ("plain", "optimized")
+PROCESS_TARGETS = ("local", "ecs", "eks")
+TARGETS = ("lambda", *PROCESS_TARGETS)
+HEALTH_TIMEOUT_S = 45.0
+
+METHODS = {
+    "bare_python": "`python -c pass` with this virtualenv's interpreter, started N times by subprocess.run; "
+    "wall time from spawn to exit.",
+    "lambda": "Each stage deployed as `make deploy TARGET=lambda` does (ENV=local), run by the local Lambda "
+    "(worker processes, isolated interpreter, the package unzipped as a read-only task root). A cold start is "
+    "forced N times by changing an environment variable (as on AWS), then one request: `cold request` = "
+    "that request's latency measured by the client (init + invoke + the Function URL hop); `init` = Init "
+    "Duration from the REPORT line; then W warm requests, whose REPORT Durations give warm p50/p99. Sizes "
+    "are the package ZIP as built and its unzipped content. Figures are medians over the N runs; the runs of "
+    "the floor and of every function are interleaved. Before timing, each deployment serves the talk's flow "
+    "once (the contract check, and the local Lambda's fetch of new code, which is not a cold start).",
+    "floor": "`floor_app` (deployment/shopctl/compare/floor_app): imports fastapi, mangum and boto3, creates one "
+    "DynamoDB client, answers GET /users with one DynamoDB Scan — no architecture. Packaged by the same code as "
+    "the stages and measured the same way on the same local Lambda / as the same container command, in the "
+    "same run. ratio = a stage's median / the floor's median (Lambda: the floor packaged the same way, plain or "
+    "optimised, when both were measured; else the plain floor; containers: the floor on the same target).",
+    "process": "The container command of the registered ECS task definition / the rendered EKS Deployment (the "
+    "spec local ECS/EKS run, read back after a real local deploy), `make run`'s uvicorn command for `local`. "
+    "Each of the N runs (interleaved with the floor's and the other stages') starts a fresh process (this "
+    "machine's Python, port replaced), polls the health path "
+    "every 10 ms: `healthy` = process start → first 200; `first request` = the next request's latency "
+    "(GET /users?limit=1, /orders?limit=1 for orders-service), then W warm ones. ratio = (healthy + first "
+    "request) / the floor's: a stage that reads its configuration at start (clean: bootstrap) and one that "
+    "reads it on the first request (monolith, microservices) are compared on what a caller waits for.",
+    "importtime": "`python -I -S -B -X importtime -c 'import <handler module>'` inside the unzipped *plain* "
+    "package with the function's environment (as the local Lambda imports it: no site-packages, no bytecode "
+    "written, so every module is compiled from source). Self time summed per top-level package; the handler "
+    "module's own self time includes its module-level code (app creation, boto3 clients). One run per "
+    "handler; -X importtime itself adds overhead, so read the shares, not the totals.",
+}
+
+
+# --- numbers ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) — with few samples, a sample that was actually seen."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary(values: list[float]) -> dict[str, Any] | None:
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return None
+    return {
+        "n": len(values),
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+        "p99": round(percentile(values, 99), 2),
+        "values": [round(v, 2) for v in values],
+    }
+
+
+def ratio(value: dict | None, floor: dict | None) -> float | None:
+    if not value or not floor or not floor["median"]:
+        return None
+    return round(value["median"] / floor["median"], 3)
+
+
+def request_path(service: Service) -> str:
+    """The first request: one that reads the database (the orders-service lists orders, the rest users)."""
+    return "/orders?limit=1" if service.name == "orders" else "/users?limit=1"
+
+
+def package_facts(package: Package) -> dict[str, Any]:
+    return {
+        "zipped_mb": round(package.zipped_bytes / 1e6, 2),
+        "unzipped_mb": round(package.unzipped_bytes / 1e6, 2),
+        "files": package.files,
+    }
+
+
+# --- the floor -----------------------------------------------------------------------------------------------
+
+
+def bare_python(n: int) -> dict[str, Any] | None:
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append((time.perf_counter() - started) * 1000)
+    return summary(times)
+
+
+def floor_package(platform: Platform, *, optimize: bool) -> Package:
+    out = build_root() / (f"floor-optimized-{platform.runtime}.zip" if optimize else "floor.zip")
+    return build_zip(
+        out,
+        pinned(LAMBDA_REQUIREMENTS),
+        {"floor_app": FLOOR_DIR},
+        platform,
+        label="floor",
+        quiet=True,
+        optimize=optimize,
+    )
+
+
+# --- Lambda --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaSubject:
+    """One function to force cold starts of, and what was seen so far."""
+
+    label: str
+    function: str
+    url: str
+    path: str
+    facts: dict[str, Any]
+    rows: list[coldstart.Row] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        warm_ms = [ms for row in self.rows for ms in row.warm_ms]
+        return {
+            **self.facts,
+            "cold_starts_seen": sum(1 for r in self.rows if r.init_ms is not None),
+            "init_ms": summary([r.init_ms for r in self.rows if r.init_ms is not None]),
+            "cold_request_ms": summary([r.first_request_ms for r in self.rows]),
+            "cold_duration_ms": summary([r.cold_duration_ms for r in self.rows if r.cold_duration_ms is not None]),
+            "warm_ms": summary(warm_ms),
+            "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
+            "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
+        }
+
+
+def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say: Callable[[str], None]) -> None:
+    """Run i of every subject before run i+1 of any: a machine that gets busier mid-run slows all alike,
+    so the ratios to the floor hold even when the absolute times drift."""
+    for i in range(1, n + 1):
+        for subject in subjects:
+            [row] = coldstart.measure(subject.function, subject.url, runs=1, warm=warm, path=subject.path, quiet=True)
+            subject.rows.append(row)
+            init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
+            say(f"    run {i}/{n} {subject.label}: init {init}, cold request {row.first_request_ms:.0f} ms")
+
+
+class FloorLambda:
+    """The floor on the local Lambda: a function in the local AWS like any other (same memory and timeout),
+    served by the same local Lambda service; `deploy(variant)` swaps its package."""
+
+    def __init__(self, platform: Platform, logs: Path) -> None:
+        self.platform = platform
+        self.logs = logs
+        self.tables = TableNames.for_deployment("floor-lambda")
+        self.service: lambda_testing.RunningLambda | None = None
+
+    def deploy(self, variant: str) -> LambdaSubject:
+        ensure_tables(self.tables)
+        package = floor_package(self.platform, optimize=variant == "optimized")
+        lambda_testing.deploy(
+            FLOOR_FUNCTION,
+            package.data,
+            handler=FLOOR_HANDLER,
+            runtime=self.platform.runtime,
+            variables={"USERS_TABLE": self.tables.users},
+            timeout=lambda_target.TIMEOUT_S,
+            memory=lambda_target.MEMORY_MB,
+        )
+        boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
+        if self.service is None:  # a new service fetches and unzips the code before it says "ready"
+            self.service = lambda_testing.start(FLOOR_FUNCTION, self.logs / "floor-lambda.log")
+        else:
+            time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+            # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
+            primed = httpx.get(f"{self.service.url}/health", timeout=30.0)
+            if primed.status_code != 200:
+                raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {self.service.log}")
+        facts = {"variant": variant, "package": package_facts(package)}
+        return LambdaSubject(f"floor ({variant})", FLOOR_FUNCTION, self.service.url, "/users?limit=1", facts)
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+
+
+def deploy_stage_lambda(stage_name: str, variant: str, port: int, say: Callable[[str], None]) -> list[LambdaSubject]:
+    """Deploy the stage as `make deploy TARGET=lambda [OPTIMIZE=1]` does and run the talk's flow on it."""
+    stage = get_stage(stage_name)
+    options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
+    say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
+    deployment = lambda_target.deploy(stage.name, options)
+    # The package must still serve the contract: the talk's flow. Run first, it also has the local Lambda
+    # fetch and unzip the new code, which no measured cold start should include.
+    flow = fleet.talk_flow(deployment.url)
+    say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
+    subjects = []
+    for service in lambda_target.lambda_services(stage):
+        function = lambda_target.function_name(stage, service)
+        package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
+        facts = {
+            "stage": stage.name,
+            "service": service.name,
+            "function": function,
+            "variant": variant,
+            "path": request_path(service),
+            "package": package_facts(package),
+            "flow_ok": flow.ok,
+            "flow": flow.detail,
+        }
+        url = deployment.resources["service_urls"][service.name]
+        subjects.append(LambdaSubject(f"{function} ({variant})", function, url, request_path(service), facts))
+    return subjects
+
+
+def measure_lambda(
+    stages: list[str],
+    variants: tuple[str, ...],
+    floor_variants: tuple[str, ...],
+    *,
+    n: int,
+    warm: int,
+    logs: Path,
+    say: Callable[[str], None],
+) -> tuple[dict[str, dict], list[dict]]:
+    """Per variant: the floor and every stage deployed side by side, their cold starts interleaved."""
+    floor = FloorLambda(Platform.local(), logs)
+    ports = {stage: free_port() for stage in stages}
+    floor_rows: dict[str, dict] = {}
+    rows: list[dict] = []
+    try:
+        for variant in variants:
+            subjects = [floor.deploy(variant)] if variant in floor_variants else []
+            for stage in stages:
+                subjects += deploy_stage_lambda(stage, variant, ports[stage], say)
+            say(f"… Lambda, {variant} packages: {n} cold starts of each function, interleaved (+{warm} warm each)")
+            round_robin_lambda(subjects, n=n, warm=warm, say=say)
+            for subject in subjects:
+                figures = subject.figures()
+                if subject.function == FLOOR_FUNCTION:
+                    floor_rows[variant] = figures
+                else:
+                    rows.append(figures)
+    finally:
+        floor.stop()
+        for stage in stages:
+            lambda_target.destroy(stage, lambda_target.Options(env="local", quiet=True), keep_data=False)
+    return floor_rows, rows
+
+
+# --- processes: local, ECS, EKS -----------------------------------------------------------------------------
+
+
+@dataclass
+class ProcessSubject:
+    stage: str
+    service: str
+    target: str
+    argv: list[str]
+    env: dict[str, str]
+    health_path: str = "/health"
+    request_path: str = "/users?limit=1"
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def floor_process(aws: localaws.LocalAws, target: str) -> ProcessSubject:
+    """The floor as a container command (the same form as an ECS task definition's)."""
+    tables = TableNames.for_deployment("floor-process")
+    ensure_tables(tables)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "USERS_TABLE")}
+    env.update({**aws.environ(), "PYTHONPATH": str(FLOOR_DIR.parent), "USERS_TABLE": tables.users})
+    argv = ["python", "-m", "uvicorn", FLOOR_ASGI, "--host", "0.0.0.0", "--port", "8080"]
+    return ProcessSubject("floor", "app", target, argv, env)
+
+
+def _spec_for(stage: Stage, service: Service, deployment: str) -> Spec:
+    path = deploy_common.manifest_dir(deployment) / f"{deploy_common.resource_name(stage, service)}.spec.json"
+    if not path.exists():
+        raise ShopctlError(f"no local spec {path} after deploying {deployment}", "did the deploy code change?")
+    return Spec(**json.loads(path.read_text()))
+
+
+@contextlib.contextmanager
+def process_subjects(stage_name: str, target: str, aws: localaws.LocalAws) -> Iterator[list[ProcessSubject]]:
+    """What `target` runs for each of the stage's services (deployed for real locally, destroyed after)."""
+    stage = get_stage(stage_name)
+    if target == "local":
+        tables = TableNames.for_deployment(f"{stage.name}-compare")
+        ensure_tables(tables)
+        config = run.publish_config("LAMBDA", tables, f"{stage.name}-compare")
+        subjects = []
+        for service in stage.app_services():
+            # The orders-service's first request (a list) never calls users: any URL satisfies its config.
+            upstreams = {f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams}
+            env = base_environ(stage.name, {**aws.environ(), **config, **upstreams})
+            argv = uvicorn_argv(service.asgi, 0, access_log=False)
+            subjects.append(
+                ProcessSubject(stage.name, service.name, target, argv, env, request_path=request_path(service))
+            )
+        yield subjects
+        return
+    module = {"ecs": ecs_target, "eks": eks_target}[target]
+    options = (
+        ecs_target.Options(env="local", port=free_port(), quiet=True, desired_count=1)
+        if target == "ecs"
+        else eks_target.Options(env="local", port=free_port(), quiet=True, replicas=1)
+    )
+    try:
+        module.deploy(stage.name, options)
+        subjects = []
+        for service in stage.app_services():
+            spec = _spec_for(stage, service, module.deployment_name(stage.name))
+            subjects.append(
+                ProcessSubject(
+                    stage.name,
+                    service.name,
+                    target,
+                    list(spec.argv),
+                    dict(spec.env),
+                    spec.health_path,
+                    request_path(service),
+                    dict(spec.files),
+                )
+            )
+        yield subjects
+    finally:
+        module.destroy(stage.name, options, keep_data=False)
+
+
+def process_run(subject: ProcessSubject, *, warm: int, logs: Path, client: httpx.Client) -> tuple[float, float, list]:
+    """One fresh start: (ms to the first healthy answer, ms of the first request, warm request ms)."""
+    for path, content in subject.files.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(content)
+    log = logs / f"{subject.stage}-{subject.service}-{subject.target}.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        started = time.perf_counter()
+        popen = subprocess.Popen(
+            replica_argv(subject.argv, port),
+            env=subject.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(url + subject.health_path, timeout=1.0).status_code == 200:
+                    break
+            if popen.poll() is not None or time.perf_counter() - started > HEALTH_TIMEOUT_S:
+                raise ShopctlError(
+                    f"{subject.stage}/{subject.service} on {subject.target} did not become healthy", f"see {log}"
+                )
+            time.sleep(0.01)
+        healthy = (time.perf_counter() - started) * 1000
+        begin = time.perf_counter()
+        response = client.get(url + subject.request_path)
+        first = (time.perf_counter() - begin) * 1000
+        if response.status_code != 200:
+            raise ShopctlError(
+                f"{subject.stage}/{subject.service} on {subject.target}: GET {subject.request_path} "
+                f"answered {response.status_code}",
+                f"see {log}",
+            )
+        warm_ms = []
+        for _ in range(warm):
+            begin = time.perf_counter()
+            client.get(url + subject.request_path)
+            warm_ms.append((time.perf_counter() - begin) * 1000)
+        return healthy, first, warm_ms
+    finally:
+        localaws.terminate(popen.pid)
+
+
+def measure_processes(
+    subjects: list[ProcessSubject], *, n: int, warm: int, logs: Path, say: Callable[[str], None]
+) -> list[dict]:
+    """N fresh starts of each subject, interleaved (run i of all before run i+1), as for Lambda."""
+    seen: list[dict[str, list[float]]] = [{"healthy": [], "first": [], "warm": []} for _ in subjects]
+    with httpx.Client(timeout=10.0) as client:
+        for i in range(1, n + 1):
+            for subject, figures in zip(subjects, seen, strict=True):
+                healthy, first, warm_ms = process_run(subject, warm=warm, logs=logs, client=client)
+                figures["healthy"].append(healthy)
+                figures["first"].append(first)
+                figures["warm"] += warm_ms
+                say(
+                    f"    run {i}/{n} {subject.stage}/{subject.service} on {subject.target}: healthy after "
+                    f"{healthy:.0f} ms, first request {first:.0f} ms"
+                )
+    out = []
+    for figures in seen:
+        warm_ms = figures["warm"]
+        out.append(
+            {
+                "healthy_ms": summary(figures["healthy"]),
+                "first_request_ms": summary(figures["first"]),
+                # What a caller waits for after a restart: the stages differ in *when* they read their
+                # configuration and create clients (at start, or on the first request), so neither half alone
+                # compares them.
+                "start_to_first_response_ms": summary(
+                    [h + f for h, f in zip(figures["healthy"], figures["first"], strict=True)]
+                ),
+                "warm_p50_ms": round(percentile(warm_ms, 50), 2) if warm_ms else None,
+                "warm_p99_ms": round(percentile(warm_ms, 99), 2) if warm_ms else None,
+            }
+        )
+    return out
+
+
+# --- import time ------------------------------------------------------------------------------------------
+
+IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+
+
+def parse_importtime(stderr: str) -> dict[str, float]:
+    """Self time (ms) per top-level package from `-X importtime` output."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        match = IMPORT_LINE.match(line)
+        if match:
+            top = match[4].split(".")[0]
+            totals[top] = totals.get(top, 0.0) + int(match[1]) / 1000
+    return totals
+
+
+def unzipped(package: Package) -> Path:
+    """The package unzipped, as the local Lambda lays out a task root (cached by content, like the builds)."""
+    digest = hashlib.sha256(package.data).hexdigest()[:16]
+    return extract(package.data, build_root() / "unzipped" / f"{package.path.stem}-{digest}")
+
+
+def import_breakdown(package: Package, module: str, env: dict[str, str], *, top: int = 8) -> dict:
+    root = unzipped(package)
+    code = f"import sys; sys.path[:0] = [{str(root)!r}]; import {module}"
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-X", "importtime", "-c", code],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise ShopctlError(f"importing {module} from {package.path.name} failed", result.stderr.strip()[-300:])
+    totals = parse_importtime(result.stderr)
+    total = sum(totals.values())
+    ranked = sorted(totals.items(), key=lambda item: -item[1])
+    return {
+        "module": module,
+        "total_ms": round(total, 1),
+        "top": [
+            {
+                "package": name,
+                "self_ms": round(ms, 1),
+                "share": round(ms / total, 3) if total else 0.0,
+                "stdlib": name in sys.stdlib_module_names,
+            }
+            for name, ms in ranked[:top]
+        ],
+    }
+
+
+def lambda_env(aws: localaws.LocalAws, variables: dict[str, str]) -> dict[str, str]:
+    return {**aws.environ(), "RUNTIME": "LAMBDA", "PATH": os.environ.get("PATH", ""), **variables}
+
+
+def import_times(stages: list[str], aws: localaws.LocalAws, say: Callable[[str], None], *, floor: bool = True) -> dict:
+    platform = Platform.local()
+    out = {}
+    tables = TableNames.for_deployment("importtime")
+    say("… import-time breakdown of each handler in its plain package (-X importtime)")
+    if floor:
+        out["floor"] = import_breakdown(
+            floor_package(platform, optimize=False),
+            "floor_app.main",
+            lambda_env(aws, {"USERS_TABLE": tables.users}),
+        )
+    for stage_name in stages:
+        stage = STAGES[stage_name]
+        for service in lambda_target.lambda_services(stage):
+            package = build(stage, service, platform, quiet=True)
+            module = service.handler.rsplit(".", 1)[0]
+            variables = deploy_common.table_env(service, tables)
+            variables.update({f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams})
+            label = stage.name if len(stage.app_services()) == 1 else f"{stage.name}/{service.name}"
+            out[label] = import_breakdown(package, module, lambda_env(aws, variables))
+    return out
+
+
+# --- the whole section ------------------------------------------------------------------------------------
+
+
+def clear_run_dir(run: Path) -> int:
+    """Stop what an earlier, interrupted run left behind (its deployments' processes) and forget it: a
+    deploy keeps a live process it finds in its state, which would then talk to that run's local AWS."""
+    if not run.exists():
+        return 0
+    stopped = sum(len(deploy_common.stop_processes(deployment)) for deployment in state.all_states())
+    for pid_file in run.glob("moto-*.pid"):  # its local AWS, by the pid it recorded
+        with contextlib.suppress(ValueError):
+            stopped += localaws.stop(int(pid_file.stem.removeprefix("moto-")), quiet=True)
+    shutil.rmtree(run, ignore_errors=True)
+    return stopped
+
+
+def measure(
+    *,
+    stages: list[str],
+    targets: list[str],
+    n: int,
+    warm: int,
+    variants: tuple[str, ...],
+    work: Path,
+    say: Callable[[str], None] = print,
+    aws: localaws.LocalAws | None = None,
+    floor_variants: tuple[str, ...] | None = None,
+    floor_importtime: bool = True,
+) -> dict[str, Any]:
+    """Measure everything against a local AWS of our own (free port, own run dir), or against `aws`."""
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    saved = dict(os.environ)
+    os.environ["SHOP_RUN_DIR"] = str(work / "run")
+    leftovers = clear_run_dir(work / "run")
+    if leftovers:
+        say(f"  stopped {leftovers} process(es) left over by an interrupted earlier run")
+    own_aws = aws is None
+    if aws is None:
+        aws, _ = localaws.start(free_port(), quiet=True)
+        say(f"✓ local AWS for the measurements at {aws.endpoint}")
+    aws.use()
+    try:
+        result: dict[str, Any] = {"n": n, "warm": warm, "stages": stages, "targets": targets, "methods": METHODS}
+        say(f"… floor: bare Python start x{max(n, 3)}")
+        result["bare_python_ms"] = bare_python(max(n, 3))
+        floor: dict[str, Any] = {}
+        lambda_rows: list[dict] = []
+        if "lambda" in targets:
+            floor["lambda"], lambda_rows = measure_lambda(
+                stages, variants, floor_variants or variants, n=n, warm=warm, logs=logs, say=say
+            )
+            for row in lambda_rows:
+                # Same package variant as the floor when both were measured, else the plain floor.
+                row["floor_variant"] = row["variant"] if row["variant"] in floor["lambda"] else "plain"
+                floor_row = floor["lambda"].get(row["floor_variant"], {})
+                row["init_ratio"] = ratio(row["init_ms"], floor_row.get("init_ms"))
+                row["cold_request_ratio"] = ratio(row["cold_request_ms"], floor_row.get("cold_request_ms"))
+        result["lambda"] = lambda_rows
+
+        process_rows: list[dict] = []
+        floor["process"] = {}
+        for target in [t for t in targets if t in PROCESS_TARGETS]:
+            say(f"… {target}: deploying {', '.join(stages)}; {n} fresh starts of each container command, interleaved")
+            with contextlib.ExitStack() as stack:
+                subjects = [floor_process(aws, target)]
+                for stage in stages:
+                    subjects += stack.enter_context(process_subjects(stage, target, aws))
+                measured = measure_processes(subjects, n=n, warm=warm, logs=logs, say=say)
+            floor_figures = floor["process"][target] = measured[0]
+            for subject, figures in zip(subjects[1:], measured[1:], strict=True):
+                process_rows.append(
+                    {
+                        "stage": subject.stage,
+                        "service": subject.service,
+                        "target": target,
+                        "health_path": subject.health_path,
+                        "path": subject.request_path,
+                        **figures,
+                        "healthy_ratio": ratio(figures["healthy_ms"], floor_figures["healthy_ms"]),
+                        "ratio": ratio(
+                            figures["start_to_first_response_ms"], floor_figures["start_to_first_response_ms"]
+                        ),
+                    }
+                )
+        result["floor"] = floor
+        result["process"] = process_rows
+        if "lambda" in targets:
+            result["importtime"] = import_times(stages, aws, say, floor=floor_importtime)
+        result["goals"] = goals(result)
+        return result
+    finally:
+        if own_aws:
+            localaws.stop(aws.port, quiet=True)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _entry_rows(rows: list[dict], variant: str) -> dict[str, list[dict]]:
+    by_stage: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["variant"] == variant:
+            by_stage.setdefault(row["stage"], []).append(row)
+    return by_stage
+
+
+def goals(result: dict[str, Any]) -> dict[str, Any]:
+    """The performance goals of section 4, evaluated on this run's figures (reported, never asserted)."""
+    rows = result.get("lambda", [])
+    plain = _entry_rows(rows, "plain")
+    optimized = _entry_rows(rows, "optimized")
+    out: dict[str, Any] = {"floor_ratio_limit": 1.10, "clean_vs_monolith_limit": 1.05, "optimized_gain_goal": 0.30}
+    floor_checks = []
+    for stage, stage_rows in plain.items():
+        for row in stage_rows:
+            if row["cold_request_ratio"] is not None:
+                floor_checks.append(
+                    {
+                        "function": row["function"],
+                        "ratio": row["cold_request_ratio"],
+                        "met": row["cold_request_ratio"] <= 1.10,
+                        "stage": stage,
+                    }
+                )
+    out["floor"] = floor_checks
+    if "clean" in plain and "monolith" in plain:
+        clean = plain["clean"][0]["cold_request_ms"]["median"]
+        monolith = plain["monolith"][0]["cold_request_ms"]["median"]
+        out["clean_vs_monolith"] = {"ratio": round(clean / monolith, 3), "met": clean / monolith <= 1.05}
+    gains = []
+    for stage, stage_rows in optimized.items():
+        for row in stage_rows:
+            before = next(r for r in plain.get(stage, []) if r["function"] == row["function"])
+            gain = 1 - row["cold_request_ms"]["median"] / before["cold_request_ms"]["median"]
+            init_gain = (
+                1 - row["init_ms"]["median"] / before["init_ms"]["median"]
+                if row["init_ms"] and before["init_ms"]
+                else None
+            )
+            gains.append(
+                {
+                    "function": row["function"],
+                    "stage": stage,
+                    "cold_request_gain": round(gain, 3),
+                    "init_gain": round(init_gain, 3) if init_gain is not None else None,
+                    "size_gain": round(1 - row["package"]["zipped_mb"] / before["package"]["zipped_mb"], 3),
+                    "met": gain >= 0.30,
+                }
+            )
+    out["optimized"] = gains
+    return out
