@@ -36,6 +36,9 @@ from shopctl.localaws import terminate
 from shopctl.net import free_port
 
 CONTROL_PATH = "/__local__/status"
+# A replaced replica leaves the rotation at once but is stopped only after this long, so requests it is
+# still answering finish (an ALB target group's deregistration delay, a pod's termination grace).
+DRAIN_SECONDS = 2.0
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -108,6 +111,7 @@ class Supervisor:
         self.rolling = False
         self.failed_revision = ""
         self.replicas: list[Replica] = []
+        self._draining: list[Replica] = []  # replaced, finishing their requests; stopped with the rest
         self._lock = threading.Lock()
         self._rr = itertools.count()
         self._stopping = threading.Event()
@@ -184,15 +188,21 @@ class Supervisor:
                     else:
                         self.replicas.append(fresh)
                 if old:
-                    terminate(old.popen.pid)
+                    self._drain(old)
             with self._lock:
                 surplus, self.replicas = self.replicas[spec.replicas :], self.replicas[: spec.replicas]
             for old in surplus:
-                terminate(old.popen.pid)
+                self._drain(old)
             self.spec, self.revision = spec, revision
             print(f"{spec.platform}-local: {spec.name} revision {revision} rolled out", flush=True)
         finally:
             self.rolling = False
+
+    def _drain(self, replica: Replica) -> None:
+        self._draining.append(replica)
+        timer = threading.Timer(DRAIN_SECONDS, terminate, args=(replica.popen.pid,))
+        timer.daemon = True
+        timer.start()
 
     def _watch(self) -> None:
         """Health-check every replica; replace the ones that exited; roll out a changed spec."""
@@ -262,8 +272,9 @@ class Supervisor:
     def stop(self) -> None:
         self._stopping.set()
         with self._lock:
-            for replica in self.replicas:
-                terminate(replica.popen.pid)
+            for replica in [*self.replicas, *self._draining]:
+                if replica.popen.poll() is None:
+                    terminate(replica.popen.pid)
 
 
 def proxy_app(supervisor: Supervisor):
