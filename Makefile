@@ -125,11 +125,18 @@ manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (test
 
 # Tab-completable aliases: make deploy-<stage>-<target> / make destroy-<stage>-<target>
 ALIASES := $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t) destroy-$(s)-$(t)))
-.PHONY: deploy destroy status coldstart deploy-all destroy-all deploy-mixed compare manifests $(ALIASES)
+.PHONY: deploy destroy status coldstart deploy-all destroy-all deploy-mixed compare manifests verify $(ALIASES)
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t))):
 	@$(MAKE) --no-print-directory deploy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),destroy-$(s)-$(t))):
 	@$(MAKE) --no-print-directory destroy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
+
+# STAGE/TARGET filter only when given on the command line (their defaults are for deploy/run).
+VERIFY_FLAGS = $(if $(filter command line environment,$(origin STAGE)),--stages $(STAGE)) \
+               $(if $(filter command line environment,$(origin TARGET)),--targets $(TARGET)) \
+               $(if $(CHECKS),--checks $(CHECKS)) $(if $(filter 1,$(REDUCED)),--reduced)
+verify: $(STAMP) ## Fuzz, faults, load, deploy safety, least privilege: 3 stages x local/lambda/ecs/eks, one table [STAGE= TARGET= CHECKS= REDUCED=1]
+	@$(SHOPCTL) verify $(VERIFY_FLAGS)
 
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
 	rm -rf build .run .pytest_cache
