@@ -154,6 +154,9 @@ def _ensure_function_url(name: str, auth_type: str) -> str:
         url = client.create_function_url_config(FunctionName=name, AuthType=auth_type)
     if auth_type == "NONE":
         # A public URL needs both permissions in the function's resource policy (since October 2025).
+        # Added only when missing: AWS refuses a second statement with the same Sid, but not every
+        # emulator does (moto appends it), and a re-deploy must leave the policy exactly as it was.
+        present = _statement_ids(client, name)
         for sid, extra in (
             (
                 "FunctionURLAllowPublicAccess",
@@ -164,12 +167,24 @@ def _ensure_function_url(name: str, auth_type: str) -> str:
                 {"Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True},
             ),
         ):
+            if sid in present:
+                continue
             try:
                 client.add_permission(FunctionName=name, StatementId=sid, Principal="*", **extra)
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ResourceConflictException":
                     raise
     return url["FunctionUrl"]
+
+
+def _statement_ids(client: Any, name: str) -> set[str]:
+    try:
+        policy = json.loads(client.get_policy(FunctionName=name)["Policy"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return set()
+    return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
 
 
 def _local_lambda(

@@ -122,7 +122,8 @@ def table(rows: list[Result]) -> str:
 
 
 def rerun_hint(result: Result) -> str:
-    parts = [f"CHECKS={result.check.split(':')[0].strip()}"]
+    module = result.check.split(":")[0].strip().replace(" ", "_")  # "deploy safety: …" -> deploy_safety
+    parts = [f"CHECKS={module}"] if module in CHECKS else []
     if result.stage != "-":
         parts.append(f"STAGE={result.stage}")
     if result.target != "-":
