@@ -54,6 +54,8 @@ $(STAMP): pyproject.toml
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run 'make venv' again"; exit 1; }
 	@# Put the stage folders on the venv's path: `import monolith`, `import clean_shop`, … work anywhere.
 	@$(PY) -c "import site, pathlib; root = pathlib.Path.cwd(); dirs = ['01-monolith', '02-microservices', '03-clean-architecture', 'deployment']; pathlib.Path(site.getsitepackages()[0], 'shapeshifting_workshop.pth').write_text(''.join(str(root / d) + '\n' for d in dirs))"
+	@# checkov (policy scanner of `make verify`) pins an older boto3: it gets its own venv under build/tools/.
+	@$(PY) -m shopctl.verify.tools checkov || exit 1
 	@touch $(STAMP)
 	@echo "✓ virtualenv ready: $(VENV)"
 
