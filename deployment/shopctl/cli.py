@@ -106,8 +106,9 @@ def _deploy(args: argparse.Namespace) -> int:
     target = TARGETS[args.target]
     if args.env == "aws":
         _confirm(target.plan(stage, options), args.yes)
-        if args.target == "lambda" and options.auth_type == "NONE":
-            print("WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it.")
+        warning = lambda_target.public_url_warning(options) if args.target == "lambda" else None
+        if warning:
+            print(warning)
     deployment = target.deploy(stage.name, options)
     if args.env == "local":
         cold = "      (the first request is a cold start)" if args.target == "lambda" else ""

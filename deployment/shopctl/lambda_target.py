@@ -49,6 +49,14 @@ class Options:
         return Platform.aws(self.python, self.architecture) if self.env == "aws" else Platform.local()
 
 
+def public_url_warning(options: Options) -> str | None:
+    """What `make deploy` prints before making a public Function URL on AWS (None: nothing to warn of).
+    Public takes an explicit AUTH=NONE; the default on AWS is AWS_IAM."""
+    if options.env == "aws" and options.auth_type == "NONE":
+        return "WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it."
+    return None
+
+
 def deployment_name(stage: str) -> str:
     return f"{stage}-{TARGET}"
 
