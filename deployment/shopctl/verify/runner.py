@@ -164,6 +164,10 @@ def write_report(rows: list[Result], missing: list[str], directory: Path, elapse
     return md_path, json_path
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def _split(value: str | None, allowed: Iterable[str], what: str) -> list[str]:
     allowed = list(allowed)
     if not value:
@@ -199,7 +203,7 @@ def verify(
     tried = sum(r.tried for r in rows)
     say(
         f"{'✓' if not failed and rows else '✗'} {len(rows) - len(failed)}/{len(rows)} rows passed, "
-        f"{tried} cases tried, in {elapsed:.0f}s — report: {md_path.relative_to(REPO_ROOT)} (+ .json)"
+        f"{tried} cases tried, in {elapsed:.0f}s — report: {_shown(md_path)} (+ .json)"
     )
     if not rows:
         say("  hint: no check applied to the chosen stages/targets/checks; see `make verify` without filters")

@@ -1,0 +1,38 @@
+"""Deploy safety, reduced to the clean stage on the local Lambda: deploy twice changes nothing, data is
+kept, Ctrl-C mid-deploy then deploy again converges, destroy leaves nothing behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopctl.verify import deploy_safety
+
+
+@pytest.mark.e2e
+def test_clean_stage_on_lambda_deploys_idempotently_and_cleans_up(local_aws) -> None:
+    (result,) = deploy_safety.run("clean", "lambda", reduced=True)
+    assert result.ok, result.failures
+    assert result.figures["interrupted"] == 1, result.notes  # the Ctrl-C really hit a running deploy
+    assert result.figures["resources"] >= 6  # tables, function, role, log group, package
+    assert deploy_safety.describe("clean", "lambda") == {}
+    assert deploy_safety.stray_processes("clean-lambda") == []
+
+
+def test_differences_name_what_changed() -> None:
+    before = {"function f": {"configuration": {"CodeSha256": "a", "MemorySize": 512}}, "role r": {}}
+    after = {"function f": {"configuration": {"CodeSha256": "b", "MemorySize": 512}}, "log group g": {}}
+    assert deploy_safety.differences(before, after) == [
+        'function f.configuration.CodeSha256: "a" -> "b"',
+        "log group g: appeared",
+        "role r: disappeared",
+    ]
+    assert deploy_safety.differences(before, before) == []
+
+
+def test_normalise_drops_ids_timestamps_revisions_and_ports_only() -> None:
+    first = {"RoleId": "AROA1", "Role": "arn:aws:ecs:r:1:task-definition/shop-clean:1", "url": "x", "Memory": 512,
+             "env": "http://127.0.0.1:4100/users"}  # fmt: skip
+    again = {"RoleId": "AROA2", "Role": "arn:aws:ecs:r:1:task-definition/shop-clean:3", "url": "y", "Memory": 512,
+             "env": "http://127.0.0.1:5200/users"}  # fmt: skip
+    assert deploy_safety.normalise(first) == deploy_safety.normalise(again)
+    assert deploy_safety.normalise(first) != deploy_safety.normalise({**again, "Memory": 1024})
