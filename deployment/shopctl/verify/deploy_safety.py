@@ -32,7 +32,7 @@ import httpx
 from botocore.exceptions import ClientError
 
 from shopctl import deploy_common as common
-from shopctl import ecs_target, eks_target, k8s, lambda_target, state
+from shopctl import ecs_target, eks_target, iam, k8s, lambda_target, state
 from shopctl.net import free_port
 from shopctl.resources import TableNames
 from shopctl.serving import DEPLOY_TARGETS
@@ -76,24 +76,8 @@ def _ignore_missing(call, *codes: str) -> Any:
 
 
 def _roles(names: list[str]) -> dict[str, Any]:
-    client = boto3.client("iam")
-    out = {}
-    for name in names:
-        role = _ignore_missing(lambda n=name: client.get_role(RoleName=n)["Role"], "NoSuchEntity")
-        if role is None:
-            continue
-        inline = {
-            p: client.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
-            for p in client.list_role_policies(RoleName=name)["PolicyNames"]
-        }
-        attached = [a["PolicyArn"] for a in client.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
-        out[f"iam role {name}"] = {
-            "RoleId": role["RoleId"],
-            "Trust": role["AssumeRolePolicyDocument"],
-            "Inline": inline,
-            "Attached": attached,
-        }
-    return out
+    roles = {name: iam.read_role(name) for name in names}
+    return {f"iam role {name}": role for name, role in roles.items() if role is not None}
 
 
 def _log_group(name: str) -> dict[str, Any]:

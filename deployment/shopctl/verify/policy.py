@@ -73,17 +73,14 @@ def is_wildcard(resource: str) -> bool:
 
 
 def role_documents(name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(trust policy, statements of every inline policy) of role `name`, read back from IAM."""
-    client = boto3.client("iam")
-    trust = client.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
-    statements = []
-    for policy in client.list_role_policies(RoleName=name)["PolicyNames"]:
-        document = client.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-        document = json.loads(document) if isinstance(document, str) else document
-        statements += document["Statement"]
-    if client.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-        statements.append({"Effect": "Allow", "Action": ["<attached managed policy>"], "Resource": ["*"]})
-    return (json.loads(trust) if isinstance(trust, str) else trust), statements
+    """(trust policy, statements of every inline policy) of role `name`, read back from IAM. An attached
+    managed policy shows as a statement granting "*": the deploy code attaches none."""
+    role = iam.read_role(name)
+    if role is None:
+        return {"Statement": []}, [{"Effect": "Allow", "Action": [f"<role {name} is missing>"], "Resource": []}]
+    statements = [s for document in role["Inline"].values() for s in document["Statement"]]
+    statements += [{"Effect": "Allow", "Action": [f"<attached {arn}>"], "Resource": ["*"]} for arn in role["Attached"]]
+    return role["Trust"], statements
 
 
 def _listed(value: str | list[str]) -> list[str]:

@@ -205,6 +205,8 @@ def verify(
         f"{'✓' if not failed and rows else '✗'} {len(rows) - len(failed)}/{len(rows)} rows passed, "
         f"{tried} cases tried, in {elapsed:.0f}s — report: {_shown(md_path)} (+ .json)"
     )
+    if missing:
+        say(f"  skipped, not in this checkout: {', '.join(missing)}")
     if not rows:
         say("  hint: no check applied to the chosen stages/targets/checks; see `make verify` without filters")
         return 1
