@@ -1,5 +1,7 @@
-"""Deploy safety, reduced to the clean stage on the local Lambda: deploy twice changes nothing, data is
-kept, Ctrl-C mid-deploy then deploy again converges, destroy leaves nothing behind."""
+"""Deploy safety, reduced to the clean stage on local EKS (the cheapest target to start; `make verify`
+runs all nine): deploy twice changes nothing, data is kept, Ctrl-C mid-deploy then deploy again
+converges, destroy leaves nothing behind. The Lambda- and ECS-specific findings of this check (Function
+URL statements, SSM parameter versions) have fast regressions in deployment/tests."""
 
 from __future__ import annotations
 
@@ -9,13 +11,13 @@ from shopctl.verify import deploy_safety
 
 
 @pytest.mark.e2e
-def test_clean_stage_on_lambda_deploys_idempotently_and_cleans_up(local_aws) -> None:
-    (result,) = deploy_safety.run("clean", "lambda", reduced=True)
+def test_clean_stage_on_eks_deploys_idempotently_and_cleans_up(local_aws) -> None:
+    (result,) = deploy_safety.run("clean", "eks", reduced=True)
     assert result.ok, result.failures
     assert result.figures["interrupted"] == 1, result.notes  # the Ctrl-C really hit a running deploy
-    assert result.figures["resources"] >= 6  # tables, function, role, log group, package
-    assert deploy_safety.describe("clean", "lambda") == {}
-    assert deploy_safety.stray_processes("clean-lambda") == []
+    assert result.figures["resources"] >= 6  # tables, IRSA role, image repository, manifests, processes
+    assert deploy_safety.describe("clean", "eks") == {}
+    assert deploy_safety.stray_processes("clean-eks") == []
 
 
 def test_differences_name_what_changed() -> None:
