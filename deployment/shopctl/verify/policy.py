@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 
 from shopctl import deploy_common as common
-from shopctl import ecs_target, eks_target, iam, k8s, lambda_target, state
+from shopctl import ecs_target, eks_target, fleet, iam, k8s, lambda_target, state
 from shopctl.net import free_port
 from shopctl.paths import REPO_ROOT
 from shopctl.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
@@ -271,6 +271,10 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
         scanned.append(("rendered manifests", Path(deployment.resources["manifests"]).read_bytes()))
     logs = sorted(common.manifest_dir(deployment.name).glob("*.log"))
     scanned += [(f"log {log.name}", log.read_bytes()) for log in logs]
+    for group in deployment.resources.get("log_groups", []):  # Lambda: CloudWatch Logs in the local AWS
+        events = boto3.client("logs").filter_log_events(logGroupName=group).get("events", [])
+        result.figures["log_events"] = result.figures.get("log_events", 0) + len(events)
+        scanned.append((f"log group {group}", "\n".join(e["message"] for e in events).encode()))
     result.figures["files_scanned"] = float(len(scanned))
     for where, data in scanned:
         result.tried += 1
@@ -374,6 +378,10 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
     result = Result("policy", stage, target)
     deployment = module.deploy(stage, options)
     try:
+        # Some traffic first, so the logs scanned below hold what serving requests writes.
+        flow = fleet.talk_flow(deployment.url)
+        if not flow.ok:
+            result.fail(f"the deployment did not serve the talk's flow: {flow.detail}")
         tables = TableNames(**deployment.resources["tables"])
         check_iam(result, the_stage, target, tables)
         check_hardening(result, the_stage, target, deployment)
