@@ -3,7 +3,8 @@
 checkov pins boto3/botocore (and packaging, networkx…) below what the project uses, so installing it
 into .venv would downgrade the SDK the apps and the deploy code run on (`pip install --dry-run checkov`
 shows it). It gets an isolated virtualenv instead, created on first use — by `make venv`, or by the
-first check or test that needs it — and reused while the pinned version is unchanged.
+first check or test that needs it — and reused while the version pinned in pyproject.toml
+([tool.shopctl.tools]) is unchanged.
 
     python -m shopctl.verify.tools checkov      (what `make venv` runs)
 """
@@ -12,14 +13,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT
 
-CHECKOV_VERSION = "3.3.30"
 TOOLS_DIR = REPO_ROOT / "build" / "tools"
+
+
+def pinned(tool: str) -> str:
+    """The tool's version, pinned in pyproject.toml's [tool.shopctl.tools] (so `make venv` re-runs on a change)."""
+    with (REPO_ROOT / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)["tool"]["shopctl"]["tools"][tool]
+
+
+CHECKOV_VERSION = pinned("checkov")
 
 
 def _bin(env: Path, name: str) -> Path:
