@@ -38,3 +38,26 @@ def test_normalise_drops_ids_timestamps_revisions_and_ports_only() -> None:
              "env": "http://127.0.0.1:5200/users"}  # fmt: skip
     assert deploy_safety.normalise(first) == deploy_safety.normalise(again)
     assert deploy_safety.normalise(first) != deploy_safety.normalise({**again, "Memory": 1024})
+
+
+def test_a_leftover_process_of_the_deployment_is_found(local_aws) -> None:
+    """What 'no process left on the machine' relies on: a process started for this deployment (its run
+    folder on the command line, this run's SHOP_RUN_DIR) is found even though no state file records it."""
+    import os
+    import subprocess
+    import sys
+
+    from shopctl.deploy_common import manifest_dir
+    from shopctl.localaws import terminate
+
+    marker = str(manifest_dir("clean-eks") / "spec.json")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", marker], env=dict(os.environ), start_new_session=True
+    )
+    try:
+        found = deploy_safety.stray_processes("clean-eks")
+        assert [line for line in found if line.startswith(f"pid {proc.pid}:")], found
+        assert deploy_safety.stray_processes("monolith-eks") == []
+    finally:
+        terminate(proc.pid)
+    assert deploy_safety.stray_processes("clean-eks") == []

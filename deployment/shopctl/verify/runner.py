@@ -198,7 +198,8 @@ def verify(
     say("")
     say(table(rows) if rows else "(no check ran)")
     say("")
-    for line in failure_lines(rows):
+    notes = [f"  note: {r.check} {r.stage}/{r.target}: {note}" for r in rows for note in r.notes]
+    for line in notes + failure_lines(rows):
         say(line)
     tried = sum(r.tried for r in rows)
     say(
