@@ -63,6 +63,7 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e (starts what it needs)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
+	@$(PY) -m shopctl.verify.tools checkov || exit 1   # no-op once installed (again after make clean-build)
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py

@@ -345,7 +345,7 @@ def _processes_gone(result: Result, name: str, pids: set[int], when: str) -> Non
 
 def interrupted_deploy(stage: str, target: str, port: int) -> tuple[bool, str]:
     """`python -m shopctl deploy` stopped by SIGINT just as it starts the local processes (the cloud
-    resources are there, the state file not yet written). Returns (interrupted, last line seen)."""
+    resources are there, the first process is coming up). Returns (interrupted, last line seen)."""
     aws = current_aws()
     argv = [sys.executable, "-m", "shopctl", "deploy", "--stage", stage, "--target", target, "--env", "local",
             "--aws-port", str(aws.port), "--port", str(port)]  # fmt: skip
