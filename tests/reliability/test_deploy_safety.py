@@ -46,6 +46,7 @@ def test_a_leftover_process_of_the_deployment_is_found(local_aws) -> None:
     import os
     import subprocess
     import sys
+    import time
 
     from shopctl.deploy_common import manifest_dir
     from shopctl.localaws import terminate
@@ -55,8 +56,13 @@ def test_a_leftover_process_of_the_deployment_is_found(local_aws) -> None:
         [sys.executable, "-c", "import time; time.sleep(60)", marker], env=dict(os.environ), start_new_session=True
     )
     try:
-        found = deploy_safety.stray_processes("clean-eks")
-        assert [line for line in found if line.startswith(f"pid {proc.pid}:")], found
+        deadline = time.monotonic() + 5  # polled: a snapshot of /proc taken on a busy machine may miss it
+        while True:
+            found = deploy_safety.stray_processes("clean-eks")
+            if any(line.startswith(f"pid {proc.pid}:") for line in found):
+                break
+            assert time.monotonic() < deadline, f"pid {proc.pid} not among {found}"
+            time.sleep(0.1)
         assert deploy_safety.stray_processes("monolith-eks") == []
     finally:
         terminate(proc.pid)

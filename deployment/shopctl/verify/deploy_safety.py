@@ -254,8 +254,11 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except OSError:
         return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")  # zombies are gone
+    try:
+        state_letter = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):  # no /proc here, or it has just exited
+        return not Path("/proc").exists()
+    return state_letter != "Z"  # a zombie has exited, only its parent has not collected it
 
 
 def processes_of(name: str) -> set[int]:
