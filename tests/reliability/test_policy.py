@@ -25,8 +25,9 @@ def checkov_ready(request: pytest.FixtureRequest) -> None:
 
 @pytest.mark.e2e
 def test_dockerfiles_and_manifests_pass_hadolint_and_checkov_with_every_finding_justified(checkov_ready) -> None:
-    lint, scan = policy.run("-", "-", reduced=True)
+    lint, scan, context = policy.run("-", "-", reduced=True)
     assert lint.ok and lint.tried == 2, lint.failures
+    assert context.ok and context.tried > 20, context.failures  # the three stages' code files
     assert scan.ok, scan.failures
     assert scan.tried > 100  # checks really ran
     assert scan.figures["justified"] == scan.figures["findings"] == len(scan.failures) + scan.figures["justified"]

@@ -11,9 +11,10 @@ Per stage and deploy target (deployed to the local AWS, then destroyed):
   non-root, read-only, without privilege escalation; a Function URL defaults to AWS_IAM auth on AWS.
 - Secrets: no AWS key or the local dummy credentials in the Lambda package (as stored in the local
   AWS), the function or task environment, the rendered manifests, or the deployment's logs.
-Once for the repository (stage and target "-"): hadolint on both Dockerfiles, and checkov on the
-rendered manifests and the Dockerfiles; every checkov finding must be listed, with its reason, in
-deployment/SECURITY.md ("Accepted findings") — an unlisted one fails.
+Once for the repository (stage and target "-"): hadolint on both Dockerfiles; checkov on the rendered
+manifests and the Dockerfiles — every checkov finding must be listed, with its reason, in
+deployment/SECURITY.md ("Accepted findings"), an unlisted one fails; and the image build context (what
+.dockerignore lets through) holds no secret file or key.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import boto3
 
 from shopctl import deploy_common as common
 from shopctl import ecs_target, eks_target, fleet, iam, k8s, lambda_target, state
+from shopctl.build_context import build_context
 from shopctl.net import free_port
 from shopctl.paths import REPO_ROOT
 from shopctl.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
@@ -55,6 +57,7 @@ SECRET_PATTERNS = [
 ]
 EXAMPLE_KEYS = (b"AKIAIOSFODNN7EXAMPLE", b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", b"EXAMPLE")
 CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SECRET_FILE_NAMES = {".env", "credentials", "id_rsa", "id_ed25519", ".netrc", ".pypirc"}
 
 
 def cases(stages: list[str], targets: list[str]) -> list[tuple[str, str]]:
@@ -260,7 +263,7 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
                 package = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                 with zipfile.ZipFile(io.BytesIO(package)) as archive:
                     for info in archive.infolist():
-                        if Path(info.filename).name in (".env", "credentials", ".aws"):
+                        if Path(info.filename).name in SECRET_FILE_NAMES:
                             result.fail(f"package {obj['Key']} contains {info.filename}")
                         scanned.append((f"{obj['Key']}:{info.filename}", archive.read(info)))
         config = json.dumps(lambda_target.describe(stage.name))
@@ -363,7 +366,20 @@ def run_scanners(reduced: bool) -> list[Result]:
         if not any(check_id == f and fnmatch.fnmatch(path, glob) for f, path, _ in findings):
             scan.fail(f"deployment/SECURITY.md accepts {check_id} on {glob}, which checkov no longer reports")
     scan.figures = {"findings": float(len(findings)), "justified": float(justified)}
-    return [lint, scan]
+    return [lint, scan, image_context()]
+
+
+def image_context() -> Result:
+    """What the images are built from (the build context .dockerignore lets through): no secret file, no
+    key. The test suite checks separately that the context holds the stage code and nothing else."""
+    result = Result("policy: image context", "-", "-")
+    for rel in sorted(build_context()):
+        result.tried += 1
+        if Path(rel).name in SECRET_FILE_NAMES or rel.endswith((".pem", ".key")):
+            result.fail(f"the image build context contains {rel}")
+        for hit in secrets_in((REPO_ROOT / rel).read_bytes()):
+            result.fail(f"{rel} (in the image build context): looks like a secret: {hit}")
+    return result
 
 
 # --- the check ----------------------------------------------------------------------------------------------
