@@ -103,9 +103,9 @@ def expected_dynamodb(stage: Stage, service: Service, tables: TableNames) -> set
 
 def check_role(
     result: Result, role: str, *, principal: dict[str, Any], dynamodb: set[tuple[str, str]] | None,
-    ssm: set[str] | None = None, log_group: str | None = None,
+    ssm: set[str] | None = None, log_group: str | None = None, ecr_repository: str | None = None,
 ) -> None:  # fmt: skip
-    """One role against what it should grant. `dynamodb`/`ssm` None: the role must grant none of it."""
+    """One role against what it should grant; what is None it must not grant at all."""
     trust, statements = role_documents(role)
     result.figures["roles"] = result.figures.get("roles", 0) + 1
     result.tried += 1
@@ -123,7 +123,7 @@ def check_role(
                 result.fail(f"role {role}: wildcard action {action}")
             for resource in _listed(statement["Resource"]):
                 if is_wildcard(resource):
-                    if (action, resource) in ALLOWED_WILDCARDS:
+                    if (action, resource) in ALLOWED_WILDCARDS and ecr_repository:  # the execution role only
                         result.figures["documented_wildcards"] = result.figures.get("documented_wildcards", 0) + 1
                     else:
                         result.fail(f"role {role}: {action} on wildcard resource {resource}")
@@ -136,8 +136,12 @@ def check_role(
     if params != (ssm or set()):
         result.fail(f"role {role}: SSM grants {sorted(params)}, expected {sorted(ssm or set())}")
     logs = {r for a, r in granted if a.startswith("logs:")}
-    if log_group is not None and logs != {f"{log_arn_prefix()}{log_group}:*"}:
-        result.fail(f"role {role}: logs on {sorted(logs)}, expected only its log group {log_group}")
+    wanted_logs = {f"{log_arn_prefix()}{log_group}:*"} if log_group else set()
+    if logs != wanted_logs:
+        result.fail(f"role {role}: logs on {sorted(logs)}, expected {sorted(wanted_logs) or 'none'}")
+    images = {r for a, r in granted if a.startswith("ecr:") and a != "ecr:GetAuthorizationToken"}
+    if images != ({ecr_repository} if ecr_repository else set()):
+        result.fail(f"role {role}: image pulls from {sorted(images)}, expected {ecr_repository or 'none'}")
     known = ("dynamodb:", "ssm:", "logs:", "ecr:")
     others = sorted({a for a, _ in granted if not a.startswith(known)})
     if others:
@@ -160,9 +164,10 @@ def check_iam(result: Result, stage: Stage, target: str, tables: TableNames) -> 
     elif target == "ecs":
         account, region = iam.account_and_region()
         principal = {"Service": "ecs-tasks.amazonaws.com"}
+        repository = boto3.client("ecr").describe_repositories(repositoryNames=[f"shop-{stage.name}"])
         check_role(
             result, f"shop-{stage.name}-ecs-execution", principal=principal, dynamodb=None,
-            log_group=f"/ecs/shop-{stage.name}",
+            log_group=f"/ecs/shop-{stage.name}", ecr_repository=repository["repositories"][0]["repositoryArn"],
         )  # fmt: skip
         prefix = ecs_target.ssm_prefix(stage.name)
         for service in stage.app_services():
