@@ -267,41 +267,47 @@ def processes_of(name: str) -> set[int]:
 
 
 def stray_processes(name: str) -> list[str]:
-    """Processes on this machine that belong to deployment `name` by their command line (its run folder
-    or its function names), whether or not a state file records them."""
+    """Processes on this machine that belong to deployment `name` — by their command line or their
+    environment (its run folder, its SSM prefix, its tables, its function names) — whether or not a state
+    file records them: ECS tasks and EKS pods run in sessions of their own, so stopping their supervisor
+    without its cooperation would leave them running."""
     proc = Path("/proc")
     if not proc.exists():
         return []
-    markers = [str(common.manifest_dir(name))]
+    tables = TableNames.for_deployment(name)
+    markers = [
+        str(common.manifest_dir(name)).encode(),
+        f"SSM_PREFIX=/shop/{name}\0".encode(),
+        f"={tables.users}\0".encode(),
+        f"={tables.orders}\0".encode(),
+    ]
     stage, target = name.rsplit("-", 1)
     if target == "lambda":
         the_stage = get_stage(stage)
-        markers += [f"--function-name\0{lambda_target.function_name(the_stage, s)}\0"
+        markers += [f"--function-name\0{lambda_target.function_name(the_stage, s)}\0".encode()
                     for s in lambda_target.lambda_services(the_stage)]  # fmt: skip
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = (entry / "cmdline").read_text(errors="replace") + "\0"
+            cmdline = (entry / "cmdline").read_bytes() + b"\0"
+            environ = (entry / "environ").read_bytes() + b"\0"
         except OSError:
             continue
-        ours = cmdline.startswith(sys.executable + "\0") and _same_run_dir(entry)
-        if ours and any(marker in cmdline for marker in markers) and _alive(int(entry.name)):
-            found.append(f"pid {entry.name}: {cmdline.replace(chr(0), ' ')[:100].strip()}")
+        ours = cmdline.startswith(sys.executable.encode() + b"\0") and _same_run_dir(environ)
+        if ours and any(m in cmdline or m in environ for m in markers) and _alive(int(entry.name)):
+            shown = cmdline.replace(b"\0", b" ").decode(errors="replace")[:100].strip()
+            found.append(f"pid {entry.name}: {shown}")
     return found
 
 
-def _same_run_dir(entry: Path) -> bool:
+def _same_run_dir(environ: bytes) -> bool:
     """Started with this run's run directory (another checkout's deployment may use the same names)."""
-    try:
-        environ = (entry / "environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    mine = os.environ.get("SHOP_RUN_DIR")
     prefix = b"SHOP_RUN_DIR="
-    theirs = next((e[len(prefix) :].decode(errors="replace") for e in environ if e.startswith(prefix)), None)
-    return theirs == mine
+    entries = environ.split(b"\0")
+    theirs = next((e[len(prefix) :].decode(errors="replace") for e in entries if e.startswith(prefix)), None)
+    return theirs == os.environ.get("SHOP_RUN_DIR")
 
 
 # --- the check --------------------------------------------------------------------------------------------
