@@ -57,6 +57,8 @@ $(STAMP): pyproject.toml
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run 'make venv' again"; exit 1; }
 	@# Put the stage folders on the venv's path: `import monolith`, `import clean_shop`, … work anywhere.
 	@$(PY) -c "import site, pathlib; root = pathlib.Path.cwd(); dirs = ['01-monolith', '02-microservices', '03-clean-architecture', 'deployment']; pathlib.Path(site.getsitepackages()[0], 'shapeshifting_workshop.pth').write_text(''.join(str(root / d) + '\n' for d in dirs))"
+	@# checkov (policy scanner of `make verify`) pins an older boto3: it gets its own venv under build/tools/.
+	@$(PY) -m shopctl.verify.tools checkov || exit 1
 	@touch $(STAMP)
 	@echo "✓ virtualenv ready: $(VENV)"
 
@@ -64,6 +66,7 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e (starts what it needs)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
+	@$(PY) -m shopctl.verify.tools checkov || exit 1   # no-op once installed (again after make clean-build)
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
@@ -129,7 +132,7 @@ manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (test
 
 # Tab-completable aliases: make deploy-<stage>-<target> / make destroy-<stage>-<target>
 ALIASES := $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t) destroy-$(s)-$(t)))
-.PHONY: deploy destroy status coldstart deploy-all destroy-all deploy-mixed compare manifests $(ALIASES)
+.PHONY: deploy destroy status coldstart deploy-all destroy-all deploy-mixed compare manifests verify $(ALIASES)
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t))):
 	@$(MAKE) --no-print-directory deploy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),destroy-$(s)-$(t))):
@@ -152,6 +155,16 @@ lab: $(STAMP) ## Open Jupyter Lab on notebooks/ with the project's virtualenv as
 	@# --allow-root: dev containers often run as root, which Jupyter otherwise refuses.
 	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
+
+# --- verify ------------------------------------------------------------------------------------------
+
+.PHONY: verify
+# STAGE/TARGET filter only when given on the command line (their defaults are for deploy/run).
+VERIFY_FLAGS = $(if $(filter command line environment,$(origin STAGE)),--stages $(STAGE)) \
+               $(if $(filter command line environment,$(origin TARGET)),--targets $(TARGET)) \
+               $(if $(CHECKS),--checks $(CHECKS)) $(if $(filter 1,$(REDUCED)),--reduced)
+verify: $(STAMP) ## Fuzz, faults, load, deploy safety, least privilege: 3 stages x local/lambda/ecs/eks, one table [STAGE= TARGET= CHECKS= REDUCED=1]
+	@$(SHOPCTL) verify $(VERIFY_FLAGS)
 
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
 	rm -rf build .run .pytest_cache

@@ -116,8 +116,9 @@ def _deploy(args: argparse.Namespace) -> int:
         print(f"  note: OPTIMIZE=1 applies to TARGET=lambda packages; ignored for TARGET={args.target}")
     if args.env == "aws":
         _confirm(target.plan(stage, options), args.yes)
-        if args.target == "lambda" and options.auth_type == "NONE":
-            print("WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it.")
+        warning = lambda_target.public_url_warning(options) if args.target == "lambda" else None
+        if warning:
+            print(warning)
     deployment = target.deploy(stage.name, options)
     if args.env == "local":
         cold = "      (the first request is a cold start)" if args.target == "lambda" else ""
@@ -212,6 +213,12 @@ def _deploy_mixed(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from shopctl.verify import runner
+
+    return runner.main_with_args(args)
+
+
 def _run(args: argparse.Namespace) -> int:
     get_stage(args.stage)
     return run.serve(args.stage, runtime=args.runtime, port=args.port, aws_port=args.aws_port)
@@ -288,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
         cmd.add_argument("--delete-data", dest="keep_data", action="store_false")
         cmd.set_defaults(func=func)
+    from shopctl.verify.runner import build_parser as verify_parser
+
+    ver = sub.add_parser("verify", help="fuzz, faults, load, deploy safety and policy checks; one table")
+    verify_parser(ver)
+    ver.set_defaults(func=_verify)
     stat = sub.add_parser("status", help="list deployments")
     stat.set_defaults(func=_status)
     return parser

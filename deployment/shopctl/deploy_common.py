@@ -89,10 +89,21 @@ def local_process(
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = spawn(name, [arg.replace("{port}", str(port)) for arg in argv], env, log)
     url = f"http://127.0.0.1:{port}"
-    if not wait_healthy(url + ready_path, 45, proc.alive):
+    try:
+        healthy = wait_healthy(url + ready_path, 45, proc.alive)
+    except BaseException:  # Ctrl-C while it starts: do not leave it running unrecorded
+        proc.stop()
+        raise
+    if not healthy:
         proc.stop()
         raise ShopctlError(f"{what} did not start", f"its log, {log}:\n{proc.log_tail()}")
-    return state.LocalProcess(name, proc.pid, port, url, str(log))
+    started = state.LocalProcess(name, proc.pid, port, url, str(log))
+    # Recorded at once, not when the whole deploy ends: after a Ctrl-C later in the deploy, the next
+    # deploy keeps this process and `make destroy` stops it (it runs in its own session, so Ctrl-C
+    # does not reach it).
+    deployment.set_process(started)
+    state.save(deployment)
+    return started
 
 
 def wait_rolled_out(proc: state.LocalProcess, spec_path: Path, what: str, timeout: float = 120.0) -> None:

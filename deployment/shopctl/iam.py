@@ -119,6 +119,31 @@ def attach_managed_policies(role: str, names: list[str]) -> None:
         client.attach_role_policy(RoleName=role, PolicyArn=f"arn:aws:iam::aws:policy/{name}")
 
 
+def read_role(name: str) -> dict[str, Any] | None:
+    """Role `name` as IAM holds it: id, trust policy, inline policy documents, attached policy ARNs
+    (None if there is no such role) — what `make verify` compares and checks."""
+    iam = boto3.client("iam")
+    try:
+        role = iam.get_role(RoleName=name)["Role"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise
+
+    def document(value: str | dict[str, Any]) -> dict[str, Any]:
+        return json.loads(value) if isinstance(value, str) else value
+
+    return {
+        "RoleId": role["RoleId"],
+        "Trust": document(role["AssumeRolePolicyDocument"]),
+        "Inline": {
+            policy: document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        },
+        "Attached": [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]],
+    }
+
+
 def delete_role(name: str) -> bool:
     iam = boto3.client("iam")
     try:

@@ -9,7 +9,8 @@ orders; clean: app):
 - a `Deployment`: the stage's image, the service's uvicorn command, RUNTIME=EKS and the configuration
   file mounted from the ConfigMap at /etc/shop, two replicas, probes on /health, non-root with a
   read-only root filesystem,
-- a `Service` of type LoadBalancer: an internet-facing Network Load Balancer made by EKS Auto Mode.
+- a `Service` of type LoadBalancer: an internet-facing Network Load Balancer made by EKS Auto Mode,
+- a `NetworkPolicy`: in, the app port only; out, DNS, HTTPS (AWS APIs) and the services it calls.
 
 and one `ConfigMap` per stage holding `config.json`, the table names shaped as docs/contract.md says.
 
@@ -155,6 +156,7 @@ def render(
             )
         )
         docs.append(load_balancer(stage, service, namespace=namespace, instance=instance))
+        docs.append(network_policy(stage, service, namespace=namespace, instance=instance))
     return docs
 
 
@@ -285,6 +287,37 @@ def load_balancer(stage: Stage, service: Service, *, namespace: str, instance: s
             "loadBalancerClass": LOAD_BALANCER_CLASS,
             "selector": _selector(name),
             "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def network_policy(stage: Stage, service: Service, *, namespace: str, instance: str) -> Manifest:
+    """What the pods may talk to: in, only the app port (from the load balancer, and from the services
+    that call this one); out, DNS, HTTPS (the AWS APIs: DynamoDB, STS for IRSA) and the app port of the
+    services this one calls. Enforced where the cluster enforces NetworkPolicies (EKS Auto Mode: with
+    network policies enabled in its NodeClass); the local EKS runner does not enforce them."""
+    name = resource_name(stage, service)
+    egress: list[Manifest] = [
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"ports": [{"protocol": "TCP", "port": 443}]},
+    ]
+    for upstream in service.upstreams:
+        egress.append(
+            {
+                "to": [{"podSelector": {"matchLabels": _selector(resource_name(stage, stage.service(upstream)))}}],
+                "ports": [{"protocol": "TCP", "port": CONTAINER_PORT}],
+            }
+        )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(name, namespace, _labels(stage, service, instance)),
+        "spec": {
+            "podSelector": {"matchLabels": _selector(name)},
+            "policyTypes": ["Ingress", "Egress"],
+            # From anywhere: the NLB sends client traffic straight to the pod IPs (target type ip).
+            "ingress": [{"ports": [{"protocol": "TCP", "port": CONTAINER_PORT}]}],
+            "egress": egress,
         },
     }
 

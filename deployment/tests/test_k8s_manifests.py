@@ -57,7 +57,7 @@ def test_one_deployment_per_service_holding_code_named_like_the_functions(stage:
     the_stage = STAGES[stage]
     expected = {deploy_common.resource_name(the_stage, s) for s in the_stage.app_services()}
     assert {lambda_target.function_name(the_stage, s) for s in the_stage.app_services()} == expected
-    for kind in ("ServiceAccount", "Deployment", "Service"):
+    for kind in ("ServiceAccount", "Deployment", "Service", "NetworkPolicy"):
         assert {d["metadata"]["name"] for d in k8s.find(docs, kind)} == expected, kind
     assert {d["metadata"]["namespace"] for d in docs} == {"shop"}
     assert len(k8s.find(docs, "ConfigMap")) == 1
@@ -240,3 +240,22 @@ def test_committed_example_is_a_fresh_render(stage: str) -> None:
 def test_role_arn_mapping_must_name_deployed_services() -> None:
     with pytest.raises(ValueError, match="gateway"):
         render("microservices", role_arn={"gateway": "arn:aws:iam::123456789012:role/g"})
+
+
+def test_network_policy_admits_the_app_port_and_lets_orders_reach_users_only() -> None:
+    docs = render("microservices")
+    policies = {
+        p["metadata"]["labels"]["app.kubernetes.io/component"]: p["spec"] for p in k8s.find(docs, "NetworkPolicy")
+    }
+    assert set(policies) == {"users", "orders"}
+    for spec in policies.values():
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        assert spec["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    to_pods = [rule for rule in policies["orders"]["egress"] if "to" in rule]
+    assert to_pods == [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "shop-microservices-users"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]
+    assert not any("to" in rule for rule in policies["users"]["egress"]), "users calls no other service"

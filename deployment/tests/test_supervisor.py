@@ -1,81 +1,52 @@
-"""The local orchestrator's rolling update: a re-deploy rewrites the spec, the replicas are replaced one
-at a time without dropping a request, and a revision that never gets healthy leaves the old ones serving."""
+"""The local ECS/EKS supervisor stops its replicas whenever it is told to stop — also while it is still
+starting them, which is when a Ctrl-C'd deploy stops it (the replicas run in sessions of their own, so
+nothing else would)."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
-import httpx
-import pytest
-
-from shopctl import state
-from shopctl.deploy_common import wait_rolled_out
-from shopctl.errors import ShopctlError
-from shopctl.net import free_port, wait_healthy
-from shopctl.process import spawn
-from shopctl.supervisor import CONTROL_PATH, Spec, write_spec
-
-# A container stand-in: answers /health, and / with its VERSION; listens on --port.
-APP = """
-import os, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-if os.environ.get("VERSION") == "broken":
-    sys.exit(3)
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = os.environ["VERSION"].encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[sys.argv.index("--port") + 1])), Handler).serve_forever()
-"""
+from shopctl.net import free_port
+from shopctl.supervisor import Spec, write_spec
 
 
-def spec(app: Path, version: str) -> Spec:
-    return Spec(name="app", argv=["python", str(app), "--port", "0"], env={"VERSION": version}, replicas=2)
-
-
-def test_a_changed_spec_rolls_out_without_dropping_requests(tmp_path):
-    app = tmp_path / "app.py"
-    app.write_text(APP)
-    path = write_spec(spec(app, "v1"), tmp_path)
-    port = free_port()
-    proc = spawn("sup", [sys.executable, "-m", "shopctl.supervisor", "--spec", str(path), "--port", str(port)],
-                 None, tmp_path / "sup.log")
-    url = f"http://127.0.0.1:{port}"
-    local = state.LocalProcess("app", proc.pid, port, url, str(tmp_path / "sup.log"))
+def _alive(pid: int) -> bool:
     try:
-        assert wait_healthy(url + "/health", 30, proc.alive)
-        wait_rolled_out(local, path, "app")
-        before = {r["pid"] for r in httpx.get(url + CONTROL_PATH).json()["replicas"]}
-        answers: list[tuple[int, str]] = []
-        done = threading.Event()
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
-        def traffic() -> None:
-            with httpx.Client(timeout=10) as client:
-                while not done.is_set():
-                    reply = client.get(url + "/")
-                    answers.append((reply.status_code, reply.text))
 
-        sender = threading.Thread(target=traffic)
-        sender.start()
-        write_spec(spec(app, "v2"), tmp_path)
-        wait_rolled_out(local, path, "app")
-        done.set()
-        sender.join()
-        status = httpx.get(url + CONTROL_PATH).json()
-        assert {r["pid"] for r in status["replicas"]}.isdisjoint(before)  # every replica was replaced
-        assert all(code == 200 for code, _ in answers) and len(answers) > 5  # nothing dropped meanwhile
-        assert {httpx.get(url + "/").text for _ in range(6)} == {"v2"}
-
-        write_spec(spec(app, "broken"), tmp_path)
-        with pytest.raises(ShopctlError, match="never passed its health check"):
-            wait_rolled_out(local, path, "app")
-        assert {httpx.get(url + "/").text for _ in range(6)} == {"v2"}  # the old revision keeps serving
-    finally:
-        proc.stop()
+def test_sigterm_right_after_the_replicas_start_stops_them(tmp_path: Path) -> None:
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]  # ignores the --host/--port it gets
+    spec = Spec(name="sleepers", argv=sleeper, env=dict(os.environ), replicas=2)
+    path = write_spec(spec, tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shopctl.supervisor", "--spec", str(path), "--port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    pids = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        match = re.search(r"started \(pid (\d+)", line)
+        if match:
+            pids.append(int(match.group(1)))
+            if len(pids) == 2:
+                proc.send_signal(signal.SIGTERM)  # as early as possible: before it serves
+                break
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leaked = [pid for pid in pids if _alive(pid)]
+    for pid in leaked:
+        os.kill(pid, signal.SIGKILL)
+    assert len(pids) == 2 and not leaked, f"replicas left running: {leaked}"

@@ -14,6 +14,8 @@ class Result:
     failed: int = 0
     failures: list[str] = field(default_factory=list)  # one line each, first few kept for the report
     figures: dict[str, float] = field(default_factory=dict)  # e.g. {"rps": 180.0, "p50_ms": 4.1}
+    # Behaviour that is not a failure but must not pass silently (e.g. what the contract allows under a race).
+    notes: list[str] = field(default_factory=list)
 
     def fail(self, reason: str) -> None:
         self.failed += 1

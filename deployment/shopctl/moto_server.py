@@ -1,0 +1,57 @@
+"""The local AWS's server process: moto's server, with DynamoDB's item operations made atomic.
+
+Why: moto serves requests on threads, and its TransactWriteItems is not isolated from them — it copies
+the tables, applies the items one by one (even after a condition check failed) and, on cancellation,
+puts the copies back, undoing whatever other requests wrote meanwhile. Under concurrent load that loses
+acknowledged deletes and writes, and lets a cancelled transaction's Put be seen: nothing the monolith's
+condition-checked transaction can do about it, and not what DynamoDB does (its transactions are
+serializable with single-item writes). `make verify`'s load check found it; one lock around the item
+operations gives the local AWS DynamoDB's guarantee. moto is CPU-bound under the GIL anyway, so
+serialising these calls costs next to no throughput.
+
+    python -m shopctl.moto_server -H 127.0.0.1 -p 5000      (what shopctl.localaws starts)
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.dynamodb.models import DynamoDBBackend
+
+ITEM_OPERATIONS = (
+    "get_item", "put_item", "update_item", "delete_item", "query", "scan",
+    "batch_get_item", "batch_write_item", "transact_get_items", "transact_write_items",
+    "execute_statement", "execute_transaction", "batch_execute_statement",
+)  # fmt: skip
+_LOCK = threading.RLock()  # re-entrant: a transaction calls put_item/delete_item itself
+
+
+def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return method(*args, **kwargs)
+
+    wrapper.__shop_serialised__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def serialise_item_operations() -> None:
+    for name in ITEM_OPERATIONS:
+        method = getattr(DynamoDBBackend, name)
+        if not getattr(method, "__shop_serialised__", False):
+            setattr(DynamoDBBackend, name, _serialised(method))
+
+
+def main() -> None:
+    from moto.server import main as moto_main
+
+    serialise_item_operations()
+    moto_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+import sys
+
+from shopctl.verify.runner import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""The local AWS keeps DynamoDB's isolation under concurrent requests (shopctl.moto_server): a cancelled
+transaction must not undo, nor show, anything — plain moto restores whole-table copies on cancellation,
+losing the writes other requests made meanwhile."""
+
+from __future__ import annotations
+
+import threading
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def scan(client, table: str) -> list[dict]:
+    items, kwargs = [], {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_cancelled_transactions_do_not_undo_concurrent_writes(tables) -> None:
+    client = boto3.client("dynamodb")
+    # Enough items that copying the table takes a while: the window in which plain moto loses writes.
+    filler = [f"filler-{n}" for n in range(600)]
+    for start in range(0, len(filler), 25):
+        client.batch_write_item(RequestItems={tables.users: [
+            {"PutRequest": {"Item": {"id": {"S": key}}}} for key in filler[start : start + 25]]})  # fmt: skip
+    written = [f"kept-{n}" for n in range(100)]
+    cancelled = 0
+
+    def writer() -> None:
+        for key in written:
+            client.put_item(TableName=tables.users, Item={"id": {"S": key}})
+
+    def cancelling_transactions() -> None:
+        nonlocal cancelled
+        for n in range(30):
+            try:
+                client.transact_write_items(
+                    TransactItems=[
+                        {"ConditionCheck": {"TableName": tables.users, "Key": {"id": {"S": "no-such-user"}},
+                                            "ConditionExpression": "attribute_exists(id)"}},
+                        {"Put": {"TableName": tables.orders,
+                                 "Item": {"id": {"S": f"refused-{n}"}, "user_id": {"S": "no-such-user"},
+                                          "created_at": {"S": "2026-01-01T00:00:00+00:00"}}}},
+                    ]
+                )  # fmt: skip
+            except ClientError as error:
+                assert error.response["Error"]["Code"] == "TransactionCanceledException"
+                cancelled += 1
+
+    threads = [threading.Thread(target=writer), *(threading.Thread(target=cancelling_transactions) for _ in range(2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    users = [i for i in scan(client, tables.users) if i["id"]["S"].startswith("kept-")]
+    orders = scan(client, tables.orders)
+    assert cancelled == 60
+    assert sorted(item["id"]["S"] for item in users) == sorted(written), "writes lost to a cancelled transaction"
+    assert orders == [], "a cancelled transaction's Put is visible"
