@@ -186,14 +186,15 @@ def ensure_repository(stage: Stage) -> tuple[str, str]:
     return repo["repositoryUri"], repo["repositoryArn"]
 
 
-def image_reference(stage: Stage, repository_uri: str, env: str, say) -> str:
+def image_reference(stage: Stage, repository_uri: str, env: str, say, tag: str | None = None) -> str:
     """The image ECS/EKS run: built and pushed on ENV=aws; locally only its reference is recorded (the local
-    tasks and pods run the same command on this machine's Python), with the same content-derived tag."""
+    tasks and pods run the same command on this machine's Python). The tag is derived from the content
+    unless one is given (e.g. a CI build number)."""
     from shopctl import image
 
     if env == "aws":
-        return image.publish(stage.name, repository_uri, say)
-    return f"{repository_uri}:{image.content_tag(stage.name)}"
+        return image.publish(stage.name, repository_uri, say, tag=tag)
+    return f"{repository_uri}:{tag or image.content_tag(stage.name)}"
 
 
 def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:

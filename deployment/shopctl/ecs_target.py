@@ -49,6 +49,7 @@ class Options:
     desired_count: int = 2
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
+    image_tag: str | None = None  # default: a digest of the image's content (shopctl.image.content_tag)
 
 
 def deployment_name(stage: str) -> str:
@@ -311,7 +312,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings())
     say(f"✓ SSM parameters {', '.join(parameters)}")
     repo_uri, repo_arn = common.ensure_repository(stage)
-    reference = common.image_reference(stage, repo_uri, options.env, say)
+    reference = common.image_reference(stage, repo_uri, options.env, say, options.image_tag)
     # idempotent; its Service Connect namespace lets services call each other by name
     boto3.client("ecs").create_cluster(clusterName=CLUSTER, serviceConnectDefaults={"namespace": CLUSTER})
     log_group = f"/ecs/shop-{stage.name}"

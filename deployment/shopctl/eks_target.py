@@ -61,6 +61,7 @@ class Options:
     replicas: int = k8s.DEFAULT_REPLICAS
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
+    image_tag: str | None = None  # default: a digest of the image's content (shopctl.image.content_tag)
     create_cluster: bool = False  # ENV=aws: create an EKS Auto Mode cluster when CLUSTER_NAME does not exist
     delete_cluster: bool = False  # destroy: also delete the cluster (it is shared by the stages, so only on request)
 
@@ -265,7 +266,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     _, region = iam.account_and_region()
     docs = k8s.render(
         stage.name,
-        image=common.image_reference(stage, repo_uri, options.env, say),
+        image=common.image_reference(stage, repo_uri, options.env, say, options.image_tag),
         tables=tables,
         replicas=options.replicas,
         role_arn=roles,

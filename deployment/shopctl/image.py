@@ -66,14 +66,14 @@ def build_command(stage: str, image: str, platforms: str = PLATFORMS) -> list[st
     ]  # fmt: skip
 
 
-def publish(stage: str, repository_uri: str, say: Callable[[str], None]) -> str:
+def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag: str | None = None) -> str:
     """Make sure ECR holds the stage's image for the current code; returns the image reference.
 
     With a Docker engine: log in to ECR with a registry token and `docker buildx build --push`. Without one,
     an image already pushed for this exact code (e.g. by CI) is used; otherwise stop before ECS/EKS would
     try to pull an image that does not exist.
     """
-    tag = content_tag(stage)
+    tag = tag or content_tag(stage)
     image = f"{repository_uri}:{tag}"
     repository = repository_uri.split("/", 1)[1]
     if _image_exists(repository, tag):
