@@ -3,7 +3,7 @@ suites are CPU-bound, mostly in the local AWS and the apps they start).
 
 Shard "main": unit, integration, deploy-code and local-Lambda tests, plus the contract suite against the
 stages as `make run` serves them. Shard "deployed": the contract suite against the stages deployed to the
-local Lambda, ECS and EKS. Shard "notebooks": the workshop notebooks, executed. Each shard starts its own
+local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks and the comparison report. Each shard starts its own
 local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments, runs
 one plain pytest with them instead (e.g. `-k users`).
 """
@@ -16,11 +16,13 @@ import sys
 import threading
 import time
 
+# The third shard's suites mostly wait on processes they start (notebook kernels, load generators, cold
+# starts), so they run alongside the other two rather than after them; the split keeps the three even.
+THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/test_compare_report.py"]
 SHARDS = {
-    "main": (["--ignore=tests/notebooks"], "local"),
+    "main": ([f"--ignore={path}" for path in THIRD], "local"),
     "deployed": (["tests/contract", "-m", "e2e"], "lambda,ecs,eks"),
-    # Mostly waiting on the processes each notebook starts: alongside the others, not after them.
-    "notebooks": (["tests/notebooks"], "local"),
+    "workshop": (THIRD, "local"),
 }
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
