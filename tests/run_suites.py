@@ -3,9 +3,9 @@ suites are CPU-bound, mostly in the local AWS and the apps they start).
 
 Shard "main": unit, integration, deploy-code and local-Lambda tests, plus the contract suite against the
 stages as `make run` serves them. Shard "deployed": the contract suite against the stages deployed to the
-local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks and the comparison report. Each shard starts its own
-local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments, runs
-one plain pytest with them instead (e.g. `-k users`).
+local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks and the
+comparison report. Each shard starts its own local AWS. Lines are streamed with the shard's name; the last
+line sums the shards. With arguments, runs one plain pytest with them instead (e.g. `-k users`).
 """
 from __future__ import annotations
 
