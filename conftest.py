@@ -38,3 +38,13 @@ def tables(local_aws: localaws.LocalAws) -> TableNames:
     names = TableNames.for_deployment(f"test-{uuid.uuid4().hex[:10]}")
     ensure_tables(names)
     return names
+
+
+@pytest.fixture(scope="session")
+def quick_compare(local_aws: localaws.LocalAws, tmp_path_factory: pytest.TempPathFactory):
+    """One reduced `make compare` run per session (`make compare QUICK=1`), shared by the report's tests and by
+    notebook 05, which shows the latest report — it measures cold starts, so it runs once, not twice."""
+    from shopctl.compare import cli as compare_cli
+
+    out = tmp_path_factory.mktemp("compare")
+    return compare_cli.run(compare_cli.Options.quick_run(out=out), aws=local_aws), out

@@ -1,10 +1,10 @@
 """`make compare` end to end on a reduced run, and the optimised Lambda package (OPTIMIZE=1).
 
 One quick compare (`Options.quick_run`: N=1, the clean stage on the local Lambda — plain and optimised
-package — and as a local process, the floor, a slice of two test tiers) runs once for the module against
-the session's local AWS. The tests check that the report is well-formed and its numbers are sane and
-consistent (JSON = markdown); never that one variant is faster than another — that is what the report is
-for, and machines are noisy.
+package — and as a local process, the floor, a slice of two test tiers) runs once per session against the
+session's local AWS (the `quick_compare` fixture in conftest.py). The tests check that the report is
+well-formed and its numbers are sane and consistent (JSON = markdown); never that one variant is faster
+than another — that is what the report is for, and machines are noisy.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def compared(local_aws, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("compare")
-    result = compare_cli.run(compare_cli.Options.quick_run(out=out), aws=local_aws)
-    return result, out
+def compared(quick_compare) -> tuple[dict[str, Any], Path]:
+    return quick_compare  # the session's one quick run (conftest.py), also shown by notebook 05
 
 
 def by_variant(rows: list[dict], variant: str) -> dict[str, dict]:

@@ -19,6 +19,7 @@ from clean_shop.adapters.config import EKSConfigAdapter
 from clean_shop.application.errors import ConfigurationError
 from clean_shop.application.ports import ConfigPort
 from shopctl import exercises, notebooks, workshop
+from shopctl.compare import cli as compare_cli
 
 PATHS = notebooks.notebook_paths()
 EXERCISE = next(p for p in PATHS if notebooks.tagged(notebooks.read(p), "exercise"))
@@ -97,10 +98,12 @@ class Executed:
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executed]:
+def executed(tmp_path_factory: pytest.TempPathFactory, quick_compare) -> Iterator[Executed]:
     sessions = tmp_path_factory.mktemp("notebook-sessions")
     mp = pytest.MonkeyPatch()
     mp.setenv(workshop.SESSION_ROOT_ENV, str(sessions))  # the kernels inherit it: sessions go there
+    # Notebook 05 shows the latest `make compare` report: this session's quick one (measured once).
+    mp.setenv(compare_cli.OUT_ENV, str(quick_compare[1]))
     try:
         jobs = [(p, True) for p in notebooks.scheduling_order(PATHS)]
         *results, blank = notebooks.execute_many([*jobs, (EXERCISE, False)], workers=2)

@@ -34,6 +34,12 @@ from shopctl.stages import STAGES
 SECTIONS = ("coupling", "coldstart", "tests")
 CHARTS = ("coupling", "impact", "coldstart", "process", "testcost")
 DEFAULT_OUT = REPO_ROOT / "build" / "compare"
+OUT_ENV = "SHOP_COMPARE_OUT"  # where readers (notebook 05) look for the latest report; default DEFAULT_OUT
+
+
+def report_dir() -> Path:
+    """The folder holding the report to show: $SHOP_COMPARE_OUT, else where `make compare` writes."""
+    return Path(os.environ.get(OUT_ENV) or DEFAULT_OUT)
 
 
 @dataclass(frozen=True)
