@@ -25,5 +25,7 @@ def test_first_invoke_is_cold_then_warm(api, deployment):
         assert everything[0].cold, "the first invoke of a new function must be a cold start"
         assert everything[0].init_ms > 0
         recent = [r for r in coldstart.read_reports(fn, since, expect=3) if r.timestamp >= since]
-        assert recent and not recent[-1].cold, "a repeated request must reuse a warm environment"
+        # Some repeated request reused a warm environment. (Not necessarily the last one: a request arriving
+        # while the previous one's environment is still wrapping up gets a new environment, on AWS too.)
+        assert any(not r.cold for r in recent), "a repeated request must reuse a warm environment"
         assert all(r.memory_mb == lambda_target.MEMORY_MB and r.max_memory_used_mb > 0 for r in recent)
