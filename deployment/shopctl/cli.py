@@ -13,7 +13,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl import ecs_target, eks_target, lambda_target, localaws, resources, run
-from shopctl.errors import ShopctlError
+from shopctl.errors import ShopctlError, unexpected
 from shopctl.stages import STAGES, get_stage
 
 
@@ -322,8 +322,4 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug: still one line and a hint, the traceback on request
-        if os.environ.get("SHOPCTL_DEBUG"):
-            raise
-        print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
-        print("  hint: this is a bug in shopctl; SHOPCTL_DEBUG=1 shows the traceback", file=sys.stderr)
-        return 1
+        return unexpected(error, "shopctl")

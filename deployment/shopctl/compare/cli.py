@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl.compare import charts, cold_starts, coupling, report, testcost
-from shopctl.errors import ShopctlError
+from shopctl.errors import ShopctlError, unexpected
 from shopctl.localaws import LocalAws
 from shopctl.paths import REPO_ROOT
 from shopctl.stages import STAGES
@@ -249,11 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return 1
     except Exception as error:  # a bug: still one line and a hint, the traceback on request
-        if os.environ.get("SHOPCTL_DEBUG"):
-            raise
-        print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
-        print("  hint: this is a bug in shopctl.compare; SHOPCTL_DEBUG=1 shows the traceback", file=sys.stderr)
-        return 1
+        return unexpected(error, "shopctl.compare")
     say("")
     say(report.summary_text(result))
     goals = result.get("coldstart", {}).get("goals", {})
