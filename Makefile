@@ -64,7 +64,7 @@ $(STAMP): pyproject.toml
 
 # --- tests -------------------------------------------------------------------------------------------
 
-test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e (starts what it needs)
+test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~3 min)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
 	@$(PY) -m shopctl.verify.tools checkov || exit 1   # no-op once installed (again after make clean-build)
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
@@ -102,10 +102,10 @@ run-clean: ## = make run STAGE=clean
 
 # --- deploy ------------------------------------------------------------------------------------------
 
-deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default) or ENV=aws; OPTIMIZE=1: faster Lambda cold starts
+deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default) or ENV=aws; OPTIMIZE=1: faster Lambda cold starts; CREATE_CLUSTER=1: new EKS Auto Mode cluster (aws)
 	@$(SHOPCTL) deploy $(DEPLOY_FLAGS)
 
-destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables)
+destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables; DELETE_CLUSTER=1 the EKS cluster)
 	@$(SHOPCTL) destroy $(DEPLOY_FLAGS) $(if $(filter 0,$(KEEP_DATA)),--delete-data)
 
 status: $(STAMP) ## List deployments: stage, target, URL, local processes
