@@ -358,7 +358,16 @@ def interrupted_deploy(stage: str, target: str, port: int) -> tuple[bool, str]:
     aws = current_aws()
     argv = [sys.executable, "-m", "shopctl", "deploy", "--stage", stage, "--target", target, "--env", "local",
             "--aws-port", str(aws.port), "--port", str(port)]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        # A shell's background job (`make verify &`, some CI runners) starts with SIGINT ignored, and a child
+        # inherits that: give the deploy a terminal's default, as Ctrl-C would find it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     last = ""
     assert proc.stdout is not None
     for line in proc.stdout:
