@@ -71,7 +71,7 @@ test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e, relia
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
 test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (< 30 s) — for between exercises
-	@$(PY) -m pytest -m "not e2e" $(FAST_SUITES) $(PYTEST_ARGS)
+	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + the clean stage's import-linter contracts
 	@$(PY) -m ruff check .
