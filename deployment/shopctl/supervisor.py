@@ -102,6 +102,26 @@ def load_spec(path: Path) -> Spec:
     return Spec(**json.loads(path.read_text()))
 
 
+def write_files(files: dict[str, str]) -> None:
+    """Write what the spec mounts (a ConfigMap's keys, rendered to files) before a replica starts."""
+    for path, content in files.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(content)
+
+
+def start_replica(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """One replica of a container command, in a session of its own (a task / pod is not our process group)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            replica_argv(argv, port),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 class Supervisor:
     def __init__(self, spec: Spec, log_dir: Path, spec_path: Path | None = None) -> None:
         self.spec = spec
@@ -119,28 +139,15 @@ class Supervisor:
     def _spawn(self, index: int, restarts: int = 0, spec: Spec | None = None) -> Replica:
         spec = spec or self.spec
         port = free_port()
-        log = (self.log_dir / f"{spec.name}-{index}.log").open("ab")
-        popen = subprocess.Popen(
-            replica_argv(spec.argv, port),
-            env=spec.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        popen = start_replica(spec.argv, spec.env, port, self.log_dir / f"{spec.name}-{index}.log")
         print(
             f"{self.spec.platform}-local: {self.spec.name}[{index}] started (pid {popen.pid}, port {port})",
             flush=True,
         )
         return Replica(index, port, popen, time.monotonic(), restarts=restarts)
 
-    def _write_files(self, spec: Spec) -> None:
-        for path, content in spec.files.items():
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(content)
-
     def start(self) -> None:
-        self._write_files(self.spec)
+        write_files(self.spec.files)
         with self._lock:
             self.replicas = [self._spawn(i) for i in range(self.spec.replicas)]
         threading.Thread(target=self._watch, daemon=True).start()
@@ -168,7 +175,7 @@ class Supervisor:
         serving, as the ECS deployment circuit breaker / a stuck Kubernetes rollout leaves them)."""
         self.rolling = True
         print(f"{spec.platform}-local: {spec.name} rolling out revision {revision}", flush=True)
-        self._write_files(spec)
+        write_files(spec.files)
         try:
             for index in range(spec.replicas):
                 fresh = self._spawn(index, spec=spec)

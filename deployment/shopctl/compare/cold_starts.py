@@ -47,7 +47,7 @@ from shopctl.package import Package, Platform, build, build_root, build_zip, pin
 from shopctl.process import base_environ, uvicorn_argv
 from shopctl.resources import TableNames, ensure_tables
 from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
-from shopctl.supervisor import Spec, replica_argv
+from shopctl.supervisor import Spec, start_replica, write_files
 
 FLOOR_DIR = Path(__file__).with_name("floor_app")
 FLOOR_FUNCTION = "shop-floor"
@@ -381,22 +381,12 @@ def process_subjects(stage_name: str, target: str, aws: localaws.LocalAws) -> It
 
 def process_run(subject: ProcessSubject, *, warm: int, logs: Path, client: httpx.Client) -> tuple[float, float, list]:
     """One fresh start: (ms to the first healthy answer, ms of the first request, warm request ms)."""
-    for path, content in subject.files.items():
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(content)
+    write_files(subject.files)
     log = logs / f"{subject.stage}-{subject.service}-{subject.target}.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with log.open("ab") as out:
-        started = time.perf_counter()
-        popen = subprocess.Popen(
-            replica_argv(subject.argv, port),
-            env=subject.env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    started = time.perf_counter()
+    popen = start_replica(subject.argv, subject.env, port, log)
     try:
         while True:
             with contextlib.suppress(httpx.HTTPError):
