@@ -19,14 +19,17 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_healthy(url: str, timeout: float, is_alive=lambda: True) -> bool:
-    """Poll `url` until it answers 200, the process dies (`is_alive` false) or `timeout` passes."""
+def wait_healthy(url: str, timeout: float, is_alive=lambda: True, *, request_timeout: float = 1.0) -> bool:
+    """Poll `url` until it answers 200, the process dies (`is_alive` false) or `timeout` passes.
+
+    `request_timeout` bounds each poll; behind a Lambda give it room for a cold start, or every poll that
+    gives up sends another request, which Lambda answers with another environment (another cold start)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not is_alive():
             return False
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx.get(url, timeout=request_timeout).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass

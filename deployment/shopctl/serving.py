@@ -7,18 +7,14 @@ and the notebooks all need "a base URL for stage X on target Y", started and sto
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from shopctl import ecs_target, eks_target, lambda_target, localaws
-from shopctl.net import free_port
+from shopctl.net import free_port, wait_healthy
 from shopctl.resources import TableNames
 from shopctl.run import start_stage
 
@@ -33,16 +29,6 @@ class Deployed:
     base_url: str
     tables: TableNames
     services: dict[str, str] = field(default_factory=dict)  # service -> its own local URL (deployed targets)
-
-
-def _wait_green(url: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=30).status_code == 200:
-                return True
-        time.sleep(0.2)
-    return False
 
 
 @contextmanager
@@ -60,9 +46,7 @@ def serve(
         deployed = module.deploy(stage, options)
         # Like a pipeline's smoke test: the deployment counts as up once /health is green end to end. (For
         # microservices on Lambda the gateway's /health reaches both functions: their cold starts happen here.)
-        # One request at a time with a generous timeout: short ones would give up on a cold start in progress
-        # and send another, which a Lambda answers with a second environment — and a second cold start.
-        _wait_green(f"{deployed.url}/health", 60)
+        wait_healthy(f"{deployed.url}/health", 60, request_timeout=30)
         try:
             tables = TableNames(**deployed.resources["tables"])
             yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.get("service_urls", {})))
