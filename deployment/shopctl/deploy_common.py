@@ -17,6 +17,7 @@ from shopctl.net import free_port, port_in_use, wait_healthy
 from shopctl.paths import run_dir
 from shopctl.process import base_environ, spawn, uvicorn_argv
 from shopctl.stages import Service, Stage, get_stage
+from shopctl.supervisor import Spec
 
 # Stable local base URLs, so a learner can keep a browser tab open across re-deploys:
 # 91xx Lambda, 92xx ECS, 93xx EKS; xx01 monolith, xx02 microservices, xx03 clean.
@@ -126,6 +127,25 @@ def wait_rolled_out(proc: state.LocalProcess, spec_path: Path, what: str, timeou
             return
         time.sleep(0.2)
     raise ShopctlError(f"{what} did not roll out within {timeout:.0f}s", f"see {proc.log}")
+
+
+def local_supervisor(
+    rollout: Rollout, spec: Spec, spec_path: Path, *, port: int | None, what: str
+) -> state.LocalProcess:
+    """Local ECS tasks / EKS pods: one supervisor running `spec` (written at `spec_path`) behind `port`, recorded
+    in the deployment's state; on a re-deploy, waited for until every replica runs the new spec."""
+    proc = local_process(
+        rollout.deployment,
+        spec.name,
+        python_module("shopctl.supervisor", "--spec", str(spec_path), "--port", "{port}"),
+        base_environ(rollout.stage.name, {}),
+        port=port,
+        ready_path=spec.health_path,
+        what=what,
+    )
+    rollout.deployment.set_process(proc)
+    wait_rolled_out(proc, spec_path, what)
+    return proc
 
 
 def python_module(module: str, *args: str) -> list[str]:

@@ -346,17 +346,9 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         if options.env == "local":
             spec = local_spec(stage, fam)
             path = write_spec(spec, common.manifest_dir(name))
-            proc = common.local_process(
-                deployment,
-                fam,
-                common.python_module("shopctl.supervisor", "--spec", str(path), "--port", "{port}"),
-                base_environ(stage.name, {}),
-                port=rollout.entry_port(service, options.port),
-                ready_path=spec.health_path,
-                what=f"local ECS service {fam}",
-            )
-            deployment.set_process(proc)
-            common.wait_rolled_out(proc, path, f"local ECS service {fam}")
+            what = f"local ECS service {fam}"
+            port = rollout.entry_port(service, options.port)
+            proc = common.local_supervisor(rollout, spec, path, port=port, what=what)
             urls[service.name] = proc.url
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
         else:

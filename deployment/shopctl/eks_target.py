@@ -288,17 +288,9 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         for service in k8s.eks_services(stage):
             spec = local_spec(stage, docs, service, workdir, cluster_urls)
             path = write_spec(spec, workdir)
-            proc = common.local_process(
-                deployment,
-                spec.name,
-                common.python_module("shopctl.supervisor", "--spec", str(path), "--port", "{port}"),
-                base_environ(stage.name, {}),
-                port=rollout.entry_port(service, options.port),
-                ready_path=spec.health_path,
-                what=f"local pods of {spec.name}",
-            )
-            deployment.set_process(proc)
-            common.wait_rolled_out(proc, path, f"local pods of {spec.name}")
+            what = f"local pods of {spec.name}"
+            port = rollout.entry_port(service, options.port)
+            proc = common.local_supervisor(rollout, spec, path, port=port, what=what)
             urls[service.name] = proc.url
             cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
             say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")
