@@ -5,7 +5,6 @@ environment and caches the answers. So the tests steer it the only way possible 
 environment a runtime would give it, and clearing its caches between tests.
 """
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
+from shopctl.process import temporary_environment
 from shopctl.resources import TableNames, runtime_environment
 
 CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")
@@ -22,16 +22,8 @@ CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CON
 # The monolith looks its tables up when it is imported (a misconfigured process must not start), so even
 # importing it takes a runtime's configuration: it is imported under a stand-in Lambda one, and every
 # test then publishes its own (`configure`). The coupling reaches into the test suite.
-_saved = {name: os.environ.get(name) for name in CONFIG_VARIABLES}
-os.environ.update({"RUNTIME": "LAMBDA", "USERS_TABLE": "not-used", "ORDERS_TABLE": "not-used"})
-try:
+with temporary_environment(RUNTIME="LAMBDA", USERS_TABLE="not-used", ORDERS_TABLE="not-used"):
     from monolith import main
-finally:
-    for _name, _value in _saved.items():
-        if _value is None:
-            os.environ.pop(_name, None)
-        else:
-            os.environ[_name] = _value
 
 
 def clear_config_caches() -> None:

@@ -7,7 +7,6 @@ a DynamoDB — and an SSM, and a config file — to talk to. That is part of the
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from shopctl.process import temporary_environment
 from shopctl.resources import TableNames, ensure_tables, runtime_environment
 
 APP_SETTINGS = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")
@@ -24,21 +24,13 @@ APP_SETTINGS = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_
 # test publishes its own (`configure`). The coupling to the runtime reaches into the test suite.
 _STAND_IN = {"RUNTIME": "LAMBDA", "USERS_TABLE": "not-used", "ORDERS_TABLE": "not-used",
              "USERS_SERVICE_URL": "http://users.invalid", "ORDERS_SERVICE_URL": "http://orders.invalid"}
-_saved = {name: os.environ.get(name) for name in _STAND_IN}
-os.environ.update(_STAND_IN)
-try:
+with temporary_environment(**_STAND_IN):
     import gateway.main  # noqa: F401  (imported here, under the stand-in settings, for test_gateway.py)
     from orders_service import config as orders_config
     from orders_service.main import app as orders_app
     from orders_service.users_client import http_client
     from users_service import config as users_config
     from users_service.main import app as users_app
-finally:
-    for _name, _value in _saved.items():
-        if _value is None:
-            os.environ.pop(_name, None)
-        else:
-            os.environ[_name] = _value
 
 
 def clear_config_caches() -> None:

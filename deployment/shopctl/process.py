@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +76,20 @@ def uvicorn_argv(asgi: str, port: int, *, access_log: bool) -> list[str]:
     if not access_log:
         argv.append("--no-access-log")
     return argv
+
+
+@contextlib.contextmanager
+def temporary_environment(**variables: str) -> Iterator[None]:
+    """Set process environment variables for the duration of a `with` block, then restore them — how the
+    monolith and the microservices are steered in tests and notebooks (nothing can be passed in, so the
+    environment is the only handle)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

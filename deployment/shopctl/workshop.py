@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from shopctl import localaws, state
 from shopctl.net import free_port
 from shopctl.paths import REPO_ROOT
+from shopctl.process import temporary_environment
 
 T = TypeVar("T")
 
@@ -98,20 +99,8 @@ def responses_table(responses: Iterable[Any], *, through: Sequence[str] | None =
     return table((["through"] if through else []) + ["request", "body sent", "status", "response"], rows)
 
 
-@contextlib.contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """Set process environment variables for the duration of a `with` block, then restore them — how the
-    monolith's tests steer it (nothing can be passed in, so the environment is the only handle)."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+# `with workshop.environment(RUNTIME="ECS", …):` in the notebooks: set variables for a block, then restore.
+environment = temporary_environment
 
 
 # --- a notebook's session ------------------------------------------------------------------------------
