@@ -15,7 +15,8 @@ Everything runs on this machine, in one run, against a local AWS of its own:
 
 Ratios to the floor are the headline: they are stable across machines, absolute times are not. The runs
 are interleaved (run i of the floor and of every stage before run i+1 of any), so a machine that gets
-busier halfway slows the floor and the stages alike instead of skewing the ratios.
+busier halfway slows the floor and the stages alike instead of skewing the ratios; the order within a round
+changes every round, and a ratio is the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -67,21 +68,24 @@ METHODS = {
     "that request's latency measured by the client (init + invoke + the Function URL hop); `init` = Init "
     "Duration from the REPORT line; then W warm requests, whose REPORT Durations give warm p50/p99. Sizes "
     "are the package ZIP as built and its unzipped content. Figures are medians over the N runs; the runs of "
-    "the floor and of every function are interleaved. Before timing, each deployment serves the talk's flow "
-    "once (the contract check, and the local Lambda's fetch of new code, which is not a cold start).",
+    "the floor and of every function are interleaved, the order changing each round. Before timing, "
+    "each deployment serves the talk's flow once (the contract check, and the local Lambda's fetch of new "
+    "code, which is not a cold start).",
     "floor": "`floor_app` (deployment/shopctl/compare/floor_app): imports fastapi, mangum and boto3, creates one "
     "DynamoDB client, answers GET /users with one DynamoDB Scan — no architecture. Packaged by the same code as "
     "the stages and measured the same way on the same local Lambda / as the same container command, in the "
-    "same run. ratio = a stage's median / the floor's median (Lambda: the floor packaged the same way, plain or "
-    "optimised, when both were measured; else the plain floor; containers: the floor on the same target).",
+    "same run. ratio = the median over the rounds of (the stage's run i / the floor's run i), both measured side "
+    "by side (Lambda: the floor packaged the same way, plain or optimised, when both were measured, else the "
+    "plain floor's median is the denominator; containers: the floor on the same target).",
     "process": "The container command of the registered ECS task definition / the rendered EKS Deployment (the "
     "spec local ECS/EKS run, read back after a real local deploy), `make run`'s uvicorn command for `local`. "
     "Each of the N runs (interleaved with the floor's and the other stages') starts a fresh process (this "
     "machine's Python, port replaced), polls the health path "
     "every 10 ms: `healthy` = process start → first 200; `first request` = the next request's latency "
     "(GET /users?limit=1, /orders?limit=1 for orders-service), then W warm ones. ratio = (healthy + first "
-    "request) / the floor's: a stage that reads its configuration at start (clean: bootstrap) and one that "
-    "reads it on the first request (monolith, microservices) are compared on what a caller waits for.",
+    "request) / the floor's, per round as for Lambda: a stage that reads its configuration at start "
+    "(clean: bootstrap) and one that reads it on the first request (monolith, microservices) are compared on "
+    "what a caller waits for.",
     "importtime": "`python -I -S -B -X importtime -c 'import <handler module>'` inside the unzipped *plain* "
     "package with the function's environment (as the local Lambda imports it: no site-packages, no bytecode "
     "written, so every module is compiled from source). Self time summed per top-level package; the handler "
@@ -114,10 +118,31 @@ def summary(values: list[float]) -> dict[str, Any] | None:
     }
 
 
-def ratio(value: dict | None, floor: dict | None) -> float | None:
+def ratio(value: dict | None, floor: dict | None, *, paired: bool = False) -> float | None:
+    """A stage's figure over the floor's. `paired`: both were measured in the same rounds (run i of each
+    side by side), so the ratio is the median of the per-round ratios — a round where the whole machine was
+    slower slows both sides of its ratio, where a ratio of two medians can mix a slow round with a quick one.
+    Otherwise the ratio of the two medians."""
     if not value or not floor or not floor["median"]:
         return None
+    if paired and len(value["values"]) == len(floor["values"]) and all(floor["values"]):
+        return round(statistics.median(v / f for v, f in zip(value["values"], floor["values"], strict=True)), 3)
     return round(value["median"] / floor["median"], 3)
+
+
+def rotated(items: list, run: int) -> list:
+    """The order of round `run`, a Williams design: over len(items) rounds every subject runs once in each
+    position and (for an even count) right after each other subject once — so no subject always runs first,
+    or always right after the same one (whose environment may still be shutting down, its logs flushing)."""
+    count = len(items)
+    base, low, high = [0], 1, count - 1
+    while len(base) < count:
+        base.append(low)
+        low += 1
+        if len(base) < count:
+            base.append(high)
+            high -= 1
+    return [items[(b + run) % count] for b in base] if count else []
 
 
 def request_path(service: Service) -> str:
@@ -188,9 +213,9 @@ class LambdaSubject:
 
 def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say: Callable[[str], None]) -> None:
     """Run i of every subject before run i+1 of any: a machine that gets busier mid-run slows all alike,
-    so the ratios to the floor hold even when the absolute times drift."""
+    so the ratios to the floor hold even when the absolute times drift; the order changes each round."""
     for i in range(1, n + 1):
-        for subject in subjects:
+        for subject in rotated(subjects, i - 1):
             [row] = coldstart.measure(subject.function, subject.url, runs=1, warm=warm, path=subject.path, quiet=True)
             subject.rows.append(row)
             init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
@@ -424,7 +449,7 @@ def measure_processes(
     seen: list[dict[str, list[float]]] = [{"healthy": [], "first": [], "warm": []} for _ in subjects]
     with httpx.Client(timeout=10.0) as client:
         for i in range(1, n + 1):
-            for subject, figures in zip(subjects, seen, strict=True):
+            for subject, figures in rotated(list(zip(subjects, seen, strict=True)), i - 1):
                 healthy, first, warm_ms = process_run(subject, warm=warm, logs=logs, client=client)
                 figures["healthy"].append(healthy)
                 figures["first"].append(first)
@@ -591,8 +616,11 @@ def measure(
                 # Same package variant as the floor when both were measured, else the plain floor.
                 row["floor_variant"] = row["variant"] if row["variant"] in floor["lambda"] else "plain"
                 floor_row = floor["lambda"].get(row["floor_variant"], {})
-                row["init_ratio"] = ratio(row["init_ms"], floor_row.get("init_ms"))
-                row["cold_request_ratio"] = ratio(row["cold_request_ms"], floor_row.get("cold_request_ms"))
+                paired = row["floor_variant"] == row["variant"]  # measured in the same rounds
+                row["init_ratio"] = ratio(row["init_ms"], floor_row.get("init_ms"), paired=paired)
+                row["cold_request_ratio"] = ratio(
+                    row["cold_request_ms"], floor_row.get("cold_request_ms"), paired=paired
+                )
         result["lambda"] = lambda_rows
 
         process_rows: list[dict] = []
@@ -614,9 +642,11 @@ def measure(
                         "health_path": subject.health_path,
                         "path": subject.request_path,
                         **figures,
-                        "healthy_ratio": ratio(figures["healthy_ms"], floor_figures["healthy_ms"]),
+                        "healthy_ratio": ratio(figures["healthy_ms"], floor_figures["healthy_ms"], paired=True),
                         "ratio": ratio(
-                            figures["start_to_first_response_ms"], floor_figures["start_to_first_response_ms"]
+                            figures["start_to_first_response_ms"],
+                            floor_figures["start_to_first_response_ms"],
+                            paired=True,
                         ),
                     }
                 )
