@@ -6,13 +6,12 @@ Every failure ends with one line saying what went wrong and a hint — never a t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import ecs_target, eks_target, lambda_target, localaws, resources, run
+from shopctl import account, ecs_target, eks_target, lambda_target, localaws, resources, run
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.stages import STAGES, get_stage
 
@@ -54,40 +53,6 @@ def _local_aws_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_env(env: str, aws_port: int) -> None:
-    """Point boto3 at the local AWS (ENV=local, starting it if needed) or check real credentials (ENV=aws)."""
-    if env == "local":
-        aws, _ = localaws.start(aws_port)
-        aws.use()
-        return
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    if "127.0.0.1" in endpoint or "localhost" in endpoint:
-        raise ShopctlError(f"ENV=aws but AWS_ENDPOINT_URL points at {endpoint}", "unset AWS_ENDPOINT_URL first")
-    try:
-        identity = boto3.client("sts").get_caller_identity()
-    except (BotoCoreError, ClientError) as error:
-        raise ShopctlError(
-            f"ENV=aws needs AWS credentials: {error}",
-            "configure them (aws configure / AWS_PROFILE / SSO) or use ENV=local",
-        ) from None
-    region = boto3.session.Session().region_name
-    if not region:
-        raise ShopctlError("ENV=aws needs a region", "set AWS_REGION, e.g. AWS_REGION=us-east-1")
-    print(f"AWS account {identity['Account']} ({identity['Arn']}), region {region}")
-
-
-def _confirm(lines: list[str], assume_yes: bool) -> None:
-    print("This will create or update, in your AWS account (it may cost money):")
-    for line in lines:
-        print(f"  - {line}")
-    if assume_yes:
-        return
-    if not sys.stdin.isatty():
-        raise ShopctlError("not confirmed", "re-run with YES=1 to confirm non-interactively")
-    if input("Proceed? [y/N] ").strip().lower() not in ("y", "yes"):
-        raise ShopctlError("cancelled", "nothing was changed")
-
-
 TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 
 
@@ -109,13 +74,13 @@ def _options(args: argparse.Namespace):
 
 def _deploy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
-    _target_env(args.env, args.aws_port)
+    account.use(args.env, args.aws_port)
     options = _options(args)
     target = TARGETS[args.target]
     if args.optimize and args.target != "lambda":
         print(f"  note: OPTIMIZE=1 applies to TARGET=lambda packages; ignored for TARGET={args.target}")
     if args.env == "aws":
-        _confirm(target.plan(stage, options), args.yes)
+        account.confirm(target.plan(stage, options), args.yes)
         warning = lambda_target.public_url_warning(options) if args.target == "lambda" else None
         if warning:
             print(warning)
@@ -131,11 +96,11 @@ def _deploy(args: argparse.Namespace) -> int:
 
 def _destroy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
-    _target_env(args.env, args.aws_port)
+    account.use(args.env, args.aws_port)
     if args.env == "aws" and not args.keep_data:
-        _confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
+        account.confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
     if args.env == "aws" and args.target == "eks" and args.delete_cluster:
-        _confirm([f"DELETE the EKS cluster {args.cluster_name} (every stage deployed on it stops)"], args.yes)
+        account.confirm([f"DELETE the EKS cluster {args.cluster_name} (every stage deployed on it stops)"], args.yes)
     TARGETS[args.target].destroy(stage.name, _options(args), keep_data=args.keep_data)
     return 0
 
@@ -158,7 +123,7 @@ def _coldstart(args: argparse.Namespace) -> int:
     from shopctl import coldstart, state
 
     stage = get_stage(args.stage)
-    _target_env(args.env, args.aws_port)
+    account.use(args.env, args.aws_port)
     deployment = state.load(lambda_target.deployment_name(stage.name))
     if deployment is None:
         raise ShopctlError(
@@ -183,20 +148,22 @@ def _coldstart(args: argparse.Namespace) -> int:
 def _deploy_all(args: argparse.Namespace) -> int:
     from shopctl import fleet
 
-    _target_env("local", args.aws_port)
+    account.use("local", args.aws_port)
     rows = fleet.deploy_all()
     print()
     print(fleet.table(rows))
     failed = [r for r in rows if not r[3].ok]
-    print(f"\n{len(rows) - len(failed)}/{len(rows)} deployments served the talk's flow."
-          "  Remove them all: make destroy-all")
+    print(
+        f"\n{len(rows) - len(failed)}/{len(rows)} deployments served the talk's flow."
+        "  Remove them all: make destroy-all"
+    )
     return 1 if failed else 0
 
 
 def _destroy_all(args: argparse.Namespace) -> int:
     from shopctl import fleet
 
-    _target_env("local", args.aws_port)
+    account.use("local", args.aws_port)
     removed = fleet.destroy_all(keep_data=args.keep_data)
     print(f"✓ removed {len(removed)} resources and processes" + ("" if not args.keep_data else " (tables kept)"))
     return 0
@@ -205,7 +172,7 @@ def _destroy_all(args: argparse.Namespace) -> int:
 def _deploy_mixed(args: argparse.Namespace) -> int:
     from shopctl import fleet
 
-    _target_env("local", args.aws_port)
+    account.use("local", args.aws_port)
     eks, lam, result = fleet.deploy_mixed()
     print(f"\nusers via EKS:    {eks.url}\norders via Lambda: {lam.url}")
     print(f"{'✓' if result.ok else '✗'} talk's flow across the two: {result.detail}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from shopctl import artifacts, iam, resources, state
 from shopctl import deploy_common as common
-from shopctl.package import Platform, build
+from shopctl.package import Package, Platform, build
 from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 
@@ -84,26 +85,32 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Function:
+    """One function to deploy: a stage's service, or the cold-start floor `make compare` measures them by."""
+
+    name: str
+    handler: str
+    description: str
+    package: Package
+    statements: list[dict[str, Any]]  # its execution role's policy: exact resources, no wildcards
+    environment: dict[str, str]
+
+
 def _ensure_function(
-    name: str,
-    service: Service,
-    role_arn: str,
-    bucket: str,
-    key: str,
-    sha: str,
-    environment: dict[str, str],
-    options: Options,
+    function: Function, role_arn: str, bucket: str, key: str, sha: str, options: Options
 ) -> str:
     """Create the function, or update only what changed. Returns "created", "updated" or "unchanged"."""
+    name = function.name
     client = boto3.client("lambda")
     config: dict[str, Any] = {
         "Role": role_arn,
-        "Handler": service.handler,
+        "Handler": function.handler,
         "Runtime": options.platform().runtime,
         "MemorySize": MEMORY_MB,
         "Timeout": TIMEOUT_S,
-        "Environment": {"Variables": environment},
-        "Description": f"Shapeshifting workshop: {service.asgi}",
+        "Environment": {"Variables": function.environment},
+        "Description": function.description,
     }
     try:
         current = client.get_function_configuration(FunctionName=name)
@@ -216,6 +223,27 @@ def _local_lambda(
     )
 
 
+def ensure_function(function: Function, bucket: str, options: Options, say: Callable[[str], None]) -> str:
+    """Package upload, execution role (its statements + logs on its own log group), log group, function and
+    Function URL — created, or updated where they differ. Returns the Function URL."""
+    fn = function.name
+    sha = artifacts.code_sha256(function.package.data)
+    _, key = artifacts.upload(fn, function.package.data)
+    statements = [*function.statements, iam.lambda_logs_statement(fn)]
+    role_arn, role_created = iam.ensure_role(
+        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}"
+    )
+    actions = sum(len(s["Action"]) for s in statements)
+    arns = sum(len(s["Resource"]) for s in statements)
+    verb = "created" if role_created else "policy refreshed"
+    say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
+    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS)
+    outcome = _ensure_function(function, role_arn, bucket, key, sha, options)
+    function_url = _ensure_function_url(fn, options.auth_type)
+    say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
+    return function_url
+
+
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
     stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
@@ -226,26 +254,17 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     for service in lambda_services(stage):
         fn = function_name(stage, service)
         functions.append(fn)
-        package = build(stage, service, options.platform(), quiet=options.quiet, optimize=options.optimize)
-        sha = artifacts.code_sha256(package.data)
-        _, key = artifacts.upload(fn, package.data)
-        statements = [
-            *iam.dynamodb_statements(stage.name, common.table_kinds(service, tables)),
-            iam.lambda_logs_statement(fn),
-        ]
-        role_arn, role_created = iam.ensure_role(
-            f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}"
-        )
-        actions = sum(len(s["Action"]) for s in statements)
-        arns = sum(len(s["Resource"]) for s in statements)
-        verb = "created" if role_created else "policy refreshed"
-        say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
-        common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS)
         environment = {"RUNTIME": "LAMBDA", **common.table_env(service, tables)}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
-        outcome = _ensure_function(fn, service, role_arn, bucket, key, sha, environment, options)
-        function_url = _ensure_function_url(fn, options.auth_type)
-        say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
+        function = Function(
+            fn,
+            service.handler or "",
+            f"Shapeshifting workshop: {service.asgi}",
+            build(stage, service, options.platform(), quiet=options.quiet, optimize=options.optimize),
+            [*iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))],
+            environment,
+        )
+        function_url = ensure_function(function, bucket, options, say)
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
             proc = _local_lambda(deployment, fn, rollout.entry_port(service, options.port), options)
@@ -281,37 +300,43 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     name = deployment_name(stage.name)
     deployment = state.load(name)
     removed: list[str] = common.stop_processes(deployment)
-    client = boto3.client("lambda")
-    s3 = boto3.client("s3")
     bucket = artifacts.ensure_bucket() if deployment is None else deployment.resources.get("artifact_bucket")
     for service in lambda_services(stage):
-        fn = function_name(stage, service)
-        with contextlib.suppress(ClientError):
-            client.delete_function_url_config(FunctionName=fn)
-        try:
-            client.delete_function(FunctionName=fn)
-            removed.append(f"function {fn}")
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-        if iam.delete_role(f"{fn}-role"):
-            removed.append(f"role {fn}-role")
-        if common.delete_log_group(f"/aws/lambda/{fn}"):
-            removed.append(f"log group /aws/lambda/{fn}")
-        if bucket:
-            try:
-                listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", [])
-            except ClientError:
-                listed = []
-            for obj in listed:
-                s3.delete_object(Bucket=bucket, Key=obj["Key"])
-            if listed:
-                removed.append(f"{len(listed)} package(s) s3://{bucket}/{fn}/")
+        removed += remove_function(function_name(stage, service), bucket)
     if not keep_data:
         tables = common.recorded_tables(deployment, name)
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     state.remove(name)
     return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
+
+
+def remove_function(fn: str, bucket: str | None) -> list[str]:
+    """Remove what ensure_function created for `fn` (each part only if there). Returns what was removed."""
+    client = boto3.client("lambda")
+    removed = []
+    with contextlib.suppress(ClientError):
+        client.delete_function_url_config(FunctionName=fn)
+    try:
+        client.delete_function(FunctionName=fn)
+        removed.append(f"function {fn}")
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    if iam.delete_role(f"{fn}-role"):
+        removed.append(f"role {fn}-role")
+    if common.delete_log_group(f"/aws/lambda/{fn}"):
+        removed.append(f"log group /aws/lambda/{fn}")
+    if bucket:
+        s3 = boto3.client("s3")
+        try:
+            listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", [])
+        except ClientError:
+            listed = []
+        for obj in listed:
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        if listed:
+            removed.append(f"{len(listed)} package(s) s3://{bucket}/{fn}/")
+    return removed
 
 
 def describe(stage_name: str) -> dict[str, Any]:
