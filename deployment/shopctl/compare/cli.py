@@ -4,10 +4,13 @@
     python -m shopctl.compare --quick             # N=1, clean stage, Lambda + local only, reduced tests
     python -m shopctl.compare --sections coupling,tests --out /tmp/cmp
     python -m shopctl.compare --stages monolith,clean --targets lambda --n 3
+    python -m shopctl.compare --env aws --sections coldstart   # Lambda cold starts in your account (asks first)
 
 Sections: coupling (static, from the code), coldstart (measured: Lambda, ECS, EKS, local, the floor, the
 optimised package), tests (each tier's suite run and timed). No AWS account and no Docker needed: the cold
 starts run against a local AWS of their own on a free port (nothing of a running `make deploy` is touched).
+With --env aws (make compare ENV=aws) the Lambda cold starts run in a real account instead, deployed by the
+same code as `make deploy ENV=aws`, read back from CloudWatch Logs, and deleted at the end of the run.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shopctl import account, lambda_target
 from shopctl.compare import charts, cold_starts, coupling, report, testcost
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.localaws import LocalAws
@@ -54,6 +58,9 @@ class Options:
     variants: tuple[str, ...] = cold_starts.VARIANTS
     floor_variants: tuple[str, ...] = cold_starts.VARIANTS  # the floor packaged plain / optimised
     floor_importtime: bool = True
+    env: str = "local"  # "aws": the Lambda cold starts in a real account (ENV=aws), Lambda only
+    python: str = "3.12"  # the functions' runtime with ENV=aws
+    yes: bool = False  # ENV=aws: do not ask before creating the run's functions
 
     @classmethod
     def quick_run(cls, **overrides: Any) -> Options:
@@ -94,6 +101,24 @@ def load_average() -> float | None:
         return None
 
 
+def aws_plan(options: Options) -> list[str]:
+    """What ENV=aws creates for the cold starts (and deletes again at the end of the run)."""
+    lambda_options = lambda_target.Options(env="aws", python=options.python)
+    lines = [
+        f"Lambda function {cold_starts.FLOOR_FUNCTION} (the floor) with its role, log group, Function URL "
+        "and one DynamoDB table"
+    ]
+    for stage in options.stages:
+        lines += lambda_target.plan(STAGES[stage], lambda_options)
+    functions = 1 + sum(len(lambda_target.lambda_services(STAGES[s])) for s in options.stages)
+    lines.append(
+        f"{options.n} forced cold starts + {options.n * options.warm} warm requests per function and package "
+        f"({', '.join(options.variants)}): about {functions * options.n * len(options.variants)} cold starts"
+    )
+    lines.append("everything above is deleted at the end of the run (also after Ctrl-C)")
+    return lines
+
+
 def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
     """Measure what `options` asks for, write report.json, report.md and the charts into options.out.
 
@@ -111,9 +136,12 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
         result["coupling"] = coupling.analyse()
         say(f"✓ coupling of {len(result['coupling']['stages'])} stages")
     if "coldstart" in options.sections:
+        if options.env == "aws":
+            account.use("aws", 0)
+            account.confirm(aws_plan(options), options.yes)
         say(
             f"… cold starts: N={options.n} per measurement, stages {', '.join(options.stages)}, "
-            f"targets {', '.join(options.targets)}"
+            f"targets {', '.join(options.targets)}" + (" on AWS" if options.env == "aws" else "")
         )
         result["coldstart"] = cold_starts.measure(
             stages=list(options.stages),
@@ -126,6 +154,8 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
             aws=aws,
             floor_variants=options.floor_variants,
             floor_importtime=options.floor_importtime,
+            env=options.env,
+            python=options.python,
         )
         say("✓ cold starts measured")
     if "tests" in options.sections:
@@ -134,6 +164,8 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
         say("✓ test cost measured")
 
     command = "make compare" if not options.quick else "python -m shopctl.compare --quick"
+    if options.env == "aws":
+        command += " ENV=aws"
     meta = {
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
@@ -144,6 +176,7 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
         "sections": list(options.sections),
         "stages": list(options.stages),
         "targets": list(options.targets),
+        "env": options.env,
         "duration_s": round(time.monotonic() - started, 1),
         "load_average": [load_before, load_average()],
     }
@@ -208,16 +241,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--targets", type=_csv(cold_starts.TARGETS, "target"), default=None, help="lambda,local,ecs,eks"
     )
+    parser.add_argument(
+        "--env",
+        choices=("local", "aws"),
+        default="local",
+        help="aws: measure the Lambda cold starts in your AWS account (Lambda only; asks first)",
+    )
+    parser.add_argument("--python", default="3.12", help="the functions' Python runtime with --env aws")
+    parser.add_argument("--yes", action="store_true", help="--env aws: do not ask for confirmation")
     return parser
 
 
 def options_from(args: argparse.Namespace) -> Options:
-    overrides: dict[str, Any] = {"out": args.out, "sections": args.sections}
+    overrides: dict[str, Any] = {
+        "out": args.out,
+        "sections": args.sections,
+        "env": args.env,
+        "python": args.python,
+        "yes": args.yes,
+    }
     for name in ("n", "warm", "stages", "targets"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     if overrides.get("n", 1) < 1:
         raise ShopctlError("--n must be at least 1", "e.g. make compare N=5")
+    if args.env == "aws":
+        # On AWS only the Lambda cold starts are measured: a task's or pod's start there is mostly image pull
+        # and scheduling, which says nothing about the stages' code.
+        targets = overrides.setdefault("targets", ("lambda",))
+        if tuple(targets) != ("lambda",):
+            raise ShopctlError(
+                "ENV=aws measures Lambda cold starts only",
+                "drop COMPARE_TARGETS (or use COMPARE_TARGETS=lambda); ECS/EKS/local starts need ENV=local",
+            )
     return Options.quick_run(**overrides) if args.quick else Options(**overrides)
 
 
@@ -239,10 +295,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: deployments of this run removed, its local AWS stopped", file=sys.stderr)
+        what = "its functions deleted from AWS" if options.env == "aws" else "its local AWS stopped"
+        print(f"interrupted: deployments of this run removed, {what}", file=sys.stderr)
         return 130
     except (BotoCoreError, ClientError) as error:
-        print(f"error: a call to the local AWS failed: {error}", file=sys.stderr)
+        where = "AWS" if options.env == "aws" else "the local AWS"
+        print(f"error: a call to {where} failed: {error}", file=sys.stderr)
         hint = f"see the logs under {options.out / 'work'}; SHOPCTL_DEBUG=1 shows the traceback"
         print(f"  hint: {hint}", file=sys.stderr)
         if os.environ.get("SHOPCTL_DEBUG"):

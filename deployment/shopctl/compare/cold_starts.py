@@ -39,12 +39,25 @@ from typing import Any
 import boto3
 import httpx
 
-from shopctl import coldstart, deploy_common, ecs_target, eks_target, fleet, lambda_target, localaws, run, state
+from shopctl import (
+    artifacts,
+    coldstart,
+    deploy_common,
+    ecs_target,
+    eks_target,
+    fleet,
+    iam,
+    lambda_target,
+    localaws,
+    resources,
+    run,
+    state,
+)
 from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing as lambda_testing
 from shopctl.lambda_local.function import extract
 from shopctl.net import free_port
-from shopctl.package import Package, Platform, build, build_root, build_zip, pinned
+from shopctl.package import Package, Platform, build, build_root, build_zip, package_path, pinned
 from shopctl.process import base_environ, uvicorn_argv
 from shopctl.resources import TableNames, ensure_tables
 from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
@@ -71,6 +84,14 @@ METHODS = {
     "the floor and of every function are interleaved, the order changing each round. Before timing, "
     "each deployment serves the talk's flow once (the contract check, and the local Lambda's fetch of new "
     "code, which is not a cold start).",
+    "lambda_aws": "ENV=aws: each stage deployed by the same code as `make deploy TARGET=lambda ENV=aws` (the "
+    "package built for the function's runtime, {runtime}, {memory} MB, Function URL with AWS_IAM auth, requests "
+    "signed with SigV4), in {region}. A cold start is forced N times by changing an environment variable, then "
+    "one request: `cold request` = its latency seen by this client (init + invoke + the network to the Function "
+    "URL); `init` = Init Duration from the REPORT line read back from CloudWatch Logs; then W warm requests. "
+    "Figures are medians over the N runs, interleaved with the floor's (deployed the same way), the order "
+    "changing each round. Before timing, each function answers GET /health once (signed). Every function, "
+    "role, log group, package and table of the run is deleted at the end.",
     "floor": "`floor_app` (deployment/shopctl/compare/floor_app): imports fastapi, mangum and boto3, creates one "
     "DynamoDB client, answers GET /users with one DynamoDB Scan — no architecture. Packaged by the same code as "
     "the stages and measured the same way on the same local Lambda / as the same container command, in the "
@@ -171,9 +192,8 @@ def bare_python(n: int) -> dict[str, Any] | None:
 
 
 def floor_package(platform: Platform, *, optimize: bool) -> Package:
-    out = build_root() / (f"floor-optimized-{platform.runtime}.zip" if optimize else "floor.zip")
     return build_zip(
-        out,
+        package_path("floor", "app", optimize=optimize, platform=platform),
         pinned(LAMBDA_REQUIREMENTS),
         {"floor_app": FLOOR_DIR},
         platform,
@@ -195,6 +215,7 @@ class LambdaSubject:
     url: str
     path: str
     facts: dict[str, Any]
+    auth: str = "NONE"  # the Function URL's AuthType: AWS_IAM ones get signed requests
     rows: list[coldstart.Row] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
@@ -216,25 +237,54 @@ def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say:
     so the ratios to the floor hold even when the absolute times drift; the order changes each round."""
     for i in range(1, n + 1):
         for subject in rotated(subjects, i - 1):
-            [row] = coldstart.measure(subject.function, subject.url, runs=1, warm=warm, path=subject.path, quiet=True)
+            [row] = coldstart.measure(
+                subject.function, subject.url, runs=1, warm=warm, path=subject.path, auth_type=subject.auth, quiet=True
+            )
             subject.rows.append(row)
             init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
             say(f"    run {i}/{n} {subject.label}: init {init}, cold request {row.first_request_ms:.0f} ms")
 
 
 class FloorLambda:
-    """The floor on the local Lambda: a function in the local AWS like any other (same memory and timeout),
-    served by the same local Lambda service; `deploy(variant)` swaps its package."""
+    """The floor as a Lambda function like any other (same memory and timeout): locally served by the same
+    local Lambda service as the stages, on ENV=aws deployed by the same `lambda_target.ensure_function`.
+    `deploy(variant)` swaps its package."""
 
-    def __init__(self, platform: Platform, logs: Path) -> None:
+    def __init__(self, platform: Platform, logs: Path, options: lambda_target.Options) -> None:
         self.platform = platform
         self.logs = logs
+        self.options = options
         self.tables = TableNames.for_deployment("floor-lambda")
         self.service: lambda_testing.RunningLambda | None = None
+        self.bucket: str | None = None
+
+    def function(self, package: Package) -> lambda_target.Function:
+        statement = {  # its role may scan its one table: the floor's only call
+            "Sid": "UsersTable",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Scan"],
+            "Resource": [iam.table_arn(self.tables.users)],
+        }
+        return lambda_target.Function(
+            FLOOR_FUNCTION,
+            FLOOR_HANDLER,
+            "Shapeshifting workshop: the cold-start floor of make compare",
+            package,
+            [statement],
+            {"USERS_TABLE": self.tables.users},
+        )
 
     def deploy(self, variant: str) -> LambdaSubject:
         ensure_tables(self.tables)
         package = floor_package(self.platform, optimize=variant == "optimized")
+        facts = {"variant": variant, "package": package_facts(package)}
+        label = f"floor ({variant})"
+        if self.options.env == "aws":
+            self.bucket = artifacts.ensure_bucket()
+            url = lambda_target.ensure_function(self.function(package), self.bucket, self.options, lambda _: None)
+            url = url.rstrip("/")
+            health(url, self.options.auth_type, FLOOR_FUNCTION)
+            return LambdaSubject(label, FLOOR_FUNCTION, url, "/users?limit=1", facts, self.options.auth_type)
         lambda_testing.deploy(
             FLOOR_FUNCTION,
             package.data,
@@ -250,27 +300,46 @@ class FloorLambda:
         else:
             time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
             # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
-            primed = httpx.get(f"{self.service.url}/health", timeout=30.0)
-            if primed.status_code != 200:
-                raise ShopctlError(f"the floor function answered {primed.status_code}", f"see {self.service.log}")
-        facts = {"variant": variant, "package": package_facts(package)}
-        return LambdaSubject(f"floor ({variant})", FLOOR_FUNCTION, self.service.url, "/users?limit=1", facts)
+            health(self.service.url, "NONE", FLOOR_FUNCTION, hint=f"see {self.service.log}")
+        return LambdaSubject(label, FLOOR_FUNCTION, self.service.url, "/users?limit=1", facts)
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
+        """Stop it and, on ENV=aws, delete what it was made of (function, role, log group, packages, table)."""
         if self.service is not None:
             self.service.stop()
+        if self.options.env != "aws":
+            return []
+        removed = lambda_target.remove_function(FLOOR_FUNCTION, self.bucket)
+        return removed + [f"table {t}" for t in resources.delete_tables(self.tables)]
 
 
-def deploy_stage_lambda(stage_name: str, variant: str, port: int, say: Callable[[str], None]) -> list[LambdaSubject]:
-    """Deploy the stage as `make deploy TARGET=lambda [OPTIMIZE=1]` does and run the talk's flow on it."""
+def health(url: str, auth: str, function: str, *, hint: str = "see its CloudWatch Logs") -> None:
+    """One untimed GET /health (signed for AWS_IAM): the function serves before any timing starts."""
+    status, _ = coldstart.invoke_url(f"{url}/health", auth_type=auth)
+    if status != 200:
+        raise ShopctlError(f"{function} answered GET /health with {status}", hint)
+
+
+def deploy_stage_lambda(
+    stage_name: str, variant: str, options: lambda_target.Options, say: Callable[[str], None]
+) -> list[LambdaSubject]:
+    """Deploy the stage as `make deploy TARGET=lambda [OPTIMIZE=1] [ENV=aws]` does, check it serves."""
     stage = get_stage(stage_name)
-    options = lambda_target.Options(env="local", port=port, quiet=True, optimize=variant == "optimized")
-    say(f"… deploying {stage.name} to the local Lambda ({variant} package)")
+    where = "AWS Lambda" if options.env == "aws" else "the local Lambda"
+    say(f"… deploying {stage.name} to {where} ({variant} package)")
     deployment = lambda_target.deploy(stage.name, options)
-    # The package must still serve the contract: the talk's flow. Run first, it also has the local Lambda
-    # fetch and unzip the new code, which no measured cold start should include.
-    flow = fleet.talk_flow(deployment.url)
-    say(f"  {'✓' if flow.ok else '✗'} talk's flow on {stage.name} ({variant}): {flow.detail}")
+    urls = deployment.resources["service_urls"]
+    if options.env == "aws":
+        # On AWS the microservices have one URL per function (no gateway), and the URLs want signed requests.
+        for service in lambda_target.lambda_services(stage):
+            health(urls[service.name], options.auth_type, lambda_target.function_name(stage, service))
+        ok, detail = True, "GET /health answered 200 on every function (signed)"
+    else:
+        # The package must still serve the contract: the talk's flow. Run first, it also has the local Lambda
+        # fetch and unzip the new code, which no measured cold start should include.
+        flow = fleet.talk_flow(deployment.url)
+        ok, detail = flow.ok, flow.detail
+    say(f"  {'✓' if ok else '✗'} {stage.name} ({variant}) serves: {detail}")
     subjects = []
     for service in lambda_target.lambda_services(stage):
         function = lambda_target.function_name(stage, service)
@@ -282,11 +351,19 @@ def deploy_stage_lambda(stage_name: str, variant: str, port: int, say: Callable[
             "variant": variant,
             "path": request_path(service),
             "package": package_facts(package),
-            "flow_ok": flow.ok,
-            "flow": flow.detail,
+            "flow_ok": ok,
+            "flow": detail,
         }
-        url = deployment.resources["service_urls"][service.name]
-        subjects.append(LambdaSubject(f"{function} ({variant})", function, url, request_path(service), facts))
+        subjects.append(
+            LambdaSubject(
+                f"{function} ({variant})",
+                function,
+                urls[service.name].rstrip("/"),
+                request_path(service),
+                facts,
+                options.auth_type,
+            )
+        )
     return subjects
 
 
@@ -299,17 +376,23 @@ def measure_lambda(
     warm: int,
     logs: Path,
     say: Callable[[str], None],
+    env: str = "local",
+    python: str = lambda_target.Options.python,
 ) -> tuple[dict[str, dict], list[dict]]:
     """Per variant: the floor and every stage deployed side by side, their cold starts interleaved."""
-    floor = FloorLambda(Platform.local(), logs)
-    ports = {stage: free_port() for stage in stages}
+
+    def options(variant: str, port: int | None = None) -> lambda_target.Options:
+        return lambda_target.Options(env=env, port=port, python=python, quiet=True, optimize=variant == "optimized")
+
+    floor = FloorLambda(options("plain").platform(), logs, options("plain"))
+    ports = {stage: free_port() if env == "local" else None for stage in stages}
     floor_rows: dict[str, dict] = {}
     rows: list[dict] = []
     try:
         for variant in variants:
             subjects = [floor.deploy(variant)] if variant in floor_variants else []
             for stage in stages:
-                subjects += deploy_stage_lambda(stage, variant, ports[stage], say)
+                subjects += deploy_stage_lambda(stage, variant, options(variant, ports[stage]), say)
             say(f"… Lambda, {variant} packages: {n} cold starts of each function, interleaved (+{warm} warm each)")
             round_robin_lambda(subjects, n=n, warm=warm, say=say)
             for subject in subjects:
@@ -319,9 +402,11 @@ def measure_lambda(
                 else:
                     rows.append(figures)
     finally:
-        floor.stop()
+        removed = floor.stop()
         for stage in stages:
-            lambda_target.destroy(stage, lambda_target.Options(env="local", quiet=True), keep_data=False)
+            removed += lambda_target.destroy(stage, options("plain"), keep_data=False)
+        if env == "aws":
+            say(f"✓ removed from AWS: {len(removed)} resources of this run (functions, roles, logs, packages, tables)")
     return floor_rows, rows
 
 
@@ -531,11 +616,25 @@ def import_breakdown(package: Package, module: str, env: dict[str, str], *, top:
     }
 
 
-def lambda_env(aws: localaws.LocalAws, variables: dict[str, str]) -> dict[str, str]:
-    return {**aws.environ(), "RUNTIME": "LAMBDA", "PATH": os.environ.get("PATH", ""), **variables}
+def lambda_env(aws_environ: dict[str, str], variables: dict[str, str]) -> dict[str, str]:
+    return {**aws_environ, "RUNTIME": "LAMBDA", "PATH": os.environ.get("PATH", ""), **variables}
 
 
-def import_times(stages: list[str], aws: localaws.LocalAws, say: Callable[[str], None], *, floor: bool = True) -> dict:
+def offline_environ() -> dict[str, str]:
+    """ENV=aws: importing a handler must not reach the account (no stage calls AWS at import; if one
+    started to, it would fail here instead of touching real resources)."""
+    region = boto3.session.Session().region_name or localaws.REGION
+    return {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "offline",
+        "AWS_SECRET_ACCESS_KEY": "offline",
+        "AWS_DEFAULT_REGION": region,
+    }
+
+
+def import_times(
+    stages: list[str], aws_environ: dict[str, str], say: Callable[[str], None], *, floor: bool = True
+) -> dict:
     platform = Platform.local()
     out = {}
     tables = TableNames.for_deployment("importtime")
@@ -544,7 +643,7 @@ def import_times(stages: list[str], aws: localaws.LocalAws, say: Callable[[str],
         out["floor"] = import_breakdown(
             floor_package(platform, optimize=False),
             "floor_app.main",
-            lambda_env(aws, {"USERS_TABLE": tables.users}),
+            lambda_env(aws_environ, {"USERS_TABLE": tables.users}),
         )
     for stage_name in stages:
         stage = STAGES[stage_name]
@@ -554,7 +653,7 @@ def import_times(stages: list[str], aws: localaws.LocalAws, say: Callable[[str],
             variables = deploy_common.table_env(service, tables)
             variables.update({f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams})
             label = stage.name if len(stage.app_services()) == 1 else f"{stage.name}/{service.name}"
-            out[label] = import_breakdown(package, module, lambda_env(aws, variables))
+            out[label] = import_breakdown(package, module, lambda_env(aws_environ, variables))
     return out
 
 
@@ -586,8 +685,18 @@ def measure(
     aws: localaws.LocalAws | None = None,
     floor_variants: tuple[str, ...] | None = None,
     floor_importtime: bool = True,
+    env: str = "local",
+    python: str = lambda_target.Options.python,
 ) -> dict[str, Any]:
-    """Measure everything against a local AWS of our own (free port, own run dir), or against `aws`."""
+    """Measure everything against a local AWS of our own (free port, own run dir), or against `aws`.
+
+    env="aws": the Lambda cold starts run in the account boto3 is configured for (the caller checked the
+    credentials and asked for confirmation); containers are only measured locally."""
+    if env == "aws" and [t for t in targets if t != "lambda"]:
+        raise ShopctlError(
+            "ENV=aws measures Lambda cold starts only",
+            "use COMPARE_TARGETS=lambda with ENV=aws; ECS/EKS/local starts are measured with ENV=local",
+        )
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
@@ -597,20 +706,42 @@ def measure(
     leftovers = clear_run_dir(work / "run")
     if leftovers:
         say(f"  stopped {leftovers} process(es) left over by an interrupted earlier run")
-    own_aws = aws is None
-    if aws is None:
+    own_aws = aws is None and env == "local"
+    if own_aws:
         aws, _ = localaws.start(free_port(), quiet=True)
         say(f"✓ local AWS for the measurements at {aws.endpoint}")
-    aws.use()
+    if aws is not None:
+        aws.use()
     try:
-        result: dict[str, Any] = {"n": n, "warm": warm, "stages": stages, "targets": targets, "methods": METHODS}
+        methods = dict(METHODS)
+        if env == "aws":
+            region = boto3.session.Session().region_name
+            methods["lambda"] = METHODS["lambda_aws"].format(
+                runtime=f"python{python}", memory=lambda_target.MEMORY_MB, region=region
+            )
+        result: dict[str, Any] = {
+            "n": n,
+            "warm": warm,
+            "stages": stages,
+            "targets": targets,
+            "env": env,
+            "methods": methods,
+        }
         say(f"… floor: bare Python start x{max(n, 3)}")
         result["bare_python_ms"] = bare_python(max(n, 3))
         floor: dict[str, Any] = {}
         lambda_rows: list[dict] = []
         if "lambda" in targets:
             floor["lambda"], lambda_rows = measure_lambda(
-                stages, variants, floor_variants or variants, n=n, warm=warm, logs=logs, say=say
+                stages,
+                variants,
+                floor_variants or variants,
+                n=n,
+                warm=warm,
+                logs=logs,
+                say=say,
+                env=env,
+                python=python,
             )
             for row in lambda_rows:
                 # Same package variant as the floor when both were measured, else the plain floor.
@@ -626,6 +757,7 @@ def measure(
         process_rows: list[dict] = []
         floor["process"] = {}
         for target in [t for t in targets if t in PROCESS_TARGETS]:
+            assert aws is not None  # process targets are local (checked above)
             say(f"… {target}: deploying {', '.join(stages)}; {n} fresh starts of each container command, interleaved")
             with contextlib.ExitStack() as stack:
                 subjects = [floor_process(aws, target)]
@@ -653,7 +785,8 @@ def measure(
         result["floor"] = floor
         result["process"] = process_rows
         if "lambda" in targets:
-            result["importtime"] = import_times(stages, aws, say, floor=floor_importtime)
+            aws_environ = aws.environ() if aws is not None else offline_environ()
+            result["importtime"] = import_times(stages, aws_environ, say, floor=floor_importtime)
         result["goals"] = goals(result)
         return result
     finally:

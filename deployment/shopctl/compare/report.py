@@ -271,7 +271,8 @@ def document(report: Mapping[str, Any]) -> str:
         *_table(*summary_rows(report)),
         "",
         "_Ratios are to the floor measured in the same run (Lambda: FastAPI + Mangum + boto3 + one client on the "
-        "same local Lambda; ECS/EKS: the same app as the same container command). Microservices show users / "
+        + ("same AWS Lambda, in your account" if meta.get("env") == "aws" else "same local Lambda")
+        + "; ECS/EKS: the same app as the same container command). Microservices show users / "
         "orders. Tests: how many, and how many of them need an AWS emulator._",
         "",
     ]
