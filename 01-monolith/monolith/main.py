@@ -343,7 +343,11 @@ def save_user(name: str, email: str) -> dict[str, Any]:
 
 def get_user(user_id: uuid.UUID) -> dict[str, Any]:
     try:
-        response = _aws("dynamodb").get_item(TableName=_users_table_name(), Key={"id": {"S": str(user_id)}})
+        # ConsistentRead: a client reads back what it has just created; the default, eventually
+        # consistent read may briefly answer 404 for it.
+        response = _aws("dynamodb").get_item(
+            TableName=_users_table_name(), Key={"id": {"S": str(user_id)}}, ConsistentRead=True
+        )
     except (BotoCoreError, ClientError) as error:
         _raise_if_unavailable(error)
         raise
@@ -427,7 +431,9 @@ def save_order(user_id: uuid.UUID, product: str, quantity: int) -> dict[str, Any
 
 def get_order(order_id: uuid.UUID) -> dict[str, Any]:
     try:
-        response = _aws("dynamodb").get_item(TableName=_orders_table_name(), Key={"id": {"S": str(order_id)}})
+        response = _aws("dynamodb").get_item(
+            TableName=_orders_table_name(), Key={"id": {"S": str(order_id)}}, ConsistentRead=True
+        )
     except (BotoCoreError, ClientError) as error:
         _raise_if_unavailable(error)
         raise

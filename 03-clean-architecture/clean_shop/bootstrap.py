@@ -123,13 +123,14 @@ def repositories_for(
     from botocore.exceptions import ConnectionError, HTTPClientError
 
     # No endpoint or region here: boto3 takes them from its standard environment (AWS_ENDPOINT_URL
-    # points it at the local AWS), so the very same code talks to a real account.
-    dynamodb = boto3.resource("dynamodb", config=aws_client_config())
+    # points it at the local AWS), so the very same code talks to a real account. One client for both
+    # repositories: clients are thread-safe, and each one costs a cold start its creation.
+    dynamodb = boto3.client("dynamodb", config=aws_client_config())
     # What "DynamoDB cannot be reached" looks like in this SDK (refused, dropped, timed out): handed to
     # the adapters, which turn it into StorageUnavailable, so they need no SDK import of their own.
     unreachable = (ConnectionError, HTTPClientError)
-    users = DynamoDBUserRepository(dynamodb.Table(users_table), unreachable)
-    orders = DynamoDBOrderRepository(dynamodb.Table(orders_table), unreachable)
+    users = DynamoDBUserRepository(dynamodb, users_table, unreachable)
+    orders = DynamoDBOrderRepository(dynamodb, orders_table, unreachable)
     return users, orders
 
 

@@ -18,7 +18,7 @@ from clean_shop.adapters import page_token
 from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
 from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
 from clean_shop.bootstrap import aws_client_config
-from clean_shop.domain.model import User
+from clean_shop.domain.model import Order, User
 
 USER_ID = "00000000-0000-4000-8000-000000000001"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -31,29 +31,29 @@ USER_ITEM = {
 
 
 @pytest.fixture
-def table():
-    return boto3.resource("dynamodb", region_name="us-east-1").Table("users")
+def client():
+    return boto3.client("dynamodb", region_name="us-east-1")
 
 
 @pytest.fixture
-def stub(table) -> Iterator[Stubber]:
-    with Stubber(table.meta.client) as stubber:
+def stub(client) -> Iterator[Stubber]:
+    with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
 
 
-def test_a_key_dynamodb_rejects_in_a_page_token_is_an_invalid_page_token(table, stub: Stubber) -> None:
+def test_a_key_dynamodb_rejects_in_a_page_token_is_an_invalid_page_token(client, stub: Stubber) -> None:
     # e.g. a sort key over 1024 bytes: well-formed JSON, still not a key DynamoDB accepts.
     stub.add_client_error("query", service_error_code="ValidationException", http_status_code=400)
     token = page_token.encode({"id": "o", "user_id": "u", "created_at": "x" * 1100})
     with pytest.raises(InvalidPageToken):
-        DynamoDBOrderRepository(table).list_by_user("u", 10, token)
+        DynamoDBOrderRepository(client, "orders").list_by_user("u", 10, token)
 
 
-def test_other_dynamodb_errors_are_not_disguised_as_bad_tokens(table, stub: Stubber) -> None:
+def test_other_dynamodb_errors_are_not_disguised_as_bad_tokens(client, stub: Stubber) -> None:
     stub.add_client_error("scan", service_error_code="ProvisionedThroughputExceededException")
     stub.add_client_error("scan", service_error_code="ValidationException")
-    repository = DynamoDBUserRepository(table)
+    repository = DynamoDBUserRepository(client, "users")
     with pytest.raises(StorageUnavailable):  # throttled: "try again later", not the token's fault
         repository.list(10, page_token.encode({"id": "x"}))
     with pytest.raises(ClientError):
@@ -61,10 +61,10 @@ def test_other_dynamodb_errors_are_not_disguised_as_bad_tokens(table, stub: Stub
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerError"])
-def test_throttling_and_server_errors_become_storage_unavailable(table, stub: Stubber, code: str) -> None:
+def test_throttling_and_server_errors_become_storage_unavailable(client, stub: Stubber, code: str) -> None:
     stub.add_client_error("put_item", service_error_code=code, http_status_code=400 if "Throttl" in code else 500)
     with pytest.raises(StorageUnavailable, match=code):
-        DynamoDBUserRepository(table).add(User.register("Ada", "ada@example.com", id=USER_ID, created_at=NOW))
+        DynamoDBUserRepository(client, "users").add(User.register("Ada", "ada@example.com", id=USER_ID, created_at=NOW))
 
 
 def test_an_unreachable_dynamodb_is_storage_unavailable_within_the_client_timeouts() -> None:
@@ -72,20 +72,56 @@ def test_an_unreachable_dynamodb_is_storage_unavailable_within_the_client_timeou
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once the socket is closed
-    dynamodb = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=closed, config=aws_client_config())
-    repository = DynamoDBOrderRepository(dynamodb.Table("orders"), (EndpointConnectionError,))
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=closed,
+        config=aws_client_config(),
+        aws_access_key_id="testing",  # signed like any request, so it needs some credentials
+        aws_secret_access_key="testing",
+    )
+    repository = DynamoDBOrderRepository(dynamodb, "orders", (EndpointConnectionError,))
     with pytest.raises(StorageUnavailable, match="EndpointConnectionError"):
         repository.get(USER_ID)
     with pytest.raises(StorageUnavailable):
         repository.list_by_user(USER_ID, 10)
 
 
-def test_a_scan_cut_short_by_the_1_mb_limit_continues_from_last_evaluated_key(table, stub: Stubber) -> None:
+def test_a_scan_cut_short_by_the_1_mb_limit_continues_from_last_evaluated_key(client, stub: Stubber) -> None:
     stub.add_response(
         "scan",
         {"Items": [USER_ITEM], "LastEvaluatedKey": {"id": {"S": USER_ID}}},
         {"TableName": "users", "Limit": 11},
     )
-    page = DynamoDBUserRepository(table).list(10)
+    page = DynamoDBUserRepository(client, "users").list(10)
     assert [user.name for user in page.items] == ["Ada"]
     assert page_token.decode(page.next, ("id",)) == {"id": USER_ID}
+
+
+def test_reads_are_strongly_consistent_and_items_are_typed_attributes(client, stub: Stubber) -> None:
+    """POST /orders asks "does this user exist?" right after it was created: an eventually consistent read
+    could miss it. Numbers travel as DynamoDB numbers, text as strings."""
+    order = Order.place(USER_ID, "tea", 3, id="00000000-0000-4000-8000-000000000002", created_at=NOW)
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": "orders",
+            "Item": {
+                "id": {"S": order.id},
+                "user_id": {"S": USER_ID},
+                "product": {"S": "tea"},
+                "quantity": {"N": "3"},
+                "status": {"S": "pending"},
+                "created_at": {"S": "2026-11-23T09:00:00.000000+00:00"},
+            },
+        },
+    )
+    stub.add_response(
+        "get_item",
+        {"Item": USER_ITEM},
+        {"TableName": "users", "Key": {"id": {"S": USER_ID}}, "ConsistentRead": True},
+    )
+    DynamoDBOrderRepository(client, "orders").add(order)
+    user = DynamoDBUserRepository(client, "users").get(USER_ID)
+    assert user is not None and (user.name, user.created_at) == ("Ada", NOW)

@@ -36,8 +36,8 @@ def in_memory(request: pytest.FixtureRequest) -> Repositories:
 
 def on_dynamodb(request: pytest.FixtureRequest) -> Repositories:
     tables = request.getfixturevalue("tables")  # fresh tables on the local AWS (root conftest.py)
-    dynamodb = boto3.resource("dynamodb")
-    return DynamoDBUserRepository(dynamodb.Table(tables.users)), DynamoDBOrderRepository(dynamodb.Table(tables.orders))
+    dynamodb = boto3.client("dynamodb")
+    return DynamoDBUserRepository(dynamodb, tables.users), DynamoDBOrderRepository(dynamodb, tables.orders)
 
 
 def on_sqlite(request: pytest.FixtureRequest) -> Repositories:
