@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ShopctlError(f"no {source} to render", "run make compare first")
             result = json.loads(source.read_text())
             result.pop("charts", None)
+            if "coldstart" in result:  # the goals as this code evaluates them
+                result["coldstart"]["goals"] = cold_starts.goals(result["coldstart"])
             result = write(options.out.resolve(), result)
         else:
             result = run(options)

@@ -143,6 +143,11 @@ TRADE_OFFS = (
     "rest is removed, which shrinks the ZIP a lot (upload, and on AWS the code download of a cold start). "
     "Cost: calling any other service from the function fails with UnknownServiceError until it is added to "
     "`shopctl.package.BOTO_SERVICES`.",
+    "- **A boto3 client, not a resource, in the clean stage's DynamoDB adapter** (all packages): building "
+    "`boto3.resource('dynamodb')` and its `Table` objects loads a second model and generates classes — about "
+    "40 ms more at init than a client, and a resource must not be shared between FastAPI's threads. Cost: "
+    "the adapter translates DynamoDB's typed attributes itself (two small functions); only that file and "
+    "bootstrap.py changed.",
     "- **Deferred imports: not applied.** The import-time breakdown shows where the time goes: FastAPI, "
     "pydantic and botocore, all needed by the very first request, and imported by those packages "
     "themselves. Deferring them in the stages' own code would only move the cost into the first request "
