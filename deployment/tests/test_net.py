@@ -20,10 +20,18 @@ def test_a_port_in_use_or_claimed_by_another_of_our_processes_is_skipped(monkeyp
     low = net.SERVER_PORTS_FROM
     busy_port = next(p for p in range(low + 5000, low + 6000) if net._bindable(p))
     claimed_port = next(p for p in range(busy_port + 1, low + 7000) if net._bindable(p) and net._reserve(p))
-    free = next(p for p in range(claimed_port + 1, low + 8000) if net._bindable(p))
-    offers = iter([busy_port, claimed_port, free])
-    monkeypatch.setattr(net.random, "randint", lambda a, b: next(offers))
+    offers = iter([busy_port, claimed_port])
+    randint = net.random.randint
+    offered: list[int] = []
+
+    def offer(a: int, b: int) -> int:  # these two first, then random ones as usual
+        offered.append(next(offers, None) or randint(a, b))
+        return offered[-1]
+
+    monkeypatch.setattr(net.random, "randint", offer)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", busy_port))  # a server of someone else, on the loopback address only
         busy.listen()
-        assert net.free_port() == free
+        port = net.free_port()
+    assert offered[:2] == [busy_port, claimed_port] and port == offered[-1]
+    assert port not in (busy_port, claimed_port)
