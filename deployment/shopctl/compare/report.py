@@ -152,9 +152,13 @@ TRADE_OFFS = (
     "pydantic and botocore, all needed by the very first request, and imported by those packages "
     "themselves. Deferring them in the stages' own code would only move the cost into the first request "
     "and change code that is there to be read.",
-    "- **Not done here**: Lambda SnapStart for Python (ENV=aws; needs published versions and an alias behind "
-    "the Function URL) and provisioned concurrency — both remove cold starts for a price rather than make "
-    "them cheaper.",
+    "- **Not done here: Lambda SnapStart** (Python 3.12+). Lambda initialises a published version once, "
+    "snapshots it, and restores the snapshot instead of running init — so it rewards work done at init "
+    "(clean's bootstrap creates its client there) over work done lazily on the first request (the "
+    "monolith's client). It needs published versions and an alias behind the Function URL. The local AWS "
+    "keeps neither the SnapStart setting nor a Function URL per alias, and the local Lambda has no "
+    "snapshot/restore, so it could not run the same way locally and on AWS, which is this workshop's rule. "
+    "Provisioned concurrency also removes cold starts, for a price, rather than making them cheaper.",
 )
 
 
