@@ -110,10 +110,14 @@ def build_root() -> Path:
 
 
 def package_path(stage: str, service: str, *, optimize: bool = False, platform: Platform | None = None) -> Path:
-    """build/lambda/<stage>-<service>.zip; an optimised package is per platform (its bytecode is)."""
-    if not optimize:
-        return build_root() / f"{stage}-{service}.zip"
+    """build/lambda/<stage>-<service>[-optimized][-<runtime>-<arch>].zip — one file per platform (the local one
+    keeps the short name when plain): wheels and bytecode differ, and a build for one platform must never
+    replace the file another process is about to read for the other (make test builds both at once)."""
     platform = platform or Platform.local()
+    if not optimize:
+        if platform == Platform.local():
+            return build_root() / f"{stage}-{service}.zip"
+        return build_root() / f"{stage}-{service}-{platform.runtime}-{platform.architecture}.zip"
     return build_root() / f"{stage}-{service}-optimized-{platform.runtime}-{platform.architecture}.zip"
 
 

@@ -93,7 +93,7 @@ def test_microservices_get_two_functions_each_scoped_to_its_own_table(aws):
 
 def test_package_holds_the_stage_code_and_runtime_wheels_only(aws):
     lambda_target.deploy("monolith", OPTIONS)
-    names = zipfile.ZipFile(package_path("monolith", "app")).namelist()
+    names = zipfile.ZipFile(package_path("monolith", "app", platform=OPTIONS.platform())).namelist()
     assert "monolith/main.py" in names
     assert not any(n.startswith(("clean_shop/", "users_service/", "tests/")) or "/tests/" in n for n in names)
     assert not any(n.endswith(".pyc") or "__pycache__" in n for n in names)
