@@ -130,15 +130,16 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     work = out / "work"
     result: dict[str, Any] = {}
+    if options.env == "aws" and "coldstart" in options.sections:
+        # Before anything else: no credentials or no "yes" should not cost the wait for the other sections.
+        account.use("aws", 0)
+        account.confirm(aws_plan(options), options.yes)
     if "coupling" in options.sections:
         # Static and cheap (about a second): always every stage, whatever --stages says for the measurements.
         say("… coupling: reading the stages' code, import graphs (grimp), contracts (import-linter)")
         result["coupling"] = coupling.analyse()
         say(f"✓ coupling of {len(result['coupling']['stages'])} stages")
     if "coldstart" in options.sections:
-        if options.env == "aws":
-            account.use("aws", 0)
-            account.confirm(aws_plan(options), options.yes)
         say(
             f"… cold starts: N={options.n} per measurement, stages {', '.join(options.stages)}, "
             f"targets {', '.join(options.targets)}" + (" on AWS" if options.env == "aws" else "")
