@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopctl.compare.cold_starts import percentile, ratio, rotated, summary
+from shopctl.compare.cold_starts import percentile, ratio, rotated, round_ratios, summary
 
 
 def test_percentile_is_a_sample_that_was_seen() -> None:
@@ -55,3 +55,11 @@ def test_with_an_even_count_each_subject_follows_every_other_once() -> None:
     orders = [rotated(subjects, run) for run in range(len(subjects))]
     pairs = [(order[i], order[i + 1]) for order in orders for i in range(len(order) - 1)]
     assert len(pairs) == len(set(pairs)) == len(subjects) * (len(subjects) - 1)
+
+
+def test_the_spread_of_the_rounds_is_reported_only_for_paired_figures() -> None:
+    stage = summary([1000.0, 2200.0, 1500.0])
+    floor = summary([1000.0, 2000.0, 1000.0])
+    assert round_ratios(stage, floor) == [1.0, 1.5]
+    assert round_ratios(stage, summary([1000.0, 1000.0])) is None  # rounds that do not pair
+    assert round_ratios(None, floor) is None

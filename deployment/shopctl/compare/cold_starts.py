@@ -151,6 +151,14 @@ def ratio(value: dict | None, floor: dict | None, *, paired: bool = False) -> fl
     return round(value["median"] / floor["median"], 3)
 
 
+def round_ratios(value: dict | None, floor: dict | None) -> list[float] | None:
+    """[lowest, highest] of the per-round ratios (paired figures only): how much one round can differ."""
+    if not value or not floor or len(value["values"]) != len(floor["values"]) or not all(floor["values"]):
+        return None
+    ratios = [v / f for v, f in zip(value["values"], floor["values"], strict=True)]
+    return [round(min(ratios), 3), round(max(ratios), 3)]
+
+
 def rotated(items: list, run: int) -> list:
     """The order of round `run`, a Williams design: over len(items) rounds every subject runs once in each
     position and (for an even count) right after each other subject once — so no subject always runs first,
@@ -752,6 +760,8 @@ def measure(
                 row["cold_request_ratio"] = ratio(
                     row["cold_request_ms"], floor_row.get("cold_request_ms"), paired=paired
                 )
+                if paired:
+                    row["cold_request_ratio_range"] = round_ratios(row["cold_request_ms"], floor_row["cold_request_ms"])
         result["lambda"] = lambda_rows
 
         process_rows: list[dict] = []

@@ -170,6 +170,11 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
 
 
+def _spread(bounds: list[float] | None) -> str:
+    """The per-round ratios' lowest and highest, when there were several rounds."""
+    return f" ({bounds[0]:.2f} to {bounds[1]:.2f})" if bounds and bounds[0] != bounds[1] else ""
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
@@ -386,7 +391,9 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
                 f"{r['cold_starts_seen']}/{r['init_ms']['n'] if r['init_ms'] else 0}",
                 _ms(r["init_ms"]),
                 _ms(r["cold_request_ms"]),
-                _ratio(r["cold_request_ratio"]) + ("" if r["floor_variant"] == r["variant"] else " (plain floor)"),
+                _ratio(r["cold_request_ratio"])
+                + ("" if r["floor_variant"] == r["variant"] else " (plain floor)")
+                + _spread(r.get("cold_request_ratio_range")),
                 f"{r['warm_p50_ms']:.1f} / {r['warm_p99_ms']:.1f}" if r["warm_p50_ms"] is not None else "—",
                 f"{r['package']['zipped_mb']:.1f} / {r['package']['unzipped_mb']:.1f}",
                 "✓" if r["flow_ok"] else f"✗ {r['flow']}",
@@ -400,7 +407,7 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
             "cold starts seen",
             "init ms",
             "cold request ms",
-            "x floor",
+            "x floor (rounds: lowest to highest)",
             "warm p50 / p99 ms",
             "ZIP MB / unzipped",
             "talk's flow",
