@@ -106,7 +106,7 @@ def aws_plan(options: Options) -> list[str]:
     lambda_options = lambda_target.Options(env="aws", python=options.python)
     lines = [
         f"Lambda function {cold_starts.FLOOR_FUNCTION} (the floor) with its role, log group, Function URL "
-        "and one DynamoDB table"
+        "and its two DynamoDB tables (on-demand)"
     ]
     for stage in options.stages:
         lines += lambda_target.plan(STAGES[stage], lambda_options)
