@@ -139,6 +139,13 @@ def summary(values: list[float]) -> dict[str, Any] | None:
     }
 
 
+def per_round(value: dict | None, floor: dict | None) -> list[float] | None:
+    """Run i of a stage over run i of the floor, for every round — None when the runs do not pair."""
+    if not value or not floor or len(value["values"]) != len(floor["values"]) or not all(floor["values"]):
+        return None
+    return [v / f for v, f in zip(value["values"], floor["values"], strict=True)]
+
+
 def ratio(value: dict | None, floor: dict | None, *, paired: bool = False) -> float | None:
     """A stage's figure over the floor's. `paired`: both were measured in the same rounds (run i of each
     side by side), so the ratio is the median of the per-round ratios — a round where the whole machine was
@@ -146,17 +153,16 @@ def ratio(value: dict | None, floor: dict | None, *, paired: bool = False) -> fl
     Otherwise the ratio of the two medians."""
     if not value or not floor or not floor["median"]:
         return None
-    if paired and len(value["values"]) == len(floor["values"]) and all(floor["values"]):
-        return round(statistics.median(v / f for v, f in zip(value["values"], floor["values"], strict=True)), 3)
+    rounds = per_round(value, floor) if paired else None
+    if rounds:
+        return round(statistics.median(rounds), 3)
     return round(value["median"] / floor["median"], 3)
 
 
 def round_ratios(value: dict | None, floor: dict | None) -> list[float] | None:
     """[lowest, highest] of the per-round ratios (paired figures only): how much one round can differ."""
-    if not value or not floor or len(value["values"]) != len(floor["values"]) or not all(floor["values"]):
-        return None
-    ratios = [v / f for v, f in zip(value["values"], floor["values"], strict=True)]
-    return [round(min(ratios), 3), round(max(ratios), 3)]
+    rounds = per_round(value, floor)
+    return [round(min(rounds), 3), round(max(rounds), 3)] if rounds else None
 
 
 def rotated(items: list, run: int) -> list:
