@@ -8,7 +8,7 @@ user. It also knows:
 - The database: boto3 and DynamoDB's wire format (`{"S": "..."}`, condition expressions, scan keys)
   are written out in the business functions. Moving to PostgreSQL means rewriting every one of them.
 - The runtime: where the table names come from (an environment variable on Lambda, SSM Parameter
-  Store on ECS, a mounted file on EKS) is decided inline, by branching on RUNTIME, once per entity.
+  Store on ECS, a mounted file on EKS) is decided inside the app, by one lookup branching on RUNTIME.
 
 None of it is wrong. It works on all three runtimes and was quick to write. The cost shows when
 something changes — a fourth runtime, a third entity, another database: count the places to edit.
@@ -112,78 +112,79 @@ def _raise_if_unavailable(error: BotoCoreError | ClientError) -> None:
 
 
 # --- configuration: where are the tables? ----------------------------------------------------------
-# Each runtime hands the app its settings differently, and the app has to know all of them. The
-# branches are written once per entity: users below, then the same again for orders. Shipping and
-# email would each add another copy. Helper functions only hide it: every runtime stays wired into
-# every entity's code, and a new runtime means editing all of them.
+# Each runtime hands the app its settings differently, and the app has to know all of them: one
+# lookup, `setting("users/table")`, branching on RUNTIME. Written the way a developer without an
+# architecture would — once, not once per entity — and still every runtime's plumbing (boto3's SSM,
+# the mounted file, the environment) lives inside the app, next to the business code that calls it.
+# A fourth runtime is an edit here; a test cannot hand the app a table name without faking a runtime.
 #
 # Cached for the life of the process: otherwise every request pays an SSM round trip (and counts
 # against SSM's request rate) or re-reads the file. The price: a changed parameter is only seen by a
-# new process — a new Lambda execution environment, ECS task or pod. Tests call `cache_clear()`.
+# new process — a new Lambda execution environment, ECS task or pod. Tests call `setting.cache_clear()`.
+#
+# Logical keys are paths (docs/contract.md): `users/table` is the SSM parameter name under the prefix,
+# the path into the JSON file, and (upper-cased, `/` -> `_`) the environment variable name.
+
+RUNTIMES = ("LAMBDA", "ECS", "EKS")
 
 
 class ConfigurationError(RuntimeError):
     """The deployment is misconfigured (unknown RUNTIME, missing setting): the process must not start."""
 
 
-@cache
-def _users_table_name() -> str:
-    runtime = os.environ.get("RUNTIME")
-    if runtime == "LAMBDA":
-        # The deploy script put the name in the function's environment variables.
-        table = os.environ.get("USERS_TABLE")
-        if not table:
-            raise ConfigurationError("RUNTIME=LAMBDA: environment variable USERS_TABLE is not set")
-    elif runtime == "ECS":
-        # The task reads Parameter Store (and its task role needs ssm:GetParameter).
-        name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/users/table"
-        try:
-            table = _aws("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-        except (BotoCoreError, ClientError) as error:
-            raise ConfigurationError(f"RUNTIME=ECS: cannot read SSM parameter {name}: {error}") from error
-    elif runtime == "EKS":
-        # A ConfigMap mounted into the pod as a JSON file.
-        path = os.environ.get("CONFIG_FILE", "/etc/shop/config.json")
-        try:
-            table = json.loads(Path(path).read_text())["users"]["table"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ConfigurationError(
-                f"RUNTIME=EKS: cannot read users.table from {path}: {error!r}"
-            ) from error
-    else:
-        raise ConfigurationError(f"RUNTIME must be LAMBDA, ECS or EKS, got {runtime!r}")
-    if not isinstance(table, str) or not table:
-        raise ConfigurationError(f"RUNTIME={runtime}: no users table configured")
-    return table
+def runtime() -> str:
+    """RUNTIME, trimmed and upper-cased (`lambda` is `LAMBDA`); a ConfigurationError if it is no runtime."""
+    raw = os.environ.get("RUNTIME", "").strip()
+    if not raw:
+        raise ConfigurationError(f"RUNTIME is not set; expected one of {', '.join(RUNTIMES)}")
+    if raw.upper() not in RUNTIMES:
+        raise ConfigurationError(f"RUNTIME={raw!r} is not supported; expected one of {', '.join(RUNTIMES)}")
+    return raw.upper()
 
 
 @cache
-def _orders_table_name() -> str:
-    # The same chain again, for orders. Not a copy-paste accident: this is how it grows.
-    runtime = os.environ.get("RUNTIME")
-    if runtime == "LAMBDA":
-        table = os.environ.get("ORDERS_TABLE")
-        if not table:
-            raise ConfigurationError("RUNTIME=LAMBDA: environment variable ORDERS_TABLE is not set")
-    elif runtime == "ECS":
-        name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/orders/table"
+def setting(key: str) -> str:
+    """The value of logical key `key` (e.g. "users/table"), read where the current runtime keeps it."""
+    current = runtime()
+    if current == "LAMBDA":
+        # The deploy script put the value in the function's environment variables.
+        name = key.replace("/", "_").upper()
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigurationError(f"environment variable {name} is not set (config key {key!r})")
+        return value
+    if current == "ECS":
+        # The task reads Parameter Store (its task role needs ssm:GetParameter, and kms:Decrypt for a
+        # SecureString: WithDecryption is harmless for plain strings).
+        name = f"{os.environ.get('SSM_PREFIX', '/shop').rstrip('/')}/{key}"
         try:
-            table = _aws("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-        except (BotoCoreError, ClientError) as error:
-            raise ConfigurationError(f"RUNTIME=ECS: cannot read SSM parameter {name}: {error}") from error
-    elif runtime == "EKS":
+            return _aws("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "error")
+            if code == "ParameterNotFound":
+                raise ConfigurationError(f"SSM parameter {name} not found (config key {key!r})") from error
+            raise ConfigurationError(f"cannot read SSM parameter {name}: {code}") from error
+        except BotoCoreError as error:  # SSM unreachable or timed out: this process cannot start either
+            raise ConfigurationError(f"cannot read SSM parameter {name}: {error}") from error
+    if current == "EKS":
+        # A ConfigMap mounted into the pod as a JSON file, {"users": {"table": ...}}.
         path = os.environ.get("CONFIG_FILE", "/etc/shop/config.json")
         try:
-            table = json.loads(Path(path).read_text())["orders"]["table"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ConfigurationError(
-                f"RUNTIME=EKS: cannot read orders.table from {path}: {error!r}"
-            ) from error
-    else:
-        raise ConfigurationError(f"RUNTIME must be LAMBDA, ECS or EKS, got {runtime!r}")
-    if not isinstance(table, str) or not table:
-        raise ConfigurationError(f"RUNTIME={runtime}: no orders table configured")
-    return table
+            node: Any = json.loads(Path(path).read_bytes())
+        except FileNotFoundError:
+            raise ConfigurationError(f"config file {path} not found (is the ConfigMap mounted?)") from None
+        except OSError as error:
+            raise ConfigurationError(f"cannot read config file {path}: {error.strerror}") from None
+        except ValueError:
+            raise ConfigurationError(f"config file {path} is not valid JSON") from None
+        for part in key.split("/"):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigurationError(f"config key {key!r} not found in {path}")
+            node = node[part]
+        if not isinstance(node, str) or not node:
+            raise ConfigurationError(f"config key {key!r} in {path} must be a non-empty string")
+        return node
+    raise ConfigurationError(f"RUNTIME={current!r} is not supported")  # runtime() let through a new name
 
 
 @app.exception_handler(RequestValidationError)
@@ -332,7 +333,7 @@ def save_user(name: str, email: str) -> dict[str, Any]:
     user = {"id": str(uuid.uuid4()), "name": name, "email": email, "created_at": _now()}
     try:
         _aws("dynamodb").put_item(
-            TableName=_users_table_name(),
+            TableName=setting("users/table"),
             Item={key: {"S": value} for key, value in user.items()},
         )
     except (BotoCoreError, ClientError) as error:
@@ -346,7 +347,7 @@ def get_user(user_id: uuid.UUID) -> dict[str, Any]:
         # ConsistentRead: a client reads back what it has just created; the default, eventually
         # consistent read may briefly answer 404 for it.
         response = _aws("dynamodb").get_item(
-            TableName=_users_table_name(), Key={"id": {"S": str(user_id)}}, ConsistentRead=True
+            TableName=setting("users/table"), Key={"id": {"S": str(user_id)}}, ConsistentRead=True
         )
     except (BotoCoreError, ClientError) as error:
         _raise_if_unavailable(error)
@@ -357,7 +358,7 @@ def get_user(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def list_users(limit: int, next_token: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"TableName": _users_table_name(), "Limit": limit}
+    params: dict[str, Any] = {"TableName": setting("users/table"), "Limit": limit}
     if next_token is not None:
         params["ExclusiveStartKey"] = _decode_token(next_token, {"id"})
     page = _page(_aws("dynamodb").scan, params, next_token)
@@ -371,7 +372,7 @@ def delete_user(user_id: uuid.UUID) -> None:
     # The condition makes "not found" and "deleted" one atomic call instead of a read, then a write.
     try:
         _aws("dynamodb").delete_item(
-            TableName=_users_table_name(),
+            TableName=setting("users/table"),
             Key={"id": {"S": str(user_id)}},
             ConditionExpression="attribute_exists(id)",
         )
@@ -409,12 +410,12 @@ def save_order(user_id: uuid.UUID, product: str, quantity: int) -> dict[str, Any
             TransactItems=[
                 {
                     "ConditionCheck": {
-                        "TableName": _users_table_name(),
+                        "TableName": setting("users/table"),
                         "Key": {"id": {"S": order["user_id"]}},
                         "ConditionExpression": "attribute_exists(id)",
                     }
                 },
-                {"Put": {"TableName": _orders_table_name(), "Item": item}},
+                {"Put": {"TableName": setting("orders/table"), "Item": item}},
             ]
         )
     except ClientError as error:
@@ -432,7 +433,7 @@ def save_order(user_id: uuid.UUID, product: str, quantity: int) -> dict[str, Any
 def get_order(order_id: uuid.UUID) -> dict[str, Any]:
     try:
         response = _aws("dynamodb").get_item(
-            TableName=_orders_table_name(), Key={"id": {"S": str(order_id)}}, ConsistentRead=True
+            TableName=setting("orders/table"), Key={"id": {"S": str(order_id)}}, ConsistentRead=True
         )
     except (BotoCoreError, ClientError) as error:
         _raise_if_unavailable(error)
@@ -443,7 +444,7 @@ def get_order(order_id: uuid.UUID) -> dict[str, Any]:
 
 
 def list_orders(user_id: uuid.UUID | None, limit: int, next_token: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"TableName": _orders_table_name(), "Limit": limit}
+    params: dict[str, Any] = {"TableName": setting("orders/table"), "Limit": limit}
     if user_id is None:
         read, token_keys = _aws("dynamodb").scan, {"id"}
     else:
@@ -468,7 +469,7 @@ def list_orders(user_id: uuid.UUID | None, limit: int, next_token: str | None) -
 def delete_order(order_id: uuid.UUID) -> None:
     try:
         _aws("dynamodb").delete_item(
-            TableName=_orders_table_name(),
+            TableName=setting("orders/table"),
             Key={"id": {"S": str(order_id)}},
             ConditionExpression="attribute_exists(id)",
         )
@@ -503,7 +504,7 @@ class NewOrder(BaseModel):
 
 @app.get("/health")
 def health() -> dict[str, Any]:
-    return {"status": "ok", "stage": "monolith", "runtime": os.environ.get("RUNTIME")}
+    return {"status": "ok", "stage": "monolith", "runtime": runtime()}
 
 
 @app.post("/users", status_code=201)
@@ -561,7 +562,7 @@ handler = Mangum(app, lifespan="off")
 # retried on the next invoke) — instead of answering requests with 500s. The price of doing it at
 # module level: nothing, not even a test, can import the monolith without a configured runtime.
 try:
-    _users_table_name()
-    _orders_table_name()
+    setting("users/table")
+    setting("orders/table")
 except ConfigurationError as error:
     sys.exit(f"monolith: cannot start: {error}")

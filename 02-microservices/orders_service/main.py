@@ -69,5 +69,5 @@ try:
     config.orders_table()
     config.users_service_url()
     config.users_service_timeout()
-except config.ConfigError as error:
+except config.ConfigurationError as error:
     sys.exit(f"orders-service: cannot start: {error}")

@@ -66,5 +66,5 @@ handler = Mangum(app, lifespan="off")
 # of answering 500s — and, like the monolith, cannot even be imported without a configured runtime.
 try:
     config.users_table()
-except config.ConfigError as error:
+except config.ConfigurationError as error:
     sys.exit(f"users-service: cannot start: {error}")

@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
-from users_service.config import users_table
+from users_service.config import AWS_CLIENT_CONFIG, users_table
 from users_service.models import User
 
 # What a users-table LastEvaluatedKey looks like once decoded: the table's key, nothing else.
@@ -41,17 +40,12 @@ class InvalidPageToken(ValueError):
 # (unlike boto3 "resources") are safe to share between FastAPI's worker threads. Created on first use
 # so that importing the module needs no AWS at all. The endpoint comes from boto3's standard
 # environment (AWS_ENDPOINT_URL locally) — this code does not know whether it is talking to moto.
-#
-# Timeouts and retries: boto3's defaults (60 s to connect, 60 s to read) would hold a request for
-# minutes when DynamoDB is unreachable. A DynamoDB call takes milliseconds, so: 1 s to connect, 2 s to
-# read, at most 2 attempts ("standard" mode backs off with jitter and retries throttling). Worst case
-# about 5 s, then StorageUnavailable (a 503); the next request tries again — no restart needed.
-CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+# Timeouts and retries: config.AWS_CLIENT_CONFIG, as for every AWS client of this service.
 
 
 @functools.cache
 def _dynamodb() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
 
 
 class StorageUnavailable(RuntimeError):

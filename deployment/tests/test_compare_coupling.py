@@ -126,11 +126,8 @@ def test_runtime_config_changes_land_where_the_runtime_branching_is(result: dict
         assert set(clean) == {"clean_shop/adapters/config.py", "clean_shop/bootstrap.py"}
         assert clean["clean_shop/adapters/config.py"]["added_definitions"] == 1  # one adapter class
         assert clean["clean_shop/bootstrap.py"]["edited_definitions"] == ["config_for"]
-        # The monolith repeats the branch once per entity: users and orders.
-        assert impact_files(result, change, "monolith")["monolith/main.py"]["edited_definitions"] == [
-            "_users_table_name",
-            "_orders_table_name",
-        ]
+        # The monolith branches once, in its one settings lookup, as the microservices do per service.
+        assert impact_files(result, change, "monolith")["monolith/main.py"]["edited_definitions"] == ["setting"]
 
 
 def _code_lines_naming_sqlite(path: Path) -> int:
