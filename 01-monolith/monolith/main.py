@@ -1,10 +1,11 @@
 """The shop as a monolith: one FastAPI app, the way the talk's first version grew.
 
-Read it for what it does *and* for what every function assumes. `save_user` does not just save a
+Read it for what it does *and* for what every function assumes. `create_user` does not just save a
 user. It also knows:
 
-- HTTP: a broken rule is raised as FastAPI's `HTTPException`, from inside the business function.
-  `save_user` cannot be called from a queue consumer, a CLI or a plain unit test without FastAPI.
+- HTTP: a missing user, a tampered page token, an unreachable database are raised as FastAPI's
+  `HTTPException`, from inside the business function.
+  `create_user` cannot be called from a queue consumer, a CLI or a plain unit test without FastAPI.
 - The database: boto3 and DynamoDB's wire format (`{"S": "..."}`, condition expressions, scan keys)
   are written out in the business functions. Moving to PostgreSQL means rewriting every one of them.
 - The runtime: where the table names come from (an environment variable on Lambda, SSM Parameter
