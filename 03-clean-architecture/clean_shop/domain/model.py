@@ -65,6 +65,8 @@ class User:
     def register(cls, name: object, email: object, *, id: str, created_at: datetime) -> User:
         """A new user, or InvalidField naming the first field that breaks a rule."""
         name = _text("name", name, NAME_MIN, NAME_MAX)
+        if isinstance(email, str) and len(email) > EMAIL_MAX:  # counted as sent, before trimming
+            raise InvalidField("email", f"must be at most {EMAIL_MAX} characters long")
         email = _text("email", email, 1, EMAIL_MAX)
         if not EMAIL_SHAPE.fullmatch(email):
             raise InvalidField("email", "must look like local@domain.tld")

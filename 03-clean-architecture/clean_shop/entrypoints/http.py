@@ -42,6 +42,7 @@ from clean_shop.domain.model import (
     QUANTITY_MAX,
     QUANTITY_MIN,
     WHITESPACE,
+    WHITESPACE_CHARS,
 )
 from clean_shop.entrypoints.body_limit import MAX_BODY_BYTES, BodySizeLimit
 
@@ -61,6 +62,10 @@ def _encodable(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
     return value
+
+
+def _trimmed(value: str) -> str:
+    return value.strip(WHITESPACE_CHARS)
 
 
 def _email_shape(value: str) -> str:
@@ -90,9 +95,11 @@ def trimmed_text(low: int, high: int) -> Any:
     ]
 
 
+# The email's length is counted as sent (the schema's maxLength can say that), then it is trimmed.
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    StringConstraints(max_length=EMAIL_MAX),
+    AfterValidator(_trimmed),
     AfterValidator(_encodable),
     AfterValidator(_email_shape),
     Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),

@@ -251,7 +251,7 @@ def _junit_failures(path: Path) -> Iterator[str]:
     for case in ElementTree.parse(path).getroot().iter("testcase"):
         for problem in [*case.iter("failure"), *case.iter("error")]:
             text = (problem.get("message") or problem.text or "").strip().splitlines()
-            yield f"{case.get('name')}: {' '.join(text[:3])[:300]}"
+            yield f"{case.get('name')}: {' '.join(line.strip() for line in text[:8] if line.strip())[:400]}"
 
 
 # --- hand-written nasties ----------------------------------------------------------------------------------
