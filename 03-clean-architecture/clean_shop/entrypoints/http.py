@@ -24,6 +24,7 @@ from clean_shop.application.errors import InvalidPageToken, OrderNotFound, Stora
 from clean_shop.domain.errors import InvalidField
 from clean_shop.domain.model import Order, User
 from clean_shop.entrypoints.body_limit import BodySizeLimit
+from clean_shop.entrypoints.offline_docs import serve_docs_offline
 
 if TYPE_CHECKING:  # only for the annotation: the container is built by bootstrap, not here
     from clean_shop.bootstrap import Container
@@ -105,6 +106,7 @@ class Health(BaseModel):
 
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Shapeshifting shop: clean architecture", version="1.0")
+    serve_docs_offline(app)  # /docs from local assets: it renders offline
     # Routes are plain `def`: the adapters (boto3) block, so FastAPI runs them in its thread pool.
 
     @app.get("/health")
