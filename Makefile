@@ -12,7 +12,9 @@ DEV_STAMP   := $(VENV)/.installed-dev
 # The locked sets (`make lock` writes them from pyproject.toml): the workshop's, and what only tests/verify add.
 LOCK        := lock/workshop.txt
 DEV_LOCK    := lock/dev.txt
-PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+# --no-compile: Python writes the bytecode of the modules actually imported, on first import; pip would
+# compile every file (moto's ~150 AWS services, of which the local AWS uses a dozen): ~130 MB never read.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 STAGE       ?= clean
 RUNTIME     ?= LAMBDA
 PORT        ?= 8000
