@@ -172,10 +172,16 @@ notebooks: $(STAMP) ## Execute every notebook (or NOTEBOOKS="01 03") and render 
 notebooks-strip: $(STAMP) ## Remove outputs from notebooks/*.ipynb before committing (the tests insist)
 	@$(PY) -m shopctl.notebooks strip $(NOTEBOOKS)
 
-lab: $(STAMP) ## Open Jupyter Lab on notebooks/ with the project's virtualenv as kernel (LAB_PORT=8888)
-	@echo "… starting Jupyter Lab on notebooks/ (Ctrl-C stops it; start with 00-welcome.ipynb)"
+# This project's JupyterLab settings (notebooks/.jupyter/overrides.json: no "get notified about Jupyter
+# news?" prompt, no update checks) go into the virtualenv's own JupyterLab, not into your user settings.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+LAB_ARGS = --notebook-dir=notebooks --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/00-welcome.ipynb \
+           $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) ## Open JupyterLab on notebooks/00-welcome.ipynb, the project's virtualenv as kernel (LAB_PORT=8888)
+	@mkdir -p $(LAB_SETTINGS) && cp notebooks/.jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
+	@echo "… starting JupyterLab on notebooks/00-welcome.ipynb (Ctrl-C stops it)"
 	@# --allow-root: dev containers often run as root, which Jupyter otherwise refuses.
-	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	@$(VENV)/bin/jupyter lab $(LAB_ARGS) $(LAB_FLAGS) \
 	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
 
 # --- verify ------------------------------------------------------------------------------------------
