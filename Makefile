@@ -49,7 +49,7 @@ help: ## Show this menu
 	@echo
 	@echo "Aliases: make deploy-<stage>-<target> / destroy-<stage>-<target>, e.g. make deploy-clean-lambda"
 	@echo
-	@echo "Start with:  make test        then  make run STAGE=clean"
+	@echo "Start with:  make lab   (JupyterLab on notebook 00)     make test   (every suite)"
 
 # --- setup -------------------------------------------------------------------------------------------
 
