@@ -59,3 +59,15 @@ def test_the_test_tools_add_to_the_workshop_set_without_changing_it() -> None:
 
 def test_checkov_lock_matches_its_pinned_version() -> None:
     assert locked("checkov")["checkov"] == [PYPROJECT["tool"]["shopctl"]["tools"]["checkov"]]
+
+
+def test_lambda_packages_pin_the_locked_versions() -> None:
+    from shopctl import package
+    from shopctl.stages import STAGES
+
+    pins = locked("workshop")
+    for stage in STAGES.values():
+        for service in stage.services:
+            for requirement in package.pinned(service.requirements):
+                name, version = requirement.split("==")
+                assert pins[canonical(name)] == [version], f"{stage.name}/{service.name}: {requirement}"
