@@ -8,6 +8,13 @@ PYTHON_BOOT ?= python3
 VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
+DEV_STAMP   := $(VENV)/.installed-dev
+# The locked sets (`make lock` writes them from pyproject.toml): the workshop's, and what only tests/verify add.
+LOCK        := lock/workshop.txt
+DEV_LOCK    := lock/dev.txt
+# --no-compile: Python writes the bytecode of the modules actually imported, on first import; pip would
+# compile every file (moto's ~150 AWS services, of which the local AWS uses a dozen): ~130 MB never read.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 STAGE       ?= clean
 RUNTIME     ?= LAMBDA
 PORT        ?= 8000
@@ -42,38 +49,52 @@ help: ## Show this menu
 	@echo
 	@echo "Aliases: make deploy-<stage>-<target> / destroy-<stage>-<target>, e.g. make deploy-clean-lambda"
 	@echo
-	@echo "Start with:  make test        then  make run STAGE=clean"
+	@echo "Start with:  make lab   (JupyterLab on notebook 00)     make test   (every suite)"
 
 # --- setup -------------------------------------------------------------------------------------------
 
-venv: $(STAMP) ## Create .venv and install everything (done automatically by the other targets)
+venv: $(STAMP) ## Create .venv with the workshop's locked packages (done automatically by the other targets)
 
-$(STAMP): pyproject.toml
-	@echo "… creating virtualenv in $(VENV) and installing packages (first time: about a minute)"
+$(STAMP): $(LOCK)
+	@echo "… creating virtualenv in $(VENV) and installing the workshop's packages from $(LOCK) (first time: about a minute)"
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "error: could not create a virtualenv with $(PYTHON_BOOT)"; echo "  hint: install Python 3.11+ with venv support (e.g. apt-get install python3-venv)"; exit 1; }
-	@$(PY) -m pip install --quiet --upgrade pip 2>/dev/null || true
-	@$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > $(VENV)/requirements.txt
-	@$(PY) -m pip install --quiet -r $(VENV)/requirements.txt 2>&1 | grep -v "^WARNING: Location" ; \
+	@$(PIP_INSTALL) -r $(LOCK) 2>&1 | grep -v "^WARNING: Location" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run 'make venv' again"; exit 1; }
 	@# Put the stage folders on the venv's path: `import monolith`, `import clean_shop`, … work anywhere.
 	@$(PY) -c "import site, pathlib; root = pathlib.Path.cwd(); dirs = ['01-monolith', '02-microservices', '03-clean-architecture', 'deployment']; pathlib.Path(site.getsitepackages()[0], 'shapeshifting_workshop.pth').write_text(''.join(str(root / d) + '\n' for d in dirs))"
-	@# checkov (policy scanner of `make verify`) pins an older boto3: it gets its own venv under build/tools/.
-	@$(PY) -m shopctl.verify.tools checkov || exit 1
 	@touch $(STAMP)
-	@echo "✓ virtualenv ready: $(VENV)"
+	@echo "✓ virtualenv ready: $(VENV) ($$(du -sm $(VENV) | cut -f1) MB)"
+
+# What only `make test`, `make lint` and `make verify` need (ruff, hadolint, kubernetes-validate and its
+# schemas), added to .venv on their first use; checkov gets its own virtualenv (shopctl/verify/tools.py).
+$(DEV_STAMP): $(STAMP) $(DEV_LOCK)
+	@echo "… adding the test and verify tools to $(VENV) from $(DEV_LOCK): ruff, hadolint, kubernetes-validate (once, about 30 s)"
+	@$(PIP_INSTALL) -r $(DEV_LOCK) 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run the same command again"; exit 1; }
+	@touch $(DEV_STAMP)
+
+.PHONY: lock
+lock: ## Regenerate lock/*.txt from pyproject.toml with uv (after adding or bumping a dependency)
+	@UV=$$(PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.verify.tools uv) || exit 1; \
+	  set -e; \
+	  $$UV pip compile pyproject.toml --universal --python-version 3.11 --quiet --custom-compile-command "make lock" --extra workshop -o $(LOCK); \
+	  $$UV pip compile pyproject.toml --universal --python-version 3.11 --quiet --custom-compile-command "make lock" --extra workshop --extra dev -c $(LOCK) -o $(DEV_LOCK); \
+	  echo "checkov==$$(PYTHONPATH=deployment $(PYTHON_BOOT) -c 'from shopctl.verify.tools import pinned; print(pinned("checkov"))')" \
+	    | $$UV pip compile - --universal --python-version 3.11 --quiet --custom-compile-command "make lock" -o lock/checkov.txt; \
+	  echo "✓ $(LOCK), $(DEV_LOCK), lock/checkov.txt (make venv / make test install them)"
 
 # --- tests -------------------------------------------------------------------------------------------
 
-test: $(STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~3 min)
+test: $(DEV_STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~3 min)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
-	@$(PY) -m shopctl.verify.tools checkov || exit 1   # no-op once installed (again after make clean-build)
+	@$(PY) -m shopctl.verify.tools checkov || exit 1   # installed on first use (again after make clean-build)
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
 test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (< 30 s) — for between exercises
 	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff + the clean stage's import-linter contracts
+lint: $(DEV_STAMP) ## ruff + the clean stage's import-linter contracts
 	@$(PY) -m ruff check .
 	@$(VENV)/bin/lint-imports
 
@@ -151,10 +172,16 @@ notebooks: $(STAMP) ## Execute every notebook (or NOTEBOOKS="01 03") and render 
 notebooks-strip: $(STAMP) ## Remove outputs from notebooks/*.ipynb before committing (the tests insist)
 	@$(PY) -m shopctl.notebooks strip $(NOTEBOOKS)
 
-lab: $(STAMP) ## Open Jupyter Lab on notebooks/ with the project's virtualenv as kernel (LAB_PORT=8888)
-	@echo "… starting Jupyter Lab on notebooks/ (Ctrl-C stops it; start with 00-welcome.ipynb)"
+# This project's JupyterLab settings (notebooks/.jupyter/overrides.json: no "get notified about Jupyter
+# news?" prompt, no update checks) go into the virtualenv's own JupyterLab, not into your user settings.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+LAB_ARGS = --notebook-dir=notebooks --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/00-welcome.ipynb \
+           $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) ## Open JupyterLab on notebooks/00-welcome.ipynb, the project's virtualenv as kernel (LAB_PORT=8888)
+	@mkdir -p $(LAB_SETTINGS) && cp notebooks/.jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
+	@echo "… starting JupyterLab on notebooks/00-welcome.ipynb (Ctrl-C stops it)"
 	@# --allow-root: dev containers often run as root, which Jupyter otherwise refuses.
-	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	@$(VENV)/bin/jupyter lab $(LAB_ARGS) $(LAB_FLAGS) \
 	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
 
 # --- verify ------------------------------------------------------------------------------------------
@@ -164,7 +191,7 @@ lab: $(STAMP) ## Open Jupyter Lab on notebooks/ with the project's virtualenv as
 VERIFY_FLAGS = $(if $(filter command line environment,$(origin STAGE)),--stages $(STAGE)) \
                $(if $(filter command line environment,$(origin TARGET)),--targets $(TARGET)) \
                $(if $(CHECKS),--checks $(CHECKS)) $(if $(filter 1,$(REDUCED)),--reduced)
-verify: $(STAMP) ## Fuzz, faults, load, deploy safety, least privilege: 3 stages x local/lambda/ecs/eks, one table [STAGE= TARGET= CHECKS= REDUCED=1]
+verify: $(DEV_STAMP) ## Fuzz, faults, load, deploy safety, least privilege: 3 stages x local/lambda/ecs/eks, one table [STAGE= TARGET= CHECKS= REDUCED=1]
 	@$(SHOPCTL) verify $(VERIFY_FLAGS)
 
 clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv

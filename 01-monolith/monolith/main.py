@@ -44,7 +44,10 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from monolith.offline_docs import serve_docs_offline
+
 app = FastAPI(title="Shapeshifting shop — monolith")
+serve_docs_offline(app)  # /docs from local assets: it renders offline
 log = logging.getLogger("monolith")
 
 MAX_BODY_BYTES = 64 * 1024  # the largest request body accepted (docs/contract.md); a user or order is < 1 KiB

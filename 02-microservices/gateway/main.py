@@ -10,6 +10,7 @@ and content type, and passes back status, body and content type as they came.
   /orders, /orders/…    -> ORDERS_SERVICE_URL
   /health               -> its own: 200 when both services answer their /health, else 503 "degraded"
   /docs, /openapi.json  -> the two services' OpenAPI documents merged, so the stage has one API page
+                           (/docs from local assets, so it renders offline: offline_docs.py)
   anything else         -> 404 (FastAPI's default)
 
 Async on purpose: a proxy mostly waits on the network, and one httpx.AsyncClient (created in the app's
@@ -26,11 +27,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from gateway.body_limit import BodySizeLimit
+from gateway.offline_docs import serve_docs_offline
 
 UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
 UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
@@ -64,6 +65,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="shop gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 # The front door refuses oversized bodies itself, before buffering them to forward (the services do too).
 app.add_middleware(BodySizeLimit)
+# The merged document below, shown by /docs from local assets: it renders offline.
+serve_docs_offline(app)
 
 
 async def _forward(request: Request, service: str) -> Response:
@@ -165,11 +168,6 @@ async def openapi(request: Request) -> JSONResponse:
         merged["paths"].update(document.get("paths", {}))
         merged["components"]["schemas"].update(document.get("components", {}).get("schemas", {}))
     return JSONResponse(merged)
-
-
-@app.get("/docs", include_in_schema=False)
-async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="The Shapeshifting App — microservices")
 
 
 # Startup, as in the services: importing the module is the start, so a gateway without its upstreams

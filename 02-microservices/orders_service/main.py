@@ -20,6 +20,7 @@ from starlette.routing import Match
 
 from orders_service import config
 from orders_service.body_limit import BodySizeLimit
+from orders_service.offline_docs import serve_docs_offline
 from orders_service.repository import StorageUnavailable
 from orders_service.routes import router
 
@@ -29,6 +30,7 @@ app = FastAPI(
     description="The shop's orders — stage 02, microservices.",
 )
 app.include_router(router)
+serve_docs_offline(app)  # /docs from local assets: it renders offline
 app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
 
 

@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from users_service import config
 from users_service.body_limit import BodySizeLimit
+from users_service.offline_docs import serve_docs_offline
 from users_service.repository import StorageUnavailable
 from users_service.routes import router
 
@@ -28,6 +29,7 @@ app = FastAPI(
     description="The shop's users — stage 02, microservices.",
 )
 app.include_router(router)
+serve_docs_offline(app)  # /docs from local assets: it renders offline
 app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
 
 

@@ -1,9 +1,10 @@
 """The stage's container image in ECR: tagged by its content, built and pushed with Docker on ENV=aws.
 
 The tag is a digest of exactly what `deployment/Dockerfile` copies (the build context `.dockerignore`
-lets through: pyproject.toml and the stage's folder without tests) plus the Dockerfile itself. So a code
-change gives a new tag, hence a new task definition revision / Deployment spec and a rolling update; an
-unchanged stage keeps its tag and a re-deploy changes nothing. (A mutable `latest` tag would do neither.)
+lets through: pyproject.toml, lock/workshop.txt and the stage's folder without tests) plus the Dockerfile
+itself. So a code change gives a new tag, hence a new task definition revision / Deployment spec and a
+rolling update; an unchanged stage keeps its tag and a re-deploy changes nothing. (A mutable `latest` tag
+would do neither.)
 
 Locally nothing is built: the local ECS/EKS run the command from the task definition / Deployment on
 this machine's Python, and the image reference is only recorded, as on AWS.
@@ -32,7 +33,7 @@ _SKIP_SUFFIXES = (".pyc", ".pyo", ".md")
 def content_tag(stage: str) -> str:
     """A digest of the image's inputs, as the build context sees them (see .dockerignore)."""
     root = STAGE_DIRS[stage]
-    files = [DOCKERFILE, REPO_ROOT / "pyproject.toml"]
+    files = [DOCKERFILE, REPO_ROOT / "pyproject.toml", REPO_ROOT / "lock" / "workshop.txt"]
     for path in sorted(root.rglob("*")):
         parts = path.relative_to(root).parts
         skipped = _SKIP_PARTS & set(parts) or any(part.endswith(".egg-info") for part in parts)

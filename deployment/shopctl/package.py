@@ -94,14 +94,40 @@ class Package:
         )
 
 
+# The workshop's lock (`make lock`): a package installs the very versions .venv has, dependencies of
+# dependencies included, whichever machine builds it.
+LOCK_FILE = REPO_ROOT / "lock" / "workshop.txt"
+
+
+def locked_versions(lock: Path = LOCK_FILE) -> dict[str, str]:
+    """name -> version for each distribution the lock pins once for every platform (no environment marker)."""
+    versions: dict[str, str] = {}
+    if not lock.exists():
+        return versions
+    for line in lock.read_text().splitlines():
+        if line[:1].isalnum() and "==" in line and ";" not in line:
+            name, version = line.split("==", 1)
+            versions[_normalise(name)] = version.split()[0]
+    return versions
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
 def pinned(requirements: tuple[str, ...]) -> list[str]:
-    """Pin to the versions installed here, so the package runs what the tests ran."""
+    """Pin to the locked versions (else the ones installed here), so the package runs what the tests ran."""
+    locked = locked_versions()
     pins = []
     for name in requirements:
-        try:
-            pins.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            pins.append(name)
+        version = locked.get(_normalise(name))
+        if version is None:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                pins.append(name)
+                continue
+        pins.append(f"{name}=={version}")
     return sorted(pins)
 
 
@@ -122,8 +148,12 @@ def package_path(stage: str, service: str, *, optimize: bool = False, platform: 
 
 
 def install_dependencies(requirements: list[str], platform: Platform, *, quiet: bool = False) -> Path:
-    """pip-install `requirements` for `platform` into a cached folder (reused while inputs are unchanged)."""
-    key = hashlib.sha256(json.dumps([requirements, platform.python_version, platform.pip_platforms]).encode())
+    """pip-install `requirements` for `platform` into a cached folder (reused while inputs are unchanged).
+
+    The lock constrains their dependencies too (pip reads only the lines it needs from a constraints file).
+    """
+    lock = LOCK_FILE.read_text() if LOCK_FILE.exists() else ""
+    key = hashlib.sha256(json.dumps([requirements, platform.python_version, platform.pip_platforms, lock]).encode())
     target = build_root() / "deps" / key.hexdigest()[:16]
     if (target / ".complete").exists():
         return target
@@ -149,6 +179,8 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
         for tag in platform.pip_platforms:
             argv += ["--platform", tag]
     argv += requirements
+    if lock:
+        argv += ["--constraint", str(LOCK_FILE)]
     if not quiet:
         where = ", ".join(platform.pip_platforms) or "this machine"
         print(

@@ -36,7 +36,7 @@ class Stage:
 TABLE_SETTINGS = ("users/table", "orders/table")
 # What a Lambda package needs. boto3 is bundled although the Lambda runtime ships one: AWS recommends
 # pinning your own SDK version, and it keeps local and AWS packages identical.
-LAMBDA_REQUIREMENTS = ("fastapi", "mangum", "boto3")
+LAMBDA_REQUIREMENTS = ("fastapi", "fastapi-offline", "mangum", "boto3")
 
 STAGES: dict[str, Stage] = {
     "monolith": Stage(
@@ -83,7 +83,7 @@ STAGES: dict[str, Stage] = {
                 None,
                 upstreams=("users", "orders"),
                 packages=("gateway",),
-                requirements=("fastapi", "httpx"),
+                requirements=("fastapi", "fastapi-offline", "httpx"),
             ),
         ),
         entry="gateway",

@@ -186,6 +186,8 @@ def test_dependencies_come_from_pyproject_in_their_own_layer_before_the_code(doc
     install = steps[installs[0]][1]
     assert "source=pyproject.toml" in install and "['project']['dependencies']" in install
     assert "--no-cache-dir" in install and "-r /tmp/requirements.txt" in install
+    # The locked versions, the ones .venv and the Lambda packages install.
+    assert "source=lock/workshop.txt,target=/tmp/constraints.txt" in install and "-c /tmp/constraints.txt" in install
 
 
 @pytest.mark.parametrize(

@@ -52,11 +52,17 @@ def test_content_tag_changes_with_the_stage_code_only(tmp_path, monkeypatch):
     monkeypatch.setattr(image, "DOCKERFILE", tmp_path / "Dockerfile")
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "lock").mkdir()
+    (tmp_path / "lock" / "workshop.txt").write_text("fastapi==1.0\n")
     before = image.content_tag("clean")
     (stage_dir / "tests" / "test_x.py").write_text("def test(): pass\n")  # not in the image
     assert image.content_tag("clean") == before
     (stage_dir / "clean_shop" / "model.py").write_text("A = 2\n")
     assert image.content_tag("clean") != before
+    # The image installs the locked versions: another lock is another image.
+    changed = image.content_tag("clean")
+    (tmp_path / "lock" / "workshop.txt").write_text("fastapi==1.1\n")
+    assert image.content_tag("clean") != changed
 
 
 def test_an_image_already_in_ecr_is_used_without_docker(aws, monkeypatch):

@@ -45,6 +45,7 @@ from clean_shop.domain.model import (
     WHITESPACE_CHARS,
 )
 from clean_shop.entrypoints.body_limit import MAX_BODY_BYTES, BodySizeLimit
+from clean_shop.entrypoints.offline_docs import serve_docs_offline
 
 STAGE = "clean"
 RETRY_AFTER_SECONDS = 1  # what a 503 tells the client to wait before trying again
@@ -268,6 +269,7 @@ def delete_order(order_id: uuid.UUID, shop: Shop) -> Response:
 
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Shapeshifting shop: clean architecture", version="1.0")
+    serve_docs_offline(app)  # /docs from local assets: it renders offline
     app.state.container = container
     app.include_router(router)
     _add_error_handlers(app)
