@@ -215,7 +215,7 @@ def schemathesis(
     st = Path(sys.executable).with_name("st")
     if not st.exists():
         result.tried += 1
-        result.fail(f"Schemathesis is not installed ({st} missing); hint: make venv")
+        result.fail(f"Schemathesis is not installed ({st} missing); hint: make verify installs it on first use")
         return
     with tempfile.TemporaryDirectory(prefix="verify-schemathesis-") as scratch:
         har, junit = Path(scratch, "run.har"), Path(scratch, "junit.xml")
