@@ -8,17 +8,21 @@ Created through boto3 like everything else, so locally the load balancer is a re
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from shopctl import security_groups
 from shopctl.errors import ShopctlError
 
 LISTENER_PORT = 80  # HTTP for the workshop; production adds an ACM certificate and an HTTPS listener
 TAGS = [{"Key": "project", "Value": "shapeshifting-workshop"}]
+# How long a target group keeps sending in-flight requests to a target being removed. AWS's default is
+# 300 s, which holds every destroy (and every rolling update) for five minutes; the shop's requests last
+# milliseconds.
+DEREGISTRATION_DELAY_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,24 @@ def _security_group(name: str, vpc_id: str) -> str:
 
 def _target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
     found = _find_target_group(name)
-    if found:
-        return found["TargetGroupArn"]
+    arn = found["TargetGroupArn"] if found else _create_target_group(name, vpc_id, port, health_path)
+    shorten_deregistration_delay(arn)
+    return arn
+
+
+def shorten_deregistration_delay(target_group_arn: str) -> None:
+    boto3.client("elbv2").modify_target_group_attributes(
+        TargetGroupArn=target_group_arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(DEREGISTRATION_DELAY_SECONDS)}],
+    )
+
+
+def target_group_arns(names: list[str]) -> list[str]:
+    """The ARNs of those of `names` that exist."""
+    return [found["TargetGroupArn"] for found in map(_find_target_group, names) if found]
+
+
+def _create_target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
     return boto3.client("elbv2").create_target_group(
         Name=name,
         Protocol="HTTP",
@@ -156,7 +176,6 @@ def ensure(
 def delete(deployment_name: str, target_groups: list[str], *, wait: bool) -> list[str]:
     """Remove the load balancer, its target groups and its security group. Returns what was removed."""
     elbv2 = boto3.client("elbv2")
-    ec2 = boto3.client("ec2")
     removed = []
     name = load_balancer_name(deployment_name)
     balancer = _find_load_balancer(name)
@@ -171,16 +190,6 @@ def delete(deployment_name: str, target_groups: list[str], *, wait: bool) -> lis
         if found:
             elbv2.delete_target_group(TargetGroupArn=found["TargetGroupArn"])
             removed.append(f"target group {group}")
-    for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-alb"]}])[
-        "SecurityGroups"
-    ]:
-        for attempt in range(30 if wait else 1):
-            try:
-                ec2.delete_security_group(GroupId=group["GroupId"])
-                removed.append(f"security group {name}-alb")
-                break
-            except ClientError as error:
-                if _code(error) != "DependencyViolation" or attempt == (29 if wait else 0):
-                    raise
-                time.sleep(10)
+    if security_groups.delete_by_name(f"{name}-alb", retry=wait):
+        removed.append(f"security group {name}-alb")
     return removed
