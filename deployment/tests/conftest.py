@@ -32,9 +32,7 @@ class Calls:
 
     def on_response(self, service: str, operation: str, change: Callable[[dict[str, Any]], None]) -> None:
         """Let `change` edit the parsed response of every later `operation` call (what moto cannot show)."""
-        boto3.DEFAULT_SESSION.events.register(
-            f"after-call.{service}.{operation}", lambda parsed, **_: change(parsed)
-        )
+        boto3.DEFAULT_SESSION.events.register(f"after-call.{service}.{operation}", lambda parsed, **_: change(parsed))
 
     def before(self, service: str, operation: str, action: Callable[[], None]) -> None:
         """Run `action` before every later `operation` call is sent; it may raise a ClientError."""

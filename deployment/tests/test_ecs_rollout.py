@@ -13,6 +13,7 @@ from shopctl import alb, ecs_target, security_groups
 from shopctl.errors import ShopctlError
 
 ECS = ecs_target.Options(env="aws", quiet=True)
+ELB = "elastic-load-balancing-v2."  # how botocore names elbv2 in its events
 
 
 def pushed(stage: str, tag: str) -> ecs_target.Options:
@@ -64,9 +65,9 @@ def test_deploy_times_out_naming_the_service_and_its_last_stopped_reason(pushed_
     ecs.register_task_definition(
         family="shop-clean", containerDefinitions=[{"name": "app", "image": "x", "memory": 512}]
     )
-    (task,) = ecs.run_task(
-        cluster="shop", taskDefinition="shop-clean", startedBy="ecs-svc/1", launchType="FARGATE"
-    )["tasks"]
+    (task,) = ecs.run_task(cluster="shop", taskDefinition="shop-clean", startedBy="ecs-svc/1", launchType="FARGATE")[
+        "tasks"
+    ]
     ecs.stop_task(cluster="shop", task=task["taskArn"], reason="Task failed ELB health checks")
     with pytest.raises(ShopctlError) as failure:
         ecs_target.deploy("clean", ECS)
@@ -113,10 +114,10 @@ def test_destroy_waits_for_the_services_before_removing_what_they_use(pushed_ima
     ecs_target.destroy("clean", ECS)
     ops = aws_calls.operations()
     first = ops.index
-    assert first("elastic-load-balancing-v2.ModifyTargetGroupAttributes") < first("ecs.UpdateService") < first("ecs.DeleteService")
+    assert first(ELB + "ModifyTargetGroupAttributes") < first("ecs.UpdateService") < first("ecs.DeleteService")
     # services_inactive: DescribeServices after the delete, before anything the tasks used goes
     waited = ops.index("ecs.DescribeServices", first("ecs.DeleteService"))
-    assert waited < first("elastic-load-balancing-v2.DeleteLoadBalancer") < first("ec2.DeleteSecurityGroup")
+    assert waited < first(ELB + "DeleteLoadBalancer") < first("ec2.DeleteSecurityGroup")
     assert waited < first("iam.DeleteRole")
     assert in_use == []  # both refusals were retried
     groups = boto3.client("ec2").describe_security_groups()["SecurityGroups"]
