@@ -159,15 +159,22 @@ def delete_role(name: str) -> bool:
         raise
 
 
-def retry_while_role_propagates(call, *, attempts: int = 10, delay: float = 3.0):
-    """A new IAM role takes seconds to be usable by Lambda on AWS; retry that specific refusal."""
+# How AWS words "this new role is not usable yet": Lambda says the role "cannot be assumed", EKS that it
+# "could not be assumed". Both are matched; any other refusal is a real error and raised at once.
+ROLE_NOT_YET_USABLE = ("cannot be assumed", "could not be assumed")
+ROLE_PROPAGATION_DELAY = 3.0  # seconds between attempts; IAM is usually consistent within ten
+
+
+def retry_while_role_propagates(call, *, attempts: int = 10, sleep=time.sleep):
+    """A new IAM role takes seconds to be usable by Lambda or EKS on AWS; retry that specific refusal."""
     for attempt in range(attempts):
         try:
             return call()
         except ClientError as error:
             message = error.response["Error"].get("Message", "")
-            if "cannot be assumed" not in message or attempt == attempts - 1:
+            propagating = any(wording in message for wording in ROLE_NOT_YET_USABLE)
+            if not propagating or attempt == attempts - 1:
                 raise
             print(f"  … waiting for the new IAM role to propagate ({attempt + 1}/{attempts})", flush=True)
-            time.sleep(delay)
+            sleep(ROLE_PROPAGATION_DELAY)
     raise AssertionError("unreachable")
