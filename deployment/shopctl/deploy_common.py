@@ -217,9 +217,35 @@ def image_reference(stage: Stage, repository_uri: str, env: str, say, tag: str |
     return f"{repository_uri}:{tag or image.content_tag(stage.name)}"
 
 
+def container_deployment_exists(stage: Stage, target: str) -> bool:
+    """Does the stage's ECS or EKS deployment exist — by its state record *or* by what AWS holds (an ACTIVE
+    ECS service; an EKS pod role), so a lost state file does not make a running service look gone."""
+    if state.load(f"{stage.name}-{target}") is not None:
+        return True
+    names = [resource_name(stage, service) for service in stage.app_services()]
+    if target == "ecs":
+        try:
+            found = boto3.client("ecs").describe_services(cluster="shop", services=names)["services"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ClusterNotFoundException":
+                raise
+            return False
+        return any(s["status"] != "INACTIVE" for s in found)
+    iam = boto3.client("iam")
+    for name in names:
+        try:
+            iam.get_role(RoleName=f"{name}-eks-pod")
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchEntity":
+                raise
+    return False
+
+
 def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
-    """Delete the stage's image repository, unless the other container deployment still uses it."""
-    if state.load(by_other) is not None:
+    """Delete the stage's image repository (force: with its images), unless the other container deployment
+    (`<stage>-ecs` / `<stage>-eks`) still pulls from it."""
+    if container_deployment_exists(stage, by_other.rsplit("-", 1)[1]):
         return False
     try:
         boto3.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)

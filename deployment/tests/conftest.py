@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -91,3 +95,36 @@ def pushed_images(aws: None) -> None:
 def aws_calls(aws: None):
     """The AWS API calls the code under test makes (botocore event hooks on boto3's default session)."""
     return Calls()
+
+
+FAKE_KUBECTL = f"""#!{sys.executable}
+# A stand-in kubectl: records its arguments; `config view` answers the server of the kubeconfig it was
+# given (or FAKE_KUBECTL_SERVER); `delete` exits with FAKE_KUBECTL_DELETE_EXIT.
+import json, os, sys, yaml
+args = sys.argv[1:]
+with open(os.environ["FAKE_KUBECTL_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if "config" in args:
+    config = yaml.safe_load(open(args[args.index("--kubeconfig") + 1]))
+    context = next(c for c in config["contexts"] if c["name"] == args[args.index("--context") + 1])
+    cluster = next(c for c in config["clusters"] if c["name"] == context["context"]["cluster"])
+    print(os.environ.get("FAKE_KUBECTL_SERVER") or cluster["cluster"]["server"], end="")
+if "delete" in args and os.environ.get("FAKE_KUBECTL_DELETE_EXIT", "0") != "0":
+    print("error: the server has asked for the client to provide credentials", file=sys.stderr)
+    sys.exit(int(os.environ["FAKE_KUBECTL_DELETE_EXIT"]))
+"""
+
+
+@pytest.fixture
+def kubectl_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake kubectl first on PATH; returns the file where it records its calls, one JSON list a line."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "kubectl"
+    fake.write_text(FAKE_KUBECTL)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "kubectl.log"
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
+    return log

@@ -1,0 +1,63 @@
+"""`make destroy-all KEEP_DATA=0` leaves nothing of the project in the account: a census across every AWS
+service the deploy code uses (shopctl.census) finds resources in each after deploying, and none after.
+
+Why not `make deploy-all` itself: it starts 9 deployments' local processes (supervisors, local Lambdas,
+gateways) against a moto server — about a minute and a half and most of a core, and the processes add
+nothing here: destroy-all stops them by pid, and `make test`'s "deployed" shard already deploys and destroys
+each of the 9 locally. This test makes the same boto3 calls in-process (moto's mock_aws), every stage on
+every target, through the ENV=aws code path (kubectl faked), where a leftover costs money. The EKS
+cluster is created by deploy, as the local EKS stand-in is.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from shopctl import census, ecs_target, eks_target, fleet, lambda_target, state
+from shopctl.stages import STAGES
+
+
+@pytest.fixture
+def deployed_everywhere(managed_policies, pushed_images, kubectl_calls) -> None:
+    for stage in STAGES:
+        lambda_target.deploy(stage, lambda_target.Options(env="aws", python="3.12", quiet=True))
+        ecs_target.deploy(stage, ecs_target.Options(env="aws", quiet=True))
+        eks_target.deploy(stage, eks_target.Options(env="aws", quiet=True, create_cluster=True))
+
+
+def test_destroy_all_without_data_leaves_no_resource_in_any_service(deployed_everywhere, capsys):
+    before = census.census()
+    services = {r.service for r in before}
+    assert services == set(census.LISTERS), f"the census saw nothing in {set(census.LISTERS) - services}"
+    kinds = {(r.service, r.kind) for r in before}
+    for expected in [
+        ("eks", "cluster"),
+        ("iam", "OIDC provider"),
+        ("ecs", "cluster"),
+        ("s3", "bucket"),
+        ("servicediscovery", "namespace"),
+        ("ecs", "task definition (ACTIVE)"),
+    ]:
+        assert expected in kinds
+    fleet.destroy_all(keep_data=False)
+    assert [str(r) for r in census.census()] == []
+    assert state.all_states() == []
+
+
+def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed_images, kubectl_calls, aws):
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    eks_cluster = {eks_target.CREATED_BY_TAG: eks_target.CREATED_BY}
+    ec2 = boto3.client("ec2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    boto3.client("eks").create_cluster(
+        name="shop",
+        roleArn="arn:aws:iam::123456789012:role/x",
+        resourcesVpcConfig={"subnetIds": subnets},
+        tags=eks_cluster,
+    )
+    eks_target.deploy("clean", eks_target.Options(env="aws", quiet=True))
+    state.remove("clean-ecs")  # e.g. `make clean-build`, or another machine
+    eks_target.destroy("clean", eks_target.Options(env="aws", quiet=True))
+    repositories = boto3.client("ecr").describe_repositories()["repositories"]
+    assert "shop-clean" in {r["repositoryName"] for r in repositories}  # the ECS service still pulls from it
