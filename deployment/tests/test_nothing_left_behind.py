@@ -61,3 +61,15 @@ def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed
     eks_target.destroy("clean", eks_target.Options(env="aws", quiet=True))
     repositories = boto3.client("ecr").describe_repositories()["repositories"]
     assert "shop-clean" in {r["repositoryName"] for r in repositories}  # the ECS service still pulls from it
+
+
+def test_status_lists_what_aws_holds_even_without_a_state_file(pushed_images, capsys):
+    from shopctl.cli import main
+
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    state.remove("clean-ecs")
+    assert main(["status", "--env", "aws"]) == 0
+    out = capsys.readouterr().out
+    assert "no deployments recorded" in out
+    for line in ("ecs: service shop-clean", "elbv2: load balancer shop-clean-ecs", "iam: role shop-clean-ecs-task"):
+        assert line in out
