@@ -118,7 +118,7 @@ if "delete" in args and os.environ.get("FAKE_KUBECTL_DELETE_EXIT", "0") != "0":
 @pytest.fixture
 def kubectl_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fake kubectl first on PATH; returns the file where it records its calls, one JSON list a line."""
-    bin_dir = tmp_path / "bin"
+    bin_dir = tmp_path / "kubectl-bin"
     bin_dir.mkdir()
     fake = bin_dir / "kubectl"
     fake.write_text(FAKE_KUBECTL)
