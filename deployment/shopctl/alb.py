@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 
 from shopctl import security_groups
 from shopctl.errors import ShopctlError
+from shopctl.tagging import Tags
 
 LISTENER_PORT = 80  # HTTP for the workshop; production adds an ACM certificate and an HTTPS listener
-TAGS = [{"Key": "project", "Value": "shapeshifting-workshop"}]
 # How long a target group keeps sending in-flight requests to a target being removed. AWS's default is
 # 300 s, which holds every destroy (and every rolling update) for five minutes; the shop's requests last
 # milliseconds.
@@ -85,9 +85,9 @@ def _security_group(name: str, vpc_id: str) -> str:
     return group_id
 
 
-def _target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
+def _target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tags) -> str:
     found = _find_target_group(name)
-    arn = found["TargetGroupArn"] if found else _create_target_group(name, vpc_id, port, health_path)
+    arn = found["TargetGroupArn"] if found else _create_target_group(name, vpc_id, port, health_path, tags)
     shorten_deregistration_delay(arn)
     return arn
 
@@ -104,7 +104,7 @@ def target_group_arns(names: list[str]) -> list[str]:
     return [found["TargetGroupArn"] for found in map(_find_target_group, names) if found]
 
 
-def _create_target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
+def _create_target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tags) -> str:
     return boto3.client("elbv2").create_target_group(
         Name=name,
         Protocol="HTTP",
@@ -116,7 +116,7 @@ def _create_target_group(name: str, vpc_id: str, port: int, health_path: str) ->
         HealthCheckIntervalSeconds=10,
         HealthyThresholdCount=2,
         Matcher={"HttpCode": "200"},
-        Tags=TAGS,
+        Tags=tags.key_value(),
     )["TargetGroups"][0]["TargetGroupArn"]
 
 
@@ -134,7 +134,8 @@ def ensure(
         )
     elbv2 = boto3.client("elbv2")
     name = load_balancer_name(deployment_name)
-    target_groups = {r.service: _target_group(r.target_group, vpc_id, port, health_path) for r in routes}
+    tags = Tags.of(deployment_name)
+    target_groups = {r.service: _target_group(r.target_group, vpc_id, port, health_path, tags) for r in routes}
     balancer = _find_load_balancer(name)
     if balancer is None:
         balancer = elbv2.create_load_balancer(
@@ -144,7 +145,7 @@ def ensure(
             Scheme="internet-facing",
             Type="application",
             IpAddressType="ipv4",
-            Tags=TAGS,
+            Tags=tags.key_value(),
         )["LoadBalancers"][0]
     arn = balancer["LoadBalancerArn"]
     default = {"Type": "forward", "TargetGroupArn": target_groups[routes[0].service]}
@@ -152,7 +153,7 @@ def ensure(
     listener = next((x for x in listeners if x["Port"] == LISTENER_PORT), None)
     if listener is None:
         listener = elbv2.create_listener(
-            LoadBalancerArn=arn, Protocol="HTTP", Port=LISTENER_PORT, DefaultActions=[default], Tags=TAGS
+            LoadBalancerArn=arn, Protocol="HTTP", Port=LISTENER_PORT, DefaultActions=[default], Tags=tags.key_value()
         )["Listeners"][0]
     existing = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
     have = {

@@ -18,6 +18,7 @@ from shopctl.paths import run_dir
 from shopctl.process import base_environ, spawn, uvicorn_argv
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.supervisor import Spec
+from shopctl.tagging import Tags
 
 # Stable local base URLs, so a learner can keep a browser tab open across re-deploys:
 # 91xx Lambda, 92xx ECS, 93xx EKS; xx01 monolith, xx02 microservices, xx03 clean.
@@ -45,10 +46,10 @@ def table_kinds(service: Service, tables: resources.TableNames) -> dict[str, str
     return {key.split("/")[0]: settings[key] for key in service.settings}
 
 
-def ensure_log_group(name: str, retention_days: int = 14) -> None:
+def ensure_log_group(name: str, retention_days: int = 14, tags: Tags | None = None) -> None:
     logs = boto3.client("logs")
     try:
-        logs.create_log_group(logGroupName=name, tags={"project": "shapeshifting-workshop"})
+        logs.create_log_group(logGroupName=name, tags=(tags or Tags()).as_dict())
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
             raise
@@ -201,7 +202,7 @@ def ensure_repository(stage: Stage) -> tuple[str, str]:
         repo = ecr.create_repository(
             repositoryName=name,
             imageScanningConfiguration={"scanOnPush": True},
-            tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+            tags=Tags(stage.name).key_value(),  # shared by the stage's ECS and EKS deployments
         )["repository"]
     return repo["repositoryUri"], repo["repositoryArn"]
 

@@ -23,6 +23,7 @@ from shopctl.errors import ShopctlError
 from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.supervisor import Spec, write_spec
+from shopctl.tagging import Tags
 
 TARGET = "ecs"
 CLUSTER = "shop"
@@ -125,6 +126,7 @@ def _execution_role(stage: Stage, repo_arn: str, log_group: str) -> str:
         ECS_TRUST,
         iam.policy(statements),
         f"ECS task execution role of shop-{stage.name}",
+        Tags(stage.name, TARGET),
     )
     return arn
 
@@ -142,7 +144,8 @@ def _task_role(stage: Stage, service: Service, tables: resources.TableNames) -> 
         },
     ]
     name = f"{family(stage, service)}-ecs-task"
-    arn, _ = iam.ensure_role(name, ECS_TRUST, iam.policy(statements), f"ECS task role of {family(stage, service)}")
+    description = f"ECS task role of {family(stage, service)}"
+    arn, _ = iam.ensure_role(name, ECS_TRUST, iam.policy(statements), description, Tags(stage.name, TARGET))
     return arn
 
 
@@ -171,7 +174,7 @@ def _container(service: Service, image: str, environment: dict[str, str], log_gr
     }
 
 
-def _register(name: str, container: dict[str, Any], task_role: str, execution_role: str) -> str:
+def _register(name: str, container: dict[str, Any], task_role: str, execution_role: str, tags: Tags) -> str:
     """Register a new revision only when something changed, so a second deploy changes nothing."""
     ecs = boto3.client("ecs")
     wanted = {
@@ -195,7 +198,7 @@ def _register(name: str, container: dict[str, Any], task_role: str, execution_ro
     return ecs.register_task_definition(
         family=name,
         containerDefinitions=[container],
-        tags=[{"key": "project", "value": "shapeshifting-workshop"}],
+        tags=tags.lower_key_value(),
         **wanted,
     )["taskDefinition"]["taskDefinitionArn"]
 
@@ -264,7 +267,7 @@ def ensure_cluster() -> None:
         operation = boto3.client("servicediscovery").create_http_namespace(
             Name=CLUSTER,
             Description="Service Connect namespace of the shop's ECS cluster",
-            Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+            Tags=Tags().key_value(),  # shared by every stage's ECS deployment
         )["OperationId"]
         _wait_operation(operation, f"creating the Cloud Map namespace {CLUSTER}")
         namespace = _find_namespace(CLUSTER)
@@ -275,7 +278,7 @@ def ensure_cluster() -> None:
         ecs.create_cluster(
             clusterName=CLUSTER,
             serviceConnectDefaults={"namespace": namespace["Arn"]},
-            tags=[{"key": "project", "value": "shapeshifting-workshop"}],
+            tags=Tags().lower_key_value(),
         )
 
 
@@ -330,6 +333,7 @@ def _ensure_service(
     network: dict[str, Any],
     connect: dict[str, Any],
     target_group: str,
+    tags: Tags,
 ) -> None:
     ecs = boto3.client("ecs")
     balancers = [{"targetGroupArn": target_group, "containerName": "app", "containerPort": CONTAINER_PORT}]
@@ -360,7 +364,8 @@ def _ensure_service(
         loadBalancers=balancers,
         healthCheckGracePeriodSeconds=30,
         deploymentConfiguration=DEPLOYMENT_CONFIGURATION,
-        tags=[{"key": "project", "value": "shapeshifting-workshop"}],
+        tags=tags.lower_key_value(),
+        propagateTags="SERVICE",  # its tasks carry the deployment's tags too
     )
 
 
@@ -485,7 +490,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     # idempotent; its Service Connect namespace (Cloud Map) lets services call each other by name
     ensure_cluster()
     log_group = f"/ecs/shop-{stage.name}"
-    common.ensure_log_group(log_group)
+    common.ensure_log_group(log_group, tags=Tags(stage.name, TARGET))
     execution_role = _execution_role(stage, repo_arn, log_group)
     say(f"✓ ECR repository {repo_uri}, cluster {CLUSTER}, log group {log_group}, execution role")
 
@@ -508,10 +513,13 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         environment = {"RUNTIME": "ECS", "SSM_PREFIX": ssm_prefix(stage.name), "PYTHONUNBUFFERED": "1"}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
         container = _container(service, reference, environment, log_group)
-        task_definition = _register(fam, container, _task_role(stage, service, tables), execution_role)
+        tags = Tags(stage.name, TARGET)
+        task_definition = _register(fam, container, _task_role(stage, service, tables), execution_role, tags)
         called = any(service.name in other.upstreams for other in stage.app_services())
         connect = service_connect(fam, called)
-        _ensure_service(fam, task_definition, options.desired_count, network, connect, target_groups[service.name])
+        _ensure_service(
+            fam, task_definition, options.desired_count, network, connect, target_groups[service.name], tags
+        )
         revisions[fam] = task_definition
         say(f"✓ service {fam}: {task_definition.rsplit('/', 1)[1]}, desired count {options.desired_count}")
         if options.env == "local":

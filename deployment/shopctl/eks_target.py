@@ -23,6 +23,7 @@ from shopctl.errors import ShopctlError
 from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.supervisor import Spec, write_spec
+from shopctl.tagging import Tags
 
 TARGET = "eks"
 NAMESPACE = k8s.DEFAULT_NAMESPACE
@@ -263,7 +264,11 @@ def _pod_role(stage: Stage, service: Service, tables: resources.TableNames, prov
     res = k8s.resource_name(stage, service)
     statements = iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))
     arn, _ = iam.ensure_role(
-        f"{res}-eks-pod", irsa_trust(*provider, res), iam.policy(statements), f"IRSA role of {NAMESPACE}/{res}"
+        f"{res}-eks-pod",
+        irsa_trust(*provider, res),
+        iam.policy(statements),
+        f"IRSA role of {NAMESPACE}/{res}",
+        Tags(stage.name, TARGET),
     )
     return arn
 

@@ -14,6 +14,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shopctl.resources import ORDERS_BY_USER_INDEX
+from shopctl.tagging import Tags
 
 # The DynamoDB calls the stages' code makes, per table — tests/contract/test_least_privilege.py records
 # the calls each stage really makes and fails if these lists grant more or less:
@@ -89,9 +90,11 @@ def policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def ensure_role(name: str, trust: dict[str, Any], inline: dict[str, Any] | None, description: str) -> tuple[str, bool]:
-    """Create or update role `name` with one inline policy `<name>-access` (none if `inline` is None).
-    Returns (arn, created)."""
+def ensure_role(
+    name: str, trust: dict[str, Any], inline: dict[str, Any] | None, description: str, tags: Tags | None = None
+) -> tuple[str, bool]:
+    """Create or update role `name` with one inline policy `<name>-access` (none if `inline` is None), tagged
+    with `tags` (the project only when None). Returns (arn, created)."""
     iam = boto3.client("iam")
     created = False
     try:
@@ -104,7 +107,7 @@ def ensure_role(name: str, trust: dict[str, Any], inline: dict[str, Any] | None,
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(trust),
             Description=description,
-            Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+            Tags=(tags or Tags()).key_value(),
         )["Role"]["Arn"]
         created = True
     if inline is not None:
