@@ -77,8 +77,20 @@ def root() -> Path:
     return run_dir() / "deployments"
 
 
+def _known_scope() -> str | None:
+    """The current scope, or None when there is no AWS to ask which account it is (no credentials)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return scope()
+    except (BotoCoreError, ClientError):
+        return None
+
+
 def deployments_dir() -> Path:
-    path = root() / scope()
+    """The current scope's records (the records' root when the scope cannot be known)."""
+    known = _known_scope()
+    path = root() / known if known else root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -112,13 +124,9 @@ def _read(path: Path) -> DeploymentState:
 def all_states() -> list[DeploymentState]:
     """The deployments recorded in the current scope. With no AWS to ask which account that is (no
     credentials), every recorded deployment: callers stopping local processes must still find them."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        directory = deployments_dir()
-    except (BotoCoreError, ClientError):
+    if _known_scope() is None:
         return every_scope()
-    return [_read(path) for path in sorted(directory.glob("*.json"))]
+    return [_read(path) for path in sorted(deployments_dir().glob("*.json"))]
 
 
 def every_scope() -> list[DeploymentState]:
