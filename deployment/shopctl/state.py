@@ -54,6 +54,7 @@ class DeploymentState:
 
 
 _ACCOUNTS: dict[tuple[str, str], str] = {}
+SCOPE_PREFIXES = ("local-", "aws-")
 
 
 def scope() -> str:
@@ -131,4 +132,8 @@ def all_states() -> list[DeploymentState]:
 
 def every_scope() -> list[DeploymentState]:
     """The deployments recorded in any scope (`make status`: no AWS call needed)."""
-    return [_read(path) for path in sorted(root().glob("*/*.json"))] if root().exists() else []
+    # the deployments' own folders (logs, specs, manifests) sit beside the scopes: only scope folders count
+    scopes = (
+        [p for p in root().glob("*") if p.is_dir() and p.name.startswith(SCOPE_PREFIXES)] if root().exists() else []
+    )
+    return [_read(path) for scope_dir in sorted(scopes) for path in sorted(scope_dir.glob("*.json"))]

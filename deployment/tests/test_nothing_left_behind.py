@@ -73,3 +73,16 @@ def test_status_lists_what_aws_holds_even_without_a_state_file(pushed_images, ca
     assert "no deployments recorded" in out
     for line in ("ecs: service shop-clean", "elbv2: load balancer shop-clean-ecs", "iam: role shop-clean-ecs-task"):
         assert line in out
+
+
+def test_records_are_kept_per_scope_beside_the_deployments_own_folders(aws, monkeypatch):
+    record = state.DeploymentState("clean-ecs", "clean", "ecs", "aws")
+    path = state.save(record)
+    assert path.parent.name == "aws-123456789012-eu-west-1" and record.scope == path.parent.name
+    spec = state.root() / "clean-ecs" / "shop-clean.json"  # a supervisor spec, not a record
+    spec.parent.mkdir(parents=True)
+    spec.write_text('{"argv": []}')
+    assert [d.name for d in state.every_scope()] == ["clean-ecs"]
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):  # another region: another scope, no record
+        monkeypatch.setenv(variable, "us-west-2")
+    assert state.load("clean-ecs") is None and state.all_states() == []
