@@ -247,6 +247,11 @@ def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
     """Delete the stage's image repository (force: with its images), unless the other container deployment
     (`<stage>-ecs` / `<stage>-eks`) still pulls from it."""
     if container_deployment_exists(stage, by_other.rsplit("-", 1)[1]):
+        print(
+            f"  ECR repository shop-{stage.name} kept: {by_other} still runs its image "
+            "(storage about $0.10 per GB-month on AWS, nothing per hour)",
+            flush=True,
+        )
         return False
     try:
         boto3.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)
@@ -330,7 +335,10 @@ def report_removed(removed: list[str], *, keep_data: bool, quiet: bool, notes: t
         for line in removed:
             print(f"✓ removed {line}")
         if keep_data:
-            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
+            print(
+                "  tables kept (data is not deleted by accident; on-demand tables cost nothing per hour on AWS, "
+                "storage about $0.25 per GB-month); KEEP_DATA=0 removes them too"
+            )
         for note in notes:
             print(f"  {note}")
     return removed
