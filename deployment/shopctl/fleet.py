@@ -83,6 +83,13 @@ def destroy_all(*, keep_data: bool = True) -> list[str]:
             else module.Options(env=deployment.env, quiet=True)
         )
         removed += module.destroy(deployment.stage, options, keep_data=keep_data)
+    if not keep_data:
+        # Tables an earlier destroy kept on purpose have no state record left: found by their names.
+        for stage in STAGES:
+            for target in TARGETS:
+                tables = resources.TableNames.for_deployment(f"{stage}-{target}")
+                removed += [f"table {t}" for t in resources.delete_tables(tables)]
+        removed += [f"table {t}" for t in resources.delete_tables(MIXED_TABLES)]
     return removed
 
 

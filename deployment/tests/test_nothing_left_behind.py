@@ -86,3 +86,13 @@ def test_records_are_kept_per_scope_beside_the_deployments_own_folders(aws, monk
     for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):  # another region: another scope, no record
         monkeypatch.setenv(variable, "us-west-2")
     assert state.load("clean-ecs") is None and state.all_states() == []
+
+
+def test_destroy_all_without_data_also_removes_tables_an_earlier_destroy_kept(pushed_images):
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    other_stages_images = {str(r) for r in census.census() if r.kind == "repository" and r.name != "shop-clean"}
+    fleet.destroy_all(keep_data=True)
+    left = {str(r) for r in census.census()} - other_stages_images
+    assert left == {"dynamodb: table shop-clean-ecs-users", "dynamodb: table shop-clean-ecs-orders"}
+    fleet.destroy_all(keep_data=False)  # no state record is left to name them
+    assert {str(r) for r in census.census()} == other_stages_images
