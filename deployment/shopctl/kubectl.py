@@ -8,13 +8,12 @@ first call the kubeconfig's server is checked against the cluster's endpoint, an
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from shopctl.errors import ShopctlError
 
@@ -73,7 +72,8 @@ class Kubectl:
         self.cluster = cluster
         self.path = workdir / "kubeconfig"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(yaml.safe_dump(kubeconfig(cluster), sort_keys=False))
+        # JSON is YAML: kubectl reads it, and no YAML library is needed at run time
+        self.path.write_text(json.dumps(kubeconfig(cluster), indent=2))
         self._checked = False
 
     def argv(self, *args: str) -> list[str]:
