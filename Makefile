@@ -129,8 +129,8 @@ deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default
 destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables; DELETE_CLUSTER=1 the EKS cluster)
 	@$(SHOPCTL) destroy $(DEPLOY_FLAGS) $(if $(filter 0,$(KEEP_DATA)),--delete-data)
 
-status: $(STAMP) ## List deployments: stage, target, URL, local processes
-	@$(SHOPCTL) status
+status: $(STAMP) ## List deployments (URL, local processes) and every project resource AWS holds, recorded or not (ENV=aws: your account)
+	@$(SHOPCTL) status --env $(ENV) --aws-port $(LOCAL_AWS_PORT)
 
 coldstart: $(STAMP) ## Force N cold starts of STAGE on TARGET=lambda and print Init Duration etc. from REPORT lines
 	@$(SHOPCTL) coldstart $(DEPLOY_FLAGS) -n $(N)

@@ -8,17 +8,21 @@ Created through boto3 like everything else, so locally the load balancer is a re
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from shopctl import security_groups
 from shopctl.errors import ShopctlError
+from shopctl.tagging import Tags
 
 LISTENER_PORT = 80  # HTTP for the workshop; production adds an ACM certificate and an HTTPS listener
-TAGS = [{"Key": "project", "Value": "shapeshifting-workshop"}]
+# How long a target group keeps sending in-flight requests to a target being removed. AWS's default is
+# 300 s, which holds every destroy (and every rolling update) for five minutes; the shop's requests last
+# milliseconds.
+DEREGISTRATION_DELAY_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -81,10 +85,26 @@ def _security_group(name: str, vpc_id: str) -> str:
     return group_id
 
 
-def _target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
+def _target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tags) -> str:
     found = _find_target_group(name)
-    if found:
-        return found["TargetGroupArn"]
+    arn = found["TargetGroupArn"] if found else _create_target_group(name, vpc_id, port, health_path, tags)
+    shorten_deregistration_delay(arn)
+    return arn
+
+
+def shorten_deregistration_delay(target_group_arn: str) -> None:
+    boto3.client("elbv2").modify_target_group_attributes(
+        TargetGroupArn=target_group_arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(DEREGISTRATION_DELAY_SECONDS)}],
+    )
+
+
+def target_group_arns(names: list[str]) -> list[str]:
+    """The ARNs of those of `names` that exist."""
+    return [found["TargetGroupArn"] for found in map(_find_target_group, names) if found]
+
+
+def _create_target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tags) -> str:
     return boto3.client("elbv2").create_target_group(
         Name=name,
         Protocol="HTTP",
@@ -96,7 +116,7 @@ def _target_group(name: str, vpc_id: str, port: int, health_path: str) -> str:
         HealthCheckIntervalSeconds=10,
         HealthyThresholdCount=2,
         Matcher={"HttpCode": "200"},
-        Tags=TAGS,
+        Tags=tags.key_value(),
     )["TargetGroups"][0]["TargetGroupArn"]
 
 
@@ -114,7 +134,8 @@ def ensure(
         )
     elbv2 = boto3.client("elbv2")
     name = load_balancer_name(deployment_name)
-    target_groups = {r.service: _target_group(r.target_group, vpc_id, port, health_path) for r in routes}
+    tags = Tags.of(deployment_name)
+    target_groups = {r.service: _target_group(r.target_group, vpc_id, port, health_path, tags) for r in routes}
     balancer = _find_load_balancer(name)
     if balancer is None:
         balancer = elbv2.create_load_balancer(
@@ -124,7 +145,7 @@ def ensure(
             Scheme="internet-facing",
             Type="application",
             IpAddressType="ipv4",
-            Tags=TAGS,
+            Tags=tags.key_value(),
         )["LoadBalancers"][0]
     arn = balancer["LoadBalancerArn"]
     default = {"Type": "forward", "TargetGroupArn": target_groups[routes[0].service]}
@@ -132,7 +153,7 @@ def ensure(
     listener = next((x for x in listeners if x["Port"] == LISTENER_PORT), None)
     if listener is None:
         listener = elbv2.create_listener(
-            LoadBalancerArn=arn, Protocol="HTTP", Port=LISTENER_PORT, DefaultActions=[default], Tags=TAGS
+            LoadBalancerArn=arn, Protocol="HTTP", Port=LISTENER_PORT, DefaultActions=[default], Tags=tags.key_value()
         )["Listeners"][0]
     existing = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
     have = {
@@ -156,7 +177,6 @@ def ensure(
 def delete(deployment_name: str, target_groups: list[str], *, wait: bool) -> list[str]:
     """Remove the load balancer, its target groups and its security group. Returns what was removed."""
     elbv2 = boto3.client("elbv2")
-    ec2 = boto3.client("ec2")
     removed = []
     name = load_balancer_name(deployment_name)
     balancer = _find_load_balancer(name)
@@ -171,16 +191,6 @@ def delete(deployment_name: str, target_groups: list[str], *, wait: bool) -> lis
         if found:
             elbv2.delete_target_group(TargetGroupArn=found["TargetGroupArn"])
             removed.append(f"target group {group}")
-    for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-alb"]}])[
-        "SecurityGroups"
-    ]:
-        for attempt in range(30 if wait else 1):
-            try:
-                ec2.delete_security_group(GroupId=group["GroupId"])
-                removed.append(f"security group {name}-alb")
-                break
-            except ClientError as error:
-                if _code(error) != "DependencyViolation" or attempt == (29 if wait else 0):
-                    raise
-                time.sleep(10)
+    if security_groups.delete_by_name(f"{name}-alb", retry=wait):
+        removed.append(f"security group {name}-alb")
     return removed

@@ -36,6 +36,25 @@ def _bucket(region: str | None = None) -> tuple[str, str]:
     return bucket_name(account, region), region
 
 
+def bucket_for_this_account(region: str | None = None) -> str:
+    """The bucket's name in the account and region boto3 points at (it may not exist)."""
+    return _bucket(region)[0]
+
+
+def delete_bucket_if_empty(bucket: str) -> bool:
+    """Remove the artifact bucket once no package is left in it (other stages' functions keep it)."""
+    s3 = boto3.client("s3")
+    try:
+        if s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount", 0):
+            return False
+        s3.delete_bucket(Bucket=bucket)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("NoSuchBucket", "404"):
+            raise
+        return False
+
+
 def ensure_bucket(region: str | None = None) -> str:
     bucket, region = _bucket(region)
     s3 = boto3.client("s3")

@@ -106,16 +106,30 @@ def _destroy(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from shopctl import state
+    from shopctl import census, state
 
-    states = state.all_states()
+    states = state.every_scope()
     if not states:
-        print("no deployments (make deploy STAGE=… TARGET=…)")
-        return 0
-    print(f"{'deployment':<22} {'env':<6} {'url':<28} processes")
-    for dep in states:
-        procs = ", ".join(f"{p.name}:{p.pid}{'' if p.alive() else ' (dead)'}" for p in dep.processes) or "-"
-        print(f"{dep.name:<22} {dep.env:<6} {dep.url:<28} {procs}")
+        print("no deployments recorded (make deploy STAGE=… TARGET=…)")
+    else:
+        print(f"{'deployment':<22} {'scope':<28} {'url':<28} processes")
+        for dep in states:
+            procs = ", ".join(f"{p.name}:{p.pid}{'' if p.alive() else ' (dead)'}" for p in dep.processes) or "-"
+            print(f"{dep.name:<22} {dep.scope or dep.env:<28} {dep.url:<28} {procs}")
+    # What AWS itself holds, recorded or not (a lost state file, another machine's deploy): the census.
+    if args.env == "local":
+        aws = localaws.status(args.aws_port)
+        if aws is None:
+            print(f"\nlocal AWS not running on port {args.aws_port}: no AWS resources to list")
+            return 0
+        aws.use()
+    else:
+        account.use("aws", args.aws_port)
+    found = census.census()
+    where = "the local AWS" if args.env == "local" else "this AWS account and region"
+    print(f"\n{len(found)} resource(s) of the project in {where}" + (":" if found else ""))
+    for resource in found:
+        print(f"  {resource}")
     return 0
 
 
@@ -267,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="fuzz, faults, load, deploy safety and policy checks; one table")
     verify_parser(ver)
     ver.set_defaults(func=_verify)
-    stat = sub.add_parser("status", help="list deployments")
+    stat = sub.add_parser("status", help="list deployments and every project resource AWS holds")
+    stat.add_argument("--env", default="local", choices=["local", "aws"])
+    stat.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
     stat.set_defaults(func=_status)
     return parser
 

@@ -18,6 +18,7 @@ from shopctl.paths import run_dir
 from shopctl.process import base_environ, spawn, uvicorn_argv
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.supervisor import Spec
+from shopctl.tagging import Tags
 
 # Stable local base URLs, so a learner can keep a browser tab open across re-deploys:
 # 91xx Lambda, 92xx ECS, 93xx EKS; xx01 monolith, xx02 microservices, xx03 clean.
@@ -45,10 +46,10 @@ def table_kinds(service: Service, tables: resources.TableNames) -> dict[str, str
     return {key.split("/")[0]: settings[key] for key in service.settings}
 
 
-def ensure_log_group(name: str, retention_days: int = 14) -> None:
+def ensure_log_group(name: str, retention_days: int = 14, tags: Tags | None = None) -> None:
     logs = boto3.client("logs")
     try:
-        logs.create_log_group(logGroupName=name, tags={"project": "shapeshifting-workshop"})
+        logs.create_log_group(logGroupName=name, tags=(tags or Tags()).as_dict())
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
             raise
@@ -201,7 +202,7 @@ def ensure_repository(stage: Stage) -> tuple[str, str]:
         repo = ecr.create_repository(
             repositoryName=name,
             imageScanningConfiguration={"scanOnPush": True},
-            tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+            tags=Tags(stage.name).key_value(),  # shared by the stage's ECS and EKS deployments
         )["repository"]
     return repo["repositoryUri"], repo["repositoryArn"]
 
@@ -217,9 +218,40 @@ def image_reference(stage: Stage, repository_uri: str, env: str, say, tag: str |
     return f"{repository_uri}:{tag or image.content_tag(stage.name)}"
 
 
+def container_deployment_exists(stage: Stage, target: str) -> bool:
+    """Does the stage's ECS or EKS deployment exist — by its state record *or* by what AWS holds (an ACTIVE
+    ECS service; an EKS pod role), so a lost state file does not make a running service look gone."""
+    if state.load(f"{stage.name}-{target}") is not None:
+        return True
+    names = [resource_name(stage, service) for service in stage.app_services()]
+    if target == "ecs":
+        try:
+            found = boto3.client("ecs").describe_services(cluster="shop", services=names)["services"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ClusterNotFoundException":
+                raise
+            return False
+        return any(s["status"] != "INACTIVE" for s in found)
+    iam = boto3.client("iam")
+    for name in names:
+        try:
+            iam.get_role(RoleName=f"{name}-eks-pod")
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchEntity":
+                raise
+    return False
+
+
 def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
-    """Delete the stage's image repository, unless the other container deployment still uses it."""
-    if state.load(by_other) is not None:
+    """Delete the stage's image repository (force: with its images), unless the other container deployment
+    (`<stage>-ecs` / `<stage>-eks`) still pulls from it."""
+    if container_deployment_exists(stage, by_other.rsplit("-", 1)[1]):
+        print(
+            f"  ECR repository shop-{stage.name} kept: {by_other} still runs its image "
+            "(storage about $0.10 per GB-month on AWS, nothing per hour)",
+            flush=True,
+        )
         return False
     try:
         boto3.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)
@@ -303,7 +335,10 @@ def report_removed(removed: list[str], *, keep_data: bool, quiet: bool, notes: t
         for line in removed:
             print(f"✓ removed {line}")
         if keep_data:
-            print("  tables kept (data is not deleted by accident); KEEP_DATA=0 removes them too")
+            print(
+                "  tables kept (data is not deleted by accident; on-demand tables cost nothing per hour on AWS, "
+                "storage about $0.25 per GB-month); KEEP_DATA=0 removes them too"
+            )
         for note in notes:
             print(f"  {note}")
     return removed

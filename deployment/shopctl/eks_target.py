@@ -10,8 +10,6 @@ its mount, readiness probe — with `shopctl.supervisor`.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +18,12 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shopctl import deploy_common as common
-from shopctl import iam, k8s, resources, state
+from shopctl import iam, k8s, kubectl, resources, state
 from shopctl.errors import ShopctlError
 from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.supervisor import Spec, write_spec
+from shopctl.tagging import Tags
 
 TARGET = "eks"
 NAMESPACE = k8s.DEFAULT_NAMESPACE
@@ -51,6 +50,12 @@ AUTO_MODE_CLUSTER_POLICIES = [
     "AmazonEKSNetworkingPolicy",
 ]
 AUTO_MODE_NODE_POLICIES = ["AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly"]
+# Set on a cluster deploy created: only such a cluster is ever deleted by destroy. A cluster the user
+# named (CLUSTER_NAME) that existed before is theirs, whatever they ask.
+CREATED_BY_TAG, CREATED_BY = "shapeshifting-workshop/created-by", "shopctl deploy"
+# What a kept cluster costs on AWS (us-east-1 list price, 2025): the EKS control plane alone; Auto Mode
+# nodes are billed on top while pods run.
+CLUSTER_HOURLY_USD = 0.10
 
 
 @dataclass(frozen=True)
@@ -90,13 +95,20 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
-def _cluster(options: Options, say) -> dict[str, Any]:
-    eks = boto3.client("eks")
+def _find_cluster(name: str) -> dict[str, Any] | None:
     try:
-        return eks.describe_cluster(name=options.cluster_name)["cluster"]
+        return boto3.client("eks").describe_cluster(name=name)["cluster"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
+        return None
+
+
+def _cluster(options: Options, say) -> dict[str, Any]:
+    eks = boto3.client("eks")
+    found = _find_cluster(options.cluster_name)
+    if found is not None:
+        return found
     if options.env == "aws" and not options.create_cluster:
         raise ShopctlError(
             f"EKS cluster {options.cluster_name!r} not found",
@@ -141,28 +153,74 @@ def create_auto_mode_cluster(name: str) -> dict[str, Any]:
             computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role},
             kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
             storageConfig={"blockStorage": {"enabled": True}},
-            tags={"project": "shapeshifting-workshop"},
+            tags={"project": "shapeshifting-workshop", CREATED_BY_TAG: CREATED_BY},
         )["cluster"]
     )
 
 
+def created_by_deploy(cluster: dict[str, Any]) -> bool:
+    return cluster.get("tags", {}).get(CREATED_BY_TAG) == CREATED_BY
+
+
+def other_eks_deployments(name: str, cluster_name: str) -> list[str]:
+    """The recorded EKS deployments other than `name` on cluster `cluster_name`."""
+    return [
+        d.name
+        for d in state.all_states()
+        if d.target == TARGET and d.name != name and d.resources.get("cluster", cluster_name) == cluster_name
+    ]
+
+
 def delete_cluster(name: str, *, wait: bool) -> list[str]:
-    """Remove a cluster this tool created (and its two roles). Only on request: clusters are shared."""
-    removed = []
-    eks = boto3.client("eks")
-    try:
+    """Remove a cluster deploy created, with its two roles and its IAM OIDC provider. A cluster deploy did
+    not create is refused."""
+    removed: list[str] = []
+    cluster = _find_cluster(name)
+    if cluster is not None:
+        if not created_by_deploy(cluster):
+            raise ShopctlError(
+                f"EKS cluster {name} was not created by make deploy; it is never deleted by shopctl",
+                f"delete it yourself if you mean to: aws eks delete-cluster --name {name}",
+            )
+        eks = boto3.client("eks")
         eks.delete_cluster(name=name)
         if wait:
             print(f"… waiting for cluster {name} to be deleted (about 10 minutes)", flush=True)
             eks.get_waiter("cluster_deleted").wait(name=name, WaiterConfig={"Delay": 30, "MaxAttempts": 60})
         removed.append(f"EKS cluster {name}")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
+        removed += _delete_oidc_provider(cluster)
     for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
         if iam.delete_role(role):
             removed.append(f"role {role}")
     return removed
+
+
+def _delete_oidc_provider(cluster: dict[str, Any]) -> list[str]:
+    host_path = cluster.get("identity", {}).get("oidc", {}).get("issuer", "").removeprefix("https://")
+    client = boto3.client("iam")
+    removed = []
+    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        if host_path and provider["Arn"].endswith(f"oidc-provider/{host_path}"):
+            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
+            removed.append(f"IAM OIDC provider {host_path}")
+    return removed
+
+
+def _cluster_outcome(name: str, cluster_name: str, options: Options) -> tuple[list[str], tuple[str, ...]]:
+    """What destroy does with the cluster: (removed, notes). Deleted only on request, only if deploy
+    created it and no other EKS deployment still runs on it; otherwise kept, and said why and at what cost."""
+    cluster = _find_cluster(cluster_name)
+    if cluster is None:
+        return [], ()
+    cost = f"about ${CLUSTER_HOURLY_USD:.2f}/hour for its control plane on AWS, plus its nodes while pods run"
+    if not created_by_deploy(cluster):
+        return [], (f"EKS cluster {cluster_name} kept: deploy did not create it (yours; {cost})",)
+    others = other_eks_deployments(name, cluster_name)
+    if others:
+        return [], (f"EKS cluster {cluster_name} kept: still used by {', '.join(others)} ({cost})",)
+    if not options.delete_cluster:
+        return [], (f"EKS cluster {cluster_name} kept ({cost}); DELETE_CLUSTER=1 removes it",)
+    return delete_cluster(cluster_name, wait=options.env == "aws"), ()
 
 
 def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
@@ -206,7 +264,11 @@ def _pod_role(stage: Stage, service: Service, tables: resources.TableNames, prov
     res = k8s.resource_name(stage, service)
     statements = iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))
     arn, _ = iam.ensure_role(
-        f"{res}-eks-pod", irsa_trust(*provider, res), iam.policy(statements), f"IRSA role of {NAMESPACE}/{res}"
+        f"{res}-eks-pod",
+        irsa_trust(*provider, res),
+        iam.policy(statements),
+        f"IRSA role of {NAMESPACE}/{res}",
+        Tags(stage.name, TARGET),
     )
     return arn
 
@@ -238,19 +300,29 @@ def local_spec(
     )
 
 
-def _kubectl_apply(manifest: Path, options: Options) -> None:
-    if shutil.which("kubectl") is None:
-        raise ShopctlError(
-            "kubectl not found", f"install kubectl, then: aws eks update-kubeconfig --name {options.cluster_name}"
-        )
+def _kubectl(cluster: dict[str, Any], workdir: Path) -> kubectl.Kubectl:
+    _, region = iam.account_and_region()
+    return kubectl.Kubectl(kubectl.Cluster.from_description(cluster, region), workdir)
+
+
+def _kubectl_apply(manifest: Path, cluster: dict[str, Any]) -> None:
+    client = _kubectl(cluster, manifest.parent)
     namespace = k8s.to_yaml([k8s.namespace_manifest(NAMESPACE)])
     for content in (namespace, manifest.read_text()):
-        result = subprocess.run(["kubectl", "apply", "-f", "-"], input=content, text=True, capture_output=True)
-        if result.returncode != 0:
-            raise ShopctlError(
-                f"kubectl apply failed: {result.stderr.strip().splitlines()[-1]}",
-                f"check the kube context: aws eks update-kubeconfig --name {options.cluster_name}",
-            )
+        client.run("apply", "-f", "-", stdin=content, what="kubectl apply")
+
+
+# What deploy applies, found by the label every object of the deployment carries (so destroy works even
+# when the rendered manifests file is gone).
+KINDS = "deployment,service,serviceaccount,configmap,networkpolicy"
+
+
+def _kubectl_delete(name: str, cluster: dict[str, Any]) -> None:
+    """Delete the deployment's objects and wait for them (a LoadBalancer Service's finalizer holds it
+    until EKS has removed its NLB)."""
+    client = _kubectl(cluster, common.manifest_dir(name))
+    selector = f"app.kubernetes.io/instance={name}"
+    client.run("delete", "-n", NAMESPACE, KINDS, "-l", selector, "--ignore-not-found", "--wait", what="kubectl delete")
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
@@ -280,7 +352,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
 
     urls: dict[str, str] = {}
     if options.env == "aws":
-        _kubectl_apply(manifest, options)
+        _kubectl_apply(manifest, cluster)
         say("✓ applied with kubectl; the NLB address appears in a few minutes: kubectl -n shop get svc")
         base_url = ""
     else:
@@ -309,11 +381,12 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     name = deployment_name(stage.name)
     deployment = state.load(name)
     removed = common.stop_processes(deployment)
-    if options.env == "aws" and deployment and shutil.which("kubectl"):
-        subprocess.run(
-            ["kubectl", "delete", "--ignore-not-found", "-f", deployment.resources["manifests"]], capture_output=True
-        )
-        removed.append("Kubernetes objects (kubectl delete)")
+    cluster_name = deployment.resources.get("cluster", options.cluster_name) if deployment else options.cluster_name
+    cluster = _find_cluster(cluster_name)
+    if options.env == "aws" and cluster is not None:
+        # Checked: pods still running would keep using the roles deleted next, and their NLB would stay.
+        _kubectl_delete(name, cluster)
+        removed.append(f"Kubernetes objects of {name} on cluster {cluster_name} (kubectl delete)")
     for service in k8s.eks_services(stage):
         role = f"{k8s.resource_name(stage, service)}-eks-pod"
         if iam.delete_role(role):
@@ -323,11 +396,8 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(common.recorded_tables(deployment, name))]
-    notes: tuple[str, ...] = ()
-    if options.delete_cluster:
-        removed += delete_cluster(options.cluster_name, wait=options.env == "aws")
-    else:
-        notes = (f"the cluster {options.cluster_name} is shared by the stages and kept (DELETE_CLUSTER=1 removes it)",)
+    cluster_removed, notes = _cluster_outcome(name, cluster_name, options)
+    removed += cluster_removed
     return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet, notes=notes)
 
 

@@ -71,11 +71,25 @@ def table(rows: list[tuple[str, str, str, FlowResult]]) -> str:
 
 
 def destroy_all(*, keep_data: bool = True) -> list[str]:
+    """Destroy every recorded deployment. The EKS cluster deploy created goes with the last EKS deployment
+    (the local one is a free stand-in; destroy-all runs locally only)."""
     removed = []
     for deployment in state.all_states():
         module = TARGETS[deployment.target]
         print(f"… destroying {deployment.name}", flush=True)
-        removed += module.destroy(deployment.stage, module.Options(env=deployment.env, quiet=True), keep_data=keep_data)
+        options = (
+            eks_target.Options(env=deployment.env, quiet=True, delete_cluster=True)
+            if module is eks_target
+            else module.Options(env=deployment.env, quiet=True)
+        )
+        removed += module.destroy(deployment.stage, options, keep_data=keep_data)
+    if not keep_data:
+        # Tables an earlier destroy kept on purpose have no state record left: found by their names.
+        for stage in STAGES:
+            for target in TARGETS:
+                tables = resources.TableNames.for_deployment(f"{stage}-{target}")
+                removed += [f"table {t}" for t in resources.delete_tables(tables)]
+        removed += [f"table {t}" for t in resources.delete_tables(MIXED_TABLES)]
     return removed
 
 

@@ -14,6 +14,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shopctl.resources import ORDERS_BY_USER_INDEX
+from shopctl.tagging import Tags
 
 # The DynamoDB calls the stages' code makes, per table — tests/contract/test_least_privilege.py records
 # the calls each stage really makes and fails if these lists grant more or less:
@@ -89,9 +90,11 @@ def policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def ensure_role(name: str, trust: dict[str, Any], inline: dict[str, Any] | None, description: str) -> tuple[str, bool]:
-    """Create or update role `name` with one inline policy `<name>-access` (none if `inline` is None).
-    Returns (arn, created)."""
+def ensure_role(
+    name: str, trust: dict[str, Any], inline: dict[str, Any] | None, description: str, tags: Tags | None = None
+) -> tuple[str, bool]:
+    """Create or update role `name` with one inline policy `<name>-access` (none if `inline` is None), tagged
+    with `tags` (the project only when None). Returns (arn, created)."""
     iam = boto3.client("iam")
     created = False
     try:
@@ -104,7 +107,7 @@ def ensure_role(name: str, trust: dict[str, Any], inline: dict[str, Any] | None,
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(trust),
             Description=description,
-            Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
+            Tags=(tags or Tags()).key_value(),
         )["Role"]["Arn"]
         created = True
     if inline is not None:
@@ -159,15 +162,22 @@ def delete_role(name: str) -> bool:
         raise
 
 
-def retry_while_role_propagates(call, *, attempts: int = 10, delay: float = 3.0):
-    """A new IAM role takes seconds to be usable by Lambda on AWS; retry that specific refusal."""
+# How AWS words "this new role is not usable yet": Lambda says the role "cannot be assumed", EKS that it
+# "could not be assumed". Both are matched; any other refusal is a real error and raised at once.
+ROLE_NOT_YET_USABLE = ("cannot be assumed", "could not be assumed")
+ROLE_PROPAGATION_DELAY = 3.0  # seconds between attempts; IAM is usually consistent within ten
+
+
+def retry_while_role_propagates(call, *, attempts: int = 10, sleep=time.sleep):
+    """A new IAM role takes seconds to be usable by Lambda or EKS on AWS; retry that specific refusal."""
     for attempt in range(attempts):
         try:
             return call()
         except ClientError as error:
             message = error.response["Error"].get("Message", "")
-            if "cannot be assumed" not in message or attempt == attempts - 1:
+            propagating = any(wording in message for wording in ROLE_NOT_YET_USABLE)
+            if not propagating or attempt == attempts - 1:
                 raise
             print(f"  … waiting for the new IAM role to propagate ({attempt + 1}/{attempts})", flush=True)
-            time.sleep(delay)
+            sleep(ROLE_PROPAGATION_DELAY)
     raise AssertionError("unreachable")

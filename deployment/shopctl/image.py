@@ -1,4 +1,6 @@
-"""The stage's container image in ECR: tagged by its content, built and pushed with Docker on ENV=aws.
+"""The stage's container image in ECR: tagged by its content, built and pushed with Docker on ENV=aws, and
+deployed by its digest (`repo@sha256:…`), so what runs is exactly what was pushed, whatever later happens
+to the tag.
 
 The tag is a digest of exactly what `deployment/Dockerfile` copies (the build context `.dockerignore`
 lets through: pyproject.toml, lock/workshop.txt and the stage's folder without tests) plus the Dockerfile
@@ -45,12 +47,27 @@ def content_tag(stage: str) -> str:
     return "src-" + digest.hexdigest()[:12]
 
 
-def _image_exists(repository: str, tag: str) -> bool:
+def _image_digest(repository: str, tag: str) -> str | None:
+    """The digest ECR holds under `tag`, or None."""
     ecr = boto3.client("ecr")
     try:
-        return bool(ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"])
+        details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
     except ecr.exceptions.ImageNotFoundException:
-        return False
+        return None
+    return details[0]["imageDigest"] if details else None
+
+
+def _succeeds(argv: list[str]) -> bool:
+    return subprocess.run(argv, capture_output=True, text=True).returncode == 0
+
+
+def engine_reachable() -> bool:
+    """A docker CLI *and* an engine answering it (the CLI alone cannot build)."""
+    return shutil.which("docker") is not None and _succeeds(["docker", "info", "--format", "{{.ServerVersion}}"])
+
+
+def has_buildx() -> bool:
+    return _succeeds(["docker", "buildx", "version"])
 
 
 def _run(argv: list[str], what: str, *, stdin: str | None = None) -> None:
@@ -67,29 +84,55 @@ def build_command(stage: str, image: str, platforms: str = PLATFORMS) -> list[st
     ]  # fmt: skip
 
 
-def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag: str | None = None) -> str:
-    """Make sure ECR holds the stage's image for the current code; returns the image reference.
+def login_command(registry: str) -> str:
+    region = registry.split(".")[3]
+    return f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}"
 
-    With a Docker engine: log in to ECR with a registry token and `docker buildx build --push`. Without one,
-    an image already pushed for this exact code (e.g. by CI) is used; otherwise stop before ECS/EKS would
-    try to pull an image that does not exist.
+
+def single_arch_build_command(stage: str, image: str) -> list[str]:
+    return [
+        "docker", "build", "-f", str(DOCKERFILE),
+        "--build-arg", f"STAGE_DIR={STAGE_DIRS[stage].name}", "-t", image, str(REPO_ROOT),
+    ]  # fmt: skip
+
+
+def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag: str | None = None) -> str:
+    """Make sure ECR holds the stage's image for the current code; returns its reference by digest.
+
+    An image already pushed for this exact code (e.g. by CI) is used. Otherwise, with a Docker engine:
+    log in to ECR with a registry token and build and push — for x86_64 and Graviton with buildx, for the
+    engine's own architecture without it. Without an engine, stop (one line, the exact commands) before
+    ECS/EKS would try to pull an image that does not exist.
     """
     tag = tag or content_tag(stage)
     image = f"{repository_uri}:{tag}"
     repository = repository_uri.split("/", 1)[1]
-    if _image_exists(repository, tag):
-        say(f"✓ image {image} already in ECR (same code, nothing to build)")
-        return image
-    if shutil.which("docker") is None:
+    digest = _image_digest(repository, tag)
+    if digest:
+        say(f"✓ image {image} already in ECR (same code, nothing to build): {digest}")
+        return f"{repository_uri}@{digest}"
+    registry = repository_uri.split("/", 1)[0]
+    if not engine_reachable():
         raise ShopctlError(
-            f"image {image} is not in ECR and there is no Docker engine here to build it",
-            f"build and push it where Docker runs: {' '.join(build_command(stage, image))} — then deploy again",
+            f"image {image} is not in ECR and no Docker engine is reachable here to build it",
+            f"where Docker runs: {login_command(registry)} && {' '.join(build_command(stage, image))} "
+            "— then deploy again",
         )
     token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
-    registry = repository_uri.split("/", 1)[0]
     _run(["docker", "login", "--username", user, "--password-stdin", registry], "docker login", stdin=password)
-    say(f"… building and pushing {image} for {PLATFORMS} (the first build takes a few minutes)")
-    _run(build_command(stage, image), "docker buildx build")
-    say(f"✓ pushed {image}")
-    return image
+    if has_buildx():
+        say(f"… building and pushing {image} for {PLATFORMS} (the first build takes a few minutes)")
+        _run(build_command(stage, image), "docker buildx build")
+    else:
+        say(f"… building {image} for this engine's architecture only (no buildx: no multi-arch build)")
+        _run(single_arch_build_command(stage, image), "docker build")
+        _run(["docker", "push", image], "docker push")
+    digest = _image_digest(repository, tag)
+    if digest is None:
+        raise ShopctlError(
+            f"pushed {image}, but ECR does not list it",
+            f"check: aws ecr describe-images --repository-name {repository}",
+        )
+    say(f"✓ pushed {image}: {digest}")
+    return f"{repository_uri}@{digest}"

@@ -300,9 +300,11 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     name = deployment_name(stage.name)
     deployment = state.load(name)
     removed: list[str] = common.stop_processes(deployment)
-    bucket = artifacts.ensure_bucket() if deployment is None else deployment.resources.get("artifact_bucket")
+    bucket = artifacts.bucket_for_this_account() if deployment is None else deployment.resources.get("artifact_bucket")
     for service in lambda_services(stage):
         removed += remove_function(function_name(stage, service), bucket)
+    if bucket and artifacts.delete_bucket_if_empty(bucket):
+        removed.append(f"S3 bucket {bucket} (no package of any stage left in it)")
     if not keep_data:
         tables = common.recorded_tables(deployment, name)
         removed += [f"table {t}" for t in resources.delete_tables(tables)]

@@ -64,11 +64,17 @@ TABLE_SCHEMAS: dict[str, dict[str, Any]] = {
 def ensure_table(client: Any, name: str, kind: str) -> bool:
     """Create table `name` with the `kind` ("users"/"orders") schema unless it exists. True if created."""
     try:
-        client.describe_table(TableName=name)
-        return False
+        status = client.describe_table(TableName=name)["Table"]["TableStatus"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
+        status = None
+    if status == "DELETING":
+        # A destroy just removed it (deletion takes seconds on AWS): creating it now would fail with
+        # ResourceInUseException, and treating it as there would leave the deployment without a table.
+        _wait_deleted(client, name)
+    elif status is not None:
+        return False
     client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **TABLE_SCHEMAS[kind])
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return True
@@ -94,7 +100,13 @@ def delete_tables(tables: TableNames, client: Any | None = None) -> list[str]:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
+    for name in deleted:  # gone for good when this returns: a deploy right after creates them afresh
+        _wait_deleted(client, name)
     return deleted
+
+
+def _wait_deleted(client: Any, name: str) -> None:
+    client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
 
 
 def parameter_name(prefix: str, key: str) -> str:

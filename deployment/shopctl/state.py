@@ -1,5 +1,12 @@
 """What a deployment created, written next to the run directory, so `make status` can show it and
-`make destroy` can remove exactly it (and stop exactly the processes it started, by pid)."""
+`make destroy` can remove exactly it (and stop exactly the processes it started, by pid).
+
+Records are kept per *scope* — environment, account and region (`.run/deployments/local-us-east-1/`,
+`.run/deployments/aws-123456789012-eu-west-1/`) — so a deployment in one account or region is never
+mistaken for one in another. The scope is that of wherever boto3 points when the record is read.
+Destructive decisions do not rest on these files alone: destroy also asks AWS (see
+deploy_common.container_deployment_exists and shopctl.census).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ class DeploymentState:
     env: str  # "local" or "aws"
     url: str = ""
     resources: dict[str, Any] = field(default_factory=dict)
+    scope: str = ""  # "<env>-[<account>-]<region>", set when saved
     processes: list[LocalProcess] = field(default_factory=list)
 
     def process(self, name: str) -> LocalProcess | None:
@@ -45,8 +53,45 @@ class DeploymentState:
         self.processes = [p for p in self.processes if p.name != proc.name] + [proc]
 
 
+_ACCOUNTS: dict[tuple[str, str], str] = {}
+SCOPE_PREFIXES = ("local-", "aws-")
+
+
+def scope() -> str:
+    """The environment, account and region boto3 points at now: `local-<region>` for the local AWS (no
+    call made), `aws-<account>-<region>` otherwise (one STS call per credentials, remembered)."""
+    import boto3
+
+    session = boto3.session.Session()
+    region = session.region_name or "us-east-1"
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint.startswith(("http://127.0.0.1", "http://localhost")):
+        return f"local-{region}"
+    credentials = session.get_credentials()
+    key = (endpoint, credentials.access_key if credentials else "")
+    if key not in _ACCOUNTS:
+        _ACCOUNTS[key] = boto3.client("sts").get_caller_identity()["Account"]
+    return f"aws-{_ACCOUNTS[key]}-{region}"
+
+
+def root() -> Path:
+    return run_dir() / "deployments"
+
+
+def _known_scope() -> str | None:
+    """The current scope, or None when there is no AWS to ask which account it is (no credentials)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return scope()
+    except (BotoCoreError, ClientError):
+        return None
+
+
 def deployments_dir() -> Path:
-    path = run_dir() / "deployments"
+    """The current scope's records (the records' root when the scope cannot be known)."""
+    known = _known_scope()
+    path = root() / known if known else root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -57,15 +102,12 @@ def path_for(name: str) -> Path:
 
 def load(name: str) -> DeploymentState | None:
     path = path_for(name)
-    if not path.exists():
-        return None
-    raw = json.loads(path.read_text())
-    raw["processes"] = [LocalProcess(**p) for p in raw.get("processes", [])]
-    return DeploymentState(**raw)
+    return _read(path) if path.exists() else None
 
 
 def save(state: DeploymentState) -> Path:
     path = path_for(state.name)
+    state.scope = path.parent.name
     path.write_text(json.dumps(asdict(state), indent=2) + "\n")
     return path
 
@@ -74,10 +116,24 @@ def remove(name: str) -> None:
     path_for(name).unlink(missing_ok=True)
 
 
+def _read(path: Path) -> DeploymentState:
+    raw = json.loads(path.read_text())
+    raw["processes"] = [LocalProcess(**p) for p in raw.get("processes", [])]
+    return DeploymentState(**raw)
+
+
 def all_states() -> list[DeploymentState]:
-    states = []
-    for path in sorted(deployments_dir().glob("*.json")):
-        state = load(path.stem)
-        if state is not None:
-            states.append(state)
-    return states
+    """The deployments recorded in the current scope. With no AWS to ask which account that is (no
+    credentials), every recorded deployment: callers stopping local processes must still find them."""
+    if _known_scope() is None:
+        return every_scope()
+    return [_read(path) for path in sorted(deployments_dir().glob("*.json"))]
+
+
+def every_scope() -> list[DeploymentState]:
+    """The deployments recorded in any scope (`make status`: no AWS call needed)."""
+    # the deployments' own folders (logs, specs, manifests) sit beside the scopes: only scope folders count
+    scopes = (
+        [p for p in root().glob("*") if p.is_dir() and p.name.startswith(SCOPE_PREFIXES)] if root().exists() else []
+    )
+    return [_read(path) for scope_dir in sorted(scopes) for path in sorted(scope_dir.glob("*.json"))]

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
 MOCK_REGION = "eu-west-1"
+
+
+class Calls:
+    """Every API call made through boto3's default session, in order, as (service, operation, params)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION.events.register("provide-client-params", self._record)
+
+    def _record(self, params: dict[str, Any], event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".")
+        self.sent.append((service, operation, dict(params)))
+
+    def operations(self, service: str | None = None) -> list[str]:
+        return [f"{s}.{op}" for s, op, _ in self.sent if service in (None, s)]
+
+    def params(self, service: str, operation: str) -> list[dict[str, Any]]:
+        return [p for s, op, p in self.sent if (s, op) == (service, operation)]
+
+    def on_response(self, service: str, operation: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Let `change` edit the parsed response of every later `operation` call (what moto cannot show)."""
+        boto3.DEFAULT_SESSION.events.register(f"after-call.{service}.{operation}", lambda parsed, **_: change(parsed))
+
+    def before(self, service: str, operation: str, action: Callable[[], None]) -> None:
+        """Run `action` before every later `operation` call is sent; it may raise a ClientError."""
+        boto3.DEFAULT_SESSION.events.register(f"before-call.{service}.{operation}", lambda **_: action())
 
 
 @pytest.fixture
@@ -24,6 +57,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(var, value)
     monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
+    # moto starts no tasks; this is how many it reports running for a new ECS service (AWS: once they
+    # pass their health checks). Tests of a rollout that never becomes healthy set it to 0.
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
     with mock_aws():
         yield
 
@@ -53,3 +89,42 @@ def pushed_images(aws: None) -> None:
         boto3.client("ecr").put_image(
             repositoryName=f"shop-{stage.name}", imageManifest=manifest, imageTag=content_tag(stage.name)
         )
+
+
+@pytest.fixture
+def aws_calls(aws: None):
+    """The AWS API calls the code under test makes (botocore event hooks on boto3's default session)."""
+    return Calls()
+
+
+FAKE_KUBECTL = f"""#!{sys.executable}
+# A stand-in kubectl: records its arguments; `config view` answers the server of the kubeconfig it was
+# given (or FAKE_KUBECTL_SERVER); `delete` exits with FAKE_KUBECTL_DELETE_EXIT.
+import json, os, sys, yaml
+args = sys.argv[1:]
+with open(os.environ["FAKE_KUBECTL_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if "config" in args:
+    config = yaml.safe_load(open(args[args.index("--kubeconfig") + 1]))
+    context = next(c for c in config["contexts"] if c["name"] == args[args.index("--context") + 1])
+    cluster = next(c for c in config["clusters"] if c["name"] == context["context"]["cluster"])
+    print(os.environ.get("FAKE_KUBECTL_SERVER") or cluster["cluster"]["server"], end="")
+if "delete" in args and os.environ.get("FAKE_KUBECTL_DELETE_EXIT", "0") != "0":
+    print("error: the server has asked for the client to provide credentials", file=sys.stderr)
+    sys.exit(int(os.environ["FAKE_KUBECTL_DELETE_EXIT"]))
+"""
+
+
+@pytest.fixture
+def kubectl_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake kubectl first on PATH; returns the file where it records its calls, one JSON list a line."""
+    bin_dir = tmp_path / "kubectl-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "kubectl"
+    fake.write_text(FAKE_KUBECTL)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "kubectl.log"
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
+    return log

@@ -1,0 +1,98 @@
+"""`make destroy-all KEEP_DATA=0` leaves nothing of the project in the account: a census across every AWS
+service the deploy code uses (shopctl.census) finds resources in each after deploying, and none after.
+
+Why not `make deploy-all` itself: it starts 9 deployments' local processes (supervisors, local Lambdas,
+gateways) against a moto server — about a minute and a half and most of a core, and the processes add
+nothing here: destroy-all stops them by pid, and `make test`'s "deployed" shard already deploys and destroys
+each of the 9 locally. This test makes the same boto3 calls in-process (moto's mock_aws), every stage on
+every target, through the ENV=aws code path (kubectl faked), where a leftover costs money. The EKS
+cluster is created by deploy, as the local EKS stand-in is.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from shopctl import census, ecs_target, eks_target, fleet, lambda_target, state
+from shopctl.stages import STAGES
+
+
+@pytest.fixture
+def deployed_everywhere(managed_policies, pushed_images, kubectl_calls) -> None:
+    for stage in STAGES:
+        lambda_target.deploy(stage, lambda_target.Options(env="aws", python="3.12", quiet=True))
+        ecs_target.deploy(stage, ecs_target.Options(env="aws", quiet=True))
+        eks_target.deploy(stage, eks_target.Options(env="aws", quiet=True, create_cluster=True))
+
+
+def test_destroy_all_without_data_leaves_no_resource_in_any_service(deployed_everywhere, capsys):
+    before = census.census()
+    services = {r.service for r in before}
+    assert services == set(census.LISTERS), f"the census saw nothing in {set(census.LISTERS) - services}"
+    kinds = {(r.service, r.kind) for r in before}
+    for expected in [
+        ("eks", "cluster"),
+        ("iam", "OIDC provider"),
+        ("ecs", "cluster"),
+        ("s3", "bucket"),
+        ("servicediscovery", "namespace"),
+        ("ecs", "task definition (ACTIVE)"),
+    ]:
+        assert expected in kinds
+    fleet.destroy_all(keep_data=False)
+    assert [str(r) for r in census.census()] == []
+    assert state.all_states() == []
+
+
+def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed_images, kubectl_calls, aws):
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    eks_cluster = {eks_target.CREATED_BY_TAG: eks_target.CREATED_BY}
+    ec2 = boto3.client("ec2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    boto3.client("eks").create_cluster(
+        name="shop",
+        roleArn="arn:aws:iam::123456789012:role/x",
+        resourcesVpcConfig={"subnetIds": subnets},
+        tags=eks_cluster,
+    )
+    eks_target.deploy("clean", eks_target.Options(env="aws", quiet=True))
+    state.remove("clean-ecs")  # e.g. `make clean-build`, or another machine
+    eks_target.destroy("clean", eks_target.Options(env="aws", quiet=True))
+    repositories = boto3.client("ecr").describe_repositories()["repositories"]
+    assert "shop-clean" in {r["repositoryName"] for r in repositories}  # the ECS service still pulls from it
+
+
+def test_status_lists_what_aws_holds_even_without_a_state_file(pushed_images, capsys):
+    from shopctl.cli import main
+
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    state.remove("clean-ecs")
+    assert main(["status", "--env", "aws"]) == 0
+    out = capsys.readouterr().out
+    assert "no deployments recorded" in out
+    for line in ("ecs: service shop-clean", "elbv2: load balancer shop-clean-ecs", "iam: role shop-clean-ecs-task"):
+        assert line in out
+
+
+def test_records_are_kept_per_scope_beside_the_deployments_own_folders(aws, monkeypatch):
+    record = state.DeploymentState("clean-ecs", "clean", "ecs", "aws")
+    path = state.save(record)
+    assert path.parent.name == "aws-123456789012-eu-west-1" and record.scope == path.parent.name
+    spec = state.root() / "clean-ecs" / "shop-clean.json"  # a supervisor spec, not a record
+    spec.parent.mkdir(parents=True)
+    spec.write_text('{"argv": []}')
+    assert [d.name for d in state.every_scope()] == ["clean-ecs"]
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):  # another region: another scope, no record
+        monkeypatch.setenv(variable, "us-west-2")
+    assert state.load("clean-ecs") is None and state.all_states() == []
+
+
+def test_destroy_all_without_data_also_removes_tables_an_earlier_destroy_kept(pushed_images):
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    other_stages_images = {str(r) for r in census.census() if r.kind == "repository" and r.name != "shop-clean"}
+    fleet.destroy_all(keep_data=True)
+    left = {str(r) for r in census.census()} - other_stages_images
+    assert left == {"dynamodb: table shop-clean-ecs-users", "dynamodb: table shop-clean-ecs-orders"}
+    fleet.destroy_all(keep_data=False)  # no state record is left to name them
+    assert {str(r) for r in census.census()} == other_stages_images
