@@ -282,7 +282,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         base_url = urls["users"]
         say(
             "  note: on AWS the microservices get one URL each; put an API Gateway HTTP API or ALB in front "
-            "(routes /users* and /orders*) for a single base URL — see README 'Deploy to Lambda'."
+            "(routes /users* and /orders*) for a single base URL — see docs/deploy.md 'Deploy to Lambda'."
         )
     deployed = {
         "functions": functions,
