@@ -27,8 +27,7 @@ with temporary_environment(RUNTIME="LAMBDA", USERS_TABLE="not-used", ORDERS_TABL
 
 
 def clear_config_caches() -> None:
-    main._users_table_name.cache_clear()
-    main._orders_table_name.cache_clear()
+    main.setting.cache_clear()
 
 
 @pytest.fixture(autouse=True)

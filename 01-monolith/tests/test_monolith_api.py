@@ -212,7 +212,7 @@ def test_each_runtime_finds_its_tables_where_that_platform_puts_them(
     assert client.get("/orders", params={"user_id": user["id"]}).json()["items"] == [order]
     assert [item["id"]["S"] for item in stored(dynamodb, tables.users)] == [user["id"]]
     assert [item["id"]["S"] for item in stored(dynamodb, tables.orders)] == [order["id"]]
-    assert (main._users_table_name(), main._orders_table_name()) == (tables.users, tables.orders)
+    assert (main.setting("users/table"), main.setting("orders/table")) == (tables.users, tables.orders)
 
 
 def test_ecs_reads_ssm_once_per_process(configure: Callable[[str], dict[str, str]], tables: TableNames):
@@ -224,10 +224,18 @@ def test_ecs_reads_ssm_once_per_process(configure: Callable[[str], dict[str, str
         Name=f"{environment['SSM_PREFIX']}/users/table", Value="moved", Type="String", Overwrite=True
     )
     create_user(client, name="Bob")  # still the cached name: no SSM call on this request
-    assert main._users_table_name() == tables.users
+    assert main.setting("users/table") == tables.users
 
-    main._users_table_name.cache_clear()  # what a new task (a new process) would see
-    assert main._users_table_name() == "moved"
+    main.setting.cache_clear()  # what a new task (a new process) would see
+    assert main.setting("users/table") == "moved"
+
+
+def test_runtime_name_is_case_insensitive(configure: Callable[[str], dict[str, str]], tables: TableNames,
+                                          monkeypatch: pytest.MonkeyPatch):
+    configure("LAMBDA")
+    monkeypatch.setenv("RUNTIME", " lambda ")
+    assert main.runtime() == "LAMBDA"
+    assert main.setting("users/table") == tables.users
 
 
 def test_eks_reads_the_mounted_json_file(configure: Callable[[str], dict[str, str]], tables: TableNames):
@@ -240,12 +248,11 @@ def test_eks_reads_the_mounted_json_file(configure: Callable[[str], dict[str, st
 @pytest.mark.parametrize(
     ("environment", "message"),
     [
-        ({}, "RUNTIME must be LAMBDA, ECS or EKS, got None"),
-        ({"RUNTIME": "FARGATE"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'FARGATE'"),
-        ({"RUNTIME": "lambda", "USERS_TABLE": "t"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'lambda'"),
-        ({"RUNTIME": "LAMBDA"}, "RUNTIME=LAMBDA: environment variable USERS_TABLE is not set"),
-        ({"RUNTIME": "ECS", "SSM_PREFIX": "/nothing-here"}, "cannot read SSM parameter /nothing-here/users"),
-        ({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent/config.json"}, "cannot read users.table from"),
+        ({}, "RUNTIME is not set; expected one of LAMBDA, ECS, EKS"),
+        ({"RUNTIME": "FARGATE"}, "RUNTIME='FARGATE' is not supported; expected one of LAMBDA, ECS, EKS"),
+        ({"RUNTIME": "LAMBDA"}, "environment variable USERS_TABLE is not set (config key 'users/table')"),
+        ({"RUNTIME": "ECS", "SSM_PREFIX": "/nothing-here"}, "SSM parameter /nothing-here/users/table not found"),
+        ({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent/config.json"}, "config file /nonexistent/config.json not"),
     ],
 )
 def test_misconfiguration_is_a_clear_error(
@@ -254,17 +261,17 @@ def test_misconfiguration_is_a_clear_error(
     for name, value in environment.items():
         unconfigured.setenv(name, value)
     with pytest.raises(main.ConfigurationError) as raised:
-        main._users_table_name()
+        main.setting("users/table")
     assert message in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("environment", "message"),
     [
-        ({"RUNTIME": "FARGATE"}, "RUNTIME must be LAMBDA, ECS or EKS, got 'FARGATE'"),
+        ({"RUNTIME": "FARGATE"}, "RUNTIME='FARGATE' is not supported; expected one of LAMBDA, ECS, EKS"),
         (
             {"RUNTIME": "LAMBDA", "USERS_TABLE": "shop-users"},
-            "RUNTIME=LAMBDA: environment variable ORDERS_TABLE is not set",
+            "environment variable ORDERS_TABLE is not set (config key 'orders/table')",
         ),
     ],
 )
@@ -283,9 +290,9 @@ def test_eks_file_without_the_key_is_a_clear_error(tmp_path: Path, unconfigured:
     config.write_text(json.dumps({"users": {"table": "shop-users"}}))  # no orders section
     unconfigured.setenv("RUNTIME", "EKS")
     unconfigured.setenv("CONFIG_FILE", str(config))
-    assert main._users_table_name() == "shop-users"
-    with pytest.raises(main.ConfigurationError, match=r"cannot read orders\.table"):
-        main._orders_table_name()
+    assert main.setting("users/table") == "shop-users"
+    with pytest.raises(main.ConfigurationError, match=r"config key 'orders/table' not found"):
+        main.setting("orders/table")
 
 
 def test_the_lambda_handler_serves_the_same_app(configure: Callable[[str], dict[str, str]]):

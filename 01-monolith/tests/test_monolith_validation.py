@@ -22,8 +22,7 @@ CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CON
 
 
 def clear_config_caches() -> None:
-    main._users_table_name.cache_clear()
-    main._orders_table_name.cache_clear()
+    main.setting.cache_clear()
 
 
 @dataclass

@@ -28,6 +28,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway.body_limit import BodySizeLimit
 
@@ -35,11 +36,11 @@ UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
 UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
 # Generous enough for a Lambda cold start behind the service (1-2 s typically, more on a busy machine)
 HEALTH_TIMEOUT = 5.0
-PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Host is forwarded as well, as reverse proxies do, so that a redirect an upstream might issue
 # points back at the gateway rather than at the service's private address.
 REQUEST_HEADERS = ("content-type", "accept", "host")
-RESPONSE_HEADERS = ("content-type", "location", "retry-after")
+# Allow: a 405 from a service names the path's methods; the gateway has no list of its own to give.
+RESPONSE_HEADERS = ("content-type", "location", "retry-after", "allow")
 
 
 def _upstreams() -> dict[str, str]:
@@ -97,16 +98,22 @@ def _reason(error: Exception) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-@app.api_route("/users", methods=PROXY_METHODS, include_in_schema=False)
-@app.api_route("/users/{rest:path}", methods=PROXY_METHODS, include_in_schema=False)
-async def users(request: Request) -> Response:
-    return await _forward(request, "users")
+class _Proxy:
+    """An ASGI app forwarding everything to one service. As an ASGI app rather than a `def` endpoint, its
+    route takes every method (methods=None), so the service — which knows the path's operations — answers
+    an undeclared one with its 405 and `Allow`, exactly as the other stages do."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await _forward(Request(scope, receive), self.service)
+        await response(scope, receive, send)
 
 
-@app.api_route("/orders", methods=PROXY_METHODS, include_in_schema=False)
-@app.api_route("/orders/{rest:path}", methods=PROXY_METHODS, include_in_schema=False)
-async def orders(request: Request) -> Response:
-    return await _forward(request, "orders")
+for _service in UPSTREAM_ENV:
+    app.add_route(f"/{_service}", _Proxy(_service), methods=None, include_in_schema=False)
+    app.add_route(f"/{_service}/{{rest:path}}", _Proxy(_service), methods=None, include_in_schema=False)
 
 
 async def _check(client: httpx.AsyncClient, base: str) -> str:
@@ -154,10 +161,8 @@ async def openapi(request: Request) -> JSONResponse:
         except (httpx.HTTPError, ValueError):
             continue
         merged["openapi"] = document.get("openapi", merged["openapi"])
-        # Each service's /health is its own; through the gateway, /health is the gateway's.
-        merged["paths"].update(
-            {path: item for path, item in document.get("paths", {}).items() if path != "/health"}
-        )
+        # Both services document /health the same way the gateway answers it (the Health model).
+        merged["paths"].update(document.get("paths", {}))
         merged["components"]["schemas"].update(document.get("components", {}).get("schemas", {}))
     return JSONResponse(merged)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,21 +25,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_SSM_PREFIX = "/shop"
 DEFAULT_CONFIG_FILE = "/etc/shop/config.json"
+RUNTIMES = ("LAMBDA", "ECS", "EKS")
 DEFAULT_USERS_SERVICE_TIMEOUT = 2.0
 
-
-# Read at startup only: short timeouts, so a task that cannot reach SSM fails its start in seconds.
-SSM_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
-
-
-class ConfigError(RuntimeError):
-    """The deployment is misconfigured (a server problem, never something a client did)."""
+# Every boto3 client this service makes (SSM here, DynamoDB in repository.py) uses these timeouts and
+# retries (docs/contract.md). boto3's defaults (60 s to connect, 60 s to read) would hold a request or a
+# start for minutes when AWS is unreachable. A call takes milliseconds, so: 1 s to connect, 2 s to read,
+# at most 2 attempts ("standard" mode backs off with jitter and retries throttling). Worst case about 5 s.
+AWS_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
 
 
-def runtime() -> str | None:
-    """The runtime this process was told it runs on: LAMBDA, ECS or EKS (None when unset)."""
-    value = os.environ.get("RUNTIME", "").strip().upper()
-    return value or None
+class ConfigurationError(RuntimeError):
+    """The deployment is misconfigured (unknown RUNTIME, missing setting): the process must not start."""
+
+
+def runtime() -> str:
+    """RUNTIME, trimmed and upper-cased (`lambda` is `LAMBDA`); a ConfigurationError if it is no runtime."""
+    raw = os.environ.get("RUNTIME", "").strip()
+    if not raw:
+        raise ConfigurationError(f"RUNTIME is not set; expected one of {', '.join(RUNTIMES)}")
+    if raw.upper() not in RUNTIMES:
+        raise ConfigurationError(f"RUNTIME={raw!r} is not supported; expected one of {', '.join(RUNTIMES)}")
+    return raw.upper()
 
 
 # Cached for the life of the process (one Lambda execution environment, one container): an SSM call or
@@ -54,37 +62,41 @@ def setting(key: str) -> str:
         name = key.replace("/", "_").upper()
         value = os.environ.get(name)
         if not value:
-            raise ConfigError(f"RUNTIME=LAMBDA but environment variable {name} is not set")
+            raise ConfigurationError(f"environment variable {name} is not set (config key {key!r})")
         return value
     if current == "ECS":
-        # ECS: SSM Parameter Store, read with boto3 — the service has to know the AWS API.
-        prefix = os.environ.get("SSM_PREFIX", DEFAULT_SSM_PREFIX).rstrip("/")
-        name = f"{prefix}/{key}"
+        # ECS: SSM Parameter Store, read with boto3 — the service has to know the AWS API. The task role
+        # needs ssm:GetParameter (and kms:Decrypt for a SecureString; WithDecryption is harmless otherwise).
+        name = f"{os.environ.get('SSM_PREFIX', DEFAULT_SSM_PREFIX).rstrip('/')}/{key}"
+        ssm = boto3.client("ssm", config=AWS_CLIENT_CONFIG)
         try:
-            return boto3.client("ssm", config=SSM_CONFIG).get_parameter(Name=name)["Parameter"]["Value"]
-        except BotoCoreError as error:  # SSM unreachable or timed out
-            raise ConfigError(f"RUNTIME=ECS but SSM parameter {name} cannot be read: {error}") from error
+            return ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error.response.get("Error", {}).get("Code", "error")
             if code == "ParameterNotFound":
-                raise ConfigError(f"RUNTIME=ECS but SSM parameter {name} does not exist") from error
-            raise ConfigError(f"RUNTIME=ECS but reading SSM parameter {name} failed: {code}") from error
+                raise ConfigurationError(f"SSM parameter {name} not found (config key {key!r})") from error
+            raise ConfigurationError(f"cannot read SSM parameter {name}: {code}") from error
+        except BotoCoreError as error:  # SSM unreachable or timed out: this process cannot start either
+            raise ConfigurationError(f"cannot read SSM parameter {name}: {error}") from error
     if current == "EKS":
         # EKS: a JSON file mounted from a ConfigMap, {"orders": {"table": ...}}.
         path = os.environ.get("CONFIG_FILE", DEFAULT_CONFIG_FILE)
         try:
-            with open(path, encoding="utf-8") as file:
-                node: Any = json.load(file)
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"RUNTIME=EKS but config file {path} cannot be read: {error}") from error
+            node: Any = json.loads(Path(path).read_bytes())
+        except FileNotFoundError:
+            raise ConfigurationError(f"config file {path} not found (is the ConfigMap mounted?)") from None
+        except OSError as error:
+            raise ConfigurationError(f"cannot read config file {path}: {error.strerror}") from None
+        except ValueError:
+            raise ConfigurationError(f"config file {path} is not valid JSON") from None
         for part in key.split("/"):
             if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"RUNTIME=EKS but config file {path} has no {key!r}")
+                raise ConfigurationError(f"config key {key!r} not found in {path}")
             node = node[part]
         if not isinstance(node, str) or not node:
-            raise ConfigError(f"RUNTIME=EKS but {key!r} in config file {path} is not a non-empty string")
+            raise ConfigurationError(f"config key {key!r} in {path} must be a non-empty string")
         return node
-    raise ConfigError(f"unknown RUNTIME {os.environ.get('RUNTIME')!r}; expected one of LAMBDA, ECS, EKS")
+    raise ConfigurationError(f"RUNTIME={current!r} is not supported")  # runtime() let through a new name
 
 
 def orders_table() -> str:
@@ -97,7 +109,7 @@ def orders_table() -> str:
 def users_service_url() -> str:
     value = os.environ.get("USERS_SERVICE_URL", "").strip()
     if not value:
-        raise ConfigError("USERS_SERVICE_URL is not set (the orders-service needs the users-service)")
+        raise ConfigurationError("USERS_SERVICE_URL is not set (the orders-service needs the users-service)")
     return value.rstrip("/")
 
 
@@ -109,7 +121,7 @@ def users_service_timeout() -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"USERS_SERVICE_TIMEOUT must be a number of seconds, got {raw!r}") from None
+        raise ConfigurationError(f"USERS_SERVICE_TIMEOUT must be a number of seconds, got {raw!r}") from None
     if not 0 < value <= 60:
-        raise ConfigError(f"USERS_SERVICE_TIMEOUT must be between 0 and 60 seconds, got {raw!r}")
+        raise ConfigurationError(f"USERS_SERVICE_TIMEOUT must be between 0 and 60 seconds, got {raw!r}")
     return value

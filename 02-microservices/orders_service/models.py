@@ -1,20 +1,35 @@
 """The orders-service's HTTP models: what a client may send, and what it gets back.
 
-The rules live at the edge, in pydantic: FastAPI turns a violation into a 422 whose `loc` names the
-field (docs/contract.md). `Order` doubles as the storage shape the repository returns.
+The field rules are written once, here: pydantic enforces them (a 422 whose `loc` names the field) and
+FastAPI writes them into /openapi.json, so the document and the behaviour cannot drift. The models and
+error answers are the same in every stage (docs/contract.md). `Order` doubles as the storage shape the
+repository returns.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from orders_service import body_limit
+
+PRODUCT_MIN, PRODUCT_MAX = 1, 200
+QUANTITY_MIN, QUANTITY_MAX = 1, 1000
+PAGE_SIZE_MIN, PAGE_SIZE_MAX, DEFAULT_PAGE_SIZE = 1, 100, 20
+MAX_PAGE_TOKEN_LENGTH = 1024  # far above any key we issue; bounds the work done on garbage
+MAX_BODY_BYTES = body_limit.MAX_BODY_BYTES
+
+# The characters Python's str.strip() removes, spelled out: JSON Schema's (ECMA-262's) \s is a slightly
+# different set, and the schema's patterns below must say exactly what the code does.
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def _encodable(value: str) -> str:
-    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as
-    # UTF-8 — storing it would make every later response for that order fail. Reject it here.
+    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as UTF-8,
+    # so it could never be stored or sent back.
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -22,18 +37,36 @@ def _encodable(value: str) -> str:
     return value
 
 
-Product = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_encodable)
-]
+def trimmed_text(low: int, high: int) -> Any:
+    """A string `low`..`high` characters long after trimming: pydantic checks it, the schema says it.
+
+    minLength/maxLength would count the untrimmed string, so the schema gets the same rule as a pattern.
+    """
+    last = f"(?:[\\s\\S]{{{max(low - 2, 0)},{high - 2}}}[^{WHITESPACE}])" + ("?" if low < 2 else "")
+    pattern = f"^[{WHITESPACE}]*[^{WHITESPACE}]{last}[{WHITESPACE}]*$"
+
+    def schema(json_schema: dict[str, Any]) -> None:
+        json_schema.pop("minLength", None)
+        json_schema.pop("maxLength", None)
+        json_schema["pattern"] = pattern
+
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=low, max_length=high),
+        AfterValidator(_encodable),
+        Field(json_schema_extra=schema),
+    ]
+
+
+PageSize = Annotated[int, Query(ge=PAGE_SIZE_MIN, le=PAGE_SIZE_MAX)]
+PageToken = Annotated[str | None, Query(alias="next", max_length=MAX_PAGE_TOKEN_LENGTH)]
 
 
 class OrderCreate(BaseModel):
-    """POST /orders body."""
-
     user_id: uuid.UUID
-    product: Product
-    # strict: a JSON integer only — "5", 5.0 and true are all rejected instead of quietly converted.
-    quantity: int = Field(strict=True, ge=1, le=1000)
+    product: trimmed_text(PRODUCT_MIN, PRODUCT_MAX)  # type: ignore[valid-type]
+    # strict: a JSON integer only — "5", 5.0 and true are rejected instead of quietly converted.
+    quantity: Annotated[int, Field(strict=True, ge=QUANTITY_MIN, le=QUANTITY_MAX)]
 
 
 class Order(BaseModel):
@@ -42,9 +75,40 @@ class Order(BaseModel):
     product: str
     quantity: int
     status: str  # "pending" on creation; the contract defines no other yet
-    created_at: str  # ISO 8601 UTC, kept as the exact string we stored
+    created_at: str
 
 
 class OrderPage(BaseModel):
     items: list[Order]
     next: str | None
+
+
+class Health(BaseModel):
+    status: str
+    stage: str
+    runtime: str
+
+
+class Error(BaseModel):
+    detail: str
+
+
+# The answers besides success, for the OpenAPI document: every status an operation can return is
+# declared on it (FastAPI adds the 422 itself), each with the {"detail": …} body.
+_ERRORS: dict[int, dict[str, Any]] = {
+    404: {"model": Error, "description": "Not found"},
+    413: {"model": Error, "description": f"Request body over {MAX_BODY_BYTES} bytes; nothing was changed"},
+    503: {
+        "model": Error,
+        "description": "Cannot answer right now (the database or a service it needs); nothing was changed",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+        },
+    },
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: _ERRORS[status] for status in statuses}
+
+

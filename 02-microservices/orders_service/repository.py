@@ -14,16 +14,15 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
-from orders_service.config import orders_table
-from orders_service.models import Order
+from orders_service.config import AWS_CLIENT_CONFIG, orders_table
+from orders_service.models import MAX_PAGE_TOKEN_LENGTH, Order
 
 ORDERS_BY_USER_INDEX = "user_id-index"  # GSI: user_id (hash), created_at (range) — docs/contract.md
 
@@ -31,7 +30,6 @@ ORDERS_BY_USER_INDEX = "user_id-index"  # GSI: user_id (hash), created_at (range
 # the table key plus the index key.
 SCAN_KEY_FIELDS = frozenset({"id"})
 INDEX_KEY_FIELDS = frozenset({"id", "user_id", "created_at"})
-MAX_TOKEN_LENGTH = 1024
 TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -42,17 +40,12 @@ class InvalidPageToken(ValueError):
 # One low-level client per process: creating a client costs tens of milliseconds, and boto3 clients
 # (unlike boto3 "resources") are safe to share between FastAPI's worker threads. The endpoint comes
 # from boto3's standard environment (AWS_ENDPOINT_URL locally) — no "if local" here.
-#
-# Timeouts and retries: boto3's defaults (60 s to connect, 60 s to read) would hold a request for
-# minutes when DynamoDB is unreachable. A DynamoDB call takes milliseconds, so: 1 s to connect, 2 s to
-# read, at most 2 attempts ("standard" mode backs off with jitter and retries throttling). Worst case
-# about 5 s, then StorageUnavailable (a 503); the next request tries again — no restart needed.
-CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+# Timeouts and retries: config.AWS_CLIENT_CONFIG, as for every AWS client of this service.
 
 
 @functools.cache
 def _dynamodb() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
 
 
 class StorageUnavailable(RuntimeError):
@@ -106,19 +99,19 @@ def _from_item(item: dict[str, Any]) -> Order:
     )
 
 
-def put_order(order: Order) -> None:
+def add(order: Order) -> None:
     with _unavailable_as_storage_error():
         _dynamodb().put_item(TableName=orders_table(), Item=_to_item(order))
 
 
-def get_order(order_id: str) -> Order | None:
+def get(order_id: str) -> Order | None:
     with _unavailable_as_storage_error():
         response = _dynamodb().get_item(TableName=orders_table(), Key={"id": {"S": order_id}}, ConsistentRead=True)
     item = response.get("Item")
     return _from_item(item) if item else None
 
 
-def delete_order(order_id: str) -> bool:
+def delete(order_id: str) -> bool:
     """Delete the order; False when there was none (one round trip, no read-then-delete race)."""
     try:
         with _unavailable_as_storage_error():
@@ -134,18 +127,34 @@ def delete_order(order_id: str) -> bool:
     return True
 
 
-def list_orders(user_id: str | None, limit: int, token: str | None) -> tuple[list[Order], str | None]:
-    """One page of orders and the next page's token (None on the last page).
+def list(limit: int, next_token: str | None = None) -> tuple[Sequence[Order], str | None]:
+    """One page of all orders (a Scan) and the next page's token (None on the last page)."""
+    return _read_page({"TableName": orders_table()}, limit, next_token, SCAN_KEY_FIELDS)
 
-    With `user_id`: a Query on the GSI, oldest first. Without: a Scan of the whole table.
+
+def list_by_user(user_id: str, limit: int, next_token: str | None = None) -> tuple[Sequence[Order], str | None]:
+    """One page of one user's orders (a Query on the GSI), oldest first, and the next page's token."""
+    request = {
+        "TableName": orders_table(),
+        "IndexName": ORDERS_BY_USER_INDEX,
+        "KeyConditionExpression": "user_id = :user_id",
+        "ExpressionAttributeValues": {":user_id": {"S": user_id}},
+    }
+    return _read_page(request, limit, next_token, INDEX_KEY_FIELDS, user_id=user_id)
+
+
+def _read_page(
+    request: dict[str, Any], limit: int, next_token: str | None, key_fields: frozenset[str], user_id: str | None = None
+) -> tuple[Sequence[Order], str | None]:
+    """One page of a Scan or Query, with our own opaque token instead of LastEvaluatedKey.
+
+    Asks for limit + 1 items: if the extra one exists there is a next page, and the token is the key of
+    the last order returned. (With exactly `limit`, DynamoDB hands back a LastEvaluatedKey whenever the
+    page is full, even when nothing follows: the client would fetch an empty last page.)
     """
-    request: dict[str, Any] = {"TableName": orders_table(), "Limit": limit}
-    if user_id is not None:
-        request["IndexName"] = ORDERS_BY_USER_INDEX
-        request["KeyConditionExpression"] = "user_id = :user_id"
-        request["ExpressionAttributeValues"] = {":user_id": {"S": user_id}}
-    if token is not None:
-        start_key = decode_page_token(token, INDEX_KEY_FIELDS if user_id is not None else SCAN_KEY_FIELDS)
+    request["Limit"] = limit + 1
+    if next_token is not None:
+        start_key = decode_page_token(next_token, key_fields)
         # A token from another user's listing would silently jump into the wrong partition.
         if user_id is not None and start_key["user_id"]["S"] != user_id:
             raise InvalidPageToken("next belongs to another user's listing")
@@ -155,12 +164,18 @@ def list_orders(user_id: str | None, limit: int, token: str | None) -> tuple[lis
             response = _dynamodb().query(**request) if user_id is not None else _dynamodb().scan(**request)
     except ClientError as error:
         # A start key that decodes fine but does not fit the table: still the client's token.
-        if token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
-            raise InvalidPageToken("next does not belong to this listing") from error
+        if next_token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
+            raise InvalidPageToken("next is not a valid page token") from error
         raise
-    orders = [_from_item(item) for item in response.get("Items", [])]
-    last_key = response.get("LastEvaluatedKey")
-    return orders, encode_page_token(last_key) if last_key else None
+    items = response.get("Items", [])
+    if len(items) > limit:
+        items = items[:limit]
+        following: str | None = encode_page_token({name: items[-1][name] for name in key_fields})
+    elif "LastEvaluatedKey" in response:  # DynamoDB stopped early (1 MB per call): carry on from there
+        following = encode_page_token(response["LastEvaluatedKey"])
+    else:
+        following = None
+    return [_from_item(item) for item in items], following
 
 
 # --- paging tokens: DynamoDB's LastEvaluatedKey, made opaque ------------------------------------------
@@ -180,17 +195,17 @@ def decode_page_token(token: str, fields: frozenset[str]) -> dict[str, Any]:
     with exactly the expected key fields, all strings. Anything else would reach DynamoDB as a malformed
     request (a 500) instead of being the client's mistake (a 422).
     """
-    if len(token) > MAX_TOKEN_LENGTH or not TOKEN_ALPHABET.fullmatch(token):
-        raise InvalidPageToken("next is not a token this service issued")
+    if len(token) > MAX_PAGE_TOKEN_LENGTH or not TOKEN_ALPHABET.fullmatch(token):
+        raise InvalidPageToken("next is not a valid page token")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         plain = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, RecursionError):
-        raise InvalidPageToken("next is not a token this service issued") from None
+        raise InvalidPageToken("next is not a valid page token") from None
     if (
         not isinstance(plain, dict)
         or set(plain) != fields
         or not all(isinstance(value, str) and value for value in plain.values())
     ):
-        raise InvalidPageToken("next is not a token for this listing")
+        raise InvalidPageToken("next is not a valid page token")
     return {name: {"S": value} for name, value in plain.items()}

@@ -7,13 +7,14 @@ thread pool.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 
 from orders_service import config, service
-from orders_service.models import Order, OrderCreate, OrderPage
-from orders_service.repository import MAX_TOKEN_LENGTH, InvalidPageToken
+from orders_service.models import DEFAULT_PAGE_SIZE, Health, Order, OrderCreate, OrderPage, PageSize, PageToken, errors
+from orders_service.repository import InvalidPageToken
 from orders_service.users_client import UsersClient, UsersServiceUnavailable, http_client
 
 router = APIRouter()
@@ -28,8 +29,8 @@ def _bad_token(error: InvalidPageToken) -> HTTPException:
     )
 
 
-@router.post("/orders", status_code=201, response_model=Order)
-def create_order(body: OrderCreate, users_http: httpx.Client = Depends(http_client)) -> Order:
+@router.post("/orders", status_code=201, response_model=Order, responses=errors(404, 413, 503))
+def create_order(body: OrderCreate, users_http: Annotated[httpx.Client, Depends(http_client)]) -> Order:
     try:
         return service.create_order(body, UsersClient(users_http))
     except service.UserNotFound:
@@ -41,11 +42,9 @@ def create_order(body: OrderCreate, users_http: httpx.Client = Depends(http_clie
         ) from None
 
 
-@router.get("/orders", response_model=OrderPage)
+@router.get("/orders", response_model=OrderPage, responses=errors(413, 503))
 def list_orders(
-    user_id: uuid.UUID | None = None,
-    limit: int = Query(20, ge=1, le=100),
-    next_token: str | None = Query(None, alias="next", max_length=MAX_TOKEN_LENGTH),
+    user_id: uuid.UUID | None = None, limit: PageSize = DEFAULT_PAGE_SIZE, next_token: PageToken = None
 ) -> OrderPage:
     try:
         return service.list_orders(str(user_id) if user_id else None, limit, next_token)
@@ -53,7 +52,7 @@ def list_orders(
         raise _bad_token(error) from None
 
 
-@router.get("/orders/{order_id}", response_model=Order)
+@router.get("/orders/{order_id}", response_model=Order, responses=errors(404, 413, 503))
 def get_order(order_id: uuid.UUID) -> Order:
     try:
         return service.get_order(str(order_id))
@@ -61,7 +60,7 @@ def get_order(order_id: uuid.UUID) -> Order:
         raise HTTPException(status_code=404, detail=ORDER_NOT_FOUND) from None
 
 
-@router.delete("/orders/{order_id}", status_code=204)
+@router.delete("/orders/{order_id}", status_code=204, response_class=Response, responses=errors(404, 413, 503))
 def delete_order(order_id: uuid.UUID) -> Response:
     try:
         service.delete_order(str(order_id))
@@ -70,6 +69,6 @@ def delete_order(order_id: uuid.UUID) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/health")
-def health() -> dict[str, str | None]:
-    return {"status": "ok", "stage": "microservices", "runtime": config.runtime(), "service": "orders"}
+@router.get("/health", response_model=Health, responses=errors(413))
+def health() -> Health:
+    return Health(status="ok", stage="microservices", runtime=config.runtime())

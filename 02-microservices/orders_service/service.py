@@ -35,24 +35,27 @@ def create_order(data: OrderCreate, users: UsersClient) -> Order:
         product=data.product,
         quantity=data.quantity,
         status=PENDING,
-        created_at=datetime.now(UTC).isoformat(),
+        created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
     )
-    repository.put_order(order)
+    repository.add(order)
     return order
 
 
 def get_order(order_id: str) -> Order:
-    order = repository.get_order(order_id)
+    order = repository.get(order_id)
     if order is None:
         raise OrderNotFound(order_id)
     return order
 
 
-def list_orders(user_id: str | None, limit: int, token: str | None) -> OrderPage:
-    orders, next_token = repository.list_orders(user_id, limit, token)
-    return OrderPage(items=orders, next=next_token)
+def list_orders(user_id: str | None, limit: int, next_token: str | None = None) -> OrderPage:
+    if user_id is None:
+        orders, following = repository.list(limit, next_token)
+    else:
+        orders, following = repository.list_by_user(user_id, limit, next_token)
+    return OrderPage(items=orders, next=following)
 
 
 def delete_order(order_id: str) -> None:
-    if not repository.delete_order(order_id):
+    if not repository.delete(order_id):
         raise OrderNotFound(order_id)

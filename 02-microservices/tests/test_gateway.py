@@ -128,10 +128,17 @@ def test_everything_else_is_404(shop: TestClient, path: str) -> None:
 
 def test_docs_merge_both_services(shop: TestClient) -> None:
     document = shop.get("/openapi.json").json()
-    assert {"/users", "/users/{user_id}", "/orders", "/orders/{order_id}"} <= set(document["paths"])
-    assert "/health" not in document["paths"]
+    # /health as both services document it: the same Health model the gateway's own /health answers.
+    assert set(document["paths"]) == {"/health", "/users", "/users/{user_id}", "/orders", "/orders/{order_id}"}
     assert {"UserCreate", "OrderCreate"} <= set(document["components"]["schemas"])
     assert shop.get("/docs").headers["content-type"].startswith("text/html")
+
+
+def test_an_undeclared_method_is_the_services_405_with_the_paths_methods(shop: TestClient) -> None:
+    for method, path, allow in (("PUT", "/users", "GET, POST"), ("TRACE", "/orders/x", "GET, DELETE")):
+        response = shop.request(method, path)
+        assert (response.status_code, response.headers["allow"]) == (405, allow)
+        assert response.json() == {"detail": "Method Not Allowed"}
 
 
 def test_health_when_both_services_are_up(shop: TestClient) -> None:

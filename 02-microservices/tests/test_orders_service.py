@@ -281,10 +281,9 @@ def test_tampered_or_foreign_tokens_are_422(users_api: TestClient, orders_api: T
         assert response.json()["detail"][0]["loc"] == ["query", "next"]
 
 
-def test_health_names_stage_runtime_and_service(orders_api: TestClient) -> None:
+def test_health_names_stage_and_runtime(orders_api: TestClient) -> None:
     assert orders_api.get("/health").json() == {
         "status": "ok",
         "stage": "microservices",
         "runtime": "LAMBDA",
-        "service": "orders",
     }

@@ -176,14 +176,13 @@ def test_tampered_next_token_is_422_never_500(rejecting_api: TestClient, bad: st
     assert response.json()["detail"][0]["loc"] == ["query", "next"]
 
 
-def test_health_names_stage_runtime_and_service(users_api: TestClient) -> None:
+def test_health_names_stage_and_runtime(users_api: TestClient) -> None:
     response = users_api.get("/health")
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
         "stage": "microservices",
         "runtime": "LAMBDA",
-        "service": "users",
     }
 
 

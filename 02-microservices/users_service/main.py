@@ -2,17 +2,20 @@
 Lambda handler (`users_service.main.handler`, the same app wrapped by Mangum).
 
 Run alone: `uvicorn users_service.main:app` with RUNTIME and the users table configured
-(docs/contract.md). Behind the gateway it serves /users… ; its own /health says "service": "users".
+(docs/contract.md). Behind the gateway it serves /users… ; its own /health answers as the stage's does.
 """
 
 from __future__ import annotations
 
 import sys
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from users_service import config
 from users_service.body_limit import BodySizeLimit
@@ -28,24 +31,43 @@ app.include_router(router)
 app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
 
 
-@app.exception_handler(RequestValidationError)
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 shape, minus the echoed `input`.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")  # what a 405 may list
 
-    FastAPI's default handler echoes what the client sent, and crashes (a 500) on inputs it cannot
-    render back — NaN, lone surrogates, non-UTF-8 bytes. Nothing a client sends may be a 500, so this
-    service renders only loc/msg/type. (The orders-service has its own copy — see config.py on why.)
+
+async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """FastAPI's answer to an HTTP error, except that a 405's `Allow` lists every method of the path.
+
+    Starlette names only the methods of the first route whose path matched (`Allow: POST` on /users,
+    which also has GET).
     """
+    if error.status_code == 405:
+        allowed = [
+            method
+            for method in HTTP_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.routes)
+        ]
+        error = StarletteHTTPException(405, error.detail, headers={"Allow": ", ".join(allowed)})
+    return await http_exception_handler(request, error)
+
+
+async def request_invalid(request: Request, error: RequestValidationError) -> Response:
+    """FastAPI's 422 shape, minus the echoed `input` (and `ctx`): the body may be 64 KiB, and an input
+    Python's json accepts but cannot write back (NaN, a lone surrogate) would turn the 422 into a 500."""
     detail = [
-        # A message may quote a character of the input (a UUID's "invalid character"): keep it encodable.
         {
-            "loc": list(error["loc"]),
-            "msg": error["msg"].encode("utf-8", "replace").decode(),
-            "type": error["type"],
+            # A message or location may quote a character of the input: keep it encodable.
+            "loc": [part.encode("utf-8", "backslashreplace").decode() if isinstance(part, str) else part
+                    for part in problem["loc"]],
+            "msg": problem["msg"].encode("utf-8", "backslashreplace").decode(),
+            "type": problem["type"],
         }
-        for error in exc.errors()
+        for problem in error.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+app.add_exception_handler(StarletteHTTPException, http_error)
+app.add_exception_handler(RequestValidationError, request_invalid)
 
 
 @app.exception_handler(StorageUnavailable)
@@ -66,5 +88,5 @@ handler = Mangum(app, lifespan="off")
 # of answering 500s — and, like the monolith, cannot even be imported without a configured runtime.
 try:
     config.users_table()
-except config.ConfigError as error:
+except config.ConfigurationError as error:
     sys.exit(f"users-service: cannot start: {error}")

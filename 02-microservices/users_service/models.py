@@ -1,23 +1,38 @@
 """The users-service's HTTP models: what a client may send, and what it gets back.
 
-The rules live at the edge, in pydantic: FastAPI turns a violation into a 422 whose `loc` names the
-field (docs/contract.md). The same `User` model is also what the repository returns — one shape for
-the wire and for storage, which is convenient and is also coupling: change one, you change the other.
+The field rules are written once, here: pydantic enforces them (a 422 whose `loc` names the field) and
+FastAPI writes them into /openapi.json, so the document and the behaviour cannot drift. The models and
+error answers are the same in every stage (docs/contract.md); the orders-service has its own copy of
+the shared parts (see config.py on why services copy rather than share). The same `User` model is also
+what the repository returns — one shape for the wire and for storage, which is convenient and is also
+coupling: change one, you change the other.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, field_validator
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+from users_service import body_limit
+
+NAME_MIN, NAME_MAX = 2, 100
+EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321)
+PAGE_SIZE_MIN, PAGE_SIZE_MAX, DEFAULT_PAGE_SIZE = 1, 100, 20
+MAX_PAGE_TOKEN_LENGTH = 1024  # far above any key we issue; bounds the work done on garbage
+MAX_BODY_BYTES = body_limit.MAX_BODY_BYTES
+
+# The characters Python's str.strip() removes, spelled out: JSON Schema's (ECMA-262's) \s is a slightly
+# different set, and the schema's patterns below must say exactly what the code does.
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+EMAIL_SHAPE = re.compile(rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+")  # local@domain.tld
 
 
 def _encodable(value: str) -> str:
-    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as
-    # UTF-8 — storing it would make every later response for that user fail. Reject it here.
+    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as UTF-8,
+    # so it could never be stored or sent back.
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -25,33 +40,87 @@ def _encodable(value: str) -> str:
     return value
 
 
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), AfterValidator(_encodable)
+def _email_shape(value: str) -> str:
+    if not EMAIL_SHAPE.fullmatch(value):
+        raise ValueError("must look like local@domain.tld")
+    return value
+
+
+def trimmed_text(low: int, high: int) -> Any:
+    """A string `low`..`high` characters long after trimming: pydantic checks it, the schema says it.
+
+    minLength/maxLength would count the untrimmed string, so the schema gets the same rule as a pattern.
+    """
+    last = f"(?:[\\s\\S]{{{max(low - 2, 0)},{high - 2}}}[^{WHITESPACE}])" + ("?" if low < 2 else "")
+    pattern = f"^[{WHITESPACE}]*[^{WHITESPACE}]{last}[{WHITESPACE}]*$"
+
+    def schema(json_schema: dict[str, Any]) -> None:
+        json_schema.pop("minLength", None)
+        json_schema.pop("maxLength", None)
+        json_schema["pattern"] = pattern
+
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=low, max_length=high),
+        AfterValidator(_encodable),
+        Field(json_schema_extra=schema),
+    ]
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    AfterValidator(_encodable),
+    AfterValidator(_email_shape),
+    Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
 ]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_encodable)]
+PageSize = Annotated[int, Query(ge=PAGE_SIZE_MIN, le=PAGE_SIZE_MAX)]
+PageToken = Annotated[str | None, Query(alias="next", max_length=MAX_PAGE_TOKEN_LENGTH)]
 
 
 class UserCreate(BaseModel):
-    """POST /users body."""
-
-    name: Name
+    name: trimmed_text(NAME_MIN, NAME_MAX)  # type: ignore[valid-type]
     email: Email
-
-    @field_validator("email")
-    @classmethod
-    def _email_shape(cls, value: str) -> str:
-        if not EMAIL_SHAPE.fullmatch(value):
-            raise ValueError("must look like local@domain.tld")
-        return value
 
 
 class User(BaseModel):
     id: str
     name: str
     email: str
-    created_at: str  # ISO 8601 UTC, kept as the exact string we stored
+    created_at: str  # ISO 8601 UTC with microseconds
 
 
 class UserPage(BaseModel):
     items: list[User]
     next: str | None
+
+
+class Health(BaseModel):
+    status: str
+    stage: str
+    runtime: str
+
+
+class Error(BaseModel):
+    detail: str
+
+
+# The answers besides success, for the OpenAPI document: every status an operation can return is
+# declared on it (FastAPI adds the 422 itself), each with the {"detail": …} body.
+_ERRORS: dict[int, dict[str, Any]] = {
+    404: {"model": Error, "description": "Not found"},
+    413: {"model": Error, "description": f"Request body over {MAX_BODY_BYTES} bytes; nothing was changed"},
+    503: {
+        "model": Error,
+        "description": "Cannot answer right now (the database or a service it needs); nothing was changed",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+        },
+    },
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: _ERRORS[status] for status in statuses}
+
+

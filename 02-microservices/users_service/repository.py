@@ -16,20 +16,18 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
-from users_service.config import users_table
-from users_service.models import User
+from users_service.config import AWS_CLIENT_CONFIG, users_table
+from users_service.models import MAX_PAGE_TOKEN_LENGTH, User
 
 # What a users-table LastEvaluatedKey looks like once decoded: the table's key, nothing else.
 PAGE_KEY_FIELDS = frozenset({"id"})
-MAX_TOKEN_LENGTH = 1024
 TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -41,17 +39,12 @@ class InvalidPageToken(ValueError):
 # (unlike boto3 "resources") are safe to share between FastAPI's worker threads. Created on first use
 # so that importing the module needs no AWS at all. The endpoint comes from boto3's standard
 # environment (AWS_ENDPOINT_URL locally) — this code does not know whether it is talking to moto.
-#
-# Timeouts and retries: boto3's defaults (60 s to connect, 60 s to read) would hold a request for
-# minutes when DynamoDB is unreachable. A DynamoDB call takes milliseconds, so: 1 s to connect, 2 s to
-# read, at most 2 attempts ("standard" mode backs off with jitter and retries throttling). Worst case
-# about 5 s, then StorageUnavailable (a 503); the next request tries again — no restart needed.
-CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+# Timeouts and retries: config.AWS_CLIENT_CONFIG, as for every AWS client of this service.
 
 
 @functools.cache
 def _dynamodb() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
 
 
 class StorageUnavailable(RuntimeError):
@@ -101,12 +94,12 @@ def _from_item(item: dict[str, Any]) -> User:
     )
 
 
-def put_user(user: User) -> None:
+def add(user: User) -> None:
     with _unavailable_as_storage_error():
         _dynamodb().put_item(TableName=users_table(), Item=_to_item(user))
 
 
-def get_user(user_id: str) -> User | None:
+def get(user_id: str) -> User | None:
     # ConsistentRead: the orders-service asks "does this user exist?" right after a client created
     # them; an eventually consistent read could still say no.
     with _unavailable_as_storage_error():
@@ -115,7 +108,7 @@ def get_user(user_id: str) -> User | None:
     return _from_item(item) if item else None
 
 
-def delete_user(user_id: str) -> bool:
+def delete(user_id: str) -> bool:
     """Delete the user; False when there was none (one round trip, no read-then-delete race)."""
     try:
         with _unavailable_as_storage_error():
@@ -131,22 +124,33 @@ def delete_user(user_id: str) -> bool:
     return True
 
 
-def list_users(limit: int, token: str | None) -> tuple[list[User], str | None]:
-    """One page of users (a Scan) and the token for the next page, or None on the last one."""
-    request: dict[str, Any] = {"TableName": users_table(), "Limit": limit}
-    if token is not None:
-        request["ExclusiveStartKey"] = decode_page_token(token)
+def list(limit: int, next_token: str | None = None) -> tuple[Sequence[User], str | None]:
+    """One page of users (a Scan) and the token for the next page, or None on the last one.
+
+    Asks for limit + 1 items: if the extra one exists there is a next page, and the token is the key of
+    the last user returned. (With exactly `limit`, DynamoDB hands back a LastEvaluatedKey whenever the
+    page is full, even when nothing follows: the client would fetch an empty last page.)
+    """
+    request: dict[str, Any] = {"TableName": users_table(), "Limit": limit + 1}
+    if next_token is not None:
+        request["ExclusiveStartKey"] = decode_page_token(next_token)
     try:
         with _unavailable_as_storage_error():
             response = _dynamodb().scan(**request)
     except ClientError as error:
         # A start key that decodes fine but does not fit the table: still the client's token.
-        if token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
-            raise InvalidPageToken("next does not belong to this listing") from error
+        if next_token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
+            raise InvalidPageToken("next is not a valid page token") from error
         raise
-    users = [_from_item(item) for item in response.get("Items", [])]
-    last_key = response.get("LastEvaluatedKey")
-    return users, encode_page_token(last_key) if last_key else None
+    items = response.get("Items", [])
+    if len(items) > limit:
+        items = items[:limit]
+        following: str | None = encode_page_token({name: items[-1][name] for name in PAGE_KEY_FIELDS})
+    elif "LastEvaluatedKey" in response:  # DynamoDB stopped early (1 MB per call): carry on from there
+        following = encode_page_token(response["LastEvaluatedKey"])
+    else:
+        following = None
+    return [_from_item(item) for item in items], following
 
 
 # --- paging tokens: DynamoDB's LastEvaluatedKey, made opaque ------------------------------------------
@@ -165,17 +169,17 @@ def decode_page_token(token: str) -> dict[str, Any]:
     with exactly our key's fields, all strings. Anything else would reach DynamoDB as a malformed
     request (a 500) instead of being the client's mistake (a 422).
     """
-    if len(token) > MAX_TOKEN_LENGTH or not TOKEN_ALPHABET.fullmatch(token):
-        raise InvalidPageToken("next is not a token this service issued")
+    if len(token) > MAX_PAGE_TOKEN_LENGTH or not TOKEN_ALPHABET.fullmatch(token):
+        raise InvalidPageToken("next is not a valid page token")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         plain = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, RecursionError):
-        raise InvalidPageToken("next is not a token this service issued") from None
+        raise InvalidPageToken("next is not a valid page token") from None
     if (
         not isinstance(plain, dict)
         or set(plain) != PAGE_KEY_FIELDS
         or not all(isinstance(value, str) and value for value in plain.values())
     ):
-        raise InvalidPageToken("next is not a token this service issued")
+        raise InvalidPageToken("next is not a valid page token")
     return {name: {"S": value} for name, value in plain.items()}

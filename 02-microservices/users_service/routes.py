@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Response
 
 from users_service import config, service
-from users_service.models import User, UserCreate, UserPage
-from users_service.repository import MAX_TOKEN_LENGTH, InvalidPageToken
+from users_service.models import DEFAULT_PAGE_SIZE, Health, PageSize, PageToken, User, UserCreate, UserPage, errors
+from users_service.repository import InvalidPageToken
 
 router = APIRouter()
 
@@ -25,23 +25,20 @@ def _bad_token(error: InvalidPageToken) -> HTTPException:
     )
 
 
-@router.post("/users", status_code=201, response_model=User)
+@router.post("/users", status_code=201, response_model=User, responses=errors(413, 503))
 def create_user(body: UserCreate) -> User:
     return service.create_user(body)
 
 
-@router.get("/users", response_model=UserPage)
-def list_users(
-    limit: int = Query(20, ge=1, le=100),
-    next_token: str | None = Query(None, alias="next", max_length=MAX_TOKEN_LENGTH),
-) -> UserPage:
+@router.get("/users", response_model=UserPage, responses=errors(413, 503))
+def list_users(limit: PageSize = DEFAULT_PAGE_SIZE, next_token: PageToken = None) -> UserPage:
     try:
         return service.list_users(limit, next_token)
     except InvalidPageToken as error:
         raise _bad_token(error) from None
 
 
-@router.get("/users/{user_id}", response_model=User)
+@router.get("/users/{user_id}", response_model=User, responses=errors(404, 413, 503))
 def get_user(user_id: uuid.UUID) -> User:
     try:
         return service.get_user(str(user_id))
@@ -49,7 +46,7 @@ def get_user(user_id: uuid.UUID) -> User:
         raise HTTPException(status_code=404, detail=USER_NOT_FOUND) from None
 
 
-@router.delete("/users/{user_id}", status_code=204)
+@router.delete("/users/{user_id}", status_code=204, response_class=Response, responses=errors(404, 413, 503))
 def delete_user(user_id: uuid.UUID) -> Response:
     try:
         service.delete_user(str(user_id))
@@ -58,6 +55,6 @@ def delete_user(user_id: uuid.UUID) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/health")
-def health() -> dict[str, str | None]:
-    return {"status": "ok", "stage": "microservices", "runtime": config.runtime(), "service": "users"}
+@router.get("/health", response_model=Health, responses=errors(413))
+def health() -> Health:
+    return Health(status="ok", stage="microservices", runtime=config.runtime())

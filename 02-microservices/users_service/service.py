@@ -25,25 +25,25 @@ def create_user(data: UserCreate) -> User:
         id=str(uuid.uuid4()),
         name=data.name,
         email=data.email,
-        created_at=datetime.now(UTC).isoformat(),
+        created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
     )
-    repository.put_user(user)
+    repository.add(user)
     return user
 
 
 def get_user(user_id: str) -> User:
-    user = repository.get_user(user_id)
+    user = repository.get(user_id)
     if user is None:
         raise UserNotFound(user_id)
     return user
 
 
-def list_users(limit: int, token: str | None) -> UserPage:
-    users, next_token = repository.list_users(limit, token)
-    return UserPage(items=users, next=next_token)
+def list_users(limit: int, next_token: str | None = None) -> UserPage:
+    users, following = repository.list(limit, next_token)
+    return UserPage(items=users, next=following)
 
 
 def delete_user(user_id: str) -> None:
     # Orders are another service's data: deleting a user does not touch them (docs/contract.md).
-    if not repository.delete_user(user_id):
+    if not repository.delete(user_id):
         raise UserNotFound(user_id)

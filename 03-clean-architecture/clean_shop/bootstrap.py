@@ -28,9 +28,7 @@ from clean_shop.adapters.config import (
     EKSConfigAdapter,
     LambdaConfigAdapter,
 )
-from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
 from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
-from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, sqlite_repositories
 from clean_shop.application.errors import ConfigurationError
 from clean_shop.application.ports import ConfigPort, OrderRepository, UserRepository
 from clean_shop.application.use_cases import (
@@ -109,7 +107,7 @@ def config_for(runtime: str, environ: Mapping[str, str]) -> ConfigPort:
 
 
 def repositories_for(
-    storage: str, config: ConfigPort, sqlite_path: str = DEFAULT_SQLITE_PATH
+    storage: str, config: ConfigPort, sqlite_path: str | None = None
 ) -> tuple[UserRepository, OrderRepository]:
     if storage == "memory":
         return InMemoryUserRepository(), InMemoryOrderRepository()
@@ -117,21 +115,21 @@ def repositories_for(
     # ConfigurationError, instead of failing the first request that happens to need it.
     users_table = config.get_table_name("users")
     orders_table = config.get_table_name("orders")
+    # Each storage's adapter is imported only when it is chosen, so a process loads the libraries of the
+    # storage it uses and no other (no AWS SDK on memory or SQLite: tests/unit/test_no_aws_sdk.py).
     if storage == "sqlite":
-        return sqlite_repositories(sqlite_path, users_table, orders_table)
-    import boto3  # see config_for()
-    from botocore.exceptions import ConnectionError, HTTPClientError
+        from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, sqlite_repositories
+
+        return sqlite_repositories(sqlite_path or DEFAULT_SQLITE_PATH, users_table, orders_table)
+    import boto3
+
+    from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
 
     # No endpoint or region here: boto3 takes them from its standard environment (AWS_ENDPOINT_URL
     # points it at the local AWS), so the very same code talks to a real account. One client for both
     # repositories: clients are thread-safe, and each one costs a cold start its creation.
     dynamodb = boto3.client("dynamodb", config=aws_client_config())
-    # What "DynamoDB cannot be reached" looks like in this SDK (refused, dropped, timed out): handed to
-    # the adapters, which turn it into StorageUnavailable, so they need no SDK import of their own.
-    unreachable = (ConnectionError, HTTPClientError)
-    users = DynamoDBUserRepository(dynamodb, users_table, unreachable)
-    orders = DynamoDBOrderRepository(dynamodb, orders_table, unreachable)
-    return users, orders
+    return DynamoDBUserRepository(dynamodb, users_table), DynamoDBOrderRepository(dynamodb, orders_table)
 
 
 def bootstrap(environ: Mapping[str, str] = os.environ) -> Container:
@@ -139,7 +137,7 @@ def bootstrap(environ: Mapping[str, str] = os.environ) -> Container:
     runtime = _choice(environ, "RUNTIME", RUNTIMES, default=None)
     storage = _choice(environ, "STORAGE", STORAGES, default="dynamodb")
     config = config_for(runtime, environ)
-    users, orders = repositories_for(storage, config, environ.get("SQLITE_PATH") or DEFAULT_SQLITE_PATH)
+    users, orders = repositories_for(storage, config, environ.get("SQLITE_PATH"))
     return Container(
         runtime=runtime,
         storage=storage,

@@ -28,6 +28,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 CONTRACTS = [contract["name"] for contract in tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"]["contracts"]]
 LAYERS_CONTRACT = next(name for name in CONTRACTS if name.startswith("Clean architecture layers"))
 PURITY_CONTRACT = next(name for name in CONTRACTS if name.startswith("Domain and application are pure"))
+ENTRYPOINTS_CONTRACT = next(name for name in CONTRACTS if name.startswith("Entrypoints never import adapters"))
 
 
 def lint_imports(pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -69,6 +70,7 @@ def test_the_import_contracts_are_kept(lint_imports_available) -> None:
         ("domain/model.py", "import boto3", PURITY_CONTRACT),
         ("application/ports.py", "import os", PURITY_CONTRACT),
         ("application/use_cases.py", "from pydantic import BaseModel", PURITY_CONTRACT),
+        ("entrypoints/http.py", "from clean_shop.adapters import memory_repository", ENTRYPOINTS_CONTRACT),
     ],
 )
 def test_the_contracts_catch_a_violation(

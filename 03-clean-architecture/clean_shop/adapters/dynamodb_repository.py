@@ -19,6 +19,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
+from botocore.exceptions import ConnectionError as AwsConnectionError
+from botocore.exceptions import HTTPClientError
+
 from clean_shop.adapters import page_token
 from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
 from clean_shop.application.ports import OrderRepository, Page, UserRepository
@@ -45,13 +48,13 @@ TRY_AGAIN_CODES = frozenset(
 
 
 @contextlib.contextmanager
-def _unavailable_as_storage_error(client: Any, unreachable: tuple[type[Exception], ...]) -> Iterator[None]:
+def _unavailable_as_storage_error(client: Any) -> Iterator[None]:
     """Around every DynamoDB call: "cannot answer now" becomes the application's StorageUnavailable.
 
-    The use cases and the HTTP layer never see a botocore exception. Throttling and DynamoDB-side errors
-    are ClientErrors (the client's own class, no SDK import needed); connection failures and timeouts
-    are the `unreachable` exception types the composition root hands over — so this module, like every
-    module but bootstrap.py, imports nothing from the AWS SDK.
+    The use cases and the HTTP layer never see a botocore exception. This adapter *is* the AWS SDK's
+    side of the port, so it imports botocore's exceptions itself: built by anyone, it maps an unreachable
+    DynamoDB to StorageUnavailable. (A process on memory or SQLite storage never imports this module:
+    bootstrap.py imports adapters only for the storage it chose.)
     """
     try:
         yield
@@ -61,7 +64,7 @@ def _unavailable_as_storage_error(client: Any, unreachable: tuple[type[Exception
         if code in TRY_AGAIN_CODES or status >= 500:
             raise StorageUnavailable(code or f"HTTP {status}") from error
         raise
-    except unreachable as error:  # refused, dropped, timed out
+    except (AwsConnectionError, HTTPClientError) as error:  # refused, dropped, timed out
         raise StorageUnavailable(type(error).__name__) from error
 
 
@@ -124,10 +127,9 @@ def _order_from_item(attributes: dict[str, dict[str, str]]) -> Order:
 
 def _read_page(
     client: Any,
-    unreachable: tuple[type[Exception], ...],
     operation: str,
     limit: int,
-    cursor: str | None,
+    next_token: str | None,
     key_fields: tuple[str, ...],
     from_item: Callable[[dict[str, Any]], T],
     **request: Any,
@@ -138,15 +140,15 @@ def _read_page(
     of the last item we return. (Asking for exactly `limit` would make DynamoDB return a
     LastEvaluatedKey whenever the page is full, even when nothing follows — an empty last page.)
     """
-    if cursor is not None:
-        request["ExclusiveStartKey"] = _attributes(page_token.decode(cursor, key_fields))
+    if next_token is not None:
+        request["ExclusiveStartKey"] = _attributes(page_token.decode(next_token, key_fields))
     try:
-        with _unavailable_as_storage_error(client, unreachable):
+        with _unavailable_as_storage_error(client):
             response = getattr(client, operation)(Limit=limit + 1, **request)
     except client.exceptions.ClientError as error:
         # A well-formed token can still name a key DynamoDB rejects (e.g. too long): that is the
         # client's bad token, not our failure.
-        if cursor is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
+        if next_token is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
             raise InvalidPageToken() from error
         raise
     items = response.get("Items", [])
@@ -161,17 +163,17 @@ def _read_page(
     return Page(items=[from_item(item) for item in items], next=next_token)
 
 
-def _get(client: Any, unreachable: tuple[type[Exception], ...], table: str, id: str) -> dict[str, Any] | None:
+def _get(client: Any, table: str, id: str) -> dict[str, Any] | None:
     # ConsistentRead: "does this user exist?" is asked right after a client created it (POST /orders),
     # and an eventually consistent read may not see a write made a moment ago.
-    with _unavailable_as_storage_error(client, unreachable):
+    with _unavailable_as_storage_error(client):
         return client.get_item(TableName=table, Key=_attributes({"id": id}), ConsistentRead=True).get("Item")
 
 
-def _delete(client: Any, unreachable: tuple[type[Exception], ...], table: str, id: str) -> bool:
+def _delete(client: Any, table: str, id: str) -> bool:
     try:
         # The condition makes "delete" and "was it there?" one atomic call.
-        with _unavailable_as_storage_error(client, unreachable):
+        with _unavailable_as_storage_error(client):
             client.delete_item(TableName=table, Key=_attributes({"id": id}), ConditionExpression="attribute_exists(id)")
     except client.exceptions.ConditionalCheckFailedException:
         return False
@@ -179,56 +181,53 @@ def _delete(client: Any, unreachable: tuple[type[Exception], ...], table: str, i
 
 
 class DynamoDBUserRepository(UserRepository):
-    def __init__(self, client: Any, table: str, unreachable: tuple[type[Exception], ...] = ()) -> None:
+    def __init__(self, client: Any, table: str) -> None:
         self._client = client  # a boto3 DynamoDB client: safe to share between threads
         self._table = table
-        self._unreachable = unreachable  # the SDK's "could not connect / timed out" errors (bootstrap.py)
 
     def add(self, user: User) -> None:
-        with _unavailable_as_storage_error(self._client, self._unreachable):
+        with _unavailable_as_storage_error(self._client):
             self._client.put_item(TableName=self._table, Item=_user_item(user))
 
     def get(self, user_id: str) -> User | None:
-        item = _get(self._client, self._unreachable, self._table, user_id)
+        item = _get(self._client, self._table, user_id)
         return None if item is None else _user_from_item(item)
 
-    def list(self, limit: int, cursor: str | None = None) -> Page[User]:
+    def list(self, limit: int, next_token: str | None = None) -> Page[User]:
         return _read_page(
-            self._client, self._unreachable, "scan", limit, cursor, USER_KEY, _user_from_item, TableName=self._table
+            self._client, "scan", limit, next_token, USER_KEY, _user_from_item, TableName=self._table
         )
 
     def delete(self, user_id: str) -> bool:
-        return _delete(self._client, self._unreachable, self._table, user_id)
+        return _delete(self._client, self._table, user_id)
 
 
 class DynamoDBOrderRepository(OrderRepository):
-    def __init__(self, client: Any, table: str, unreachable: tuple[type[Exception], ...] = ()) -> None:
+    def __init__(self, client: Any, table: str) -> None:
         self._client = client  # a boto3 DynamoDB client: safe to share between threads
         self._table = table
-        self._unreachable = unreachable  # the SDK's "could not connect / timed out" errors (bootstrap.py)
 
     def add(self, order: Order) -> None:
-        with _unavailable_as_storage_error(self._client, self._unreachable):
+        with _unavailable_as_storage_error(self._client):
             self._client.put_item(TableName=self._table, Item=_order_item(order))
 
     def get(self, order_id: str) -> Order | None:
-        item = _get(self._client, self._unreachable, self._table, order_id)
+        item = _get(self._client, self._table, order_id)
         return None if item is None else _order_from_item(item)
 
-    def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
+    def list(self, limit: int, next_token: str | None = None) -> Page[Order]:
         return _read_page(
-            self._client, self._unreachable, "scan", limit, cursor, ORDER_KEY, _order_from_item, TableName=self._table
+            self._client, "scan", limit, next_token, ORDER_KEY, _order_from_item, TableName=self._table
         )
 
-    def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
-        if cursor is not None and page_token.decode(cursor, ORDER_BY_USER_KEY)["user_id"] != user_id:
-            raise InvalidPageToken("belongs to another user's list")
+    def list_by_user(self, user_id: str, limit: int, next_token: str | None = None) -> Page[Order]:
+        if next_token is not None and page_token.decode(next_token, ORDER_BY_USER_KEY)["user_id"] != user_id:
+            raise InvalidPageToken("belongs to another user's listing")
         return _read_page(
             self._client,
-            self._unreachable,
             "query",
             limit,
-            cursor,
+            next_token,
             ORDER_BY_USER_KEY,
             _order_from_item,
             TableName=self._table,
@@ -238,4 +237,4 @@ class DynamoDBOrderRepository(OrderRepository):
         )
 
     def delete(self, order_id: str) -> bool:
-        return _delete(self._client, self._unreachable, self._table, order_id)
+        return _delete(self._client, self._table, order_id)

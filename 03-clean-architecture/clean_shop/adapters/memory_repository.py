@@ -54,8 +54,8 @@ class InMemoryUserRepository(UserRepository):
         with self._lock:
             return self._users.get(user_id)
 
-    def list(self, limit: int, cursor: str | None = None) -> Page[User]:
-        after = None if cursor is None else (page_token.decode(cursor, ("id",))["id"],)
+    def list(self, limit: int, next_token: str | None = None) -> Page[User]:
+        after = None if next_token is None else (page_token.decode(next_token, ("id",))["id"],)
         with self._lock:
             users = sorted(self._users.values(), key=lambda user: user.id)
         return _page(users, limit, after, lambda user: (user.id,), lambda user: {"id": user.id})
@@ -78,18 +78,18 @@ class InMemoryOrderRepository(OrderRepository):
         with self._lock:
             return self._orders.get(order_id)
 
-    def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
-        after = None if cursor is None else (page_token.decode(cursor, ("id",))["id"],)
+    def list(self, limit: int, next_token: str | None = None) -> Page[Order]:
+        after = None if next_token is None else (page_token.decode(next_token, ("id",))["id"],)
         with self._lock:
             orders = sorted(self._orders.values(), key=lambda order: order.id)
         return _page(orders, limit, after, lambda order: (order.id,), lambda order: {"id": order.id})
 
-    def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
+    def list_by_user(self, user_id: str, limit: int, next_token: str | None = None) -> Page[Order]:
         after = None
-        if cursor is not None:
-            key = page_token.decode(cursor, ("id", "user_id", "created_at"))
+        if next_token is not None:
+            key = page_token.decode(next_token, ("id", "user_id", "created_at"))
             if key["user_id"] != user_id:
-                raise InvalidPageToken("belongs to another user's list")
+                raise InvalidPageToken("belongs to another user's listing")
             after = (key["created_at"], key["id"])
 
         def position(order: Order) -> tuple[str, ...]:

@@ -12,8 +12,7 @@ import json
 from collections.abc import Collection, Mapping
 
 from clean_shop.application.errors import InvalidPageToken
-
-MAX_TOKEN_LENGTH = 2048  # far above any key we issue; bounds the work done on garbage
+from clean_shop.application.ports import MAX_PAGE_TOKEN_LENGTH
 
 
 def encode(key: Mapping[str, str]) -> str:
@@ -23,7 +22,7 @@ def encode(key: Mapping[str, str]) -> str:
 
 def decode(token: str, fields: Collection[str]) -> dict[str, str]:
     """The key inside `token`, which must have exactly `fields`, each a non-empty string."""
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+    if not isinstance(token, str) or not token or len(token) > MAX_PAGE_TOKEN_LENGTH:
         raise InvalidPageToken()
     try:
         raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)

@@ -140,8 +140,8 @@ class SQLiteUserRepository(UserRepository):
         rows = self._db.fetch(f"SELECT * FROM {self._table} WHERE id = ?", (user_id,))
         return _user_from_row(rows[0]) if rows else None
 
-    def list(self, limit: int, cursor: str | None = None) -> Page[User]:
-        after = "" if cursor is None else page_token.decode(cursor, ("id",))["id"]
+    def list(self, limit: int, next_token: str | None = None) -> Page[User]:
+        after = "" if next_token is None else page_token.decode(next_token, ("id",))["id"]
         rows = self._db.fetch(f"SELECT * FROM {self._table} WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1))
         return _page(rows, limit, _user_from_row, lambda row: {"id": row["id"]})
 
@@ -181,17 +181,17 @@ class SQLiteOrderRepository(OrderRepository):
         rows = self._db.fetch(f"SELECT * FROM {self._table} WHERE id = ?", (order_id,))
         return _order_from_row(rows[0]) if rows else None
 
-    def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
-        after = "" if cursor is None else page_token.decode(cursor, ("id",))["id"]
+    def list(self, limit: int, next_token: str | None = None) -> Page[Order]:
+        after = "" if next_token is None else page_token.decode(next_token, ("id",))["id"]
         rows = self._db.fetch(f"SELECT * FROM {self._table} WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1))
         return _page(rows, limit, _order_from_row, lambda row: {"id": row["id"]})
 
-    def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
+    def list_by_user(self, user_id: str, limit: int, next_token: str | None = None) -> Page[Order]:
         after = ("", "")
-        if cursor is not None:
-            key = page_token.decode(cursor, ("id", "user_id", "created_at"))
+        if next_token is not None:
+            key = page_token.decode(next_token, ("id", "user_id", "created_at"))
             if key["user_id"] != user_id:
-                raise InvalidPageToken("belongs to another user's list")
+                raise InvalidPageToken("belongs to another user's listing")
             after = (key["created_at"], key["id"])
         rows = self._db.fetch(
             f"SELECT * FROM {self._table} WHERE user_id = ? AND (created_at, id) > (?, ?) "

@@ -26,6 +26,11 @@ IdGenerator = Callable[[], str]
 Clock = Callable[[], datetime]
 
 
+# A page token is client input: the HTTP edge refuses longer ones, the token codec too (far above any
+# key we issue; it bounds the work done on garbage). The same limit in every stage (docs/contract.md).
+MAX_PAGE_TOKEN_LENGTH = 1024
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a list. `next` is an opaque token for the following page, None on the last page."""
@@ -43,8 +48,8 @@ class UserRepository(abc.ABC):
         """The user, or None if there is no user with that id."""
 
     @abc.abstractmethod
-    def list(self, limit: int, cursor: str | None = None) -> Page[User]:
-        """Up to `limit` users after `cursor`; raises InvalidPageToken for a token it did not issue."""
+    def list(self, limit: int, next_token: str | None = None) -> Page[User]:
+        """Up to `limit` users after `next_token`; raises InvalidPageToken for a token it did not issue."""
 
     @abc.abstractmethod
     def delete(self, user_id: str) -> bool:
@@ -59,11 +64,11 @@ class OrderRepository(abc.ABC):
     def get(self, order_id: str) -> Order | None: ...
 
     @abc.abstractmethod
-    def list(self, limit: int, cursor: str | None = None) -> Page[Order]:
+    def list(self, limit: int, next_token: str | None = None) -> Page[Order]:
         """All orders, a page at a time."""
 
     @abc.abstractmethod
-    def list_by_user(self, user_id: str, limit: int, cursor: str | None = None) -> Page[Order]:
+    def list_by_user(self, user_id: str, limit: int, next_token: str | None = None) -> Page[Order]:
         """One user's orders, oldest first, a page at a time."""
 
     @abc.abstractmethod
@@ -71,8 +76,11 @@ class OrderRepository(abc.ABC):
 
 
 class ConfigPort(abc.ABC):
-    """Where settings come from. The talk's answer to "Lambda reads env vars, ECS reads SSM, EKS
-    reads a file": the code asks this port, and each runtime plugs in its own adapter.
+    """Where settings come from. The talk's answer to "Lambda reads env vars, ECS reads SSM, EKS reads a
+    file": the code asks this port, and each runtime plugs in its own adapter.
+
+    Why in application/ and not adapters/: a port is a need the application states in its own terms;
+    the adapters depend on it, never the other way round (the dependency rule).
 
     Keys are paths such as "users/table" (docs/contract.md); a missing key raises ConfigurationError.
     """

@@ -55,8 +55,8 @@ class ListUsersUseCase:
     def __init__(self, users: UserRepository) -> None:
         self._users = users
 
-    def execute(self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None) -> Page[User]:
-        return self._users.list(limit, cursor)
+    def execute(self, limit: int = DEFAULT_PAGE_SIZE, next_token: str | None = None) -> Page[User]:
+        return self._users.list(limit, next_token)
 
 
 class DeleteUserUseCase:
@@ -118,11 +118,11 @@ class ListOrdersUseCase:
         self._orders = orders
 
     def execute(
-        self, user_id: str | None = None, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self, user_id: str | None = None, limit: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
     ) -> Page[Order]:
         if user_id is None:
-            return self._orders.list(limit, cursor)
-        return self._orders.list_by_user(user_id, limit, cursor)
+            return self._orders.list(limit, next_token)
+        return self._orders.list_by_user(user_id, limit, next_token)
 
 
 class DeleteOrderUseCase:

@@ -22,8 +22,11 @@ EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321)
 PRODUCT_MIN, PRODUCT_MAX = 1, 200
 QUANTITY_MIN, QUANTITY_MAX = 1, 1000
 
+# The characters str.strip() removes, spelled out (the HTTP edge writes these rules into the OpenAPI
+# document, where JSON Schema's \s would be a slightly different set).
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # local@domain.tld: no spaces, exactly one "@", at least one dot after it. Deliberately simple.
-EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL_SHAPE = re.compile(rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+")
 
 
 def _text(field: str, value: object, minimum: int, maximum: int) -> str:

@@ -1,96 +1,141 @@
 """The HTTP edge: FastAPI routes that translate requests into use-case calls and back.
 
-Thin on purpose. Pydantic checks only *types* here (is `quantity` a JSON integer, is `user_id` a
-UUID); the *rules* (name length, email shape, quantity range) live in the domain, so they hold for
-every entrypoint, not just this one. Domain and application errors become HTTP errors in the
-exception handlers at the bottom, in the same shape FastAPI uses for its own validation errors.
+Thin on purpose. The field rules (name length, email shape, quantity range) are the domain's
+(domain/model.py): the request models below are built from the domain's own constants, so pydantic
+refuses a bad request with FastAPI's 422 and /openapi.json states every rule, and the domain still
+checks them for any other entrypoint. Application errors become HTTP errors in the exception handlers
+at the bottom, in the same shape FastAPI uses for its own errors. The models, error answers and
+routes are the same in every stage (docs/contract.md).
 
-create_app() receives a wired Container instead of building one: this module has no idea whether it
-runs on Lambda, ECS or EKS, or whether the data lives in DynamoDB or a dict.
+Routes follow FastAPI's own style: an APIRouter, and the wired Container as a dependency
+(`Shop`), which create_app() puts on `app.state`. This module has no idea whether it runs on Lambda,
+ECS or EKS, or whether the data lives in DynamoDB or a dict.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from clean_shop.application.errors import InvalidPageToken, OrderNotFound, StorageUnavailable, UserNotFound
+from clean_shop.application.ports import MAX_PAGE_TOKEN_LENGTH
+from clean_shop.application.use_cases import DEFAULT_PAGE_SIZE
+from clean_shop.bootstrap import Container
+from clean_shop.domain import model
 from clean_shop.domain.errors import InvalidField
-from clean_shop.domain.model import Order, User
-from clean_shop.entrypoints.body_limit import BodySizeLimit
-
-if TYPE_CHECKING:  # only for the annotation: the container is built by bootstrap, not here
-    from clean_shop.bootstrap import Container
+from clean_shop.domain.model import (
+    EMAIL_MAX,
+    EMAIL_SHAPE,
+    NAME_MAX,
+    NAME_MIN,
+    PRODUCT_MAX,
+    PRODUCT_MIN,
+    QUANTITY_MAX,
+    QUANTITY_MIN,
+    WHITESPACE,
+)
+from clean_shop.entrypoints.body_limit import MAX_BODY_BYTES, BodySizeLimit
 
 STAGE = "clean"
 RETRY_AFTER_SECONDS = 1  # what a 503 tells the client to wait before trying again
-PageSize = Annotated[int, Query(ge=1, le=100)]
-PageToken = Annotated[str | None, Query(alias="next")]
+PAGE_SIZE_MIN, PAGE_SIZE_MAX = 1, 100
 
 
-# --- request and response bodies (types only) --------------------------------------------------------
+# --- request and response bodies ---------------------------------------------------------------------
 
 
-class CreateUserRequest(BaseModel):
-    name: str
-    email: str
+def _encodable(value: str) -> str:
+    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as UTF-8,
+    # so it could never be stored or sent back.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
 
 
-class CreateOrderRequest(BaseModel):
+def _email_shape(value: str) -> str:
+    if not EMAIL_SHAPE.fullmatch(value):
+        raise ValueError("must look like local@domain.tld")
+    return value
+
+
+def trimmed_text(low: int, high: int) -> Any:
+    """A string `low`..`high` characters long after trimming: pydantic checks it, the schema says it.
+
+    minLength/maxLength would count the untrimmed string, so the schema gets the same rule as a pattern.
+    """
+    last = f"(?:[\\s\\S]{{{max(low - 2, 0)},{high - 2}}}[^{WHITESPACE}])" + ("?" if low < 2 else "")
+    pattern = f"^[{WHITESPACE}]*[^{WHITESPACE}]{last}[{WHITESPACE}]*$"
+
+    def schema(json_schema: dict[str, Any]) -> None:
+        json_schema.pop("minLength", None)
+        json_schema.pop("maxLength", None)
+        json_schema["pattern"] = pattern
+
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=low, max_length=high),
+        AfterValidator(_encodable),
+        Field(json_schema_extra=schema),
+    ]
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    AfterValidator(_encodable),
+    AfterValidator(_email_shape),
+    Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
+]
+PageSize = Annotated[int, Query(ge=PAGE_SIZE_MIN, le=PAGE_SIZE_MAX)]
+PageToken = Annotated[str | None, Query(alias="next", max_length=MAX_PAGE_TOKEN_LENGTH)]
+
+
+class UserCreate(BaseModel):
+    name: trimmed_text(NAME_MIN, NAME_MAX)  # type: ignore[valid-type]
+    email: Email
+
+
+class OrderCreate(BaseModel):
     user_id: uuid.UUID
-    product: str
-    # strict: a JSON integer only. Lax mode would turn "5", 5.0 and true into 5.
-    quantity: int = Field(strict=True)
+    product: trimmed_text(PRODUCT_MIN, PRODUCT_MAX)  # type: ignore[valid-type]
+    # strict: a JSON integer only — "5", 5.0 and true are rejected instead of quietly converted.
+    quantity: Annotated[int, Field(strict=True, ge=QUANTITY_MIN, le=QUANTITY_MAX)]
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-class UserResponse(BaseModel):
+class User(BaseModel):
     id: str
     name: str
     email: str
-    created_at: str
-
-    @classmethod
-    def of(cls, user: User) -> UserResponse:
-        return cls(id=user.id, name=user.name, email=user.email, created_at=_timestamp(user.created_at))
+    created_at: str  # ISO 8601 UTC with microseconds
 
 
-class OrderResponse(BaseModel):
+class Order(BaseModel):
     id: str
     user_id: str
     product: str
     quantity: int
-    status: str
+    status: str  # "pending" on creation; the contract defines no other yet
     created_at: str
-
-    @classmethod
-    def of(cls, order: Order) -> OrderResponse:
-        return cls(
-            id=order.id,
-            user_id=order.user_id,
-            product=order.product,
-            quantity=order.quantity,
-            status=order.status.value,
-            created_at=_timestamp(order.created_at),
-        )
 
 
 class UserPage(BaseModel):
-    items: list[UserResponse]
+    items: list[User]
     next: str | None
 
 
 class OrderPage(BaseModel):
-    items: list[OrderResponse]
+    items: list[Order]
     next: str | None
 
 
@@ -100,58 +145,123 @@ class Health(BaseModel):
     runtime: str
 
 
-# --- the app -----------------------------------------------------------------------------------------
+class Error(BaseModel):
+    detail: str
+
+
+# The answers besides success, for the OpenAPI document: every status an operation can return is
+# declared on it (FastAPI adds the 422 itself), each with the {"detail": …} body.
+_ERRORS: dict[int, dict[str, Any]] = {
+    404: {"model": Error, "description": "Not found"},
+    413: {"model": Error, "description": f"Request body over {MAX_BODY_BYTES} bytes; nothing was changed"},
+    503: {
+        "model": Error,
+        "description": "Cannot answer right now (the database or a service it needs); nothing was changed",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+        },
+    },
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: _ERRORS[status] for status in statuses}
+
+
+
+
+# --- the routes ----------------------------------------------------------------------------------------
+# Plain `def`: the adapters (boto3) block, so FastAPI runs them in its thread pool.
+
+router = APIRouter()
+
+
+def _container(request: Request) -> Container:
+    return request.app.state.container
+
+
+Shop = Annotated[Container, Depends(_container)]
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _user(user: model.User) -> User:
+    return User(id=user.id, name=user.name, email=user.email, created_at=_timestamp(user.created_at))
+
+
+def _order(order: model.Order) -> Order:
+    return Order(
+        id=order.id,
+        user_id=order.user_id,
+        product=order.product,
+        quantity=order.quantity,
+        status=order.status.value,
+        created_at=_timestamp(order.created_at),
+    )
+
+
+@router.get("/health", response_model=Health, responses=errors(413))
+def health(shop: Shop) -> Health:
+    return Health(status="ok", stage=STAGE, runtime=shop.runtime)
+
+
+@router.post("/users", status_code=201, response_model=User, responses=errors(413, 503))
+def create_user(body: UserCreate, shop: Shop) -> User:
+    return _user(shop.create_user.execute(body.name, body.email))
+
+
+@router.get("/users", response_model=UserPage, responses=errors(413, 503))
+def list_users(shop: Shop, limit: PageSize = DEFAULT_PAGE_SIZE, next_token: PageToken = None) -> UserPage:
+    page = shop.list_users.execute(limit=limit, next_token=next_token)
+    return UserPage(items=[_user(user) for user in page.items], next=page.next)
+
+
+@router.get("/users/{user_id}", response_model=User, responses=errors(404, 413, 503))
+def get_user(user_id: uuid.UUID, shop: Shop) -> User:
+    return _user(shop.get_user.execute(str(user_id)))
+
+
+@router.delete("/users/{user_id}", status_code=204, response_class=Response, responses=errors(404, 413, 503))
+def delete_user(user_id: uuid.UUID, shop: Shop) -> Response:
+    shop.delete_user.execute(str(user_id))
+    return Response(status_code=204)
+
+
+@router.post("/orders", status_code=201, response_model=Order, responses=errors(404, 413, 503))
+def create_order(body: OrderCreate, shop: Shop) -> Order:
+    return _order(shop.create_order.execute(str(body.user_id), body.product, body.quantity))
+
+
+@router.get("/orders", response_model=OrderPage, responses=errors(413, 503))
+def list_orders(
+    shop: Shop, user_id: uuid.UUID | None = None, limit: PageSize = DEFAULT_PAGE_SIZE, next_token: PageToken = None
+) -> OrderPage:
+    page = shop.list_orders.execute(
+        user_id=None if user_id is None else str(user_id), limit=limit, next_token=next_token
+    )
+    return OrderPage(items=[_order(order) for order in page.items], next=page.next)
+
+
+@router.get("/orders/{order_id}", response_model=Order, responses=errors(404, 413, 503))
+def get_order(order_id: uuid.UUID, shop: Shop) -> Order:
+    return _order(shop.get_order.execute(str(order_id)))
+
+
+@router.delete("/orders/{order_id}", status_code=204, response_class=Response, responses=errors(404, 413, 503))
+def delete_order(order_id: uuid.UUID, shop: Shop) -> Response:
+    shop.delete_order.execute(str(order_id))
+    return Response(status_code=204)
+
+
+# --- the app -------------------------------------------------------------------------------------------
 
 
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Shapeshifting shop: clean architecture", version="1.0")
-    # Routes are plain `def`: the adapters (boto3) block, so FastAPI runs them in its thread pool.
-
-    @app.get("/health")
-    def health() -> Health:
-        return Health(status="ok", stage=STAGE, runtime=container.runtime)
-
-    @app.post("/users", status_code=201)
-    def create_user(body: CreateUserRequest) -> UserResponse:
-        return UserResponse.of(container.create_user.execute(body.name, body.email))
-
-    @app.get("/users")
-    def list_users(limit: PageSize = 20, next_token: PageToken = None) -> UserPage:
-        page = container.list_users.execute(limit=limit, cursor=next_token)
-        return UserPage(items=[UserResponse.of(user) for user in page.items], next=page.next)
-
-    @app.get("/users/{user_id}")
-    def get_user(user_id: uuid.UUID) -> UserResponse:
-        return UserResponse.of(container.get_user.execute(str(user_id)))
-
-    @app.delete("/users/{user_id}", status_code=204, response_class=Response)
-    def delete_user(user_id: uuid.UUID) -> Response:
-        container.delete_user.execute(str(user_id))
-        return Response(status_code=204)
-
-    @app.post("/orders", status_code=201)
-    def create_order(body: CreateOrderRequest) -> OrderResponse:
-        order = container.create_order.execute(str(body.user_id), body.product, body.quantity)
-        return OrderResponse.of(order)
-
-    @app.get("/orders")
-    def list_orders(
-        user_id: uuid.UUID | None = None, limit: PageSize = 20, next_token: PageToken = None
-    ) -> OrderPage:
-        page = container.list_orders.execute(
-            user_id=None if user_id is None else str(user_id), limit=limit, cursor=next_token
-        )
-        return OrderPage(items=[OrderResponse.of(order) for order in page.items], next=page.next)
-
-    @app.get("/orders/{order_id}")
-    def get_order(order_id: uuid.UUID) -> OrderResponse:
-        return OrderResponse.of(container.get_order.execute(str(order_id)))
-
-    @app.delete("/orders/{order_id}", status_code=204, response_class=Response)
-    def delete_order(order_id: uuid.UUID) -> Response:
-        container.delete_order.execute(str(order_id))
-        return Response(status_code=204)
-
+    app.state.container = container
+    app.include_router(router)
     _add_error_handlers(app)
     app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
     return app
@@ -165,26 +275,44 @@ def _validation_error(location: str, field: str, message: str) -> JSONResponse:
     )
 
 
-def _printable(value: object) -> object:
-    # A lone surrogate ("\ud800") can reach an error message; it cannot be encoded as UTF-8.
-    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")  # what a 405 may list
+
+
+async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """FastAPI's answer to an HTTP error, except that a 405's `Allow` lists every method of the path.
+
+    Starlette names only the methods of the first route whose path matched (`Allow: POST` on /users,
+    which also has GET).
+    """
+    if error.status_code == 405:
+        allowed = [
+            method
+            for method in HTTP_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.routes)
+        ]
+        error = StarletteHTTPException(405, error.detail, headers={"Allow": ", ".join(allowed)})
+    return await http_exception_handler(request, error)
+
+
+async def request_invalid(request: Request, error: RequestValidationError) -> Response:
+    """FastAPI's 422 shape, minus the echoed `input` (and `ctx`): the body may be 64 KiB, and an input
+    Python's json accepts but cannot write back (NaN, a lone surrogate) would turn the 422 into a 500."""
+    detail = [
+        {
+            # A message or location may quote a character of the input: keep it encodable.
+            "loc": [part.encode("utf-8", "backslashreplace").decode() if isinstance(part, str) else part
+                    for part in problem["loc"]],
+            "msg": problem["msg"].encode("utf-8", "backslashreplace").decode(),
+            "type": problem["type"],
+        }
+        for problem in error.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def request_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        # FastAPI's own shape, minus the echo of the offending "input": the body may be 1 MB, and
-        # Python's json accepts NaN/Infinity, which cannot be written back as strict JSON — the
-        # default handler answers those requests with a 500.
-        detail = [
-            {
-                "loc": [_printable(part) for part in problem["loc"]],
-                "msg": _printable(problem["msg"]),
-                "type": problem["type"],
-            }
-            for problem in error.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": detail})
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
 
     @app.exception_handler(InvalidField)
     async def invalid_field(request: Request, error: InvalidField) -> JSONResponse:

@@ -94,15 +94,15 @@ def an_order(user_id: str, seconds: int, n: int | None = None) -> Order:
 
 
 def every_page(list_page: Callable, limit: int) -> list[list]:
-    pages, cursor = [], None
+    pages, next_token = [], None
     while True:
-        page = list_page(limit, cursor)
+        page = list_page(limit, next_token)
         assert len(page.items) <= limit
         pages.append(list(page.items))
         if page.next is None:
             return pages
         assert len(pages) < 50, "paging does not end"
-        cursor = page.next
+        next_token = page.next
 
 
 def assert_refused(list_page: Callable, token: str) -> None:
@@ -198,7 +198,7 @@ def test_one_users_orders_come_oldest_first_a_page_at_a_time(orders: OrderReposi
     adas = [an_order(ada, seconds=s) for s in (30, 10, 20, 40, 50)]
     for order in [*adas, an_order(bob, seconds=15), an_order(bob, seconds=25)]:
         orders.add(order)
-    pages = every_page(lambda limit, cursor: orders.list_by_user(ada, limit, cursor), limit=2)
+    pages = every_page(lambda limit, next_token: orders.list_by_user(ada, limit, next_token), limit=2)
     assert [len(page) for page in pages] == [2, 2, 1]
     assert [o for page in pages for o in page] == sorted(adas, key=lambda o: o.created_at)
 

@@ -127,16 +127,16 @@ def test_the_repositories_can_be_shared_by_fastapis_worker_threads(tmp_path: Pat
     everyone = [u for page in _pages(users.list) for u in page]
     assert len(everyone) == 100
     assert (
-        len([o for page in _pages(lambda limit, cursor: orders.list_by_user(owner, limit, cursor)) for o in page])
+        len([o for page in _pages(lambda limit, token: orders.list_by_user(owner, limit, token)) for o in page])
         == 200
     )
 
 
 def _pages(list_page, limit: int = 30) -> list[list]:
-    pages, cursor = [], None
+    pages, next_token = [], None
     while True:
-        page = list_page(limit, cursor)
+        page = list_page(limit, next_token)
         pages.append(list(page.items))
         if page.next is None:
             return pages
-        cursor = page.next
+        next_token = page.next

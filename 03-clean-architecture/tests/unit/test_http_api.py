@@ -77,9 +77,12 @@ def test_invalid_users_are_422_naming_the_field(client: TestClient, body: dict, 
 
 
 def test_a_domain_rule_violation_uses_fastapis_error_shape(client: TestClient) -> None:
+    # The edge checks the domain's rule (built from domain/model.py) before the use case runs.
     response = client.post("/users", json={"name": "Ada", "email": "nope"})
     assert response.json() == {
-        "detail": [{"loc": ["body", "email"], "msg": "must look like local@domain.tld", "type": "value_error"}]
+        "detail": [
+            {"loc": ["body", "email"], "msg": "Value error, must look like local@domain.tld", "type": "value_error"}
+        ]
     }
 
 

@@ -87,7 +87,7 @@ def test_get_user_returns_it_or_raises_user_not_found(create_user: CreateUserUse
 def test_list_users_pages_through_everyone(create_user: CreateUserUseCase, users) -> None:
     created = {create_user.execute(f"User {n}", f"u{n}@example.com").id for n in range(5)}
     first = ListUsersUseCase(users).execute(limit=3)
-    second = ListUsersUseCase(users).execute(limit=3, cursor=first.next)
+    second = ListUsersUseCase(users).execute(limit=3, next_token=first.next)
     assert len(first.items) == 3 and second.next is None
     assert {user.id for user in [*first.items, *second.items]} == created
 
