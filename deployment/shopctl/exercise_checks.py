@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ from shopctl.paths import REPO_ROOT
 
 
 @contextmanager
-def _serving(stage: str, *, config_env: dict[str, str] | None = None, runtime: str = "LAMBDA") -> Iterator[str]:
+def _serving(
+    stage: str, *, config_env: Callable[[Any], dict[str, str]] | None = None, runtime: str = "LAMBDA"
+) -> Iterator[str]:
     """The stage's processes, as `make run` starts them, against a local AWS of their own; yields the base URL.
 
     `config_env` replaces what `make run` would publish for RUNTIME (the lesson's new runtime is unknown to
@@ -46,9 +48,7 @@ def _serving(stage: str, *, config_env: dict[str, str] | None = None, runtime: s
         if config_env is not None:
 
             def publish_given(runtime: str, tables: resources.TableNames, name: str, extra: Any = None) -> dict:
-                return {
-                    key: value.format(users=tables.users, orders=tables.orders) for key, value in config_env.items()
-                }
+                return config_env(tables)
 
             run.publish_config = publish_given  # start_stage looks it up at call time
         try:
@@ -416,16 +416,11 @@ def pod_budget() -> list[CaseResult]:
 # --- 05 · fourth-runtime (the lesson) --------------------------------------------------------------------
 
 
-APPRUNNER_ENV = {
-    "RUNTIME": "APPRUNNER",
-    # App Runner hands a Secrets Manager secret to the service as an environment variable holding its text;
-    # the shop keeps its settings as one JSON secret. `{users}` / `{orders}`: the tables of the checked run.
-    "SHOP_CONFIG": json.dumps({"users": {"table": "{users}"}, "orders": {"table": "{orders}"}})
-    .replace("{", "{{")
-    .replace("}", "}}")
-    .replace("{{users}}", "{users}")
-    .replace("{{orders}}", "{orders}"),
-}
+def apprunner_env(tables: Any) -> dict[str, str]:
+    """What App Runner would give the service: RUNTIME, and a Secrets Manager secret (the shop keeps its
+    settings as one JSON secret) handed over as an environment variable holding its text."""
+    document = {"users": {"table": tables.users}, "orders": {"table": tables.orders}}
+    return {"RUNTIME": "APPRUNNER", "SHOP_CONFIG": json.dumps(document)}
 
 
 def fourth_runtime() -> list[CaseResult]:
@@ -439,7 +434,7 @@ def fourth_runtime() -> list[CaseResult]:
             "clean": "clean_shop/adapters/config.py (a new adapter) and config_for() in bootstrap.py",
         }[stage]
         try:
-            with _serving(stage, config_env=APPRUNNER_ENV) as url, httpx.Client(base_url=url, timeout=30) as api:
+            with _serving(stage, config_env=apprunner_env) as url, httpx.Client(base_url=url, timeout=30) as api:
 
                 def health(api: httpx.Client = api) -> tuple[bool, str]:
                     got = api.get("/health")
@@ -452,7 +447,7 @@ def fourth_runtime() -> list[CaseResult]:
                 def flow(api: httpx.Client = api) -> tuple[bool, str]:
                     user = _new_user(api)
                     order = api.post("/orders", json={"user_id": user, "product": "book", "quantity": 2})
-                    listed = api.get(f"/users/{user}/orders")
+                    listed = api.get("/orders", params={"user_id": user})
                     count = len(listed.json().get("items", [])) if listed.is_success else None
                     ok = order.status_code == 201 and count == 1
                     return ok, f"user 201, order {order.status_code}, the user's orders: {count}"

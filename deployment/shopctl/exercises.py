@@ -349,9 +349,13 @@ def _definitions(path: Path, lines: set[int]) -> list[str]:
     import ast
 
     try:
-        tree = ast.parse(path.read_text())
+        text = path.read_text()
+        tree = ast.parse(text)
     except (OSError, SyntaxError):
         return ["(does not parse)"]
+    source = text.splitlines()
+    # Blank lines between definitions are no edit of "module level".
+    lines = {n for n in lines if 0 < n <= len(source) and source[n - 1].strip()}
     names = []
     covered: set[int] = set()
     for node in tree.body:
@@ -372,6 +376,11 @@ def my_change(root: Path = REPO_ROOT) -> dict[str, dict[str, Any]]:
         stage = next((s for s, folder in STAGE_FOLDERS.items() if name.startswith(folder)), None)
         if stage is None:
             continue
+        try:
+            source = (root / name).read_text().splitlines()
+        except OSError:
+            source = []
+        lines = {n for n in lines if 0 < n <= len(source) and source[n - 1].strip()}  # blank lines are no change
         definitions = _definitions(root / name, lines)
         per_stage[stage]["files"].append({"file": name, "lines": len(lines), "definitions": definitions})
         per_stage[stage]["definitions"] += len(definitions)
