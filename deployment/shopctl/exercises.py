@@ -235,21 +235,18 @@ def check_solution(exercise: Exercise) -> tuple[list[CaseResult], list[CaseResul
     return solved, untouched
 
 
-def reset(exercise: Exercise) -> list[str]:
+def reset(exercise: Exercise, root: Path = REPO_ROOT) -> list[str]:
     """Put the exercise's files back as HEAD has them; remove the ones it adds. Returns what changed."""
     changed = []
     for name in exercise.files():
-        path = REPO_ROOT / name
-        in_head = (
-            subprocess.run(["git", "cat-file", "-e", f"HEAD:{name}"], cwd=REPO_ROOT, capture_output=True).returncode
-            == 0
-        )
-        if in_head:
-            if _git(REPO_ROOT, "status", "--porcelain", "--", name).strip():
-                _git(REPO_ROOT, "checkout", "HEAD", "--", name)
+        path = root / name
+        in_head = subprocess.run(["git", "cat-file", "-e", f"HEAD:{name}"], cwd=root, capture_output=True)
+        if in_head.returncode == 0:
+            if _git(root, "status", "--porcelain", "--", name).strip():
+                _git(root, "checkout", "HEAD", "--", name)
                 changed.append(f"restored {name}")
         elif path.exists():
-            _git(REPO_ROOT, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", name)
+            _git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", name)
             path.unlink()
             changed.append(f"removed {name}")
     return changed
