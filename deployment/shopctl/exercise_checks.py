@@ -52,9 +52,13 @@ def _serving(
 
             run.publish_config = publish_given  # start_stage looks it up at call time
         try:
-            running = run.start_stage(
-                stage, runtime=runtime, port=free_port(), aws=aws, logs=Path(scratch) / "logs", quiet=True
-            )
+            logs = Path(scratch) / "logs"
+            try:
+                running = run.start_stage(stage, runtime=runtime, port=free_port(), aws=aws, logs=logs, quiet=True)
+            except Exception as error:  # name what the process said last: usually the learner's next clue
+                said = [line for log in sorted(logs.glob("*.log")) for line in log.read_text().splitlines() if line]
+                first = (str(error).splitlines() or [type(error).__name__])[0]
+                raise RuntimeError(first + (f" — its log: {said[-1].strip()[:160]}" if said else "")) from error
             try:
                 yield running.base_url
             finally:
