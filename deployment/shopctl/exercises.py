@@ -368,7 +368,9 @@ def _definitions(path: Path, lines: set[int]) -> list[str]:
 
 def my_change(root: Path = REPO_ROOT) -> dict[str, dict[str, Any]]:
     """Per stage: the files, definitions and lines your working tree changes (from `git diff HEAD`)."""
-    per_stage: dict[str, dict[str, Any]] = {s: {"files": [], "definitions": 0, "lines": 0} for s in STAGE_FOLDERS}
+    per_stage: dict[str, dict[str, Any]] = {
+        s: {"files": [], "definitions": 0, "existing": 0, "lines": 0} for s in STAGE_FOLDERS
+    }
     for name, lines in sorted(_changed_lines(root).items()):
         stage = next((s for s, folder in STAGE_FOLDERS.items() if name.startswith(folder)), None)
         if stage is None:
@@ -379,19 +381,45 @@ def my_change(root: Path = REPO_ROOT) -> dict[str, dict[str, Any]]:
             source = []
         lines = {n for n in lines if 0 < n <= len(source) and source[n - 1].strip()}  # blank lines are no change
         definitions = _definitions(root / name, lines)
-        per_stage[stage]["files"].append({"file": name, "lines": len(lines), "definitions": definitions})
+        # Opened up: a function or class that was there before your change (where regressions come from).
+        before = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=root, capture_output=True, text=True).stdout
+        existing = [d for d in definitions if d != "module level" and _defines(before, d)]
+        per_stage[stage]["files"].append(
+            {"file": name, "lines": len(lines), "definitions": definitions, "existing": existing}
+        )
         per_stage[stage]["definitions"] += len(definitions)
+        per_stage[stage]["existing"] += len(existing)
         per_stage[stage]["lines"] += len(lines)
     return per_stage
 
 
+def _defines(source: str, definition: str) -> bool:
+    """Does `source` have the top-level `name()` / `class Name` that _definitions() reported?"""
+    name = definition.removeprefix("class ").removesuffix("()")
+    keyword = "class" if definition.startswith("class ") else "(?:async )?def"
+    return re.search(rf"^{keyword} {re.escape(name)}\b", source, re.MULTILINE) is not None
+
+
+def predicted(root: Path = REPO_ROOT) -> dict[str, Any]:
+    """`make compare`'s figure for adding a runtime (its "add EKS" change), computed from the stages as HEAD
+    has them — the code before your change."""
+    from shopctl.compare import coupling
+    from shopctl.paths import STAGE_DIRS
+
+    with tempfile.TemporaryDirectory(prefix="shop-head-") as scratch:
+        folders = [STAGE_DIRS[s].name for s in STAGE_FOLDERS]
+        archive = subprocess.run(["git", "archive", "HEAD", *folders], cwd=root, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", scratch], input=archive.stdout, check=True)
+        roots = {s: Path(scratch) / STAGE_DIRS[s].name for s in STAGE_FOLDERS}
+        return coupling.analyse(roots)["impact"]["add_eks"]["stages"]
+
+
 def lesson_table(root: Path = REPO_ROOT) -> Shown:
     """Your change per stage next to what `make compare` predicts for adding a runtime (its "add EKS" row)."""
-    from shopctl.compare import coupling
     from shopctl.workshop import markdown_table
 
     mine = my_change(root)
-    predicted = coupling.analyse()["impact"]["add_eks"]["stages"]
+    prediction = predicted(root)
     rows = []
     for stage, change in mine.items():
         files = (
@@ -401,13 +429,14 @@ def lesson_table(root: Path = REPO_ROOT) -> Shown:
             )
             or "nothing yet"
         )
-        guess = predicted.get(stage, {})
+        guess = prediction.get(stage, {})
         rows.append(
             (
                 f"**{stage}**",
                 files,
-                f"{len(change['files'])} files, {change['definitions']} definitions, {change['lines']} lines",
-                f"{guess.get('summary', '?')}; existing definitions edited: {guess.get('edited_definitions', '?')}",
+                f"{change['lines']} lines in {len(change['files'])} files; existing definitions edited: "
+                f"**{change['existing']}**",
+                f"{guess.get('summary', '?')}; existing definitions edited: **{guess.get('edited_definitions', '?')}**",
             )
         )
     table = markdown_table(

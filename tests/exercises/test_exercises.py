@@ -82,12 +82,18 @@ def test_your_change_per_stage_is_read_from_your_diff_and_reset_undoes_it(repo_c
     clean_definitions = [d for f in mine["clean"]["files"] for d in f["definitions"]]
     assert any(d.startswith("class ") for d in clean_definitions)
     assert all(c["lines"] > 0 for c in mine.values())
+    # Opened up: the monolith's setting(), each service's setting(), the clean composition root's config_for().
+    assert {s: c["existing"] for s, c in mine.items()} == {"monolith": 1, "microservices": 2, "clean": 1}
+    table = exercises.lesson_table(repo_copy).markdown
+    assert table.count("existing definitions edited: **") == 6  # yours and the prediction, per stage
 
     assert exercises.touched(lesson, repo_copy)
     changed = exercises.reset(lesson, repo_copy)
     assert len(changed) == len(lesson.files())
     assert not exercises.touched(lesson, repo_copy)
-    assert exercises.my_change(repo_copy) == {s: {"files": [], "definitions": 0, "lines": 0} for s in mine}
+    assert exercises.my_change(repo_copy) == {
+        s: {"files": [], "definitions": 0, "existing": 0, "lines": 0} for s in mine
+    }
 
 
 def test_a_new_file_counts_in_full_and_reset_removes_it(repo_copy: Path) -> None:
