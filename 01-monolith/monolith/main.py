@@ -478,9 +478,14 @@ QUANTITY_MIN, QUANTITY_MAX = 1, 1000
 PAGE_SIZE_MIN, PAGE_SIZE_MAX, DEFAULT_PAGE_SIZE = 1, 100, 20
 MAX_PAGE_TOKEN_LENGTH = 1024  # far above any key we issue; bounds the work done on garbage
 
-# The characters Python's str.strip() removes, spelled out: JSON Schema's (ECMA-262's) \s is a slightly
-# different set, and the schema's patterns below must say exactly what the code does.
-WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The characters pydantic's strip_whitespace removes (Unicode White_Space), spelled out: JSON Schema's
+# (ECMA-262's) \s and Python's str.strip() are slightly different sets, and the schema's patterns below
+# must say exactly what the code does.
+WHITESPACE = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE_CHARS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 EMAIL_SHAPE = re.compile(rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+")  # local@domain.tld
 
 
@@ -492,6 +497,10 @@ def _encodable(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
     return value
+
+
+def _trimmed(value: str) -> str:
+    return value.strip(WHITESPACE_CHARS)
 
 
 def _email_shape(value: str) -> str:
@@ -521,9 +530,11 @@ def trimmed_text(low: int, high: int) -> Any:
     ]
 
 
+# The email's length is counted as sent (the schema's maxLength can say that), then it is trimmed.
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    StringConstraints(max_length=EMAIL_MAX),
+    AfterValidator(_trimmed),
     AfterValidator(_encodable),
     AfterValidator(_email_shape),
     Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
@@ -583,6 +594,7 @@ class Error(BaseModel):
 # The answers besides success, for the OpenAPI document: every status an operation can return is
 # declared on it (FastAPI adds the 422 itself), each with the {"detail": …} body.
 _ERRORS: dict[int, dict[str, Any]] = {
+    400: {"model": Error, "description": "The body cannot be read (not UTF-8); nothing was changed"},
     404: {"model": Error, "description": "Not found"},
     413: {"model": Error, "description": f"Request body over {MAX_BODY_BYTES} bytes; nothing was changed"},
     503: {
@@ -648,7 +660,7 @@ def health_route() -> dict[str, Any]:
     return {"status": "ok", "stage": "monolith", "runtime": runtime()}
 
 
-@app.post("/users", name="create_user", status_code=201, response_model=User, responses=errors(413, 503))
+@app.post("/users", name="create_user", status_code=201, response_model=User, responses=errors(400, 413, 503))
 def create_user_route(body: UserCreate) -> dict[str, Any]:
     return create_user(body.name, body.email)
 
@@ -671,7 +683,7 @@ def delete_user_route(user_id: uuid.UUID) -> Response:
     return Response(status_code=204)
 
 
-@app.post("/orders", name="create_order", status_code=201, response_model=Order, responses=errors(404, 413, 503))
+@app.post("/orders", name="create_order", status_code=201, response_model=Order, responses=errors(400, 404, 413, 503))
 def create_order_route(body: OrderCreate) -> dict[str, Any]:
     return create_order(body.user_id, body.product, body.quantity)
 

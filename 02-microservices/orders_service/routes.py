@@ -29,7 +29,7 @@ def _bad_token(error: InvalidPageToken) -> HTTPException:
     )
 
 
-@router.post("/orders", status_code=201, response_model=Order, responses=errors(404, 413, 503))
+@router.post("/orders", status_code=201, response_model=Order, responses=errors(400, 404, 413, 503))
 def create_order(body: OrderCreate, users_http: Annotated[httpx.Client, Depends(http_client)]) -> Order:
     try:
         return service.create_order(body, UsersClient(users_http))

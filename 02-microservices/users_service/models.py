@@ -24,9 +24,14 @@ PAGE_SIZE_MIN, PAGE_SIZE_MAX, DEFAULT_PAGE_SIZE = 1, 100, 20
 MAX_PAGE_TOKEN_LENGTH = 1024  # far above any key we issue; bounds the work done on garbage
 MAX_BODY_BYTES = body_limit.MAX_BODY_BYTES
 
-# The characters Python's str.strip() removes, spelled out: JSON Schema's (ECMA-262's) \s is a slightly
-# different set, and the schema's patterns below must say exactly what the code does.
-WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The characters pydantic's strip_whitespace removes (Unicode White_Space), spelled out: JSON Schema's
+# (ECMA-262's) \s and Python's str.strip() are slightly different sets, and the schema's patterns below
+# must say exactly what the code does.
+WHITESPACE = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE_CHARS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 EMAIL_SHAPE = re.compile(rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+")  # local@domain.tld
 
 
@@ -38,6 +43,10 @@ def _encodable(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
     return value
+
+
+def _trimmed(value: str) -> str:
+    return value.strip(WHITESPACE_CHARS)
 
 
 def _email_shape(value: str) -> str:
@@ -67,9 +76,11 @@ def trimmed_text(low: int, high: int) -> Any:
     ]
 
 
+# The email's length is counted as sent (the schema's maxLength can say that), then it is trimmed.
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    StringConstraints(max_length=EMAIL_MAX),
+    AfterValidator(_trimmed),
     AfterValidator(_encodable),
     AfterValidator(_email_shape),
     Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
@@ -108,6 +119,7 @@ class Error(BaseModel):
 # The answers besides success, for the OpenAPI document: every status an operation can return is
 # declared on it (FastAPI adds the 422 itself), each with the {"detail": …} body.
 _ERRORS: dict[int, dict[str, Any]] = {
+    400: {"model": Error, "description": "The body cannot be read (not UTF-8); nothing was changed"},
     404: {"model": Error, "description": "Not found"},
     413: {"model": Error, "description": f"Request body over {MAX_BODY_BYTES} bytes; nothing was changed"},
     503: {

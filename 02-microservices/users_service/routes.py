@@ -25,7 +25,7 @@ def _bad_token(error: InvalidPageToken) -> HTTPException:
     )
 
 
-@router.post("/users", status_code=201, response_model=User, responses=errors(413, 503))
+@router.post("/users", status_code=201, response_model=User, responses=errors(400, 413, 503))
 def create_user(body: UserCreate) -> User:
     return service.create_user(body)
 

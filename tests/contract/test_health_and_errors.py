@@ -16,10 +16,11 @@ def test_unknown_route_is_json_404(api):
     assert "detail" in response.json()
 
 
-def test_wrong_method_is_json_4xx(api):
-    response = api.put("/users")
-    assert response.status_code in (404, 405)
-    assert "detail" in response.json()
+def test_wrong_method_is_405_listing_every_method_of_the_path(api):
+    for method, path, allow in (("PUT", "/users", "GET, POST"), ("PATCH", "/orders/42", "GET, DELETE")):
+        response = api.request(method, path)
+        assert (response.status_code, response.headers.get("allow")) == (405, allow), response.text
+        assert response.json() == {"detail": "Method Not Allowed"}
 
 
 def test_wrong_content_type_is_4xx(api):

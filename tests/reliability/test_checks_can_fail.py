@@ -26,3 +26,14 @@ def test_the_data_check_finds_unacknowledged_missing_and_altered_items():
     assert any("not stored" in p for p in fuzz.compare(empty, empty, ledger))
     altered = {"users": {"u1": {**user, "name": "Eve"}}, "orders": {}}
     assert any("differ from the 201" in p for p in fuzz.compare(empty, altered, ledger))
+
+
+def test_a_schemathesis_failure_in_its_junit_report_is_named(tmp_path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite name="schemathesis">'
+        '<testcase name="GET /users"/>'
+        '<testcase name="POST /orders"><failure message="Undocumented status code&#10;Received: 400"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    assert list(fuzz._junit_failures(report)) == ["POST /orders: Undocumented status code Received: 400"]

@@ -22,9 +22,14 @@ EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321)
 PRODUCT_MIN, PRODUCT_MAX = 1, 200
 QUANTITY_MIN, QUANTITY_MAX = 1, 1000
 
-# The characters str.strip() removes, spelled out (the HTTP edge writes these rules into the OpenAPI
-# document, where JSON Schema's \s would be a slightly different set).
-WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# What "trimmed" removes: Unicode White_Space, as a regular-expression class (the HTTP edge writes the
+# rules into the OpenAPI document, where JSON Schema's \s and Python's str.strip() would each be a
+# slightly different set) and as the characters themselves, for str.strip().
+WHITESPACE = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE_CHARS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 # local@domain.tld: no spaces, exactly one "@", at least one dot after it. Deliberately simple.
 EMAIL_SHAPE = re.compile(rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+")
 
@@ -39,7 +44,7 @@ def _text(field: str, value: object, minimum: int, maximum: int) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidField(field, "must be valid Unicode text") from None
-    value = value.strip()
+    value = value.strip(WHITESPACE_CHARS)
     if not minimum <= len(value) <= maximum:
         raise InvalidField(field, f"must be {minimum} to {maximum} characters long (after trimming)")
     return value
@@ -60,6 +65,8 @@ class User:
     def register(cls, name: object, email: object, *, id: str, created_at: datetime) -> User:
         """A new user, or InvalidField naming the first field that breaks a rule."""
         name = _text("name", name, NAME_MIN, NAME_MAX)
+        if isinstance(email, str) and len(email) > EMAIL_MAX:  # counted as sent, before trimming
+            raise InvalidField("email", f"must be at most {EMAIL_MAX} characters long")
         email = _text("email", email, 1, EMAIL_MAX)
         if not EMAIL_SHAPE.fullmatch(email):
             raise InvalidField("email", "must look like local@domain.tld")

@@ -42,6 +42,7 @@ from clean_shop.domain.model import (
     QUANTITY_MAX,
     QUANTITY_MIN,
     WHITESPACE,
+    WHITESPACE_CHARS,
 )
 from clean_shop.entrypoints.body_limit import MAX_BODY_BYTES, BodySizeLimit
 
@@ -61,6 +62,10 @@ def _encodable(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
     return value
+
+
+def _trimmed(value: str) -> str:
+    return value.strip(WHITESPACE_CHARS)
 
 
 def _email_shape(value: str) -> str:
@@ -90,9 +95,11 @@ def trimmed_text(low: int, high: int) -> Any:
     ]
 
 
+# The email's length is counted as sent (the schema's maxLength can say that), then it is trimmed.
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    StringConstraints(max_length=EMAIL_MAX),
+    AfterValidator(_trimmed),
     AfterValidator(_encodable),
     AfterValidator(_email_shape),
     Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
@@ -152,6 +159,7 @@ class Error(BaseModel):
 # The answers besides success, for the OpenAPI document: every status an operation can return is
 # declared on it (FastAPI adds the 422 itself), each with the {"detail": …} body.
 _ERRORS: dict[int, dict[str, Any]] = {
+    400: {"model": Error, "description": "The body cannot be read (not UTF-8); nothing was changed"},
     404: {"model": Error, "description": "Not found"},
     413: {"model": Error, "description": f"Request body over {MAX_BODY_BYTES} bytes; nothing was changed"},
     503: {
@@ -207,7 +215,7 @@ def health(shop: Shop) -> Health:
     return Health(status="ok", stage=STAGE, runtime=shop.runtime)
 
 
-@router.post("/users", status_code=201, response_model=User, responses=errors(413, 503))
+@router.post("/users", status_code=201, response_model=User, responses=errors(400, 413, 503))
 def create_user(body: UserCreate, shop: Shop) -> User:
     return _user(shop.create_user.execute(body.name, body.email))
 
@@ -229,7 +237,7 @@ def delete_user(user_id: uuid.UUID, shop: Shop) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/orders", status_code=201, response_model=Order, responses=errors(404, 413, 503))
+@router.post("/orders", status_code=201, response_model=Order, responses=errors(400, 404, 413, 503))
 def create_order(body: OrderCreate, shop: Shop) -> Order:
     return _order(shop.create_order.execute(str(body.user_id), body.product, body.quantity))
 

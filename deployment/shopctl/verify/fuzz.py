@@ -1,33 +1,38 @@
-"""`make verify` fuzz: generated and hand-written bad input against a running deployment.
+"""`make verify` fuzz: Schemathesis and hand-written bad input against a running deployment.
 
-Requests are generated from the deployment's own OpenAPI document (`GET /openapi.json`): for every
-operation, path and query parameters and JSON bodies built from the schemas — mostly plausible values
-(so that some requests are accepted and the data check below means something), mixed with wrong types,
-boundary numbers, missing and extra fields, and unicode edge cases (lone surrogates, NUL, combining
-marks, right-to-left overrides, emoji). A seeded `random.Random` drives it: a failure names its seed and
-replays. Then a list of hand-written nasties: bodies over the size limit (declared and chunked), deep
-JSON, invalid UTF-8, wrong content types, duplicate keys, NaN, path-traversal-like ids, odd queries
-(the oversized bodies must be exactly 413).
+Generated requests come from Schemathesis (a maintained property-based OpenAPI tester, PyPI
+`schemathesis`), run as `st run` on the deployment's own `/openapi.json` with every standard response
+check (schemathesis.toml next to this file says which contract rules the schema cannot express): its
+coverage phase (boundary values, every documented and undocumented method), its fuzzing phase
+(hypothesis-generated valid and invalid data) and its stateful phase (create, read, delete chains).
+Each of its failures is one of ours; `--seed` makes a run replayable. Then a list of hand-written
+nasties a schema-driven generator would not think of: bodies over the size limit (declared and
+chunked), deep JSON, invalid UTF-8, wrong content types, duplicate keys, NaN, lone surrogates,
+path-traversal-like ids, odd queries (the oversized bodies must be exactly 413).
 
 What must hold:
-- no response is a 5xx;
-- every 4xx carries a JSON `detail`;
-- afterwards the tables hold exactly what the accepted requests created (201s) minus what they deleted
-  (204s), field for field — read from the local AWS with boto3, not through the API under test.
+- Schemathesis' checks find nothing: no 5xx, no undocumented status, no response off its schema, no
+  missing or wrong `Allow` on a 405, no schema-valid request refused, no schema-invalid one accepted;
+- every 4xx of the hand-written requests carries a JSON `detail`, none is a 5xx;
+- afterwards the tables hold exactly what the accepted requests of both created (201s) minus what they
+  deleted (204s), field for field — read from the local AWS with boto3, not through the API under test
+  (Schemathesis' requests are read back from its HAR report).
 """
 
 from __future__ import annotations
 
 import json
 import random
-import string
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree
 
 import boto3
 import httpx
@@ -36,8 +41,10 @@ from shopctl import localaws
 from shopctl.serving import Deployed, serve
 from shopctl.verify.result import Result
 
-FULL_EXAMPLES = 600
-REDUCED_EXAMPLES = 60
+FULL_EXAMPLES = 50  # Schemathesis' --max-examples: per operation, in its fuzzing and stateful phases
+REDUCED_EXAMPLES = 5
+SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
+SCHEMATHESIS_TIMEOUT_S = 900
 MAX_BODY_BYTES = 64 * 1024  # docs/contract.md
 
 # Strings a schema-driven generator would not think of, each a classic way to break a service.
@@ -97,14 +104,14 @@ class Ledger:
     deleted_users: set[str] = field(default_factory=set)
     deleted_orders: set[str] = field(default_factory=set)
 
-    def note(self, method: str, path: str, response: httpx.Response) -> None:
+    def note(self, method: str, path: str, status: int, body: str) -> None:
         kind = "users" if path.startswith("/users") else "orders" if path.startswith("/orders") else ""
         if not kind:
             return
-        if method == "POST" and response.status_code == 201:
-            body = response.json()
-            getattr(self, kind)[body["id"]] = body
-        elif method == "DELETE" and response.status_code == 204:
+        if method == "POST" and status == 201:
+            created = json.loads(body)
+            getattr(self, kind)[created["id"]] = created
+        elif method == "DELETE" and status == 204:
             getattr(self, f"deleted_{kind}").add(path.rstrip("/").rsplit("/", 1)[-1])
 
 
@@ -124,14 +131,11 @@ def fuzz(deployed: Deployed, *, examples: int, seed: int) -> Result:
     ledger = Ledger()
     counts = {"2xx": 0, "4xx": 0}
     with httpx.Client(base_url=deployed.base_url, timeout=30.0) as api:
-        schema = api.get("/openapi.json").json()
         # Seed data, so generated ids can hit real users and orders (200/204) as well as unknown ones.
         for index in range(3):
             send(api, result, ledger, counts, "POST", "/users",
                  body={"name": f"Seed User {index}", "email": f"seed{index}@example.com"})
-        generator = Generator(schema, random.Random(seed), ledger)
-        for request in generator.requests(examples):
-            send(api, result, ledger, counts, **request)
+        schemathesis(deployed.base_url, result, ledger, counts, examples=examples, seed=seed)
         for request in nasties(ledger):
             send(api, result, ledger, counts, **request)
     result.tried += 1
@@ -198,92 +202,56 @@ def send(
             result.fail(f"{label}: HTTP {status} without a JSON detail: {response.text[:160]!r}")
         return
     counts["2xx"] += 1
-    ledger.note(method, path, response)
+    ledger.note(method, path, status, response.text)
 
 
-# --- requests generated from the OpenAPI document -------------------------------------------------------
+# --- requests generated from the OpenAPI document, by Schemathesis ------------------------------------------
 
 
-class Generator:
-    def __init__(self, schema: dict[str, Any], rng: random.Random, ledger: Ledger) -> None:
-        self.schema = schema
-        self.rng = rng
-        self.ledger = ledger
-        self.operations = [
-            (method.upper(), path, operation)
-            for path, item in sorted(schema.get("paths", {}).items())
-            for method, operation in sorted(item.items())
-            if method in ("get", "post", "delete", "put", "patch") and path != "/health"
+def schemathesis(
+    base_url: str, result: Result, ledger: Ledger, counts: dict[str, int], *, examples: int, seed: int
+) -> None:
+    """`st run` against the deployment: its failures into `result`, its accepted requests into `ledger`."""
+    st = Path(sys.executable).with_name("st")
+    if not st.exists():
+        result.tried += 1
+        result.fail(f"Schemathesis is not installed ({st} missing); hint: make venv")
+        return
+    with tempfile.TemporaryDirectory(prefix="verify-schemathesis-") as scratch:
+        har, junit = Path(scratch, "run.har"), Path(scratch, "junit.xml")
+        argv = [
+            str(st), "--config-file", str(SCHEMATHESIS_CONFIG), "--no-color",
+            "run", f"{base_url}/openapi.json", "--url", base_url,
+            "--checks", "all",
+            "--max-examples", str(examples), "--seed", str(seed % 2**31), "--no-shrink",
+            "--request-timeout", "30", "--report", "har,junit",
+            "--report-har-path", str(har), "--report-junit-path", str(junit),
         ]
-
-    def requests(self, count: int) -> Iterator[dict[str, Any]]:
-        for _ in range(count):
-            method, path, operation = self.rng.choice(self.operations)
-            params: dict[str, Any] = {}
-            for parameter in operation.get("parameters", []):
-                if self.rng.random() < 0.15:
-                    continue  # a missing parameter (required or not)
-                value = self.value(parameter["name"], self.resolve(parameter.get("schema", {})))
-                if parameter["in"] == "path":
-                    path = path.replace("{" + parameter["name"] + "}", _path_segment(value))
-                elif parameter["in"] == "query" and value is not None:
-                    params[parameter["name"]] = value if isinstance(value, str | int) else json.dumps(value)
-            request: dict[str, Any] = {"method": method, "path": path, "params": params}
-            body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-            if "schema" in body_schema:
-                request["body"] = self.body(self.resolve(body_schema["schema"]))
-            yield request
-
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            name = schema["$ref"].rsplit("/", 1)[-1]
-            schema = self.schema["components"]["schemas"][name]
-        return schema
-
-    def body(self, schema: dict[str, Any]) -> Any:
-        roll = self.rng.random()
-        if roll < 0.05:
-            return self.rng.choice(NASTY_VALUES)  # not even an object
-        properties = schema.get("properties", {})
-        body = {name: self.value(name, self.resolve(sub)) for name, sub in properties.items()}
-        if roll < 0.15 and body:
-            body.pop(self.rng.choice(sorted(body)))  # a missing field
-        elif roll < 0.2:
-            body[self.rng.choice(["extra", "id", "status", "__proto__"])] = self.rng.choice(NASTY_VALUES)
-        return body
-
-    def value(self, name: str, schema: dict[str, Any]) -> Any:
-        """Mostly what the field wants (from its name and schema), sometimes anything but."""
-        if self.rng.random() < 0.2:
-            return self.rng.choice(NASTY_STRINGS + NASTY_VALUES)
-        options = [self.resolve(s) for s in schema.get("anyOf", [])] or [schema]
-        schema = next((s for s in options if s.get("type") != "null"), options[0])
-        kind, fmt = schema.get("type"), schema.get("format")
-        if name in ("user_id", "order_id") or fmt == "uuid":
-            known = list(self.ledger.users if name == "user_id" else self.ledger.orders)
-            if known and self.rng.random() < 0.7:
-                return self.rng.choice(known)
-            return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        if name == "email":
-            local = "".join(self.rng.choices(string.ascii_lowercase, k=self.rng.randint(1, 12)))
-            return self.rng.choice([f"{local}@example.com", f" {local}@exämple.org ", f"{local}+tag@sub.example.io"])
-        if kind == "integer":
-            low, high = int(schema.get("minimum", 1)), int(schema.get("maximum", 1000))
-            if self.rng.random() < 0.7:
-                return self.rng.randint(low, high)
-            return self.rng.choice([low, high, low - 1, high + 1, 0, -(2**31)])
-        if name == "next":
-            return self.rng.choice(["", "abc", "eyJpZCI6ICJ4In0", "e30", "!!!", "A" * 2000])
-        if kind == "string" or not kind:
-            size = self.rng.choice([0, 1, 2, 5, 30, 100, 101, 200, 201])
-            alphabet = string.ascii_letters + " éøß漢字🙂-'"
-            return "".join(self.rng.choices(alphabet, k=size))
-        return self.rng.choice(NASTY_VALUES)
+        try:
+            run = subprocess.run(argv, capture_output=True, text=True, timeout=SCHEMATHESIS_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            result.tried += 1
+            result.fail(f"schemathesis: no result within {SCHEMATHESIS_TIMEOUT_S} s (seed {seed})")
+            return
+        for entry in json.loads(har.read_text()).get("log", {}).get("entries", []) if har.exists() else []:
+            result.tried += 1
+            status = entry["response"]["status"]
+            counts["2xx" if status < 400 else "4xx"] += status < 500
+            path = urlsplit(entry["request"]["url"]).path
+            ledger.note(entry["request"]["method"], path, status, entry["response"].get("content", {}).get("text", ""))
+        failures = list(_junit_failures(junit)) if junit.exists() else []
+        for failure in failures:
+            result.fail(f"schemathesis (seed {seed % 2**31}): {failure}")
+        if run.returncode not in (0, 1) or (run.returncode == 1 and not failures):
+            tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
+            result.fail(f"schemathesis exited with status {run.returncode}: {' / '.join(tail)}")
 
 
-def _path_segment(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return quote(text.encode("utf-8", "surrogatepass"), safe="") or "%20"
+def _junit_failures(path: Path) -> Iterator[str]:
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        for problem in [*case.iter("failure"), *case.iter("error")]:
+            text = (problem.get("message") or problem.text or "").strip().splitlines()
+            yield f"{case.get('name')}: {' '.join(line.strip() for line in text[:8] if line.strip())[:400]}"
 
 
 # --- hand-written nasties ----------------------------------------------------------------------------------
@@ -339,8 +307,15 @@ def nasties(ledger: Ledger) -> Iterator[dict[str, Any]]:
         yield {"method": "GET", "path": "/users", "params": params}
     for method in ("PUT", "PATCH"):
         yield {"method": method, "path": "/users", "body": valid_user}
-    yield {"method": "POST", "path": "/orders", "body": {"user_id": user_id, "product": "Mug", "quantity": 1.0}}
-    yield {"method": "POST", "path": "/orders", "body": {"user_id": user_id, "product": "Mug", "quantity": True}}
+    for index, value in enumerate(NASTY_STRINGS + NASTY_VALUES):  # each field gets every classic
+        yield {"method": "POST", "path": "/users", "body": {"name": value, "email": f"nasty{index}@example.com"}}
+        yield {"method": "POST", "path": "/users", "body": {"name": "Nasty Email", "email": value}}
+        yield {"method": "POST", "path": "/orders", "body": {"user_id": user_id, "product": value, "quantity": 1}}
+        yield {"method": "POST", "path": "/orders", "body": {"user_id": user_id, "product": "Mug", "quantity": value}}
+    # quantity is a JSON integer only — what no JSON Schema can say (schemathesis_hooks.py)
+    for quantity in (1.0, True, "1"):
+        order = {"user_id": user_id, "product": "Mug", "quantity": quantity}
+        yield {"method": "POST", "path": "/orders", "body": order, "expect": 422}
     yield {"method": "POST", "path": "/orders", "body": {"user_id": user_id, "product": "\ud800", "quantity": 1}}
 
 
