@@ -184,6 +184,16 @@ lab: $(STAMP) ## Open JupyterLab on notebooks/00-welcome.ipynb, the project's vi
 	@$(VENV)/bin/jupyter lab $(LAB_ARGS) $(LAB_FLAGS) \
 	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
 
+# --- exercises ---------------------------------------------------------------------------------------
+
+.PHONY: exercises exercise-reset
+exercises: $(STAMP) ## The exercises of notebooks 01-05 and their status (todo/passed/failed); SOLUTIONS=1: check the reference solutions in a scratch copy
+	@$(PY) -m shopctl.exercises list $(if $(filter 1,$(SOLUTIONS)),--solutions)
+
+exercise-reset: $(STAMP) ## Put one exercise's files back as git has them: make exercise-reset NAME=cached-config
+	@test -n "$(NAME)" || { echo "error: NAME is not set"; echo "  hint: make exercise-reset NAME=<exercise>; make exercises lists them"; exit 1; }
+	@$(PY) -m shopctl.exercises reset $(NAME)
+
 # --- verify ------------------------------------------------------------------------------------------
 
 .PHONY: verify

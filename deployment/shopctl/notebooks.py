@@ -7,10 +7,11 @@ Notebooks are stored without outputs and run with this virtualenv's kernel (`pyt
 resolves to the interpreter running this code when ipykernel is installed here). Each notebook starts
 and stops what it needs itself (shopctl.workshop.Session), so several can run side by side.
 
-Exercises: a code cell tagged `exercise` holds the blank template a learner fills in; the Markdown cell
-tagged `solution` holds the reference solution in a ```python block (a collapsible <details>); the cell
-tagged `check` runs the checker. Runs use the reference solution (so `make notebooks` shows a working
-path end to end) unless `solutions=False` — the tests use that to prove the check fails on the template.
+Exercises change the real code (shopctl/exercises.py): the cell tagged `check` runs `exercises.check(name)`,
+which reports "todo" on an untouched tree instead of raising, so every notebook runs top to bottom.
+In-cell exercises are still supported: a code cell tagged `exercise` holds a blank template, the Markdown
+cell tagged `solution` the reference solution in a ```python block; runs use the solution unless
+`solutions=False`.
 """
 
 from __future__ import annotations

@@ -220,3 +220,18 @@ def test_optimize_is_a_deploy_option_for_lambda() -> None:
     assert any("optimised package" in line for line in plan)
     plain = cli._options(cli.build_parser().parse_args(["deploy", "--stage", "clean"]))
     assert not plain.optimize
+
+
+def test_side_by_side_is_the_three_stages_on_lambda_with_both_packages_and_the_floor() -> None:
+    options = compare_cli.options_from(compare_cli.build_parser().parse_args(["--side-by-side"]))
+    assert (options.n, options.sections, options.targets) == (3, ("coldstart",), ("lambda",))
+    assert set(options.stages) == {"monolith", "microservices", "clean"}
+    assert set(options.variants) == set(options.floor_variants) == {"plain", "optimized"}
+    assert options.importtime is False
+    assert options.command == "python -m shopctl.compare --side-by-side"
+
+
+def test_side_by_side_refuses_other_targets_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert compare_cli.main(["--side-by-side", "--targets", "ecs"]) == 1
+    first = capsys.readouterr().err.strip().splitlines()[0]
+    assert first.startswith("error: --side-by-side measures Lambda cold starts only")

@@ -58,9 +58,11 @@ class Options:
     variants: tuple[str, ...] = cold_starts.VARIANTS
     floor_variants: tuple[str, ...] = cold_starts.VARIANTS  # the floor packaged plain / optimised
     floor_importtime: bool = True
+    importtime: bool = True  # the -X importtime breakdown of each Lambda handler
     env: str = "local"  # "aws": the Lambda cold starts in a real account (ENV=aws), Lambda only
     python: str = "3.12"  # the functions' runtime with ENV=aws
     yes: bool = False  # ENV=aws: do not ask before creating the run's functions
+    command: str | None = None  # how the report names the run (default: make compare, or its --quick)
 
     @classmethod
     def quick_run(cls, **overrides: Any) -> Options:
@@ -73,6 +75,23 @@ class Options:
             "targets": ("lambda", "local"),
             "floor_variants": ("plain",),  # the optimised package is then compared with the plain floor
             "floor_importtime": False,
+        }
+        return cls(**{**values, **overrides})
+
+    @classmethod
+    def side_by_side_run(cls, **overrides: Any) -> Options:
+        """Notebook-sized (05): the three stages on the local Lambda only — plain and optimised package and
+        the floor, N=3, one warm request — so an attendee sees them side by side in minutes, not `make compare`'s
+        five. No coupling or test sections: the notebook computes coupling itself and the tests take longest.
+        """
+        values = {
+            "n": 3,
+            "warm": 1,
+            "sections": ("coldstart",),
+            "targets": ("lambda",),
+            "floor_importtime": False,
+            "importtime": False,
+            "command": "python -m shopctl.compare --side-by-side",
         }
         return cls(**{**values, **overrides})
 
@@ -155,6 +174,7 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
             aws=aws,
             floor_variants=options.floor_variants,
             floor_importtime=options.floor_importtime,
+            importtime=options.importtime,
             env=options.env,
             python=options.python,
         )
@@ -164,7 +184,7 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
         result["tests"] = testcost.measure(tiers, work / "tests", say=say)
         say("✓ test cost measured")
 
-    command = "make compare" if not options.quick else "python -m shopctl.compare --quick"
+    command = options.command or ("make compare" if not options.quick else "python -m shopctl.compare --quick")
     if options.env == "aws":
         command += " ENV=aws"
     meta = {
@@ -231,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="CI-sized run: N=1, clean stage, lambda+local, fewer tests"
     )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="notebook 05's run: the three stages' Lambda cold starts only, N=3, plain+optimised+floor",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/compare)")
     parser.add_argument(
         "--render", action="store_true", help="measure nothing: redraw report.md and the charts from OUT/report.json"
@@ -275,6 +300,11 @@ def options_from(args: argparse.Namespace) -> Options:
                 "ENV=aws measures Lambda cold starts only",
                 "drop COMPARE_TARGETS (or use COMPARE_TARGETS=lambda); ECS/EKS/local starts need ENV=local",
             )
+    if args.side_by_side:
+        if args.sections != SECTIONS or args.targets not in (None, ("lambda",)):
+            raise ShopctlError("--side-by-side measures Lambda cold starts only", "drop --sections and --targets")
+        overrides.pop("sections")
+        return Options.side_by_side_run(**overrides)
     return Options.quick_run(**overrides) if args.quick else Options(**overrides)
 
 

@@ -701,6 +701,7 @@ def measure(
     floor_importtime: bool = True,
     env: str = "local",
     python: str = lambda_target.Options.python,
+    importtime: bool = True,
 ) -> dict[str, Any]:
     """Measure everything against a local AWS of our own (free port, own run dir), or against `aws`.
 
@@ -800,7 +801,7 @@ def measure(
                 )
         result["floor"] = floor
         result["process"] = process_rows
-        if "lambda" in targets:
+        if "lambda" in targets and importtime:  # off for notebook 05's side-by-side run: minutes count there
             aws_environ = aws.environ() if aws is not None else offline_environ()
             result["importtime"] = import_times(stages, aws_environ, say, floor=floor_importtime)
         result["goals"] = goals(result)
