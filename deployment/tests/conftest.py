@@ -116,15 +116,28 @@ if "delete" in args and os.environ.get("FAKE_KUBECTL_DELETE_EXIT", "0") != "0":
 
 
 @pytest.fixture
-def kubectl_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str, str], Path]:
+    """Put a fake command first on PATH: `fake_cli(name, script, log_env)` writes the Python `script` as
+    `name`, points the environment variable `log_env` at the file it records its calls in (not created
+    until the fake first writes to it), and returns that file."""
+
+    def install(name: str, script: str, log_env: str) -> Path:
+        bin_dir = tmp_path / f"{name}-bin"
+        bin_dir.mkdir()
+        fake = bin_dir / name
+        fake.write_text(script)
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+        log = tmp_path / f"{name}.log"
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv(log_env, str(log))
+        return log
+
+    return install
+
+
+@pytest.fixture
+def kubectl_calls(fake_cli: Callable[[str, str, str], Path]) -> Path:
     """A fake kubectl first on PATH; returns the file where it records its calls, one JSON list a line."""
-    bin_dir = tmp_path / "kubectl-bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "kubectl"
-    fake.write_text(FAKE_KUBECTL)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    log = tmp_path / "kubectl.log"
+    log = fake_cli("kubectl", FAKE_KUBECTL, "FAKE_KUBECTL_LOG")
     log.touch()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
     return log

@@ -4,8 +4,7 @@ with Docker — checked with a stand-in `docker` executable that records what it
 from __future__ import annotations
 
 import json
-import os
-import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -32,17 +31,9 @@ with open(os.environ["DOCKER_CALLS"], "a") as log:
 
 
 @pytest.fixture
-def docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def docker(fake_cli: Callable[[str, str, str], Path]) -> Path:
     """A `docker` on PATH that logs its calls to a file (and fails with DOCKER_EXIT)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "docker"
-    script.write_text(FAKE_DOCKER)
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    calls = tmp_path / "calls.jsonl"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DOCKER_CALLS", str(calls))
-    return calls
+    return fake_cli("docker", FAKE_DOCKER, "DOCKER_CALLS")
 
 
 @pytest.fixture
