@@ -149,8 +149,8 @@ compare: $(STAMP) ## Compare the stages: coupling, cold starts (Lambda/ECS/EKS v
 	  $(if $(SECTIONS),--sections $(SECTIONS)) $(if $(COMPARE_STAGES),--stages $(COMPARE_STAGES)) $(if $(COMPARE_TARGETS),--targets $(COMPARE_TARGETS)) \
 	  --env $(ENV) $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes)
 
-manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.k8s (tests check they are current)
-	@for s in $(STAGES); do $(PY) -m shopctl.k8s render --stage $$s > deployment/eks/$$s.yaml; done; echo "✓ deployment/eks/*.yaml"
+manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.targets.k8s (tests check they are current)
+	@for s in $(STAGES); do $(PY) -m shopctl.targets.k8s render --stage $$s > deployment/eks/$$s.yaml; done; echo "✓ deployment/eks/*.yaml"
 
 # Tab-completable aliases: make deploy-<stage>-<target> / make destroy-<stage>-<target>
 ALIASES := $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t) destroy-$(s)-$(t)))
@@ -167,10 +167,10 @@ LAB_PORT  ?= 8888
 .PHONY: notebooks notebooks-strip lab
 
 notebooks: $(STAMP) ## Execute every notebook (or NOTEBOOKS="01 03") and render HTML into build/notebooks/
-	@$(PY) -m shopctl.notebooks run --html build/notebooks $(NOTEBOOKS)
+	@$(PY) -m shopctl.workshop.notebooks run --html build/notebooks $(NOTEBOOKS)
 
 notebooks-strip: $(STAMP) ## Remove outputs from notebooks/*.ipynb before committing (the tests insist)
-	@$(PY) -m shopctl.notebooks strip $(NOTEBOOKS)
+	@$(PY) -m shopctl.workshop.notebooks strip $(NOTEBOOKS)
 
 # This project's JupyterLab settings (notebooks/.jupyter/overrides.json: no "get notified about Jupyter
 # news?" prompt, no update checks) go into the virtualenv's own JupyterLab, not into your user settings.
@@ -188,11 +188,11 @@ lab: $(STAMP) ## Open JupyterLab on notebooks/00-welcome.ipynb, the project's vi
 
 .PHONY: exercises exercise-reset
 exercises: $(STAMP) ## The exercises of notebooks 01-05 and their status (todo/passed/failed); SOLUTIONS=1: check the reference solutions in a scratch copy
-	@$(PY) -m shopctl.exercises list $(if $(filter 1,$(SOLUTIONS)),--solutions)
+	@$(PY) -m shopctl.workshop.exercises list $(if $(filter 1,$(SOLUTIONS)),--solutions)
 
 exercise-reset: $(STAMP) ## Put one exercise's files back as git has them: make exercise-reset NAME=cached-config
 	@test -n "$(NAME)" || { echo "error: NAME is not set"; echo "  hint: make exercise-reset NAME=<exercise>; make exercises lists them"; exit 1; }
-	@$(PY) -m shopctl.exercises reset $(NAME)
+	@$(PY) -m shopctl.workshop.exercises reset $(NAME)
 
 # --- verify ------------------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from shopctl import localaws
-from shopctl.net import free_port
-from shopctl.resources import TableNames, ensure_tables
+from shopctl.aws.resources import TableNames, ensure_tables
+from shopctl.local import localaws
+from shopctl.local.net import free_port
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from shopctl.process import temporary_environment
-from shopctl.resources import TableNames, runtime_environment
+from shopctl.aws.resources import TableNames, runtime_environment
+from shopctl.local.process import temporary_environment
 
 CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")
 

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from monolith import main
-from shopctl.resources import TableNames
+from shopctl.aws.resources import TableNames
 
 ANN = {"name": "Ann Example", "email": "ann@example.com"}
 CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from monolith import main
-from shopctl.resources import TableNames, delete_tables, ensure_tables, runtime_environment
+from shopctl.aws.resources import TableNames, delete_tables, ensure_tables, runtime_environment
 
 CONFIG_VARIABLES = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")
 

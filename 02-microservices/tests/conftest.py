@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shopctl.process import temporary_environment
-from shopctl.resources import TableNames, ensure_tables, runtime_environment
+from shopctl.aws.resources import TableNames, ensure_tables, runtime_environment
+from shopctl.local.process import temporary_environment
 
 APP_SETTINGS = ("RUNTIME", "USERS_TABLE", "ORDERS_TABLE", "SSM_PREFIX", "CONFIG_FILE")
 

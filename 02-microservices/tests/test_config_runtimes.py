@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from orders_service import config as orders_config
 from orders_service.main import app as orders_app
 from orders_service.users_client import http_client
-from shopctl.resources import RUNTIMES
+from shopctl.aws.resources import RUNTIMES
 from users_service import config as users_config
 from users_service.main import app as users_app
 

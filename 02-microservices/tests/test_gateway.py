@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from gateway.main import app as gateway_app
 from orders_service.main import app as orders_app
-from shopctl.net import free_port
+from shopctl.local.net import free_port
 from users_service.main import app as users_app
 
 

@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 
 from orders_service.main import app as orders_app
 from orders_service.users_client import http_client
-from shopctl.net import free_port
-from shopctl.resources import TableNames
+from shopctl.aws.resources import TableNames
+from shopctl.local.net import free_port
 
 
 def stored_orders(tables: TableNames) -> list[dict]:

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from shopctl.resources import TableNames
+from shopctl.aws.resources import TableNames
 from users_service.main import app as users_app
 from users_service.main import handler
 

@@ -11,9 +11,11 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import account, ecs_target, eks_target, lambda_target, localaws, resources, run
+from shopctl.aws import account, resources
 from shopctl.errors import ShopctlError, unexpected
+from shopctl.local import localaws, run
 from shopctl.stages import STAGES, get_stage
+from shopctl.targets import ecs_target, eks_target, lambda_target
 
 
 def _local_aws_start(args: argparse.Namespace) -> int:
@@ -106,7 +108,7 @@ def _destroy(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from shopctl import census, state
+    from shopctl.aws import census, state
 
     states = state.every_scope()
     if not states:
@@ -134,7 +136,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _coldstart(args: argparse.Namespace) -> int:
-    from shopctl import coldstart, state
+    from shopctl.aws import state
+    from shopctl.targets import coldstart
 
     stage = get_stage(args.stage)
     account.use(args.env, args.aws_port)
@@ -160,7 +163,7 @@ def _coldstart(args: argparse.Namespace) -> int:
 
 
 def _deploy_all(args: argparse.Namespace) -> int:
-    from shopctl import fleet
+    from shopctl.targets import fleet
 
     account.use("local", args.aws_port)
     rows = fleet.deploy_all()
@@ -175,7 +178,7 @@ def _deploy_all(args: argparse.Namespace) -> int:
 
 
 def _destroy_all(args: argparse.Namespace) -> int:
-    from shopctl import fleet
+    from shopctl.targets import fleet
 
     account.use("local", args.aws_port)
     removed = fleet.destroy_all(keep_data=args.keep_data)
@@ -184,7 +187,7 @@ def _destroy_all(args: argparse.Namespace) -> int:
 
 
 def _deploy_mixed(args: argparse.Namespace) -> int:
-    from shopctl import fleet
+    from shopctl.targets import fleet
 
     account.use("local", args.aws_port)
     eks, lam, result = fleet.deploy_mixed()

@@ -79,9 +79,9 @@ def pushed_images(aws: None) -> None:
 
     import boto3
 
-    from shopctl.deploy_common import ensure_repository
-    from shopctl.image import content_tag
+    from shopctl.aws.image import content_tag
     from shopctl.stages import STAGES
+    from shopctl.targets.common import ensure_repository
 
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
     for stage in STAGES.values():

@@ -10,9 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from shopctl.aws.resources import TableNames
 from shopctl.compare import cli, cold_starts
-from shopctl.lambda_target import LOG_RETENTION_DAYS, MEMORY_MB, Options
-from shopctl.resources import TableNames
+from shopctl.targets.lambda_target import LOG_RETENTION_DAYS, MEMORY_MB, Options
 
 AWS_OPTIONS = Options(env="aws", python="3.12", quiet=True)
 

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from shopctl import cli, lambda_target
+from shopctl import cli
 from shopctl.compare import cli as compare_cli
 from shopctl.compare import report
-from shopctl.package import BOTO_SERVICES, Platform, build
 from shopctl.stages import STAGES
+from shopctl.targets import lambda_target
+from shopctl.targets.package import BOTO_SERVICES, Platform, build
 
 pytestmark = pytest.mark.e2e
 

@@ -8,10 +8,11 @@ import json
 
 import boto3
 
-from shopctl import ecs_target, eks_target, k8s, state
-from shopctl.iam import INDEX_ACTIONS, table_actions
-from shopctl.resources import TableNames
+from shopctl.aws import state
+from shopctl.aws.iam import INDEX_ACTIONS, table_actions
+from shopctl.aws.resources import TableNames
 from shopctl.stages import STAGES
+from shopctl.targets import ecs_target, eks_target, k8s
 
 REGION = "eu-west-1"
 
@@ -148,7 +149,7 @@ def test_eks_pod_role_is_trusted_by_exactly_its_service_account(managed_policies
     assert eks_target._oidc_provider(cluster) == provider  # found, not created twice
     stage = STAGES["microservices"]
     tables = TableNames.for_deployment("microservices-eks")
-    from shopctl.resources import ensure_tables
+    from shopctl.aws.resources import ensure_tables
 
     ensure_tables(tables)
     arn = eks_target._pod_role(stage, stage.service("orders"), tables, provider)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from shopctl import k8s
-from shopctl.build_context import build_context
+from shopctl.aws.build_context import build_context
 from shopctl.paths import REPO_ROOT, STAGE_DIRS
 from shopctl.stages import STAGES
+from shopctl.targets import k8s
 
 DOCKERFILE = REPO_ROOT / "deployment" / "Dockerfile"
 LAMBDA_DOCKERFILE = REPO_ROOT / "deployment" / "lambda" / "Dockerfile"
@@ -294,9 +294,9 @@ def test_image_layout_serves_health_without_writing(
     """What the final stage does, done here: the stage's files from the build context at /app (COPY),
     bytecode compiled (RUN compileall), the image's CMD with the app in UVICORN_APP, then the
     HEALTHCHECK's own command. The app must start from those files alone and write nothing under /app."""
-    from shopctl.localaws import terminate
-    from shopctl.net import free_port, wait_healthy
-    from shopctl.resources import TableNames, write_config_file
+    from shopctl.aws.resources import TableNames, write_config_file
+    from shopctl.local.localaws import terminate
+    from shopctl.local.net import free_port, wait_healthy
 
     stage, service = STAGES[stage_name], STAGES[stage_name].service(service_name)
     app_dir = tmp_path / "app"

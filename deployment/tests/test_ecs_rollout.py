@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shopctl import alb, ecs_target, security_groups
 from shopctl.errors import ShopctlError
+from shopctl.targets import alb, ecs_target, security_groups
 
 ECS = ecs_target.Options(env="aws", quiet=True)
 ELB = "elastic-load-balancing-v2."  # how botocore names elbv2 in its events

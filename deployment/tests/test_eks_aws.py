@@ -11,8 +11,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shopctl import eks_target, iam, state
+from shopctl.aws import iam, state
 from shopctl.errors import ShopctlError
+from shopctl.targets import eks_target
 
 
 def calls(log: Path) -> list[list[str]]:

@@ -10,10 +10,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shopctl import image
-from shopctl.deploy_common import ensure_repository
+from shopctl.aws import image
 from shopctl.errors import ShopctlError
 from shopctl.stages import STAGES
+from shopctl.targets.common import ensure_repository
 
 OCI = "application/vnd.oci.image.manifest.v1+json"
 FAKE_DOCKER = """#!/usr/bin/env python3
@@ -141,7 +141,7 @@ def test_without_buildx_it_builds_for_the_engine_architecture_and_pushes(aws, do
 
 
 def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry, kubectl_calls, monkeypatch):
-    from shopctl import ecs_target, eks_target
+    from shopctl.targets import ecs_target, eks_target
 
     ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
     (details,) = boto3.client("ecr").describe_images(repositoryName="shop-clean")["imageDetails"]

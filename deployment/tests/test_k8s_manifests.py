@@ -1,4 +1,4 @@
-"""The EKS manifests (shopctl/k8s.py): valid against the Kubernetes API schemas, saying what the
+"""The EKS manifests (shopctl/targets/k8s.py): valid against the Kubernetes API schemas, saying what the
 contract needs (RUNTIME=EKS, the config file where the ConfigMap is mounted, /health), locked down, and
 the committed examples in deployment/eks/ identical to a fresh render."""
 
@@ -13,10 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shopctl import deploy_common, k8s, lambda_target
+from shopctl.aws.resources import TableNames, config_document
 from shopctl.paths import REPO_ROOT
-from shopctl.resources import TableNames, config_document
 from shopctl.stages import STAGES
+from shopctl.targets import common, k8s, lambda_target
 
 # Kubernetes versions the schemas are checked against (ones EKS runs; kubernetes-validate ships them).
 K8S_VERSIONS = ("1.33", "1.34")
@@ -55,7 +55,7 @@ def test_every_document_is_valid_kubernetes(stage: str, version: str) -> None:
 def test_one_deployment_per_service_holding_code_named_like_the_functions(stage: str) -> None:
     docs = render(stage)
     the_stage = STAGES[stage]
-    expected = {deploy_common.resource_name(the_stage, s) for s in the_stage.app_services()}
+    expected = {common.resource_name(the_stage, s) for s in the_stage.app_services()}
     assert {lambda_target.function_name(the_stage, s) for s in the_stage.app_services()} == expected
     for kind in ("ServiceAccount", "Deployment", "Service", "NetworkPolicy"):
         assert {d["metadata"]["name"] for d in k8s.find(docs, kind)} == expected, kind
@@ -224,7 +224,7 @@ def test_committed_example_is_a_fresh_render(stage: str) -> None:
     assert path.exists(), f"missing {path.relative_to(REPO_ROOT)}"
     assert path.read_text() == out.getvalue(), (
         f"{path.relative_to(REPO_ROOT)} is stale: run "
-        f"`python -m shopctl.k8s render --stage {stage} > deployment/eks/{stage}.yaml`"
+        f"`python -m shopctl.targets.k8s render --stage {stage} > deployment/eks/{stage}.yaml`"
     )
     docs = list(yaml.safe_load_all(path.read_text()))
     assert docs == k8s.example(stage)

@@ -13,10 +13,11 @@ import zipfile
 import boto3
 import pytest
 
-from shopctl import lambda_target, state
-from shopctl.iam import INDEX_ACTIONS, table_actions
-from shopctl.package import package_path
+from shopctl.aws import state
+from shopctl.aws.iam import INDEX_ACTIONS, table_actions
 from shopctl.stages import STAGES
+from shopctl.targets import lambda_target
+from shopctl.targets.package import package_path
 
 OPTIONS = lambda_target.Options(env="aws", python="3.12", quiet=True)
 

@@ -1,4 +1,4 @@
-"""The local AWS keeps DynamoDB's isolation under concurrent requests (shopctl.moto_server): a cancelled
+"""The local AWS keeps DynamoDB's isolation under concurrent requests (shopctl.local.moto_server): a cancelled
 transaction must not undo, nor show, anything — plain moto restores whole-table copies on cancellation,
 losing the writes other requests made meanwhile."""
 

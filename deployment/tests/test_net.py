@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from shopctl import net
+from shopctl.local import net
 
 
 def test_server_ports_come_from_below_the_ephemeral_range_and_are_not_handed_out_twice() -> None:

@@ -1,5 +1,5 @@
 """`make destroy-all KEEP_DATA=0` leaves nothing of the project in the account: a census across every AWS
-service the deploy code uses (shopctl.census) finds resources in each after deploying, and none after.
+service the deploy code uses (shopctl.aws.census) finds resources in each after deploying, and none after.
 
 Why not `make deploy-all` itself: it starts 9 deployments' local processes (supervisors, local Lambdas,
 gateways) against a moto server — about a minute and a half and most of a core, and the processes add
@@ -14,8 +14,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from shopctl import census, ecs_target, eks_target, fleet, lambda_target, state
+from shopctl.aws import census, state
 from shopctl.stages import STAGES
+from shopctl.targets import ecs_target, eks_target, fleet, lambda_target
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from shopctl.net import free_port
-from shopctl.supervisor import Spec, write_spec
+from shopctl.local.net import free_port
+from shopctl.local.supervisor import Spec, write_spec
 
 
 def _alive(pid: int) -> bool:
@@ -30,7 +30,7 @@ def test_sigterm_right_after_the_replicas_start_stops_them(tmp_path: Path) -> No
     spec = Spec(name="sleepers", argv=sleeper, env=dict(os.environ), replicas=2)
     path = write_spec(spec, tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shopctl.supervisor", "--spec", str(path), "--port", str(free_port())],
+        [sys.executable, "-m", "shopctl.local.supervisor", "--spec", str(path), "--port", str(free_port())],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     pids = []

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shopctl import state
-from shopctl.deploy_common import wait_rolled_out
+from shopctl.aws import state
 from shopctl.errors import ShopctlError
-from shopctl.net import free_port, wait_healthy
-from shopctl.process import spawn
-from shopctl.supervisor import CONTROL_PATH, Spec, write_spec
+from shopctl.local.net import free_port, wait_healthy
+from shopctl.local.process import spawn
+from shopctl.local.supervisor import CONTROL_PATH, Spec, write_spec
+from shopctl.targets.common import wait_rolled_out
 
 # A container stand-in: answers /health, and / with its VERSION; listens on --port.
 APP = """
@@ -45,7 +45,7 @@ def test_a_changed_spec_rolls_out_without_dropping_requests(tmp_path):
     app.write_text(APP)
     path = write_spec(spec(app, "v1"), tmp_path)
     port = free_port()
-    proc = spawn("sup", [sys.executable, "-m", "shopctl.supervisor", "--spec", str(path), "--port", str(port)],
+    proc = spawn("sup", [sys.executable, "-m", "shopctl.local.supervisor", "--spec", str(path), "--port", str(port)],
                  None, tmp_path / "sup.log")
     url = f"http://127.0.0.1:{port}"
     local = state.LocalProcess("app", proc.pid, port, url, str(tmp_path / "sup.log"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import boto3
 
-from shopctl import resources
+from shopctl.aws import resources
 
 TABLES = resources.TableNames.for_deployment("clean-ecs")
 

@@ -19,9 +19,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from shopctl import localaws
-from shopctl.net import free_port
-from shopctl.serving import serve
+from shopctl.local import localaws
+from shopctl.local.net import free_port
+from shopctl.local.serving import serve
 from tests.browser import chromium
 
 pytestmark = [

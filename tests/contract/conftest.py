@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from shopctl import localaws
-from shopctl.serving import DEPLOY_TARGETS, Deployed, serve
+from shopctl.local import localaws
+from shopctl.local.serving import DEPLOY_TARGETS, Deployed, serve
 from shopctl.stages import STAGES
 
 __all__ = ["Deployed"]

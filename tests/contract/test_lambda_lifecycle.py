@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from shopctl import coldstart, lambda_target
 from shopctl.stages import STAGES
+from shopctl.targets import coldstart, lambda_target
 
 
 def test_first_invoke_is_cold_then_warm(api, deployment):

@@ -1,7 +1,7 @@
 """The IAM policies the deploy code writes grant exactly the DynamoDB calls each stage makes.
 
 The local AWS records every request while a stage serves the whole contract (moto's recorder); the
-(action, table/index) pairs it saw must equal what shopctl.iam grants that stage — no more, no less.
+(action, table/index) pairs it saw must equal what shopctl.aws.iam grants that stage — no more, no less.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import uuid
 
 import httpx
 
-from shopctl.iam import INDEX_ACTIONS, table_actions
-from shopctl.resources import ORDERS_BY_USER_INDEX
+from shopctl.aws.iam import INDEX_ACTIONS, table_actions
+from shopctl.aws.resources import ORDERS_BY_USER_INDEX
 from tests.support.api import create_order, create_user, list_all
 
 TRANSACT_ITEM_ACTIONS = {

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shopctl import localaws
-from shopctl.serving import serve
+from shopctl.local import localaws
+from shopctl.local.serving import serve
 from shopctl.stages import STAGES
 from tests.support.api import create_order, create_user, unique_email
 

@@ -1,6 +1,6 @@
 """On local ECS and EKS each service runs as replicas behind one port, like an ECS service's tasks or a
 Deployment's pods: kill one with SIGKILL and requests keep succeeding on the others while the platform
-replaces it (the ECS service scheduler / the ReplicaSet controller on AWS; `shopctl.supervisor` here)."""
+replaces it (the ECS service scheduler / the ReplicaSet controller on AWS; `shopctl.local.supervisor` here)."""
 
 from __future__ import annotations
 

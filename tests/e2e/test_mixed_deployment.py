@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shopctl import eks_target, fleet, lambda_target
-from shopctl.net import free_port
+from shopctl.local.net import free_port
+from shopctl.targets import eks_target, fleet, lambda_target
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shopctl import exercises, notebooks
 from shopctl.paths import REPO_ROOT
+from shopctl.workshop import exercises, notebooks
 
 
 def _status() -> str:

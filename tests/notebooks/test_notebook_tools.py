@@ -9,8 +9,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from shopctl import notebooks, workshop
+from shopctl import workshop
 from shopctl.errors import ShopctlError
+from shopctl.workshop import notebooks
 
 
 def _notebook(tmp_path: Path, *cells) -> Path:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from shopctl import notebooks, workshop
+from shopctl import workshop
 from shopctl.compare import cli as compare_cli
 from shopctl.compare import side_by_side
+from shopctl.workshop import notebooks
 
 PATHS = notebooks.notebook_paths()
 
@@ -30,7 +31,7 @@ def test_the_workshop_has_its_notebooks_in_learning_order() -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_notebooks_are_stored_without_outputs(path: Path) -> None:
-    assert notebooks.stored_outputs(path) == [], "run `.venv/bin/python -m shopctl.notebooks strip` before committing"
+    assert notebooks.stored_outputs(path) == [], "run `make notebooks-strip` before committing"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)

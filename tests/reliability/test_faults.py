@@ -1,5 +1,5 @@
 """The fault checks of `make verify` (`shopctl.verify.faults`), reduced, on the stages as `make run` serves
-them: DynamoDB throttled and dropping connections (through `shopctl.faultproxy`), the microservices'
+them: DynamoDB throttled and dropping connections (through `shopctl.local.faultproxy`), the microservices'
 users-service down or not answering, and every process started with broken configuration."""
 
 from __future__ import annotations

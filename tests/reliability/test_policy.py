@@ -10,7 +10,7 @@ import uuid
 import boto3
 import pytest
 
-from shopctl import lambda_target
+from shopctl.targets import lambda_target
 from shopctl.verify import policy, tools
 from shopctl.verify.result import Result
 

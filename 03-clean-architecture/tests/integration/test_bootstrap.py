@@ -2,7 +2,7 @@
 result is a working app — one test per runtime, against the local AWS.
 
 The settings are published exactly as `make run` and the deploy code publish them
-(shopctl.resources.runtime_environment), so these tests also pin the stage to the shared contract.
+(shopctl.aws.resources.runtime_environment), so these tests also pin the stage to the shared contract.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, SQLiteUse
 from clean_shop.application.errors import ConfigurationError
 from clean_shop.bootstrap import bootstrap, listen_address
 from clean_shop.entrypoints.http import create_app
-from shopctl.resources import TableNames, runtime_environment
+from shopctl.aws.resources import TableNames, runtime_environment
 
 ADAPTERS = {"LAMBDA": LambdaConfigAdapter, "ECS": ECSConfigAdapter, "EKS": EKSConfigAdapter}
 

@@ -9,7 +9,7 @@ import pytest
 
 from clean_shop.adapters.config import ECSConfigAdapter
 from clean_shop.application.errors import ConfigurationError
-from shopctl.resources import put_parameters
+from shopctl.aws.resources import put_parameters
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from clean_shop.adapters.config import EKSConfigAdapter
 from clean_shop.application.errors import ConfigurationError
-from shopctl.resources import write_config_file
+from shopctl.aws.resources import write_config_file
 
 
 def test_reads_nested_keys_from_the_mounted_file(tmp_path: Path) -> None:

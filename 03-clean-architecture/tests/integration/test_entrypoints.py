@@ -18,7 +18,7 @@ from types import ModuleType
 import boto3
 import pytest
 
-from shopctl.resources import TableNames, runtime_environment
+from shopctl.aws.resources import TableNames, runtime_environment
 
 
 def fresh_import(name: str, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> ModuleType:

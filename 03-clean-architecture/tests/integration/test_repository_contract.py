@@ -25,7 +25,7 @@ from clean_shop.adapters.sqlite_repository import SQLiteOrderRepository, SQLiteU
 from clean_shop.application.errors import InvalidPageToken
 from clean_shop.application.ports import OrderRepository, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
-from shopctl.resources import ORDERS_BY_USER_INDEX
+from shopctl.aws.resources import ORDERS_BY_USER_INDEX
 
 Repositories = tuple[UserRepository, OrderRepository]
 

@@ -28,12 +28,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import account, lambda_target
+from shopctl.aws import account
 from shopctl.compare import charts, cold_starts, coupling, report, testcost
 from shopctl.errors import ShopctlError, unexpected
-from shopctl.localaws import LocalAws
+from shopctl.local.localaws import LocalAws
 from shopctl.paths import REPO_ROOT
 from shopctl.stages import STAGES
+from shopctl.targets import lambda_target
 
 SECTIONS = ("coupling", "coldstart", "tests")
 CHARTS = ("coupling", "impact", "coldstart", "process", "testcost")

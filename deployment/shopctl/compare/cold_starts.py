@@ -5,7 +5,7 @@ Everything runs on this machine, in one run, against a local AWS of its own:
 - the **floor**: a bare `python -c pass`, and `floor_app` (FastAPI + Mangum + boto3, one DynamoDB client,
   one DynamoDB call) packaged like a stage, run on the same local Lambda and as the same container command;
 - **Lambda**: each stage deployed exactly as `make deploy TARGET=lambda` does (plain, then `OPTIMIZE=1`),
-  N cold starts forced the way one does on AWS (`shopctl.coldstart`: change the configuration, invoke,
+  N cold starts forced the way one does on AWS (`shopctl.targets.coldstart`: change the configuration, invoke,
   read Init Duration and Duration from the REPORT lines in CloudWatch Logs), package sizes from the build;
 - **ECS / EKS / local**: the container command of the registered task definition / rendered Deployment
   (read back from the files local ECS/EKS run from), started N times as a fresh process: time from
@@ -39,29 +39,18 @@ from typing import Any
 import boto3
 import httpx
 
-from shopctl import (
-    artifacts,
-    coldstart,
-    deploy_common,
-    ecs_target,
-    eks_target,
-    fleet,
-    iam,
-    lambda_target,
-    localaws,
-    resources,
-    run,
-    state,
-)
+from shopctl.aws import iam, resources, state
+from shopctl.aws.resources import TableNames, ensure_tables
 from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing as lambda_testing
 from shopctl.lambda_local.function import extract
-from shopctl.net import free_port
-from shopctl.package import Package, Platform, build, build_root, build_zip, package_path, pinned
-from shopctl.process import base_environ, uvicorn_argv
-from shopctl.resources import TableNames, ensure_tables
+from shopctl.local import localaws, run
+from shopctl.local.net import free_port
+from shopctl.local.process import base_environ, uvicorn_argv
+from shopctl.local.supervisor import Spec, start_replica, write_files
 from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
-from shopctl.supervisor import Spec, start_replica, write_files
+from shopctl.targets import artifacts, coldstart, common, ecs_target, eks_target, fleet, lambda_target
+from shopctl.targets.package import Package, Platform, build, build_root, build_zip, package_path, pinned
 
 FLOOR_DIR = Path(__file__).with_name("floor_app")
 FLOOR_FUNCTION = "shop-floor"
@@ -450,7 +439,7 @@ def floor_process(aws: localaws.LocalAws, target: str) -> ProcessSubject:
 
 
 def _spec_for(stage: Stage, service: Service, deployment: str) -> Spec:
-    path = deploy_common.manifest_dir(deployment) / f"{deploy_common.resource_name(stage, service)}.spec.json"
+    path = common.manifest_dir(deployment) / f"{common.resource_name(stage, service)}.spec.json"
     if not path.exists():
         raise ShopctlError(f"no local spec {path} after deploying {deployment}", "did the deploy code change?")
     return Spec(**json.loads(path.read_text()))
@@ -664,7 +653,7 @@ def import_times(
         for service in lambda_target.lambda_services(stage):
             package = build(stage, service, platform, quiet=True)
             module = service.handler.rsplit(".", 1)[0]
-            variables = deploy_common.table_env(service, tables)
+            variables = common.table_env(service, tables)
             variables.update({f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams})
             label = stage.name if len(stage.app_services()) == 1 else f"{stage.name}/{service.name}"
             out[label] = import_breakdown(package, module, lambda_env(aws_environ, variables))
@@ -679,7 +668,7 @@ def clear_run_dir(run: Path) -> int:
     deploy keeps a live process it finds in its state, which would then talk to that run's local AWS."""
     if not run.exists():
         return 0
-    stopped = sum(len(deploy_common.stop_processes(deployment)) for deployment in state.all_states())
+    stopped = sum(len(common.stop_processes(deployment)) for deployment in state.all_states())
     for pid_file in run.glob("moto-*.pid"):  # its local AWS, by the pid it recorded
         with contextlib.suppress(ValueError):
             stopped += localaws.stop(int(pid_file.stem.removeprefix("moto-")), quiet=True)

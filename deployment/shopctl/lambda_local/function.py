@@ -22,8 +22,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import artifacts
 from shopctl.lambda_local.events import UrlInfo
+from shopctl.targets import artifacts
 
 REFRESH_SECONDS = 1.0
 

@@ -24,9 +24,9 @@ import boto3
 import httpx
 from botocore.exceptions import ClientError
 
-from shopctl import artifacts
 from shopctl.lambda_local.logs import log_group_name
-from shopctl.net import free_port
+from shopctl.local.net import free_port
+from shopctl.targets import artifacts
 
 DEPLOYMENT_DIR = Path(__file__).resolve().parents[2]  # what makes `import shopctl` work
 

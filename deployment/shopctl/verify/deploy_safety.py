@@ -32,12 +32,12 @@ import boto3
 import httpx
 from botocore.exceptions import ClientError
 
-from shopctl import deploy_common as common
-from shopctl import ecs_target, eks_target, iam, k8s, lambda_target, state
-from shopctl.net import free_port
-from shopctl.resources import TableNames
-from shopctl.serving import DEPLOY_TARGETS
+from shopctl.aws import iam, state
+from shopctl.aws.resources import TableNames
+from shopctl.local.net import free_port
+from shopctl.local.serving import DEPLOY_TARGETS
 from shopctl.stages import get_stage
+from shopctl.targets import common, ecs_target, eks_target, k8s, lambda_target
 from shopctl.verify.env import current_aws
 from shopctl.verify.result import Result
 

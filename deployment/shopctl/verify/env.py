@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
-from shopctl import localaws
 from shopctl.errors import ShopctlError
+from shopctl.local import localaws
 
 
 def current_aws() -> localaws.LocalAws:

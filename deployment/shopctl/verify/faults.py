@@ -1,6 +1,6 @@
 """`make verify` faults: what each stage does when its dependencies fail, on each target.
 
-- **dynamodb**: the deployment reaches the local AWS through `shopctl.faultproxy`, which is told to
+- **dynamodb**: the deployment reaches the local AWS through `shopctl.local.faultproxy`, which is told to
   throttle DynamoDB (ThrottlingException), drop its connections, hang (no answer), or refuse connections
   altogether. Every request made meanwhile must be a 503 with `Retry-After` and a JSON `detail`; the
   tables must be exactly as before the fault (read directly from the local AWS); and once the proxy
@@ -35,12 +35,14 @@ from typing import Any
 import boto3
 import httpx
 
-from shopctl import faultproxy, lambda_target, localaws, resources
+from shopctl.aws import resources
 from shopctl.lambda_local.testing import wait_for_logs
-from shopctl.net import free_port, wait_healthy
-from shopctl.process import base_environ, spawn, uvicorn_argv
-from shopctl.serving import Deployed, serve
+from shopctl.local import faultproxy, localaws
+from shopctl.local.net import free_port, wait_healthy
+from shopctl.local.process import base_environ, spawn, uvicorn_argv
+from shopctl.local.serving import Deployed, serve
 from shopctl.stages import Service, get_stage
+from shopctl.targets import lambda_target
 from shopctl.verify.result import Result
 
 FULL_MODES = ("throttle", "drop", "hang", "refuse")

@@ -37,8 +37,8 @@ from xml.etree import ElementTree
 import boto3
 import httpx
 
-from shopctl import localaws
-from shopctl.serving import Deployed, serve
+from shopctl.local import localaws
+from shopctl.local.serving import Deployed, serve
 from shopctl.verify.result import Result
 
 FULL_EXAMPLES = 50  # Schemathesis' --max-examples: per operation, in its fuzzing and stateful phases

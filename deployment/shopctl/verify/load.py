@@ -29,8 +29,8 @@ from typing import Any
 
 import boto3
 
-from shopctl.resources import TableNames
-from shopctl.serving import serve
+from shopctl.aws.resources import TableNames
+from shopctl.local.serving import serve
 from shopctl.verify.env import current_aws
 from shopctl.verify.result import Result
 

@@ -4,7 +4,7 @@ Per stage and deploy target (deployed to the local AWS, then destroyed):
 - IAM: every role the deployment created, read back from the local AWS. No `*` in an action, no `*`
   resource — except the one documented in deployment/SECURITY.md (ECR's GetAuthorizationToken accepts
   only "*") — and the DynamoDB statements name exactly the service's tables and the orders index with
-  exactly the actions `shopctl.iam` grants (tests/contract/test_least_privilege.py proves those equal the
+  exactly the actions `shopctl.aws.iam` grants (tests/contract/test_least_privilege.py proves those equal the
   calls each stage really makes), SSM statements exactly the service's parameters, logs exactly its own
   log group; trust policies name one service principal (or one ServiceAccount, for IRSA).
 - Hardening: ECS containers run as a non-root user on a read-only root filesystem; EKS pods run as
@@ -33,14 +33,14 @@ from typing import Any
 
 import boto3
 
-from shopctl import deploy_common as common
-from shopctl import ecs_target, eks_target, fleet, iam, k8s, lambda_target, state
-from shopctl.build_context import build_context
-from shopctl.net import free_port
+from shopctl.aws import iam, state
+from shopctl.aws.build_context import build_context
+from shopctl.aws.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
+from shopctl.local.net import free_port
+from shopctl.local.serving import DEPLOY_TARGETS
 from shopctl.paths import REPO_ROOT
-from shopctl.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
-from shopctl.serving import DEPLOY_TARGETS
 from shopctl.stages import STAGES, Service, Stage, get_stage
+from shopctl.targets import common, ecs_target, eks_target, fleet, k8s, lambda_target
 from shopctl.verify import tools
 from shopctl.verify.result import Result
 

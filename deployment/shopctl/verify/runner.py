@@ -22,11 +22,11 @@ from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
-from shopctl import localaws
 from shopctl.errors import ShopctlError
-from shopctl.net import free_port
+from shopctl.local import localaws
+from shopctl.local.net import free_port
+from shopctl.local.serving import TARGETS
 from shopctl.paths import REPO_ROOT
-from shopctl.serving import TARGETS
 from shopctl.stages import STAGES
 from shopctl.verify.result import Result
 
@@ -247,8 +247,8 @@ def main_with_args(args: argparse.Namespace) -> int:
 
 def _leave_nothing_running() -> None:
     """A check interrupted mid-way may leave a deployment behind: stop its processes (by pid)."""
-    from shopctl import state
-    from shopctl.deploy_common import stop_processes
+    from shopctl.aws import state
+    from shopctl.targets.common import stop_processes
 
     for deployment in state.all_states():
         for line in stop_processes(deployment):

@@ -1,6 +1,6 @@
 """A fault-injecting HTTP proxy in front of the local AWS: how the checks make DynamoDB misbehave.
 
-    python -m shopctl.faultproxy --port P --control-port C --upstream http://127.0.0.1:5000
+    python -m shopctl.local.faultproxy --port P --control-port C --upstream http://127.0.0.1:5000
 
 A process under test gets `AWS_ENDPOINT_URL=http://127.0.0.1:P` instead of the local AWS's own address —
 the same standard boto3 setting as always, so the app cannot tell (no monkeypatching, no test hooks in
@@ -36,9 +36,9 @@ from pathlib import Path
 import httpx
 
 from shopctl.errors import ShopctlError
-from shopctl.net import free_port
+from shopctl.local.net import free_port
+from shopctl.local.process import Proc, spawn
 from shopctl.paths import REPO_ROOT
-from shopctl.process import Proc, spawn
 
 MODES = ("pass", "throttle", "drop", "hang", "refuse")
 DYNAMODB_TARGET = "dynamodb_20120810."
@@ -197,7 +197,7 @@ async def _main(port: int, control_port: int, upstream: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopctl.faultproxy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m shopctl.local.faultproxy", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the local AWS endpoint, e.g. http://127.0.0.1:5000")
@@ -233,7 +233,7 @@ class FaultProxy:
 def running(upstream: str, *, log: Path | None = None, timeout: float = 10.0) -> Iterator[FaultProxy]:
     """Start a fault proxy in front of `upstream` (the local AWS endpoint) for as long as the block lasts."""
     port, control_port = free_port(), free_port()
-    argv = [sys.executable, "-m", "shopctl.faultproxy", "--port", str(port), "--control-port", str(control_port),
+    argv = [sys.executable, "-m", "shopctl.local.faultproxy", "--port", str(port), "--control-port", str(control_port),
             "--upstream", upstream]
     proxy = FaultProxy(spawn("faultproxy", argv, _environ(), log), port, control_port)
     try:

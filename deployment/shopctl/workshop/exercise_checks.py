@@ -1,4 +1,4 @@
-"""The exercises' checkers (shopctl/exercises.py runs each in its own interpreter, inside the judged tree).
+"""The exercises' checkers (shopctl/workshop/exercises.py runs each in its own interpreter, inside the judged tree).
 
 Each returns one CaseResult per case: passed or not, what was seen in one line, where to look next. They judge
 behaviour — HTTP answers of the running stage, what an adapter returns, the manifests deploy renders — not
@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from shopctl.exercises import CaseResult, _case
 from shopctl.paths import REPO_ROOT
+from shopctl.workshop.exercises import CaseResult, _case
 
 # --- serving a stage of the judged tree -----------------------------------------------------------------
 
@@ -37,8 +37,9 @@ def _serving(
     `config_env` replaces what `make run` would publish for RUNTIME (the lesson's new runtime is unknown to
     the deploy code until the learner teaches it): the processes get exactly that environment.
     """
-    from shopctl import localaws, resources, run
-    from shopctl.net import free_port
+    from shopctl.aws import resources
+    from shopctl.local import localaws, run
+    from shopctl.local.net import free_port
 
     with tempfile.TemporaryDirectory(prefix=f"shop-check-{stage}-") as scratch:
         os.environ["SHOP_RUN_DIR"] = scratch
@@ -347,10 +348,10 @@ def _wrap(inner: _Counting, port: type) -> Any:
 
 
 def pod_budget() -> list[CaseResult]:
-    from shopctl import k8s
     from shopctl.stages import STAGES
+    from shopctl.targets import k8s
 
-    look = "deployment() and render() in deployment/shopctl/k8s.py"
+    look = "deployment() and render() in deployment/shopctl/targets/k8s.py"
     results = []
     for stage in STAGES:
         docs = k8s.example(stage)

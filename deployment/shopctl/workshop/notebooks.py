@@ -1,13 +1,13 @@
 """Execute the workshop notebooks (notebooks/NN-*.ipynb) and render them to HTML: `make notebooks`, the tests.
 
-    python -m shopctl.notebooks run [--html build/notebooks] [--jobs 2] [NAME ...]
-    python -m shopctl.notebooks strip            # remove outputs before committing (the tests insist)
+    python -m shopctl.workshop.notebooks run [--html build/notebooks] [--jobs 2] [NAME ...]
+    python -m shopctl.workshop.notebooks strip            # remove outputs before committing (the tests insist)
 
 Notebooks are stored without outputs and run with this virtualenv's kernel (`python3`, which Jupyter
 resolves to the interpreter running this code when ipykernel is installed here). Each notebook starts
 and stops what it needs itself (shopctl.workshop.Session), so several can run side by side.
 
-Exercises change the real code (shopctl/exercises.py): the cell tagged `check` runs `exercises.check(name)`,
+Exercises change the real code (shopctl/workshop/exercises.py): the cell tagged `check` runs `exercises.check(name)`,
 which reports "todo" on an untouched tree instead of raising, so every notebook runs top to bottom.
 In-cell exercises are still supported: a code cell tagged `exercise` holds a blank template, the Markdown
 cell tagged `solution` the reference solution in a ```python block; runs use the solution unless
@@ -244,7 +244,7 @@ def _strip(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopctl.notebooks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m shopctl.workshop.notebooks", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks (and render HTML)")
     run.add_argument("names", nargs="*", help="notebooks to run (default: all), e.g. 01 or 01-monolith")

@@ -9,7 +9,7 @@ serializable with single-item writes). `make verify`'s load check found it; one 
 operations gives the local AWS DynamoDB's guarantee. moto is CPU-bound under the GIL anyway, so
 serialising these calls costs next to no throughput.
 
-    python -m shopctl.moto_server -H 127.0.0.1 -p 5000      (what shopctl.localaws starts)
+    python -m shopctl.local.moto_server -H 127.0.0.1 -p 5000      (what shopctl.local.localaws starts)
 """
 
 from __future__ import annotations

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shopctl import localaws, state
-from shopctl.net import free_port
+from shopctl.aws import state
+from shopctl.local import localaws
+from shopctl.local.net import free_port
+from shopctl.local.process import temporary_environment
 from shopctl.paths import REPO_ROOT
-from shopctl.process import temporary_environment
 
 T = TypeVar("T")
 
@@ -171,7 +172,7 @@ class Session:
         try:
             self._stack.close()
             if state.deployments_dir().exists() and any(state.all_states()):
-                from shopctl import fleet
+                from shopctl.targets import fleet
 
                 with contextlib.redirect_stdout(io.StringIO()):
                     done += fleet.destroy_all(keep_data=False)
@@ -333,7 +334,7 @@ def impact_chart(result: dict[str, Any]) -> Any:
 
 
 def invocations_chart(reports: Sequence[Any]) -> Any:
-    """Lambda invocations from their REPORT lines (`shopctl.coldstart.Report`): the time each one took,
+    """Lambda invocations from their REPORT lines (`shopctl.targets.coldstart.Report`): the time each one took,
     init included, on a log scale — a cold start is two or three orders of magnitude above a warm one."""
     import matplotlib.pyplot as plt
 

@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shopctl import artifacts, iam, resources, state
-from shopctl import deploy_common as common
-from shopctl.package import Package, Platform, build
-from shopctl.process import base_environ
+from shopctl.aws import iam, resources, state
+from shopctl.local.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
+from shopctl.targets import artifacts, common
+from shopctl.targets.package import Package, Platform, build
 
 TARGET = "lambda"
 MEMORY_MB = 512  # CPU scales with memory; 512 MB keeps a FastAPI cold start reasonable
@@ -39,7 +39,7 @@ class Options:
     max_concurrency: int = 10  # local Lambda: environments at most
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
-    optimize: bool = False  # the package tuned for cold starts (shopctl.package: bytecode, stripped SDK data)
+    optimize: bool = False  # the package tuned for cold starts (shopctl.targets.package: bytecode, stripped SDK data)
 
     @property
     def auth_type(self) -> str:

@@ -1,10 +1,10 @@
-"""TARGET=eks: deploy a stage to Amazon EKS — the manifests from `shopctl.k8s`, pods with IRSA roles.
+"""TARGET=eks: deploy a stage to Amazon EKS — the manifests from `shopctl.targets.k8s`, pods with IRSA roles.
 
 The AWS side (tables, image repository, the cluster lookup, the OIDC provider and one IAM role per
 service, trusted only by that service's Kubernetes ServiceAccount) is the same boto3 code for ENV=local
 and ENV=aws. Then ENV=aws applies the manifests with kubectl; ENV=local runs what the *rendered
 Deployment* says — replicas, container command, env, the ConfigMap written to a file standing in for
-its mount, readiness probe — with `shopctl.supervisor`.
+its mount, readiness probe — with `shopctl.local.supervisor`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shopctl import deploy_common as common
-from shopctl import iam, k8s, kubectl, resources, state
+from shopctl.aws import iam, resources, state
+from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
-from shopctl.process import base_environ
+from shopctl.local.process import base_environ
+from shopctl.local.supervisor import Spec, write_spec
 from shopctl.stages import Service, Stage, get_stage
-from shopctl.supervisor import Spec, write_spec
-from shopctl.tagging import Tags
+from shopctl.targets import common, k8s, kubectl
 
 TARGET = "eks"
 NAMESPACE = k8s.DEFAULT_NAMESPACE
@@ -66,7 +66,7 @@ class Options:
     replicas: int = k8s.DEFAULT_REPLICAS
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
-    image_tag: str | None = None  # default: a digest of the image's content (shopctl.image.content_tag)
+    image_tag: str | None = None  # default: a digest of the image's content (shopctl.aws.image.content_tag)
     create_cluster: bool = False  # ENV=aws: create an EKS Auto Mode cluster when CLUSTER_NAME does not exist
     delete_cluster: bool = False  # destroy: also delete the cluster (it is shared by the stages, so only on request)
 

@@ -103,7 +103,7 @@ def start(port: int = DEFAULT_PORT, *, quiet: bool = False, timeout: float = 30.
         print(f"… starting local AWS (moto server) on 127.0.0.1:{port}", flush=True)
     log = _log_file(port).open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shopctl.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "shopctl.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

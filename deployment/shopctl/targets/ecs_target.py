@@ -2,7 +2,7 @@
 
 The same code path for ENV=local and ENV=aws: ECR repository, cluster, roles, log group, SSM parameters,
 task definitions and services are created with boto3 wherever boto3 points. Locally nothing pulls the
-image: `shopctl.supervisor` runs what the *registered* task definition says (its command, environment,
+image: `shopctl.local.supervisor` runs what the *registered* task definition says (its command, environment,
 health check) with the service's desired count, read back from the local AWS.
 """
 
@@ -17,13 +17,13 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shopctl import alb, iam, resources, security_groups, state
-from shopctl import deploy_common as common
+from shopctl.aws import iam, resources, state
+from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
-from shopctl.process import base_environ
+from shopctl.local.process import base_environ
+from shopctl.local.supervisor import Spec, write_spec
 from shopctl.stages import Service, Stage, get_stage
-from shopctl.supervisor import Spec, write_spec
-from shopctl.tagging import Tags
+from shopctl.targets import alb, common, security_groups
 
 TARGET = "ecs"
 CLUSTER = "shop"
@@ -64,7 +64,7 @@ class Options:
     desired_count: int = 2
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
-    image_tag: str | None = None  # default: a digest of the image's content (shopctl.image.content_tag)
+    image_tag: str | None = None  # default: a digest of the image's content (shopctl.aws.image.content_tag)
 
 
 def deployment_name(stage: str) -> str:

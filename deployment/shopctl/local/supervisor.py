@@ -10,7 +10,7 @@ A new deploy rewrites the spec file; the supervisor notices and rolls the replic
 (start the new one, wait for its health check, then stop the old one) — a new task definition revision
 rolling out on ECS, a changed pod template rolling out on Kubernetes — so traffic never stops.
 
-Run as `python -m shopctl.supervisor --spec spec.json --port N`; `GET /__local__/status` reports the replicas.
+Run as `python -m shopctl.local.supervisor --spec spec.json --port N`; `GET /__local__/status` reports the replicas.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from shopctl.localaws import terminate
-from shopctl.net import free_port
+from shopctl.local.localaws import terminate
+from shopctl.local.net import free_port
 
 CONTROL_PATH = "/__local__/status"
 # A replaced replica leaves the rotation at once but is stopped only after this long, so requests it is
@@ -346,7 +346,7 @@ async def _reply(send, status: int, body: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="shopctl.supervisor")
+    parser = argparse.ArgumentParser(prog="shopctl.local.supervisor")
     parser.add_argument("--spec", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)

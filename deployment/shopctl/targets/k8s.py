@@ -17,7 +17,7 @@ and one `ConfigMap` per stage holding `config.json`, the table names shaped as d
 The microservices' gateway is not deployed: in a cluster the orders-service reaches the users-service
 through its Service's DNS name, and each service has its own load balancer (deployment/eks/README.md
 shows the Ingress that would give them one host). Rendered examples: deployment/eks/<stage>.yaml, made by
-`python -m shopctl.k8s render --stage <stage>`.
+`python -m shopctl.targets.k8s render --stage <stage>`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shopctl import deploy_common as common
-from shopctl.resources import TableNames, config_document
+from shopctl.aws.resources import TableNames, config_document
 from shopctl.stages import STAGES, Service, Stage, get_stage
+from shopctl.targets import common
 
 Manifest = dict[str, Any]
 
@@ -424,7 +424,7 @@ def example(stage_name: str) -> list[Manifest]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopctl.k8s", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m shopctl.targets.k8s", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("render", help="print a stage's EKS manifests as YAML")
     cmd.add_argument("--stage", required=True, choices=list(STAGES))
@@ -452,8 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    shown = " ".join(["python -m shopctl.k8s", *(argv if argv is not None else sys.argv[1:])])
-    sys.stdout.write(f"# Rendered by deployment/shopctl/k8s.py: {shown}\n# Do not edit; render again.\n")
+    shown = " ".join(["python -m shopctl.targets.k8s", *(argv if argv is not None else sys.argv[1:])])
+    sys.stdout.write(f"# Rendered by deployment/shopctl/targets/k8s.py: {shown}\n# Do not edit; render again.\n")
     sys.stdout.write(to_yaml(docs))
     return 0
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from shopctl import ecs_target, eks_target, lambda_target, resources, state
+from shopctl.aws import resources, state
 from shopctl.stages import STAGES
+from shopctl.targets import ecs_target, eks_target, lambda_target
 
 TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 MIXED_TABLES = resources.TableNames.for_deployment("clean-mixed")

@@ -12,8 +12,8 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import localaws
 from shopctl.errors import ShopctlError
+from shopctl.local import localaws
 
 
 def use(env: str, aws_port: int) -> None:

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopctl import localaws, resources
+from shopctl.aws import resources
 from shopctl.errors import ShopctlError
-from shopctl.net import free_port, port_in_use, wait_healthy
+from shopctl.local import localaws
+from shopctl.local.net import free_port, port_in_use, wait_healthy
+from shopctl.local.process import Proc, base_environ, spawn, uvicorn_argv
 from shopctl.paths import run_dir
-from shopctl.process import Proc, base_environ, spawn, uvicorn_argv
 from shopctl.stages import Stage, get_stage
 
 

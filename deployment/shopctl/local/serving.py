@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopctl import ecs_target, eks_target, lambda_target, localaws
-from shopctl.net import free_port, wait_healthy
-from shopctl.resources import TableNames
-from shopctl.run import start_stage
+from shopctl.aws.resources import TableNames
+from shopctl.local import localaws
+from shopctl.local.net import free_port, wait_healthy
+from shopctl.local.run import start_stage
+from shopctl.targets import ecs_target, eks_target, lambda_target
 
 DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 TARGETS = ("local", *DEPLOY_TARGETS)

@@ -1,9 +1,9 @@
 """The workshop's exercises: the learner changes the real code (or deployment settings), a checker says how far.
 
-    python -m shopctl.exercises list [--solutions]   # every exercise: notebook, status; exit 1 unless all pass
-    python -m shopctl.exercises check NAME           # one exercise's cases, each passed/failed with a reason
-    python -m shopctl.exercises reset NAME           # put NAME's files back as they are in git (HEAD)
-    python -m shopctl.exercises diff NAME            # your change per stage: files, functions, lines (lesson)
+    python -m shopctl.workshop.exercises list [--solutions]   # every exercise: notebook, status; exit 1 unless all pass
+    python -m shopctl.workshop.exercises check NAME           # one exercise's cases, each passed/failed with a reason
+    python -m shopctl.workshop.exercises reset NAME           # put NAME's files back as they are in git (HEAD)
+    python -m shopctl.workshop.exercises diff NAME            # your change per stage: files, functions, lines (lesson)
 
 Each exercise lives in exercises/<name>/: task.md (the task, then "## Hints"), solution.patch (the reference
 solution as a git diff against the tree it starts from). The registry below says which notebook it belongs to
@@ -13,7 +13,7 @@ imported modules never hide the learner's latest edit, and checking a solution n
 
 Regenerating a solution after the code moved on: in a clean tree, make the change, run the checker until it
 passes, then `git diff > exercises/<name>/solution.patch` (add new files with `git add -N` first so they
-are in the diff) and `python -m shopctl.exercises reset <name>`.
+are in the diff) and `python -m shopctl.workshop.exercises reset <name>`.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def run_checker(exercise: Exercise, root: Path = REPO_ROOT) -> list[CaseResult]:
     """Judge the tree at `root` in a fresh interpreter; a checker that crashes is one failed case, not an error."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "shopctl.exercises", "_judge", exercise.name],
+            [sys.executable, "-m", "shopctl.workshop.exercises", "_judge", exercise.name],
             cwd=root,
             env=_checker_env(root),
             capture_output=True,
@@ -145,7 +145,7 @@ def run_checker(exercise: Exercise, root: Path = REPO_ROOT) -> list[CaseResult]:
             "the checker ran",
             False,
             f"it stopped: {last}",
-            f"python -m shopctl.exercises check {exercise.name} shows everything",
+            f"python -m shopctl.workshop.exercises check {exercise.name} shows everything",
         )
     ]
 
@@ -221,7 +221,7 @@ def scratch_copy(exercise: Exercise | None = None, *, apply_solution: bool = Fal
             if applied.returncode != 0:
                 raise ShopctlError(
                     f"the reference solution of {exercise.name} no longer applies: {applied.stderr.strip()}",
-                    "regenerate exercises/<name>/solution.patch (see shopctl/exercises.py's docstring)",
+                    "regenerate exercises/<name>/solution.patch (see shopctl/workshop/exercises.py's docstring)",
                 )
         yield root
 
@@ -459,7 +459,7 @@ def _case(name: str, body: Case, next_step: str) -> CaseResult:
 
 
 def _checkers() -> dict[str, Callable[[], list[CaseResult]]]:
-    from shopctl import exercise_checks
+    from shopctl.workshop import exercise_checks
 
     return {e.checker: getattr(exercise_checks, e.checker) for e in EXERCISES}
 
@@ -508,7 +508,7 @@ def _print_verdicts(verdicts: list[Verdict], solutions: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopctl.exercises", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m shopctl.workshop.exercises", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="every exercise with its notebook and status; exit 1 unless all pass")
     listing.add_argument("--solutions", action="store_true", help="check each reference solution in a scratch copy")

@@ -14,9 +14,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shopctl import security_groups
+from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
-from shopctl.tagging import Tags
+from shopctl.targets import security_groups
 
 LISTENER_PORT = 80  # HTTP for the workshop; production adds an ACM certificate and an HTTPS listener
 # How long a target group keeps sending in-flight requests to a target being removed. AWS's default is

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shopctl.resources import ORDERS_BY_USER_INDEX
-from shopctl.tagging import Tags
+from shopctl.aws.resources import ORDERS_BY_USER_INDEX
+from shopctl.aws.tagging import Tags
 
 # The DynamoDB calls the stages' code makes, per table — tests/contract/test_least_privilege.py records
 # the calls each stage really makes and fails if these lists grant more or less:

@@ -11,14 +11,14 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
-from shopctl import resources, state
+from shopctl.aws import resources, state
+from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
-from shopctl.net import free_port, port_in_use, wait_healthy
+from shopctl.local.net import free_port, port_in_use, wait_healthy
+from shopctl.local.process import base_environ, spawn, uvicorn_argv
+from shopctl.local.supervisor import Spec
 from shopctl.paths import run_dir
-from shopctl.process import base_environ, spawn, uvicorn_argv
 from shopctl.stages import Service, Stage, get_stage
-from shopctl.supervisor import Spec
-from shopctl.tagging import Tags
 
 # Stable local base URLs, so a learner can keep a browser tab open across re-deploys:
 # 91xx Lambda, 92xx ECS, 93xx EKS; xx01 monolith, xx02 microservices, xx03 clean.
@@ -113,7 +113,7 @@ def wait_rolled_out(proc: state.LocalProcess, spec_path: Path, what: str, timeou
     `aws ecs wait services-stable`): a re-deploy returns once the new revision serves all traffic."""
     import httpx
 
-    from shopctl.supervisor import CONTROL_PATH, spec_digest
+    from shopctl.local.supervisor import CONTROL_PATH, spec_digest
 
     revision = spec_digest(spec_path)
     deadline = time.monotonic() + timeout
@@ -138,7 +138,7 @@ def local_supervisor(
     proc = local_process(
         rollout.deployment,
         spec.name,
-        python_module("shopctl.supervisor", "--spec", str(spec_path), "--port", "{port}"),
+        python_module("shopctl.local.supervisor", "--spec", str(spec_path), "--port", "{port}"),
         base_environ(rollout.stage.name, {}),
         port=port,
         ready_path=spec.health_path,
@@ -174,7 +174,7 @@ def local_gateway(
 
 
 def stop_processes(deployment: state.DeploymentState | None) -> list[str]:
-    from shopctl.localaws import terminate
+    from shopctl.local.localaws import terminate
 
     stopped = []
     for proc in deployment.processes if deployment else []:
@@ -211,7 +211,7 @@ def image_reference(stage: Stage, repository_uri: str, env: str, say, tag: str |
     """The image ECS/EKS run: built and pushed on ENV=aws; locally only its reference is recorded (the local
     tasks and pods run the same command on this machine's Python). The tag is derived from the content
     unless one is given (e.g. a CI build number)."""
-    from shopctl import image
+    from shopctl.aws import image
 
     if env == "aws":
         return image.publish(stage.name, repository_uri, say, tag=tag)

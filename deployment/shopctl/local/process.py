@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopctl.localaws import terminate
+from shopctl.local.localaws import terminate
 from shopctl.paths import STAGE_DIRS
 
 # Settings a stage reads: never inherited from the caller's shell, only set explicitly per deployment.
