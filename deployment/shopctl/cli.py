@@ -16,6 +16,7 @@ from shopctl.errors import ShopctlError, unexpected
 from shopctl.local import localaws, run
 from shopctl.stages import STAGES, get_stage
 from shopctl.targets import ecs_target, eks_target, lambda_target
+from shopctl.targets.base import get_target
 
 
 def _local_aws_start(args: argparse.Namespace) -> int:
@@ -55,9 +56,6 @@ def _local_aws_status(args: argparse.Namespace) -> int:
     return 0
 
 
-TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
-
-
 def _options(args: argparse.Namespace):
     if args.target == "lambda":
         return lambda_target.Options(
@@ -78,7 +76,7 @@ def _deploy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
     account.use(args.env, args.aws_port)
     options = _options(args)
-    target = TARGETS[args.target]
+    target = get_target(args.target)
     if args.optimize and args.target != "lambda":
         print(f"  note: OPTIMIZE=1 applies to TARGET=lambda packages; ignored for TARGET={args.target}")
     if args.env == "aws":
@@ -103,7 +101,7 @@ def _destroy(args: argparse.Namespace) -> int:
         account.confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
     if args.env == "aws" and args.target == "eks" and args.delete_cluster:
         account.confirm([f"DELETE the EKS cluster {args.cluster_name} (every stage deployed on it stops)"], args.yes)
-    TARGETS[args.target].destroy(stage.name, _options(args), keep_data=args.keep_data)
+    get_target(args.target).destroy(stage.name, _options(args), keep_data=args.keep_data)
     return 0
 
 

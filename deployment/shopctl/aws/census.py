@@ -11,8 +11,9 @@ providers or task definition revisions, and moto implements it for only some ser
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -43,84 +44,94 @@ def _tagged(tags: list[dict[str, str]] | dict[str, str]) -> bool:
     return PROJECT_TAG in set(pairs)
 
 
+def _listed(service: str, operation: str, key: str, **params: Any) -> Iterator[Any]:
+    """Every item of a listing, page after page: an account with many functions, roles or log groups
+    gets them over several pages, and a census that read only the first page would miss leftovers."""
+    for page in boto3.client(service).get_paginator(operation).paginate(**params):
+        yield from page.get(key, [])
+
+
 def dynamodb() -> list[Resource]:
-    names = boto3.client("dynamodb").list_tables()["TableNames"]
+    names = _listed("dynamodb", "list_tables", "TableNames")
     return [Resource("dynamodb", "table", n) for n in names if _ours(n)]
 
 
 def ssm() -> list[Resource]:
-    params = boto3.client("ssm").describe_parameters()["Parameters"]
+    params = _listed("ssm", "describe_parameters", "Parameters")
     return [Resource("ssm", "parameter", p["Name"]) for p in params if _ours(p["Name"])]
 
 
 def ecr() -> list[Resource]:
-    repos = boto3.client("ecr").describe_repositories()["repositories"]
+    repos = _listed("ecr", "describe_repositories", "repositories")
     return [Resource("ecr", "repository", r["repositoryName"]) for r in repos if _ours(r["repositoryName"])]
 
 
 def ecs() -> list[Resource]:
     client = boto3.client("ecs")
     found = []
-    arns = client.list_clusters()["clusterArns"]
-    for cluster in client.describe_clusters(clusters=arns)["clusters"] if arns else []:
-        if cluster["status"] == "ACTIVE" and cluster["clusterName"] == "shop":
-            found.append(Resource("ecs", "cluster", cluster["clusterName"]))
-            for service in client.list_services(cluster=cluster["clusterArn"])["serviceArns"]:
-                found.append(Resource("ecs", "service", service.rsplit("/", 1)[1]))
+    arns = list(_listed("ecs", "list_clusters", "clusterArns"))
+    for start in range(0, len(arns), 100):  # DescribeClusters takes at most 100
+        for cluster in client.describe_clusters(clusters=arns[start : start + 100])["clusters"]:
+            if cluster["status"] == "ACTIVE" and cluster["clusterName"] == "shop":
+                found.append(Resource("ecs", "cluster", cluster["clusterName"]))
+                for service in _listed("ecs", "list_services", "serviceArns", cluster=cluster["clusterArn"]):
+                    found.append(Resource("ecs", "service", service.rsplit("/", 1)[1]))
     for status in ("ACTIVE", "INACTIVE"):  # INACTIVE revisions stay listed until deleted
-        for arn in client.list_task_definitions(status=status)["taskDefinitionArns"]:
+        for arn in _listed("ecs", "list_task_definitions", "taskDefinitionArns", status=status):
             if _ours(arn.rsplit("/", 1)[1]):
                 found.append(Resource("ecs", f"task definition ({status})", arn.rsplit("/", 1)[1]))
     return found
 
 
 def elbv2() -> list[Resource]:
-    client = boto3.client("elbv2")
-    balancers = client.describe_load_balancers()["LoadBalancers"]
-    groups = client.describe_target_groups()["TargetGroups"]
+    balancers = _listed("elbv2", "describe_load_balancers", "LoadBalancers")
+    groups = _listed("elbv2", "describe_target_groups", "TargetGroups")
     return [
         Resource("elbv2", "load balancer", b["LoadBalancerName"]) for b in balancers if _ours(b["LoadBalancerName"])
     ] + [Resource("elbv2", "target group", g["TargetGroupName"]) for g in groups if _ours(g["TargetGroupName"])]
 
 
 def ec2() -> list[Resource]:
-    groups = boto3.client("ec2").describe_security_groups()["SecurityGroups"]
+    groups = _listed("ec2", "describe_security_groups", "SecurityGroups")
     return [Resource("ec2", "security group", g["GroupName"]) for g in groups if _ours(g["GroupName"])]
 
 
 def iam() -> list[Resource]:
     client = boto3.client("iam")
     found = []
-    for role in client.list_roles()["Roles"]:
-        tags = client.list_role_tags(RoleName=role["RoleName"])["Tags"]
+    for role in _listed("iam", "list_roles", "Roles"):
+        tags = list(_listed("iam", "list_role_tags", "Tags", RoleName=role["RoleName"]))
         if _tagged(tags) or _ours(role["RoleName"]):
             found.append(Resource("iam", "role", role["RoleName"]))
+    # ListOpenIDConnectProviders is not paginated: one call returns them all.
     for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-        tags = client.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=provider["Arn"])["Tags"]
+        tags = list(
+            _listed("iam", "list_open_id_connect_provider_tags", "Tags", OpenIDConnectProviderArn=provider["Arn"])
+        )
         if _tagged(tags):
             found.append(Resource("iam", "OIDC provider", provider["Arn"].split("oidc-provider/", 1)[1]))
     return found
 
 
 def logs() -> list[Resource]:
-    groups = boto3.client("logs").describe_log_groups()["logGroups"]
+    groups = _listed("logs", "describe_log_groups", "logGroups")
     return [Resource("logs", "log group", g["logGroupName"]) for g in groups if _ours(g["logGroupName"])]
 
 
 def lambda_() -> list[Resource]:
-    functions = boto3.client("lambda").list_functions()["Functions"]
+    functions = _listed("lambda", "list_functions", "Functions")
     return [Resource("lambda", "function", f["FunctionName"]) for f in functions if _ours(f["FunctionName"])]
 
 
 def s3() -> list[Resource]:
-    buckets = boto3.client("s3").list_buckets()["Buckets"]
+    buckets = _listed("s3", "list_buckets", "Buckets")
     return [Resource("s3", "bucket", b["Name"]) for b in buckets if _ours(b["Name"])]
 
 
 def eks() -> list[Resource]:
     client = boto3.client("eks")
     found = []
-    for name in client.list_clusters()["clusters"]:
+    for name in _listed("eks", "list_clusters", "clusters"):
         if _tagged(client.describe_cluster(name=name)["cluster"].get("tags", {})):
             found.append(Resource("eks", "cluster", name))
     return found
@@ -129,8 +140,8 @@ def eks() -> list[Resource]:
 def servicediscovery() -> list[Resource]:
     client = boto3.client("servicediscovery")
     found = []
-    for namespace in client.list_namespaces()["Namespaces"]:
-        tags = client.list_tags_for_resource(ResourceARN=namespace["Arn"])["Tags"]
+    for namespace in _listed("servicediscovery", "list_namespaces", "Namespaces"):
+        tags = client.list_tags_for_resource(ResourceARN=namespace["Arn"])["Tags"]  # not paginated
         if _tagged(tags):
             found.append(Resource("servicediscovery", "namespace", namespace["Name"]))
     return found

@@ -17,9 +17,9 @@ from shopctl.aws.resources import TableNames
 from shopctl.local import localaws
 from shopctl.local.net import free_port, wait_healthy
 from shopctl.local.run import start_stage
-from shopctl.targets import ecs_target, eks_target, lambda_target
+from shopctl.targets.base import TARGETS as DEPLOY_TARGETS
 
-DEPLOY_TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
+# What `serve` can start: the stage run as `make run` does ("local"), or deployed to a registered target.
 TARGETS = ("local", *DEPLOY_TARGETS)
 
 

@@ -11,9 +11,9 @@ import httpx
 
 from shopctl.aws import resources, state
 from shopctl.stages import STAGES
-from shopctl.targets import ecs_target, eks_target, lambda_target
+from shopctl.targets import eks_target, lambda_target
+from shopctl.targets.base import TARGETS
 
-TARGETS = {"lambda": lambda_target, "ecs": ecs_target, "eks": eks_target}
 MIXED_TABLES = resources.TableNames.for_deployment("clean-mixed")
 
 
