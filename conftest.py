@@ -6,7 +6,6 @@ endpoint reached through AWS_ENDPOINT_URL. Each test gets its own tables, so tes
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -14,22 +13,13 @@ import pytest
 
 from shopctl.aws.resources import TableNames, ensure_tables
 from shopctl.local import localaws
-from shopctl.local.net import free_port
 
 
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localaws.LocalAws]:
     """A moto server for the whole session; the process environment points boto3 at it."""
-    saved = dict(os.environ)
-    os.environ["SHOP_RUN_DIR"] = str(tmp_path_factory.mktemp("run"))
-    aws, _ = localaws.start(free_port(), quiet=True)
-    aws.use()
-    try:
+    with localaws.private_local_aws(tmp_path_factory.mktemp("run")) as aws:
         yield aws
-    finally:
-        localaws.stop(aws.port, quiet=True)
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture

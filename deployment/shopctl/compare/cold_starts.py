@@ -46,7 +46,7 @@ from shopctl.lambda_local import testing as lambda_testing
 from shopctl.lambda_local.function import extract
 from shopctl.local import localaws, run
 from shopctl.local.net import free_port
-from shopctl.local.process import base_environ, uvicorn_argv
+from shopctl.local.process import base_environ, temporary_environment, uvicorn_argv
 from shopctl.local.supervisor import Spec, start_replica, write_files
 from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
 from shopctl.targets import artifacts, coldstart, common, ecs_target, eks_target, fleet, lambda_target
@@ -705,17 +705,20 @@ def measure(
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
-    saved = dict(os.environ)
-    os.environ["SHOP_RUN_DIR"] = str(work / "run")
-    leftovers = clear_run_dir(work / "run")
+    with temporary_environment(SHOP_RUN_DIR=str(work / "run")):  # where an earlier run kept its records
+        leftovers = clear_run_dir(work / "run")
     if leftovers:
         say(f"  stopped {leftovers} process(es) left over by an interrupted earlier run")
-    own_aws = aws is None and env == "local"
-    if own_aws:
-        aws, _ = localaws.start(free_port(), quiet=True)
+    # The measurements' own run directory, and a local AWS of their own unless the caller passes one.
+    environment = contextlib.ExitStack()
+    if aws is None and env == "local":
+        aws = environment.enter_context(localaws.private_local_aws(work / "run"))
         say(f"✓ local AWS for the measurements at {aws.endpoint}")
-    if aws is not None:
-        aws.use()
+    else:
+        environment.enter_context(localaws.restored_environment())
+        os.environ["SHOP_RUN_DIR"] = str(work / "run")
+        if aws is not None:
+            aws.use()
     try:
         methods = dict(METHODS)
         if env == "aws":
@@ -796,10 +799,7 @@ def measure(
         result["goals"] = goals(result)
         return result
     finally:
-        if own_aws:
-            localaws.stop(aws.port, quiet=True)
-        os.environ.clear()
-        os.environ.update(saved)
+        environment.close()
 
 
 def _entry_rows(rows: list[dict], variant: str) -> dict[str, list[dict]]:

@@ -6,17 +6,20 @@ way of pointing at another endpoint, and the very same code would talk to a real
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from shopctl.errors import ShopctlError
+from shopctl.local.net import free_port
 from shopctl.paths import run_dir
 
 DEFAULT_PORT = 5000
@@ -170,3 +173,37 @@ def terminate(pid: int, timeout: float = 5.0) -> None:
                 if waited == pid:
                     return
             time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def restored_environment() -> Iterator[None]:
+    """Whatever the block does to the process environment (boto3's endpoint, SHOP_RUN_DIR, …) is undone
+    at its end: the variables are put back exactly as they were, added ones removed."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def private_local_aws(run: Path | None = None, *, quiet: bool = True) -> Iterator[LocalAws]:
+    """A local AWS of one's own for the duration of a `with` block — the one way tests, `make compare`,
+    `make verify`, the exercise checks and the notebooks run against AWS without touching what a learner
+    has running (`make local-aws` on port 5000, their `.run/`):
+
+    - a moto server on a free port, started here and stopped (by its pid) at the end;
+    - this process's boto3 pointed at it (`LocalAws.use`), and SHOP_RUN_DIR at `run` when given, so the
+      deployments made inside keep their records and logs there;
+    - the process environment restored exactly at the end.
+    """
+    with restored_environment():
+        if run is not None:
+            os.environ["SHOP_RUN_DIR"] = str(run)
+        aws, _ = start(free_port(), quiet=quiet)
+        try:
+            aws.use()
+            yield aws
+        finally:
+            stop(aws.port, quiet=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import shutil
 import sys
 import time
@@ -24,7 +23,6 @@ from types import ModuleType
 
 from shopctl.errors import ShopctlError
 from shopctl.local import localaws
-from shopctl.local.net import free_port
 from shopctl.local.serving import TARGETS
 from shopctl.paths import REPO_ROOT
 from shopctl.stages import STAGES
@@ -230,19 +228,13 @@ def main_with_args(args: argparse.Namespace) -> int:
     # Its own run directory and local AWS: nothing a learner has running is touched or reused.
     run_dir = REPORT_DIR / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
-    saved = dict(os.environ)
-    os.environ["SHOP_RUN_DIR"] = str(run_dir)
     print(f"… make verify: checks {', '.join(checks)}; stages {', '.join(stages)}; targets {', '.join(targets)}"
           + (" (reduced)" if args.reduced else ""), flush=True)
-    aws, _ = localaws.start(free_port())
-    try:
-        aws.use()
-        return verify(checks, stages, targets, reduced=args.reduced, say=lambda line: print(line, flush=True))
-    finally:
-        _leave_nothing_running()
-        localaws.stop(aws.port, quiet=True)
-        os.environ.clear()
-        os.environ.update(saved)
+    with localaws.private_local_aws(run_dir, quiet=False):
+        try:
+            return verify(checks, stages, targets, reduced=args.reduced, say=lambda line: print(line, flush=True))
+        finally:
+            _leave_nothing_running()
 
 
 def _leave_nothing_running() -> None:

@@ -30,7 +30,6 @@ from typing import Any, TypeVar
 
 from shopctl.aws import state
 from shopctl.local import localaws
-from shopctl.local.net import free_port
 from shopctl.local.process import temporary_environment
 from shopctl.paths import REPO_ROOT
 
@@ -116,12 +115,14 @@ class Session:
         session.close()                                   # the cleanup cell
     """
 
-    def __init__(self, name: str, run_dir: Path, saved_env: dict[str, str]) -> None:
+    def __init__(self, name: str, run_dir: Path) -> None:
         self.name = name
         self.run_dir = run_dir
         self.aws: localaws.LocalAws | None = None
-        self._saved_env = saved_env
-        self._stack = ExitStack()
+        # What the session rests on, undone last: its local AWS, then the kernel's environment as it was.
+        self._base = ExitStack()
+        self._base.enter_context(localaws.restored_environment())
+        self._stack = ExitStack()  # what the notebook entered (servers, deployments), undone first
         self._closed = False
         atexit.register(self.close, quiet=True)  # the kernel is shut down or restarted without cleanup
 
@@ -131,7 +132,7 @@ class Session:
         if root:
             Path(root).mkdir(parents=True, exist_ok=True)
         run_dir = Path(tempfile.mkdtemp(prefix=f"shop-{name}-", dir=root or None))
-        session = cls(name, run_dir, dict(os.environ))
+        session = cls(name, run_dir)
         os.environ["SHOP_RUN_DIR"] = str(run_dir)
         # ipykernel sets FORCE_COLOR=1 for every subprocess a notebook starts; the tools the notebooks run
         # (pytest, lint-imports inside shopctl.compare) then write ANSI codes into output meant to be read.
@@ -146,11 +147,10 @@ class Session:
         """This session's own local AWS (moto server) on a free port; boto3 in this kernel points at it."""
         if self.aws is None:
             try:
-                self.aws, _ = localaws.start(free_port(), quiet=True)
+                self.aws = self._base.enter_context(localaws.private_local_aws())
             except BaseException:
                 self.close(quiet=True)
                 raise
-            self.aws.use()
             if not quiet:
                 print(f"✓ local AWS at {self.aws.endpoint} (pid {self.aws.pid})", flush=True)
         return self.aws
@@ -177,10 +177,9 @@ class Session:
                 with contextlib.redirect_stdout(io.StringIO()):
                     done += fleet.destroy_all(keep_data=False)
         finally:
-            if self.aws is not None and localaws.stop(self.aws.port, quiet=True):
+            self._base.close()  # stops the local AWS, restores the environment
+            if self.aws is not None:
                 done.append(f"local AWS on port {self.aws.port} (pid {self.aws.pid})")
-            os.environ.clear()
-            os.environ.update(self._saved_env)
             shutil.rmtree(self.run_dir, ignore_errors=True)
         if not quiet:
             for line in done:

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import io
 import json
-import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,10 +40,10 @@ def _serving(
     from shopctl.local import localaws, run
     from shopctl.local.net import free_port
 
-    with tempfile.TemporaryDirectory(prefix=f"shop-check-{stage}-") as scratch:
-        os.environ["SHOP_RUN_DIR"] = scratch
-        aws, _ = localaws.start(free_port(), quiet=True)
-        aws.use()
+    with (
+        tempfile.TemporaryDirectory(prefix=f"shop-check-{stage}-") as scratch,
+        localaws.private_local_aws(Path(scratch)) as aws,
+    ):
         publish = run.publish_config
         if config_env is not None:
 
@@ -66,7 +65,6 @@ def _serving(
                 running.stop()
         finally:
             run.publish_config = publish
-            localaws.stop(aws.port, quiet=True)
 
 
 def _new_user(api: httpx.Client) -> str:
