@@ -12,6 +12,7 @@ from shopctl.local import localaws
 
 
 def test_a_private_local_aws_serves_the_block_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # the session made inside is dropped after the test
     monkeypatch.setenv("AWS_PROFILE", "someones-real-account")
     monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "outer"))
     before = dict(os.environ)
@@ -26,7 +27,6 @@ def test_a_private_local_aws_serves_the_block_and_leaves_nothing(tmp_path: Path,
 
     assert not localaws.is_up(aws.port)
     assert dict(os.environ) == before
-    boto3.setup_default_session()  # boto3's default session still holds the stopped endpoint's clients
 
 
 def test_the_environment_is_restored_when_the_block_fails(tmp_path: Path) -> None:

@@ -201,6 +201,7 @@ def private_local_aws(run: Path | None = None, *, quiet: bool = True) -> Iterato
     with restored_environment():
         if run is not None:
             os.environ["SHOP_RUN_DIR"] = str(run)
+        os.environ.pop("AWS_PROFILE", None)  # not even the server may look for a profile's credentials
         aws, _ = start(free_port(), quiet=quiet)
         try:
             aws.use()
