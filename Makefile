@@ -204,5 +204,8 @@ VERIFY_FLAGS = $(if $(filter command line environment,$(origin STAGE)),--stages 
 verify: $(DEV_STAMP) ## Fuzz, faults, load, deploy safety, least privilege: 3 stages x local/lambda/ecs/eks, one table [STAGE= TARGET= CHECKS= REDUCED=1]
 	@$(SHOPCTL) verify $(VERIFY_FLAGS)
 
-clean-build: ## Remove build outputs and run state (.run/, build/), keep the virtualenv
-	rm -rf build .run .pytest_cache
+# .run/deployments stays: it records what each deployment created, and destroy needs it to remove exactly that.
+clean-build: ## Remove build outputs, logs and caches (build/, .run/), keep the virtualenv and the deployment records
+	rm -rf build .pytest_cache
+	@test ! -d .run || find .run -mindepth 1 -maxdepth 1 ! -name deployments -exec rm -rf {} +
+	@test ! -d .run/deployments || echo "  kept .run/deployments: the records make destroy works from"
