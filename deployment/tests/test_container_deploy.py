@@ -57,6 +57,16 @@ def test_ecs_task_definition_reads_config_from_ssm(pushed_images):
     assert service["desiredCount"] == 2
 
 
+def test_ecs_parameters_carry_the_deployment_tags(pushed_images):
+    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    ssm = boto3.client("ssm")
+    for name in ("/shop/clean-ecs/users/table", "/shop/clean-ecs/orders/table"):
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        assert {t["Key"]: t["Value"] for t in tags} == {
+            "project": "shapeshifting-workshop", "stage": "clean", "target": "ecs", "deployment": "clean-ecs"
+        }
+
+
 def test_ecs_task_role_names_exactly_the_tables_and_parameters(pushed_images):
     ecs_target.deploy("microservices", ECS)
     account = boto3.client("sts").get_caller_identity()["Account"]

@@ -143,3 +143,22 @@ def test_plan_lists_what_will_be_created(stage):
     lines = lambda_target.plan(STAGES[stage], OPTIONS)
     assert any("DynamoDB tables" in line for line in lines)
     assert sum("Lambda function" in line for line in lines) == len(lambda_target.lambda_services(STAGES[stage]))
+
+
+DEPLOYMENT_TAGS = {
+    "project": "shapeshifting-workshop", "stage": "clean", "target": "lambda", "deployment": "clean-lambda"
+}
+
+
+def test_function_role_log_group_and_tables_carry_the_deployment_tags(aws):
+    lambda_target.deploy("clean", OPTIONS)
+    function_arn = boto3.client("lambda").get_function_configuration(FunctionName="shop-clean")["FunctionArn"]
+    assert boto3.client("lambda").list_tags(Resource=function_arn)["Tags"] == DEPLOYMENT_TAGS
+    role_tags = boto3.client("iam").list_role_tags(RoleName="shop-clean-role")["Tags"]
+    assert {t["Key"]: t["Value"] for t in role_tags} == DEPLOYMENT_TAGS
+    assert boto3.client("logs").list_tags_log_group(logGroupName="/aws/lambda/shop-clean")["tags"] == DEPLOYMENT_TAGS
+    dynamodb = boto3.client("dynamodb")
+    for table in ("shop-clean-lambda-users", "shop-clean-lambda-orders"):
+        arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+        tags = dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+        assert {t["Key"]: t["Value"] for t in tags} == DEPLOYMENT_TAGS

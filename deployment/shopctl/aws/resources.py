@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from shopctl.aws.tagging import Tags
+
 RUNTIMES = ("LAMBDA", "ECS", "EKS")
 ORDERS_BY_USER_INDEX = "user_id-index"
 DEFAULT_SSM_PREFIX = "/shop"
@@ -61,8 +63,9 @@ TABLE_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def ensure_table(client: Any, name: str, kind: str) -> bool:
-    """Create table `name` with the `kind` ("users"/"orders") schema unless it exists. True if created."""
+def ensure_table(client: Any, name: str, kind: str, tags: Tags | None = None) -> bool:
+    """Create table `name` with the `kind` ("users"/"orders") schema unless it exists, tagged with `tags`
+    (the project only when None). True if created."""
     try:
         status = client.describe_table(TableName=name)["Table"]["TableStatus"]
     except ClientError as error:
@@ -75,17 +78,19 @@ def ensure_table(client: Any, name: str, kind: str) -> bool:
         _wait_deleted(client, name)
     elif status is not None:
         return False
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **TABLE_SCHEMAS[kind])
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST", Tags=(tags or Tags()).key_value(), **TABLE_SCHEMAS[kind]
+    )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return True
 
 
-def ensure_tables(tables: TableNames, client: Any | None = None) -> list[str]:
-    """Create both tables if missing; returns the names created."""
+def ensure_tables(tables: TableNames, client: Any | None = None, tags: Tags | None = None) -> list[str]:
+    """Create both tables if missing (tagged with `tags`); returns the names created."""
     client = client or boto3.client("dynamodb")
     created = []
     for kind, name in (("users", tables.users), ("orders", tables.orders)):
-        if ensure_table(client, name, kind):
+        if ensure_table(client, name, kind, tags):
             created.append(name)
     return created
 
@@ -113,8 +118,11 @@ def parameter_name(prefix: str, key: str) -> str:
     return f"{prefix.rstrip('/')}/{key}"
 
 
-def put_parameters(prefix: str, settings: dict[str, str], client: Any | None = None) -> list[str]:
-    """Write settings as SSM String parameters `<prefix>/<key>` (what the ECS config lookup reads)."""
+def put_parameters(
+    prefix: str, settings: dict[str, str], client: Any | None = None, tags: Tags | None = None
+) -> list[str]:
+    """Write settings as SSM String parameters `<prefix>/<key>` (what the ECS config lookup reads), new ones
+    tagged with `tags` (the project only when None)."""
     client = client or boto3.client("ssm")
     names = []
     for key, value in settings.items():
@@ -127,7 +135,9 @@ def put_parameters(prefix: str, settings: dict[str, str], client: Any | None = N
             if error.response["Error"]["Code"] != "ParameterNotFound":
                 raise
             current = None
-        if current != value:
+        if current is None:  # PutParameter takes Tags only when it creates, not with Overwrite
+            client.put_parameter(Name=name, Value=value, Type="String", Tags=(tags or Tags()).key_value())
+        elif current != value:
             client.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
         names.append(name)
     return names

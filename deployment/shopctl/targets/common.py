@@ -311,7 +311,9 @@ def begin(stage_name: str, target: str, *, env: str, tables: resources.TableName
     deployment = state.load(name) or state.DeploymentState(name, stage.name, target, env)
     rollout = Rollout(stage, target, env, deployment, tables or resources.TableNames.for_deployment(name), quiet)
     rollout.say(f"… deploying {stage.name} to {TARGET_LABEL[target]} ({env})")
-    created = resources.ensure_tables(rollout.tables)
+    # Tagged with the deployment when they are its own; with the stage only when shared (the mixed deployment).
+    table_tags = Tags(stage.name) if tables else Tags(stage.name, target)
+    created = resources.ensure_tables(rollout.tables, tags=table_tags)
     what = " (created)" if created else " (already there)"
     rollout.say(f"✓ tables {rollout.tables.users}, {rollout.tables.orders}{what}")
     return rollout

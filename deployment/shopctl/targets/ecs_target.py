@@ -483,7 +483,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
     stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
     name = deployment.name
-    parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings())
+    parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings(), tags=Tags(stage.name, TARGET))
     say(f"✓ SSM parameters {', '.join(parameters)}")
     repo_uri, repo_arn = common.ensure_repository(stage)
     reference = common.image_reference(stage, repo_uri, options.env, say, options.image_tag)

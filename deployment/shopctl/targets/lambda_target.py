@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from shopctl.aws import iam, resources, state
+from shopctl.aws.tagging import Tags
 from shopctl.local.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.targets import artifacts, common
@@ -95,6 +96,8 @@ class Function:
     package: Package
     statements: list[dict[str, Any]]  # its execution role's policy: exact resources, no wildcards
     environment: dict[str, str]
+    # The function, its role and its log group carry them (the project only by default: the compare floor).
+    tags: Tags = field(default_factory=Tags)
 
 
 def _ensure_function(
@@ -123,7 +126,7 @@ def _ensure_function(
                 Code={"S3Bucket": bucket, "S3Key": key},
                 PackageType="Zip",
                 Architectures=[options.architecture],
-                Tags={"project": "shapeshifting-workshop"},
+                Tags=function.tags.as_dict(),
                 **config,
             )
         )
@@ -231,13 +234,13 @@ def ensure_function(function: Function, bucket: str, options: Options, say: Call
     _, key = artifacts.upload(fn, function.package.data)
     statements = [*function.statements, iam.lambda_logs_statement(fn)]
     role_arn, role_created = iam.ensure_role(
-        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}"
+        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}", function.tags
     )
     actions = sum(len(s["Action"]) for s in statements)
     arns = sum(len(s["Resource"]) for s in statements)
     verb = "created" if role_created else "policy refreshed"
     say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
-    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS)
+    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS, tags=function.tags)
     outcome = _ensure_function(function, role_arn, bucket, key, sha, options)
     function_url = _ensure_function_url(fn, options.auth_type)
     say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
@@ -263,6 +266,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             build(stage, service, options.platform(), quiet=options.quiet, optimize=options.optimize),
             [*iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))],
             environment,
+            Tags(stage.name, TARGET),
         )
         function_url = ensure_function(function, bucket, options, say)
         if options.env == "local":
