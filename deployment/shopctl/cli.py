@@ -144,7 +144,7 @@ def _coldstart(args: argparse.Namespace) -> int:
         raise ShopctlError(
             f"{stage.name} is not deployed to Lambda", f"make deploy STAGE={stage.name} TARGET=lambda first"
         )
-    urls = deployment.resources.get("service_urls", {})
+    urls = deployment.resources.service_urls
     rows = []
     for service in lambda_target.lambda_services(stage):
         fn = lambda_target.function_name(stage, service)

@@ -156,7 +156,7 @@ def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry
         name="shop", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": subnets}, tags=tags
     )
     deployed = eks_target.deploy("clean", eks_target.Options(env="aws", quiet=True))
-    manifests = Path(deployed.resources["manifests"]).read_text()
+    manifests = Path(deployed.resources.manifests).read_text()
     assert f"image: {uri}@{details['imageDigest']}" in manifests
     assert [line for line in docker.read_text().splitlines() if '"build"' in line] == builds  # built once
 

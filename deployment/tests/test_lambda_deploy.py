@@ -112,7 +112,7 @@ def test_deploying_twice_changes_nothing_and_keeps_the_url(aws):
     assert after["CodeSha256"] == before["CodeSha256"]
     assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["shop-clean"]
     assert len(boto3.client("iam").list_roles()["Roles"]) == 1
-    assert len(boto3.client("s3").list_objects_v2(Bucket=first.resources["artifact_bucket"])["Contents"]) == 1
+    assert len(boto3.client("s3").list_objects_v2(Bucket=first.resources.artifact_bucket)["Contents"]) == 1
 
 
 def test_destroy_removes_everything_but_the_data_unless_asked(aws):

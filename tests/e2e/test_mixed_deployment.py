@@ -17,10 +17,7 @@ def test_mixed_deployment_user_via_eks_order_via_lambda(local_aws):
     try:
         eks, lam, result = fleet.deploy_mixed(eks_port=eks_port, lambda_port=lambda_port, quiet=True)
         assert result.ok, result.detail
-        assert eks.resources["tables"] == lam.resources["tables"] == {
-            "users": fleet.MIXED_TABLES.users,
-            "orders": fleet.MIXED_TABLES.orders,
-        }
+        assert eks.resources.tables == lam.resources.tables == fleet.MIXED_TABLES
         with httpx.Client(timeout=30) as client:
             user = client.post(f"{eks.url}/users", json={"name": "Grace", "email": "grace@example.com"}).json()
             order = client.post(f"{lam.url}/orders", json={"user_id": user["id"], "product": "Mug", "quantity": 1})

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from shopctl.aws.resources import TableNames
 from shopctl.paths import run_dir
 
 
@@ -36,13 +37,44 @@ class LocalProcess:
 
 
 @dataclass
+class DeploymentResources:
+    """What a deployment created, as its record keeps it. Each target fills the fields it uses; the others
+    stay empty. Destroy, `make status`, `make verify` and the tests read these instead of asking AWS."""
+
+    tables: TableNames | None = None  # the tables it uses (its own, or shared: the mixed deployment)
+    service_urls: dict[str, str] = field(default_factory=dict)  # service -> its URL (local: this machine)
+    roles: list[str] = field(default_factory=list)  # Lambda: execution roles; EKS: IRSA roles
+    # Lambda
+    functions: list[str] = field(default_factory=list)
+    log_groups: list[str] = field(default_factory=list)
+    artifact_bucket: str = ""
+    # ECS
+    load_balancer: str = ""  # its URL
+    services: list[str] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)  # SSM parameter names
+    repository: str = ""  # ECR repository URI
+    log_group: str = ""
+    # EKS
+    cluster: str = ""
+    manifests: str = ""  # the rendered manifests' path
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> DeploymentResources:
+        # A field a later version records is ignored here rather than making every record unreadable.
+        known = {f.name for f in fields(cls)}
+        tables = raw.get("tables")
+        values = {k: v for k, v in raw.items() if k in known}
+        return cls(**{**values, "tables": TableNames(**tables) if tables else None})
+
+
+@dataclass
 class DeploymentState:
     name: str  # e.g. "clean-lambda"
     stage: str
     target: str
     env: str  # "local" or "aws"
     url: str = ""
-    resources: dict[str, Any] = field(default_factory=dict)
+    resources: DeploymentResources = field(default_factory=DeploymentResources)
     scope: str = ""  # "<env>-[<account>-]<region>", set when saved
     processes: list[LocalProcess] = field(default_factory=list)
 
@@ -119,6 +151,7 @@ def remove(name: str) -> None:
 def _read(path: Path) -> DeploymentState:
     raw = json.loads(path.read_text())
     raw["processes"] = [LocalProcess(**p) for p in raw.get("processes", [])]
+    raw["resources"] = DeploymentResources.from_json(raw.get("resources", {}))
     return DeploymentState(**raw)
 
 

@@ -331,7 +331,7 @@ def deploy_stage_lambda(
     where = "AWS Lambda" if options.env == "aws" else "the local Lambda"
     say(f"… deploying {stage.name} to {where} ({variant} package)")
     deployment = lambda_target.deploy(stage.name, options)
-    urls = deployment.resources["service_urls"]
+    urls = deployment.resources.service_urls
     if options.env == "aws":
         # On AWS the microservices have one URL per function (no gateway), and the URLs want signed requests.
         for service in lambda_target.lambda_services(stage):

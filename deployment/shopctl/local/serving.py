@@ -49,8 +49,9 @@ def serve(
         # microservices on Lambda the gateway's /health reaches both functions: their cold starts happen here.)
         wait_healthy(f"{deployed.url}/health", 60, request_timeout=30)
         try:
-            tables = TableNames(**deployed.resources["tables"])
-            yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.get("service_urls", {})))
+            tables = deployed.resources.tables
+            assert tables is not None  # every deploy records its tables
+            yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.service_urls))
         finally:
             module.destroy(stage, options, keep_data=False)
         return

@@ -3,6 +3,7 @@ local processes a deployment starts (each tracked by pid in the deployment's sta
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
@@ -264,8 +265,8 @@ def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
 
 def recorded_tables(deployment: state.DeploymentState | None, name: str) -> resources.TableNames:
     """The tables a deployment used (recorded at deploy time; the mixed deployment shares its own)."""
-    if deployment and deployment.resources.get("tables"):
-        return resources.TableNames(**deployment.resources["tables"])
+    if deployment and deployment.resources.tables:
+        return deployment.resources.tables
     return resources.TableNames.for_deployment(name)
 
 
@@ -294,9 +295,9 @@ class Rollout:
             return None
         return requested or default_port(self.target, self.stage.name)
 
-    def finish(self, base_url: str, deployed: dict[str, object], note: str = "") -> state.DeploymentState:
+    def finish(self, base_url: str, created: state.DeploymentResources, note: str = "") -> state.DeploymentState:
         self.deployment.url = base_url
-        self.deployment.resources = {"tables": {"users": self.tables.users, "orders": self.tables.orders}, **deployed}
+        self.deployment.resources = dataclasses.replace(created, tables=self.tables)
         state.save(self.deployment)
         elapsed = time.monotonic() - self.started
         label = TARGET_LABEL[self.target]

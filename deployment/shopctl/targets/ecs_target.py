@@ -541,15 +541,15 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         say(f"… waiting for the services to become stable (progress every {POLL_SECONDS:.0f}s)")
         wait_stable(revisions, say)
         base_url = balancer_url
-    deployed = {
-        "load_balancer": balancer_url,
-        "services": families,
-        "parameters": parameters,
-        "repository": repo_uri,
-        "log_group": log_group,
-        "service_urls": urls,
-    }
-    return rollout.finish(base_url, deployed)
+    created = state.DeploymentResources(
+        load_balancer=balancer_url,
+        services=families,
+        parameters=parameters,
+        repository=repo_uri,
+        log_group=log_group,
+        service_urls=urls,
+    )
+    return rollout.finish(base_url, created)
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:

@@ -9,6 +9,7 @@ its mount, readiness probe — with `shopctl.local.supervisor`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,7 @@ def other_eks_deployments(name: str, cluster_name: str) -> list[str]:
     return [
         d.name
         for d in state.all_states()
-        if d.target == TARGET and d.name != name and d.resources.get("cluster", cluster_name) == cluster_name
+        if d.target == TARGET and d.name != name and (d.resources.cluster or cluster_name) == cluster_name
     ]
 
 
@@ -367,13 +368,13 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
             say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")
         base_url = common.entry_url(rollout, urls, options.port, "EKS")
-    deployed = {
-        "cluster": cluster["name"],
-        "roles": [r.rsplit("/", 1)[1] for r in roles.values()],
-        "manifests": str(manifest),
-        "service_urls": urls,
-    }
-    return rollout.finish(base_url, deployed, "(see above)")
+    created = state.DeploymentResources(
+        cluster=cluster["name"],
+        roles=[r.rsplit("/", 1)[1] for r in roles.values()],
+        manifests=str(manifest),
+        service_urls=urls,
+    )
+    return rollout.finish(base_url, created, "(see above)")
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
@@ -381,7 +382,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     name = deployment_name(stage.name)
     deployment = state.load(name)
     removed = common.stop_processes(deployment)
-    cluster_name = deployment.resources.get("cluster", options.cluster_name) if deployment else options.cluster_name
+    cluster_name = (deployment.resources.cluster if deployment else "") or options.cluster_name
     cluster = _find_cluster(cluster_name)
     if options.env == "aws" and cluster is not None:
         # Checked: pods still running would keep using the roles deleted next, and their NLB would stay.
@@ -403,4 +404,4 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
 
 def describe(stage_name: str) -> dict[str, Any]:
     deployment = state.load(deployment_name(stage_name))
-    return json.loads(json.dumps(deployment.resources if deployment else {}))
+    return json.loads(json.dumps(dataclasses.asdict(deployment.resources) if deployment else {}))

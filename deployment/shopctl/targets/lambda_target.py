@@ -288,14 +288,14 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             "  note: on AWS the microservices get one URL each; put an API Gateway HTTP API or ALB in front "
             "(routes /users* and /orders*) for a single base URL — see docs/deploy.md 'Deploy to Lambda'."
         )
-    deployed = {
-        "functions": functions,
-        "roles": [f"{fn}-role" for fn in functions],
-        "log_groups": [f"/aws/lambda/{fn}" for fn in functions],
-        "service_urls": urls,
-        "artifact_bucket": bucket,
-    }
-    return rollout.finish(base_url, deployed)
+    created = state.DeploymentResources(
+        functions=functions,
+        roles=[f"{fn}-role" for fn in functions],
+        log_groups=[f"/aws/lambda/{fn}" for fn in functions],
+        service_urls=urls,
+        artifact_bucket=bucket,
+    )
+    return rollout.finish(base_url, created)
 
 
 def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
@@ -304,7 +304,10 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     name = deployment_name(stage.name)
     deployment = state.load(name)
     removed: list[str] = common.stop_processes(deployment)
-    bucket = artifacts.bucket_for_this_account() if deployment is None else deployment.resources.get("artifact_bucket")
+    if deployment is None:
+        bucket: str | None = artifacts.bucket_for_this_account()
+    else:
+        bucket = deployment.resources.artifact_bucket or None
     for service in lambda_services(stage):
         removed += remove_function(function_name(stage, service), bucket)
     if bucket and artifacts.delete_bucket_if_empty(bucket):

@@ -175,7 +175,7 @@ def _eks_resources(stage_name: str) -> dict[str, Any]:
     roles = [f"{k8s.resource_name(stage, s)}-eks-pod" for s in k8s.eks_services(stage)]
     out = _roles(roles) | _repository(stage.name)
     deployment = state.load(eks_target.deployment_name(stage.name))
-    manifest = Path(deployment.resources["manifests"]) if deployment else None
+    manifest = Path(deployment.resources.manifests) if deployment else None
     if manifest is not None and manifest.exists():
         out["kubernetes manifests"] = manifest.read_text()
     return out

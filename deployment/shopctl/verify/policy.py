@@ -231,7 +231,7 @@ def check_hardening(result: Result, stage: Stage, target: str, deployment: state
 def _manifest_docs(deployment: state.DeploymentState) -> list[dict[str, Any]]:
     import yaml
 
-    text = Path(deployment.resources["manifests"]).read_text()
+    text = Path(deployment.resources.manifests).read_text()
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
@@ -262,8 +262,8 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
     scanned: list[tuple[str, bytes]] = []
     if target == "lambda":
         s3 = boto3.client("s3")
-        bucket = deployment.resources["artifact_bucket"]
-        for fn in deployment.resources["functions"]:
+        bucket = deployment.resources.artifact_bucket
+        for fn in deployment.resources.functions:
             for obj in s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", []):
                 package = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                 with zipfile.ZipFile(io.BytesIO(package)) as archive:
@@ -276,10 +276,10 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
     elif target == "ecs":
         scanned.append(("task definitions", json.dumps(ecs_target.describe(stage.name)).encode()))
     else:
-        scanned.append(("rendered manifests", Path(deployment.resources["manifests"]).read_bytes()))
+        scanned.append(("rendered manifests", Path(deployment.resources.manifests).read_bytes()))
     logs = sorted(common.manifest_dir(deployment.name).glob("*.log"))
     scanned += [(f"log {log.name}", log.read_bytes()) for log in logs]
-    for group in deployment.resources.get("log_groups", []):  # Lambda: CloudWatch Logs in the local AWS
+    for group in deployment.resources.log_groups:  # Lambda: CloudWatch Logs in the local AWS
         events = boto3.client("logs").filter_log_events(logGroupName=group).get("events", [])
         result.figures["log_events"] = result.figures.get("log_events", 0) + len(events)
         scanned.append((f"log group {group}", "\n".join(e["message"] for e in events).encode()))
@@ -405,7 +405,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
             flow = fleet.talk_flow(deployment.url)
             if not flow.ok:
                 result.fail(f"the deployment did not serve the talk's flow: {flow.detail}")
-        tables = TableNames(**deployment.resources["tables"])
+        tables = deployment.resources.tables
         check_iam(result, the_stage, target, tables)
         check_hardening(result, the_stage, target, deployment)
         check_secrets(result, the_stage, target, deployment)
