@@ -11,6 +11,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from shopctl import workshop
 from shopctl.errors import ShopctlError
+from shopctl.local import localaws
 from shopctl.workshop import notebooks
 
 
@@ -70,6 +71,21 @@ def test_a_session_has_its_own_run_directory_and_restores_the_environment(
     assert not session.run_dir.exists()
     assert dict(os.environ) == before
     assert session.close(quiet=True) == []  # a second close does nothing
+
+
+def test_a_session_with_aws_stops_its_local_aws_and_restores_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(workshop.SESSION_ROOT_ENV, str(tmp_path))
+    before = dict(os.environ)
+    session = workshop.Session.start("test", quiet=True)
+    assert session.aws is not None and localaws.is_up(session.aws.port)
+    assert os.environ["AWS_ENDPOINT_URL"] == session.aws.endpoint
+    assert os.environ["SHOP_RUN_DIR"] == str(session.run_dir)  # the local AWS keeps its pid file there
+    stopped = session.close(quiet=True)
+    assert stopped == [f"local AWS on port {session.aws.port} (pid {session.aws.pid})"]
+    assert not localaws.is_up(session.aws.port)
+    assert dict(os.environ) == before
 
 
 def test_markdown_tables_escape_pipes_and_show_missing_values() -> None:
