@@ -21,7 +21,8 @@ import time
 THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/test_compare_report.py"]
 SHARDS = {
     "main": ([f"--ignore={path}" for path in THIRD], "local"),
-    "deployed": (["tests/contract", "-m", "e2e"], "lambda,ecs,eks"),
+    # The browser tests of an app deployed to the local Lambda share that deployment with the contract suite.
+    "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", "-m", "e2e"], "lambda,ecs,eks"),
     "workshop": (THIRD, "local"),
 }
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
