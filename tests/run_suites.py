@@ -1,11 +1,17 @@
-"""`make test`: every suite, in three pytest processes side by side (this machine has 2 cores and the
-suites are CPU-bound, mostly in the local AWS and the apps they start).
+"""`make test`: every suite, in four pytest processes side by side (this machine has 2 cores; the suites
+are CPU-bound, mostly in the local AWS and the apps they start, but each also waits on processes it starts).
 
-Shard "main": unit, integration, deploy-code and local-Lambda tests, plus the contract suite against the
-stages as `make run` serves them. Shard "deployed": the contract suite against the stages deployed to the
-local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks and the
-comparison report. Each shard starts its own local AWS. Lines are streamed with the shard's name; the last
-line sums the shards. With arguments, runs one plain pytest with them instead (e.g. `-k users`).
+Shard "main": unit and integration tests, plus the contract and browser tests against the stages as `make
+run` serves them. Shard "deploy-code": the deploy code against moto and the local Lambda's tests. Shard
+"deployed": the contract and browser tests against the stages deployed to the local Lambda, ECS and EKS,
+the mixed deployment, and the exercises' checkers run on their reference solutions. Shard "workshop": the
+notebooks executed, the reliability checks and the comparison report. Each shard that serves a stage starts
+its own local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments,
+runs one plain pytest with them instead (e.g. `-k users`).
+
+The split follows measured CPU and wall time (docs/testing.md, "Where the time goes"): the shards should
+finish together. Every test runs in exactly one shard: SHOP_CONTRACT_TARGETS decides which shard serves
+which targets (tests/support/targets.py), and the paths below the rest.
 """
 from __future__ import annotations
 
@@ -17,11 +23,20 @@ import threading
 import time
 
 # The third shard's suites mostly wait on processes they start (notebook kernels, load generators, cold
-# starts), so they run alongside the other two rather than after them; the split keeps the three even.
+# starts), so they run alongside the other two rather than after them.
 THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/test_compare_report.py"]
+# End-to-end suites with no stage served locally: they start their own servers, so they can run in the
+# shard that has the fewest seconds of work rather than in "main".
+BESIDE_DEPLOYED = ["tests/e2e", "tests/exercises/test_solutions.py"]
+# The deploy code's tests (pyproject.toml's last testpath): in-process moto accounts and local Lambda
+# functions, no stage served.
+MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-architecture/tests"]
 SHARDS = {
-    "main": ([f"--ignore={path}" for path in THIRD], "local"),
-    "deployed": (["tests/contract", "-m", "e2e"], "lambda,ecs,eks"),
+    "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD + BESIDE_DEPLOYED)], "local"),
+    "deploy-code": (["deployment/tests", "--ignore=deployment/tests/test_compare_report.py"], "local"),
+    # The browser tests of an app deployed to the local Lambda share that deployment with the contract suite.
+    "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", *BESIDE_DEPLOYED, "-m", "e2e"],
+                 "lambda,ecs,eks"),
     "workshop": (THIRD, "local"),
 }
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
@@ -40,7 +55,7 @@ def main(argv: list[str]) -> int:
         for line in proc.stdout or []:
             outputs[name].append(line)
             with lock:
-                print(f"[{name:>9}] {line}", end="", flush=True)
+                print(f"[{name:>11}] {line}", end="", flush=True)
 
     threads = []
     for name, (args, targets) in SHARDS.items():

@@ -3,26 +3,21 @@
 The apps: the monolith, the microservices gateway, users-service and orders-service, and the clean stage —
 each served as `make run` serves it, and the microservices also deployed to the local Lambda, where each
 service answers through Mangum from its Lambda package (the assets must be in the package, and static files
-must survive the Lambda event round trip).
+must survive the Lambda event round trip). `make test` runs each in the pytest process that serves that
+target for the contract suite (tests/run_suites.py); test_no_network.py holds the control.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from shopctl.local import localaws
-from shopctl.local.net import free_port
-from shopctl.local.serving import serve
+from shopctl.local.serving import Deployed
 from tests.browser import chromium
+from tests.support.targets import selected
 
 pytestmark = [
     pytest.mark.e2e,
@@ -37,12 +32,15 @@ PATH = 'data-path="{path}"'
 REFERENCE = re.compile(r"""(?:src|href|action)\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""")
 
 
-@pytest.fixture(scope="module", params=SERVED, ids=[f"{s}-{t}" for s, t in SERVED])
-def apps(request: pytest.FixtureRequest, local_aws: localaws.LocalAws, tmp_path_factory) -> Iterator[dict[str, str]]:
+# The same deployments the contract suite talks to (tests/conftest.py): pytest groups these tests with
+# the contract tests of the same stage and target, so nothing is served or deployed twice.
+ON = pytest.mark.parametrize("deployment", selected(SERVED), indirect=True)
+
+
+@pytest.fixture
+def apps(deployment: Deployed) -> dict[str, str]:
     """name -> base URL of each FastAPI app of one stage on one target."""
-    stage, target = request.param
-    with serve(stage, target, local_aws, logs=tmp_path_factory.mktemp(f"logs-{stage}-{target}")) as deployed:
-        yield {f"{stage}-{target}": deployed.base_url, **deployed.services}
+    return {f"{deployment.stage}-{deployment.target}": deployment.base_url, **deployment.services}
 
 
 def _operations(base_url: str) -> list[tuple[str, str]]:
@@ -50,6 +48,7 @@ def _operations(base_url: str) -> list[tuple[str, str]]:
     return [(method, path) for path, item in document["paths"].items() for method in item]
 
 
+@ON
 def test_docs_render_offline(apps: dict[str, str]) -> None:
     for name, base_url in apps.items():
         operations = _operations(base_url)
@@ -65,6 +64,7 @@ def test_docs_render_offline(apps: dict[str, str]) -> None:
         assert page.outside(chromium.origin(base_url)) == [], name
 
 
+@ON
 def test_no_page_references_an_outside_host(apps: dict[str, str]) -> None:
     for name, base_url in apps.items():
         with httpx.Client(base_url=base_url, timeout=30) as client:
@@ -93,33 +93,3 @@ def test_no_page_references_an_outside_host(apps: dict[str, str]) -> None:
             assert any(path.endswith("swagger-ui-bundle.js") for path in seen), f"{name}: {sorted(seen)}"
             # FastAPI's default /redoc loads ReDoc from a CDN: not served.
             assert client.get("/redoc").status_code == 404, name
-
-
-@pytest.fixture(scope="module")
-def cdn_docs() -> Iterator[str]:
-    """A FastAPI app with FastAPI's default, CDN-backed /docs — what every stage served before."""
-    app = FastAPI(title="control")
-
-    @app.get("/ping")
-    def ping() -> dict[str, str]:
-        return {"ping": "pong"}
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def test_the_browser_really_has_no_network(cdn_docs: str) -> None:
-    """The control: the same check fails for FastAPI's default page, whose assets live on a CDN."""
-    page = chromium.load(f"{cdn_docs}/docs")
-    assert 'class="opblock opblock-get' not in page.dom, "the CDN was reachable: the offline checks prove nothing"
-    assert any(urlsplit(url).hostname == "cdn.jsdelivr.net" for url in page.outside(cdn_docs)), page.requested

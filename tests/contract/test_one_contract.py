@@ -10,24 +10,20 @@ be the lesson (where the code keeps its knowledge), never the contract.
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from shopctl.local import localaws
-from shopctl.local.serving import serve
 from shopctl.stages import STAGES
 from tests.support.api import create_order, create_user, unique_email
+from tests.support.targets import ONLY, LocalStages
 
-_ONLY = {t for t in os.environ.get("SHOP_CONTRACT_TARGETS", "").split(",") if t}
-pytestmark = pytest.mark.skipif(bool(_ONLY) and "local" not in _ONLY, reason="serves the stages locally")
+pytestmark = pytest.mark.skipif(bool(ONLY) and "local" not in ONLY, reason="serves the stages locally")
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
@@ -35,14 +31,10 @@ HEADERS = ("allow", "retry-after", "content-type")
 
 
 @pytest.fixture(scope="module")
-def stages(local_aws: localaws.LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """{stage: base URL} for all three stages, served side by side for this module."""
-    with ExitStack() as stack:
-        urls = {}
-        for stage in STAGES:
-            logs = tmp_path_factory.mktemp(f"logs-side-by-side-{stage}")
-            urls[stage] = stack.enter_context(serve(stage, "local", local_aws, logs=logs)).base_url
-        yield urls
+def stages(local_stages: LocalStages) -> dict[str, str]:
+    """{stage: base URL} for all three stages, served side by side — the same processes the rest of the
+    contract suite talks to (tests/conftest.py), as `make run` serves them."""
+    return {stage: local_stages[stage].base_url for stage in STAGES}
 
 
 def differences(left: Any, right: Any, where: str = "") -> Iterator[str]:

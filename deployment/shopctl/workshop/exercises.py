@@ -227,12 +227,19 @@ def scratch_copy(exercise: Exercise | None = None, *, apply_solution: bool = Fal
 
 
 def check_solution(exercise: Exercise) -> tuple[list[CaseResult], list[CaseResult]]:
-    """(the checker on a scratch copy with the solution applied, … on one without) — the working tree untouched."""
-    with scratch_copy(exercise, apply_solution=True) as root:
-        solved = run_checker(exercise, root)
-    with scratch_copy(exercise) as root:
-        untouched = run_checker(exercise, root)
-    return solved, untouched
+    """(the checker on a scratch copy with the solution applied, … on one without) — the working tree untouched.
+
+    The two run side by side: each checker is its own process, mostly starting servers and waiting on them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def checked(apply_solution: bool) -> list[CaseResult]:
+        with scratch_copy(exercise, apply_solution=apply_solution) as root:
+            return run_checker(exercise, root)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        solved = pool.submit(checked, True)
+        untouched = checked(False)
+        return solved.result(), untouched
 
 
 def reset(exercise: Exercise, root: Path = REPO_ROOT) -> list[str]:
