@@ -379,6 +379,27 @@ def _reap(channel):
             return
 
 
+_SNAPSHOT_LOOPS = []  # kept referenced: closing or collecting one would touch the snapshot's epoll set
+
+
+def _fresh_event_loop():
+    """A restored environment gets an asyncio event loop of its own.
+
+    A loop made at init (Mangum makes one when the handler is built) holds file descriptors: its epoll
+    set and its self-pipe. On AWS each restored microVM has its own copy of them; a fork shares them with
+    the snapshot and every other restore, so one environment could swallow another's wake-up and hang it.
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _SNAPSHOT_LOOPS.append(asyncio.get_event_loop())
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def serve_restores(channel):
     """The snapshot: wait for restore requests, fork one restored environment for each.
 
@@ -412,6 +433,7 @@ def serve_restores(channel):
             os.dup2(output_fd, 2)
             os.close(output_fd)
             channel.rebind(control_fd)
+            _fresh_event_loop()
             return
         os.close(control_fd)
         os.close(output_fd)
