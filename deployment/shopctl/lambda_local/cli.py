@@ -98,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: cannot listen on {args.host}:{args.port}")
         service.close()
         return 1
+    what = f"image, command {' '.join(config.image_command)}" if config.is_image else f"handler {config.handler}"
     say(
-        f"ready: {config.name} ({config.runtime}, handler {config.handler}, {config.memory_mb} MB, "
+        f"ready: {config.name} ({config.runtime or config.package_type}, {what}, {config.memory_mb} MB, "
         f"timeout {config.timeout_s}s{', SnapStart' if args.snapstart else ''}) at http://{args.host}:{args.port} "
         f"(pid {os.getpid()}, max concurrency {args.max_concurrency}, idle timeout {args.idle_timeout:g}s)"
     )

@@ -30,6 +30,7 @@ from shopctl.lambda_local.function import Function, FunctionConfig, FunctionNotF
 from shopctl.lambda_local.logs import LogWriter, log_group_name
 from shopctl.lambda_local.pool import Pool, Throttled
 from shopctl.lambda_local.snapshot import Snapshot
+from shopctl.lambda_local.web_adapter import WebAdapterEnvironment
 
 CONTROL_PREFIX = "/__lambda_local__/"
 BOOTSTRAP_SOURCE = Path(__file__).with_name("runtime_bootstrap.py")
@@ -120,7 +121,9 @@ class LambdaService:
         local = f"python{self.python_version}"
         if config.runtime and config.runtime != local:
             say(f"note: {self.name} is configured for {config.runtime}; it runs here on the local {local}")
-        if self.snap_start:
+        if self.snap_start and config.is_image:
+            say("note: SnapStart does not apply to container images (as on AWS): cold starts run init")
+        elif self.snap_start:
             self._publish(config)
 
     def _environment_kwargs(self) -> dict:
@@ -190,13 +193,15 @@ class LambdaService:
             return events.json_response(404, {"Message": f"Function not found: {self.name}"}, request_id)
 
         snapshot: Snapshot | None = None
-        if self.snap_start:
+        if self.snap_start and not config.is_image:
             restorable = self._snapshot_for(config)
             if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
                 return events.error_response(request_id)
             snapshot = restorable
 
         def create() -> ExecutionEnvironment:
+            if config.is_image:  # the image's web server behind the Lambda Web Adapter
+                return WebAdapterEnvironment(config, task_root, **self._environment_kwargs())
             return ExecutionEnvironment(config, task_root, snapshot=snapshot, **self._environment_kwargs())
 
         try:
