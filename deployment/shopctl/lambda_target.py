@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from shopctl import artifacts, iam, resources, state
 from shopctl import deploy_common as common
+from shopctl.errors import ShopctlError
 from shopctl.package import Package, Platform, build
 from shopctl.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
@@ -40,6 +41,7 @@ class Options:
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
     optimize: bool = False  # the package tuned for cold starts (shopctl.package: bytecode, stripped SDK data)
+    snapstart: bool = False  # local Lambda only, for now: SnapStart's lifecycle (snapshot, then restores)
 
     @property
     def auth_type(self) -> str:
@@ -211,6 +213,7 @@ def _local_lambda(
         str(options.idle_timeout),
         "--max-concurrency",
         str(options.max_concurrency),
+        *(["--snapstart"] if options.snapstart else []),
     )
     return common.local_process(
         deployment,
@@ -245,6 +248,8 @@ def ensure_function(function: Function, bucket: str, options: Options, say: Call
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
+    if options.snapstart and options.env == "aws":
+        raise ShopctlError("SnapStart is not deployed to AWS yet", "use it with ENV=local (the local Lambda)")
     rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
     stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
     bucket = artifacts.ensure_bucket()

@@ -29,11 +29,18 @@ class Deployed:
     base_url: str
     tables: TableNames
     services: dict[str, str] = field(default_factory=dict)  # service -> its own local URL (deployed targets)
+    snapstart: bool = False  # Lambda: served with SnapStart (cold starts are restores)
 
 
 @contextmanager
 def serve(
-    stage: str, target: str, aws: localaws.LocalAws, *, runtime: str = "LAMBDA", logs: Path | None = None
+    stage: str,
+    target: str,
+    aws: localaws.LocalAws,
+    *,
+    runtime: str = "LAMBDA",
+    logs: Path | None = None,
+    snapstart: bool = False,
 ) -> Iterator[Deployed]:
     """Yield a running deployment of `stage` on `target`; the process env must already point at `aws`.
 
@@ -42,14 +49,16 @@ def serve(
     """
     if target in DEPLOY_TARGETS:
         module = DEPLOY_TARGETS[target]
-        options = module.Options(env="local", port=free_port(), quiet=True)
+        extra = {"snapstart": True} if snapstart else {}  # (TARGET=lambda only)
+        options = module.Options(env="local", port=free_port(), quiet=True, **extra)
         deployed = module.deploy(stage, options)
         # Like a pipeline's smoke test: the deployment counts as up once /health is green end to end. (For
         # microservices on Lambda the gateway's /health reaches both functions: their cold starts happen here.)
         wait_healthy(f"{deployed.url}/health", 60, request_timeout=30)
         try:
             tables = TableNames(**deployed.resources["tables"])
-            yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.get("service_urls", {})))
+            services = dict(deployed.resources.get("service_urls", {}))
+            yield Deployed(stage, target, deployed.url, tables, services, snapstart=snapstart)
         finally:
             module.destroy(stage, options, keep_data=False)
         return

@@ -24,6 +24,8 @@ ALL_TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
     pytest.param((stage, target), id=f"{stage}-{target}", marks=pytest.mark.e2e)
     for target in DEPLOY_TARGETS
     for stage in STAGES
+] + [  # the clean stage on Lambda with SnapStart: every cold start a restore of the snapshot
+    pytest.param(("clean", "lambda", "snapstart"), id="clean-lambda-snapstart", marks=pytest.mark.e2e)
 ]
 # `make test` runs two pytest processes side by side, each serving some targets (tests/run_suites.py).
 _ONLY = {t for t in os.environ.get("SHOP_CONTRACT_TARGETS", "").split(",") if t}
@@ -35,8 +37,9 @@ def deployment(
     request: pytest.FixtureRequest, local_aws: localaws.LocalAws, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
     """Serve one stage on one target for the whole session (pytest groups the tests by it)."""
-    stage, target = request.param
-    with serve(stage, target, local_aws, logs=tmp_path_factory.mktemp(f"logs-{stage}-{target}")) as deployed:
+    stage, target, *variant = request.param
+    logs = tmp_path_factory.mktemp(f"logs-{stage}-{target}")
+    with serve(stage, target, local_aws, logs=logs, snapstart="snapstart" in variant) as deployed:
         yield deployed
 
 
