@@ -30,6 +30,7 @@ class Deployed:
     tables: TableNames
     services: dict[str, str] = field(default_factory=dict)  # service -> its own local URL (deployed targets)
     snapstart: bool = False  # Lambda: served with SnapStart (cold starts are restores)
+    package: str = "zip"  # Lambda: "image" = the container image behind the Lambda Web Adapter
 
 
 @contextmanager
@@ -41,6 +42,7 @@ def serve(
     runtime: str = "LAMBDA",
     logs: Path | None = None,
     snapstart: bool = False,
+    package: str = "zip",
 ) -> Iterator[Deployed]:
     """Yield a running deployment of `stage` on `target`; the process env must already point at `aws`.
 
@@ -49,7 +51,7 @@ def serve(
     """
     if target in DEPLOY_TARGETS:
         module = DEPLOY_TARGETS[target]
-        extra = {"snapstart": True} if snapstart else {}  # (TARGET=lambda only)
+        extra = {"snapstart": snapstart, "package": package} if target == "lambda" else {}
         options = module.Options(env="local", port=free_port(), quiet=True, **extra)
         deployed = module.deploy(stage, options)
         # Like a pipeline's smoke test: the deployment counts as up once /health is green end to end. (For
@@ -58,7 +60,7 @@ def serve(
         try:
             tables = TableNames(**deployed.resources["tables"])
             services = dict(deployed.resources.get("service_urls", {}))
-            yield Deployed(stage, target, deployed.url, tables, services, snapstart=snapstart)
+            yield Deployed(stage, target, deployed.url, tables, services, snapstart=snapstart, package=package)
         finally:
             module.destroy(stage, options, keep_data=False)
         return

@@ -24,8 +24,10 @@ ALL_TARGETS = [pytest.param((stage, "local"), id=stage) for stage in STAGES] + [
     pytest.param((stage, target), id=f"{stage}-{target}", marks=pytest.mark.e2e)
     for target in DEPLOY_TARGETS
     for stage in STAGES
-] + [  # the clean stage on Lambda with SnapStart: every cold start a restore of the snapshot
-    pytest.param(("clean", "lambda", "snapstart"), id="clean-lambda-snapstart", marks=pytest.mark.e2e)
+] + [  # the clean stage on Lambda with SnapStart (every cold start a restore of the snapshot), and as the
+    # container image ECS and EKS run, behind the Lambda Web Adapter
+    pytest.param(("clean", "lambda", "snapstart"), id="clean-lambda-snapstart", marks=pytest.mark.e2e),
+    pytest.param(("clean", "lambda", "image"), id="clean-lambda-image", marks=pytest.mark.e2e),
 ]
 # `make test` runs two pytest processes side by side, each serving some targets (tests/run_suites.py).
 _ONLY = {t for t in os.environ.get("SHOP_CONTRACT_TARGETS", "").split(",") if t}
@@ -39,7 +41,8 @@ def deployment(
     """Serve one stage on one target for the whole session (pytest groups the tests by it)."""
     stage, target, *variant = request.param
     logs = tmp_path_factory.mktemp(f"logs-{stage}-{target}")
-    with serve(stage, target, local_aws, logs=logs, snapstart="snapstart" in variant) as deployed:
+    package = "image" if "image" in variant else "zip"
+    with serve(stage, target, local_aws, logs=logs, snapstart="snapstart" in variant, package=package) as deployed:
         yield deployed
 
 
