@@ -60,6 +60,8 @@ if HOOKS:
 
 
 def handler(event, context):
+    if event["rawPath"] == "/exit":
+        os._exit(3)
     if event["rawPath"] == "/slow":
         time.sleep(0.5)  # keeps this environment busy: a concurrent request needs another one
     return {
@@ -198,9 +200,8 @@ def test_restored_cold_start_reports_restore_duration_and_warm_neither(functions
         fn.name, lambda m: all(any(line.startswith(f"REPORT RequestId: {i}") for line in m) for i in ids)
     )
     reports = {i: next(line for line in messages if line.startswith(f"REPORT RequestId: {i}\t")) for i in ids}
-    environments = {env["invocations"] for env in fn.status()["environments"]}
-    assert environments  # every environment was restored: none ran init
-    assert all(env["initDurationMs"] is None for env in fn.status()["environments"])
+    environments = fn.status()["environments"]
+    assert environments and all(env["initDurationMs"] is None for env in environments)  # restored, not initialised
     for line in reports.values():
         assert "Init Duration" not in line
         assert REPORT_COLD.match(line) or REPORT_WARM.match(line), line
@@ -218,6 +219,18 @@ def test_restored_cold_start_reports_restore_duration_and_warm_neither(functions
             for p in (r"\tDuration: (\S+) ms", r"Billed Duration: (\d+) ms", r"Billed Restore Duration: (\d+) ms")
         )
         assert billed == max(1, -(-(duration + restore_billed) // 1))
+
+
+def test_a_restored_environment_that_exits_is_reported_with_its_exit_status(functions):
+    """The snapshot, the restored environment's parent, reaps it and tells the service how it ended."""
+    fn = functions["pitfall"]
+    response = httpx.get(f"{fn.url}/exit", timeout=30)
+    assert response.status_code == 502
+    request_id = response.headers["x-amzn-requestid"]
+    messages = testing.wait_for_logs(fn.name, lambda m: any(request_id in x and "REPORT" in x for x in m))
+    assert f"RequestId: {request_id} Error: Runtime exited with error: exit status 3\nRuntime.ExitError\n" in messages
+    assert fn.status()["snapshot"]["state"] == "snapshot"  # the snapshot itself is untouched
+    assert httpx.get(f"{fn.url}/", timeout=30).status_code == 200  # and restores again
 
 
 def _tcp_connections(pid: int) -> set[str]:

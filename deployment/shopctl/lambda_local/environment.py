@@ -253,10 +253,11 @@ class ExecutionEnvironment:
         started = time.monotonic()
         ours, theirs = socket.socketpair()
         output_r, output_w = os.pipe()
+        output = os.fdopen(output_r, "rb")
         try:
-            self.proc = snapshot.restore(theirs.fileno(), output_w, os.fdopen(output_r, "rb"))
+            self.proc = snapshot.restore(theirs.fileno(), output_w, output)
         except OSError as problem:  # the snapshot is gone (killed, crashed)
-            os.close(output_r)
+            output.close()
             self.proc = None
             ours.close()
             return self._restore_failed(started, "Runtime.Unknown", f"the snapshot is gone ({problem})")

@@ -57,13 +57,17 @@ class Channel:
         self.lock = threading.RLock()
 
     def rebind(self, fd):
-        """A restored environment talks to the service over its own socket (the snapshot keeps its one)."""
+        """A restored environment talks to the service over its own socket (the snapshot keeps its one).
+
+        Called in the fork, which has one thread: a lock another thread of the snapshot held at the fork
+        would stay held forever, so the lock is new too.
+        """
         os.set_inheritable(fd, False)
-        with self.lock:
-            self.reader.close()
-            self.sock.close()
-            self.sock = socket.socket(fileno=fd)
-            self.reader = self.sock.makefile("rb")
+        self.lock = threading.RLock()
+        self.reader.close()
+        self.sock.close()
+        self.sock = socket.socket(fileno=fd)
+        self.reader = self.sock.makefile("rb")
 
     def send(self, **message):
         data = (json.dumps(message) + "\n").encode()
@@ -116,6 +120,11 @@ class LogStream(io.TextIOBase):
 
     def flush(self):
         pass  # complete lines are already sent; a partial line waits for its end (or the invoke's end)
+
+    def after_fork(self):
+        """In a restored environment (a fork: one thread): a new lock, and nothing of the snapshot's pending."""
+        self._lock = threading.RLock()
+        self._pending = ""
 
     def drain(self):
         with self._lock:
@@ -400,7 +409,7 @@ def _fresh_event_loop():
         asyncio.set_event_loop(asyncio.new_event_loop())
 
 
-def serve_restores(channel):
+def serve_restores(channel, streams):
     """The snapshot: wait for restore requests, fork one restored environment for each.
 
     Returns only in a restored environment (the child), with its own channel and output.
@@ -433,6 +442,8 @@ def serve_restores(channel):
             os.dup2(output_fd, 2)
             os.close(output_fd)
             channel.rebind(control_fd)
+            for stream in streams:
+                stream.after_fork()
             _fresh_event_loop()
             return
         os.close(control_fd)
@@ -483,7 +494,7 @@ def main():
         stream.drain()
     channel.send(type="ready", maxMemoryMB=_max_memory_mb())
     if snapshot:
-        serve_restores(channel)  # returns in a restored environment only
+        serve_restores(channel, streams)  # returns in a restored environment only
         restore(channel, streams)
 
     while True:
