@@ -57,6 +57,8 @@ def after_restore():
 
 if HOOKS:
     register_after_restore(after_restore)
+if os.environ.get("BROKEN_HOOK") == "1":
+    register_after_restore(lambda: 1 / 0)
 
 
 def handler(event, context):
@@ -131,6 +133,7 @@ def functions(local_aws, peer, tmp_path_factory):
             "app.handler",
             {"HOOKS": "1"},
         ),
+        "broken-hook": (testing.build_zip({"app.py": APP}), "app.handler", {"BROKEN_HOOK": "1"}),
         "clean": (clean_package, service.handler, {"RUNTIME": "LAMBDA", **table_env(tables)}),
     }
     services = {}
@@ -231,6 +234,21 @@ def test_a_restored_environment_that_exits_is_reported_with_its_exit_status(func
     assert f"RequestId: {request_id} Error: Runtime exited with error: exit status 3\nRuntime.ExitError\n" in messages
     assert fn.status()["snapshot"]["state"] == "snapshot"  # the snapshot itself is untouched
     assert httpx.get(f"{fn.url}/", timeout=30).status_code == 200  # and restores again
+
+
+def test_a_failing_after_restore_hook_fails_the_cold_start_not_the_snapshot(functions):
+    fn = functions["broken-hook"]
+    response = httpx.get(f"{fn.url}/", timeout=30)
+    assert response.status_code == 502
+    messages = testing.wait_for_logs(fn.name, lambda m: any(x.startswith("REPORT ") for x in m))
+    assert any(m.startswith("[ERROR] ZeroDivisionError: division by zero") for m in messages)
+    assert any(
+        re.match(r"RESTORE_REPORT Restore Duration: \S+ ms\tStatus: error\tError Type: SnapStartException\n", m)
+        for m in messages
+    )
+    report = next(m for m in messages if m.startswith("REPORT "))
+    assert "Restore Duration: " in report and "Status: error\tError Type: SnapStartException" in report
+    assert fn.status()["environments"] == [] and fn.status()["snapshot"]["state"] == "snapshot"
 
 
 def _tcp_connections(pid: int) -> set[str]:

@@ -288,7 +288,7 @@ class ExecutionEnvironment:
         elapsed = (time.monotonic() - started) * 1000
         status = "timeout" if error_type is None else "error"
         self._logs.put(self.stream, loglines.restore_report_line(elapsed, status=status, error_type=error_type))
-        error = {"errorMessage": message, "errorType": error_type or "timeout"}
+        error = {"errorMessage": message, "errorType": error_type or "SnapStartTimeoutException"}
         return Outcome(
             "init_error", elapsed, self.max_memory_mb, error=error, error_type=error_type,
             restore_ms=elapsed, status=status,

@@ -458,7 +458,8 @@ def restore(channel, streams):
         run_hooks("after")
     except Exception:
         error = error_from_exception(sys.exc_info())
-        _fail_init(channel, streams, error, "Runtime.Unknown", "restore_error")
+        # what Lambda answers the invocation when an after-restore hook fails
+        _fail_init(channel, streams, error, "SnapStartException", "restore_error")
     for stream in streams:
         stream.drain()
     hooks_ms = (time.monotonic() - started) * 1000

@@ -122,7 +122,7 @@ class LambdaService:
         if config.runtime and config.runtime != local:
             say(f"note: {self.name} is configured for {config.runtime}; it runs here on the local {local}")
         if self.snap_start and config.is_image:
-            say("note: SnapStart does not apply to container images (as on AWS): cold starts run init")
+            say("note: the local Lambda does not snapshot image functions: their cold starts run init")
         elif self.snap_start:
             self._publish(config)
 
