@@ -78,6 +78,28 @@ def handler(event, context):
     }
 """
 
+def test_hooks_run_in_lambdas_order_before_in_reverse_after_in_registration_order():
+    import snapshot_restore_py
+
+    from shopctl.lambda_local import runtime_bootstrap
+
+    ran: list[str] = []
+    registries = snapshot_restore_py.get_before_snapshot(), snapshot_restore_py.get_after_restore()
+    saved = [list(registry) for registry in registries]  # hooks of stage modules this process imported
+    for registry in registries:
+        registry.clear()
+    try:
+        for name in ("first", "second"):
+            snapshot_restore_py.register_before_snapshot(ran.append, f"before {name}")
+            snapshot_restore_py.register_after_restore(ran.append, f"after {name}")
+        runtime_bootstrap.run_hooks("before")
+        runtime_bootstrap.run_hooks("after")
+    finally:
+        for registry, hooks in zip(registries, saved, strict=True):
+            registry[:] = hooks
+    assert ran == ["before second", "before first", "after first", "after second"]
+
+
 REPORT_COLD = re.compile(
     r"^REPORT RequestId: \S+\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: \d+ MB\t"
     r"Max Memory Used: \d+ MB\tRestore Duration: \d+\.\d\d ms\tBilled Restore Duration: \d+ ms\t\n$"
