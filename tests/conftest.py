@@ -40,11 +40,13 @@ def deployment(
 ) -> Iterator[Deployed]:
     """One stage on one target for as long as tests need it: pytest groups the tests by this parameter, so
     a deployed target is destroyed (data included) once its tests are done; a local stage stays up."""
-    stage, target = request.param
+    stage, target, *mode = request.param
     if target == "local":
         yield local_stages[stage]
         return
-    with serve(stage, target, local_aws, logs=tmp_path_factory.mktemp(f"logs-{stage}-{target}")) as deployed:
+    logs = tmp_path_factory.mktemp(f"logs-{stage}-{target}")
+    package = "image" if "image" in mode else "zip"
+    with serve(stage, target, local_aws, logs=logs, snapstart="snapstart" in mode, package=package) as deployed:
         yield deployed
 
 

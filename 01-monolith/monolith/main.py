@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import os
+import random
 import re
 import sys
 import threading
@@ -41,6 +42,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from snapshot_restore_py import register_after_restore, register_before_snapshot
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -726,3 +728,30 @@ try:
     setting("orders/table")
 except ConfigurationError as error:
     sys.exit(f"monolith: cannot start: {error}")
+
+
+# --- SnapStart: what the snapshot may keep, what each restored environment makes afresh ---------------
+# With SnapStart, Lambda runs the init phase (importing this module) once, when a version is published,
+# snapshots the initialised environment, and every cold start resumes a copy of that snapshot. Whatever
+# init left in memory is then shared by all those environments. The runtime calls the hooks below around
+# the snapshot; anywhere else (uvicorn, the tests) registering them is all that happens.
+
+
+@register_before_snapshot
+def warm_before_snapshot() -> None:
+    """Safe to share, so done once for all restored environments: the OpenAPI document (every route's
+    and model's schema compiled) and the AWS SDK's DynamoDB model (loading it is most of what creating a
+    client costs; boto3 keeps it cached for the clients made after restore)."""
+    app.openapi()
+    _aws("dynamodb")
+
+
+@register_after_restore
+def refresh_after_restore() -> None:
+    """Not safe to share. AWS clients: their connection pools and the credentials they resolved at init
+    belong to the snapshot. `random`: every restored environment would resume the same generator state
+    and draw the same numbers (botocore's retry jitter included: lockstep retries). uuid4 is safe as it
+    is: it reads os.urandom, never the snapshot's memory."""
+    random.seed()
+    with _clients_lock:
+        _clients.clear()  # the next _aws() call makes a new client: new pool, credentials of this environment

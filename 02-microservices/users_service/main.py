@@ -7,6 +7,7 @@ Run alone: `uvicorn users_service.main:app` with RUNTIME and the users table con
 
 from __future__ import annotations
 
+import random
 import sys
 
 from fastapi import FastAPI, Request, Response
@@ -14,10 +15,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+from snapshot_restore_py import register_after_restore, register_before_snapshot
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from users_service import config
+from users_service import config, repository
 from users_service.body_limit import BodySizeLimit
 from users_service.offline_docs import serve_docs_offline
 from users_service.repository import StorageUnavailable
@@ -92,3 +94,29 @@ try:
     config.users_table()
 except config.ConfigurationError as error:
     sys.exit(f"users-service: cannot start: {error}")
+
+
+# --- SnapStart: what the snapshot may keep, what each restored environment makes afresh ---------------
+# With SnapStart, Lambda runs the init phase (importing this module) once, when a version is published,
+# snapshots the initialised environment, and every cold start resumes a copy of that snapshot. Whatever
+# init left in memory is then shared by all those environments. The runtime calls the hooks below around
+# the snapshot; anywhere else (uvicorn, the tests) registering them is all that happens.
+
+
+@register_before_snapshot
+def warm_before_snapshot() -> None:
+    """Safe to share, so done once for all restored environments: the OpenAPI document (every route's
+    and model's schema compiled) and the AWS SDK's DynamoDB model (loading it is most of what creating a
+    client costs; boto3 keeps it cached for the clients made after restore)."""
+    app.openapi()
+    repository._dynamodb()
+
+
+@register_after_restore
+def refresh_after_restore() -> None:
+    """Not safe to share. AWS clients: their connection pools and the credentials they resolved at init
+    belong to the snapshot. `random`: every restored environment would resume the same generator state
+    and draw the same numbers (botocore's retry jitter included: lockstep retries). uuid4 is safe as it
+    is: it reads os.urandom, never the snapshot's memory."""
+    random.seed()
+    repository._dynamodb.cache_clear()  # the next call makes a new client: new pool, this environment's credentials

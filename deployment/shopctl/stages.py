@@ -36,7 +36,8 @@ class Stage:
 TABLE_SETTINGS = ("users/table", "orders/table")
 # What a Lambda package needs. boto3 is bundled although the Lambda runtime ships one: AWS recommends
 # pinning your own SDK version, and it keeps local and AWS packages identical.
-LAMBDA_REQUIREMENTS = ("fastapi", "fastapi-offline", "mangum", "boto3")
+# snapshot-restore-py: the SnapStart runtime hooks of the Lambda entrypoints (the managed runtime has it too).
+LAMBDA_REQUIREMENTS = ("fastapi", "fastapi-offline", "mangum", "boto3", "snapshot-restore-py")
 
 STAGES: dict[str, Stage] = {
     "monolith": Stage(

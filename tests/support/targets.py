@@ -35,7 +35,14 @@ def selected(pairs: Iterable[Pair]) -> list[pytest.ParameterSet]:
 ALL_PAIRS: list[Pair] = [(stage, "local") for stage in STAGES] + [
     (stage, target) for target in DEPLOY_TARGETS for stage in STAGES
 ]
-TARGETS = selected(ALL_PAIRS)
+# The clean stage on Lambda in the two other modes: SnapStart (every cold start a restore of the snapshot),
+# and the container image ECS and EKS run, behind the Lambda Web Adapter.
+VARIANTS = [
+    pytest.param(("clean", "lambda", mode), id=f"clean-lambda-{mode}", marks=pytest.mark.e2e)
+    for mode in ("snapstart", "image")
+    if not ONLY or "lambda" in ONLY
+]
+TARGETS = selected(ALL_PAIRS) + VARIANTS
 
 
 class LocalStages:

@@ -14,12 +14,16 @@ import sys
 from fastapi import FastAPI
 
 from clean_shop.application.errors import ConfigurationError
-from clean_shop.bootstrap import bootstrap
+from clean_shop.bootstrap import Container, bootstrap
 from clean_shop.entrypoints.http import create_app
 
 
-def app_or_exit() -> FastAPI:
+def container_or_exit() -> Container:
     try:
-        return create_app(bootstrap())
+        return bootstrap()
     except ConfigurationError as error:
         sys.exit(f"clean: cannot start: {error}")
+
+
+def app_or_exit() -> FastAPI:
+    return create_app(container_or_exit())

@@ -48,6 +48,7 @@ class DeploymentResources:
     functions: list[str] = field(default_factory=list)
     log_groups: list[str] = field(default_factory=list)
     artifact_bucket: str = ""
+    image_repository: str = ""  # PACKAGE=image: the ECR repository (shared with ECS/EKS) its image comes from
     # ECS
     load_balancer: str = ""  # its URL
     services: list[str] = field(default_factory=list)

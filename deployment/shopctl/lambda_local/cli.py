@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-concurrency", type=int, default=10, help="environments at once; beyond: 429")
     parser.add_argument("--work-dir", type=Path, help="default: <run dir>/lambda/<function name>")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the execution environments")
+    parser.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="SnapStart: init once into a snapshot (before-snapshot hooks), cold starts restore it",
+    )
     return parser
 
 
@@ -60,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         max_concurrency=args.max_concurrency,
         idle_timeout=args.idle_timeout,
         python=args.python,
+        snap_start=args.snapstart,
     )
     try:
         config = service.load()
@@ -92,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: cannot listen on {args.host}:{args.port}")
         service.close()
         return 1
+    what = f"image, command {' '.join(config.image_command)}" if config.is_image else f"handler {config.handler}"
     say(
-        f"ready: {config.name} ({config.runtime}, handler {config.handler}, {config.memory_mb} MB, "
-        f"timeout {config.timeout_s}s) at http://{args.host}:{args.port} "
+        f"ready: {config.name} ({config.runtime or config.package_type}, {what}, {config.memory_mb} MB, "
+        f"timeout {config.timeout_s}s{', SnapStart' if args.snapstart else ''}) at http://{args.host}:{args.port} "
         f"(pid {os.getpid()}, max concurrency {args.max_concurrency}, idle timeout {args.idle_timeout:g}s)"
     )
     # uvicorn re-raises the stop signal once it has shut down: let that land on a harmless handler

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import queue
 import signal
@@ -21,12 +22,17 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shopctl.lambda_local import logs as loglines
 from shopctl.lambda_local.function import FunctionConfig
 from shopctl.lambda_local.logs import LogWriter
 
+if TYPE_CHECKING:
+    from shopctl.lambda_local.snapshot import Snapshot
+
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of an on-demand environment
+RESTORE_TIMEOUT_S = 10.0  # and for a SnapStart restore (after-restore hooks included)
 
 # From the service's own environment: where AWS is and the credentials (on AWS: the role's).
 PASSED_THROUGH = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
@@ -43,6 +49,8 @@ class Outcome:
     error: dict | None = None
     error_type: str | None = None
     init_ms: float | None = None
+    restore_ms: float | None = None  # SnapStart: this invocation's environment was restored just now
+    billed_restore_ms: int | None = None
     status: str | None = None  # the REPORT line's "Status:" (timeout / error); None if the runtime coped
 
     @property
@@ -51,7 +59,13 @@ class Outcome:
 
 
 def environment_variables(
-    config: FunctionConfig, *, stream: str, task_root: Path, runtime_dir: Path, inherited: Mapping[str, str]
+    config: FunctionConfig,
+    *,
+    stream: str,
+    task_root: Path,
+    runtime_dir: Path,
+    inherited: Mapping[str, str],
+    snap_start: bool = False,
 ) -> dict[str, str]:
     """What the function sees in os.environ: its own variables plus Lambda's reserved ones."""
     env = {str(k): str(v) for k, v in config.variables.items()}
@@ -62,7 +76,7 @@ def environment_variables(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": loglines.log_group_name(config.name),
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if snap_start else "on-demand",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
             "AWS_REGION": config.region,
             "AWS_DEFAULT_REGION": config.region,
@@ -75,6 +89,8 @@ def environment_variables(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if snap_start:  # one snapshot serves many environments (and log streams): Lambda leaves these out
+        del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]
     for key, value in inherited.items():
         if key in PASSED_THROUGH or key.startswith("AWS_ENDPOINT_URL_"):
             env[key] = value
@@ -113,6 +129,7 @@ class ExecutionEnvironment:
         python: str,
         runtime_version: str,
         inherited: Mapping[str, str],
+        snapshot: Snapshot | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.stream = loglines.new_stream_name()
@@ -124,7 +141,10 @@ class ExecutionEnvironment:
         self.created_at = time.time()
         self.last_used = time.monotonic()
         self.init_ms: float | None = None
+        self.restore_ms: float | None = None
+        self.billed_restore_ms: int | None = None
         self.max_memory_mb = 0
+        self.snapshot = snapshot  # SnapStart: a cold start restores this snapshot instead of running init
         self._runtime_dir = runtime_dir
         self._logs = logs
         self._python = python
@@ -134,7 +154,7 @@ class ExecutionEnvironment:
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._init_reported = False
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | RestoredProcess | None = None
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -150,6 +170,8 @@ class ExecutionEnvironment:
         if self.state == "dead":  # the service stopped before this environment got going
             error = {"errorMessage": "the local Lambda service is stopping", "errorType": "Runtime.Unknown"}
             return Outcome("init_error", 0.0, 0, error=error, error_type="Runtime.Unknown", status="error")
+        if self.snapshot is not None:
+            return self._restore(self.snapshot)
         self.state = "init"
         self._logs.put(self.stream, loglines.init_start_line(self._runtime_version, self.config.region))
         started = time.monotonic()
@@ -160,11 +182,12 @@ class ExecutionEnvironment:
             task_root=self.task_root,
             runtime_dir=self._runtime_dir,
             inherited=self._inherited,
+            snap_start=self._takes_snapshot,
         )
         argv = [self._python, "-I", "-S", "-X", "utf8", str(self._runtime_dir / "bootstrap.py")]
         try:
             self.proc = subprocess.Popen(
-                [*argv, str(theirs.fileno())],
+                [*argv, str(theirs.fileno()), *(["--snapshot"] if self._takes_snapshot else [])],
                 env=env,
                 cwd=self.task_root,
                 stdin=subprocess.DEVNULL,
@@ -181,7 +204,7 @@ class ExecutionEnvironment:
         threading.Thread(target=self._read_control, name=f"env-{self.id[:8]}-ctl", daemon=True).start()
         threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}-out", daemon=True).start()
 
-        deadline = started + INIT_TIMEOUT_S + self.config.timeout_s
+        deadline = started + self._init_timeout_s()
         message = self._next(deadline)
         elapsed = (time.monotonic() - started) * 1000
         if message is not None and message["type"] == "ready":
@@ -212,11 +235,72 @@ class ExecutionEnvironment:
         self._logs.put(self.stream, loglines.init_report_line(elapsed, status=status, error_type=error_type))
         return Outcome("init_error", elapsed, memory, error=error, error_type=error_type, status=status)
 
+    # SnapStart ----------------------------------------------------------------------------------
+
+    _takes_snapshot = False  # the Snapshot subclass runs init with the before-snapshot hooks, then stays
+
+    def _init_timeout_s(self) -> float:
+        return INIT_TIMEOUT_S + self.config.timeout_s
+
+    def _restore(self, snapshot: Snapshot) -> Outcome | None:
+        """A SnapStart cold start: a fork of the initialised snapshot, then the after-restore hooks.
+
+        Restore Duration runs from the request to the snapshot until the restored runtime is ready
+        (hooks included); Billed Restore Duration is the part spent in the runtime and the hooks.
+        """
+        self.state = "init"
+        self._logs.put(self.stream, loglines.restore_start_line(self._runtime_version, self.config.region))
+        started = time.monotonic()
+        ours, theirs = socket.socketpair()
+        output_r, output_w = os.pipe()
+        output = os.fdopen(output_r, "rb")
+        try:
+            self.proc = snapshot.restore(theirs.fileno(), output_w, output)
+        except OSError as problem:  # the snapshot is gone (killed, crashed)
+            output.close()
+            self.proc = None
+            ours.close()
+            return self._restore_failed(started, "Runtime.Unknown", f"the snapshot is gone ({problem})")
+        finally:
+            theirs.close()
+            os.close(output_w)
+        self._sock = ours
+        threading.Thread(target=self._read_control, name=f"env-{self.id[:8]}-ctl", daemon=True).start()
+        threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}-out", daemon=True).start()
+        message = self._next(started + RESTORE_TIMEOUT_S)
+        elapsed = (time.monotonic() - started) * 1000
+        if message is not None and message["type"] == "ready":
+            self.restore_ms = elapsed
+            self.billed_restore_ms = max(1, math.ceil(float(message.get("hooksMs") or 0.0)))
+            self.max_memory_mb = int(message.get("maxMemoryMB") or 0)
+            self._logs.put(self.stream, loglines.restore_report_line(elapsed))
+            self.state = "idle"
+            return None
+        self.kill()
+        if message is None:
+            return self._restore_failed(started, None, f"RESTORE phase exceeded {elapsed / 1000:.2f} seconds")
+        if message["type"] == "restore_error":
+            return self._restore_failed(started, message["errorType"], message["error"]["errorMessage"])
+        reason = _exit_reason(message.get("returncode"))
+        return self._restore_failed(started, "Runtime.ExitError", f"Runtime exited with error: {reason}")
+
+    def _restore_failed(self, started: float, error_type: str | None, message: str) -> Outcome:
+        elapsed = (time.monotonic() - started) * 1000
+        status = "timeout" if error_type is None else "error"
+        self._logs.put(self.stream, loglines.restore_report_line(elapsed, status=status, error_type=error_type))
+        error = {"errorMessage": message, "errorType": error_type or "SnapStartTimeoutException"}
+        return Outcome(
+            "init_error", elapsed, self.max_memory_mb, error=error, error_type=error_type,
+            restore_ms=elapsed, status=status,
+        )
+
     def kill(self) -> None:
         """Stop the worker and everything it started (its process group)."""
         self.state = "dead"
         proc = self.proc
-        if proc is not None and proc.poll() is None:
+        if isinstance(proc, RestoredProcess):
+            proc.kill()
+        elif proc is not None and proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -251,6 +335,8 @@ class ExecutionEnvironment:
                 memory_mb=self.config.memory_mb,
                 max_memory_mb=outcome.max_memory_mb,
                 init_ms=outcome.init_ms,
+                restore_ms=outcome.restore_ms,
+                billed_restore_ms=outcome.billed_restore_ms,
                 status=status,
                 error_type=outcome.error_type if status == "error" else None,
             ),
@@ -260,7 +346,10 @@ class ExecutionEnvironment:
         return outcome
 
     def _run(self, request_id: str, event: dict, trace_id: str | None) -> Outcome:
-        cold_init = None if self._init_reported else self.init_ms
+        # A cold start's REPORT says how the environment came to be (once: warm invocations say neither).
+        cold: dict = {}
+        if not self._init_reported:
+            cold = {"init_ms": self.init_ms, "restore_ms": self.restore_ms, "billed_restore_ms": self.billed_restore_ms}
         self._init_reported = True
         self.state = "busy"
         timeout_s = self.config.timeout_s
@@ -285,15 +374,15 @@ class ExecutionEnvironment:
             self.kill()
             self._logs.put(self.stream, loglines.timeout_line(request_id, timeout_s))
             return Outcome(
-                "timeout", duration, memory or self.max_memory_mb, init_ms=cold_init, status="timeout"
+                "timeout", duration, memory or self.max_memory_mb, **cold, status="timeout"
             )
         if message["type"] in ("result", "error"):
             self.max_memory_mb = max(self.max_memory_mb, int(message.get("maxMemoryMB") or 0))
             if self.max_memory_mb > self.config.memory_mb:
-                return self._out_of_memory(request_id, duration, cold_init)
+                return self._out_of_memory(request_id, duration, cold)
             if message["type"] == "result":
                 return Outcome(
-                    "ok", duration, self.max_memory_mb, payload=message.get("payload"), init_ms=cold_init
+                    "ok", duration, self.max_memory_mb, payload=message.get("payload"), **cold
                 )
             error = message.get("error") or {}
             return Outcome(
@@ -302,7 +391,7 @@ class ExecutionEnvironment:
                 self.max_memory_mb,
                 error=error,
                 error_type=error.get("errorType"),
-                init_ms=cold_init,
+                **cold,
             )
         # the worker exited mid-invocation (os._exit, sys.exit, a crash of the interpreter…)
         reason = _exit_reason(message.get("returncode"))
@@ -315,11 +404,11 @@ class ExecutionEnvironment:
             self.max_memory_mb,
             error=error,
             error_type="Runtime.ExitError",
-            init_ms=cold_init,
+            **cold,
             status="error",
         )
 
-    def _out_of_memory(self, request_id: str, duration: float, cold_init: float | None) -> Outcome:
+    def _out_of_memory(self, request_id: str, duration: float, cold: dict) -> Outcome:
         self.kill()
         self._logs.put(
             self.stream, loglines.exit_error_lines(request_id, "signal: killed", "Runtime.OutOfMemory")
@@ -334,7 +423,7 @@ class ExecutionEnvironment:
             self.max_memory_mb,
             error=error,
             error_type="Runtime.OutOfMemory",
-            init_ms=cold_init,
+            **cold,
             status="error",
         )
 
@@ -373,7 +462,7 @@ class ExecutionEnvironment:
                     continue
                 if message.get("type") == "log":
                     self._logs.put(self.stream, message.get("message", ""), message.get("ts"))
-                else:
+                elif not self._on_message(message):
                     self._inbox.put(message)
         except (OSError, ValueError):
             pass
@@ -384,6 +473,13 @@ class ExecutionEnvironment:
             except subprocess.TimeoutExpired:
                 returncode = None
         self._inbox.put({"type": "exit", "returncode": returncode})
+
+    def _on_message(self, message: dict) -> bool:
+        """A message this kind of environment handles itself (True), or one for whoever waits (False)."""
+        if message.get("type") == "restoring" and isinstance(self.proc, RestoredProcess):
+            self.proc.pid = int(message["pid"])  # the fork's pid: from now on it can be killed
+            return True
+        return False
 
     def _read_output(self) -> None:
         """Anything written to fd 1/2 directly (C extensions, subprocesses): one log event per line."""
@@ -402,5 +498,35 @@ class ExecutionEnvironment:
             "invocations": self.invocations,
             "fingerprint": self.fingerprint,
             "initDurationMs": round(self.init_ms, 2) if self.init_ms is not None else None,
+            "restoreDurationMs": round(self.restore_ms, 2) if self.restore_ms is not None else None,
             "createdAt": self.created_at,
         }
+
+
+class RestoredProcess:
+    """A restored environment's process: a fork of the snapshot, so the snapshot (its parent) reaps it
+    and tells us how it ended. Quacks like the subprocess.Popen of an on-demand environment."""
+
+    def __init__(self, snapshot: Snapshot, stdout) -> None:
+        self.snapshot = snapshot
+        self.stdout = stdout
+        self.pid: int | None = None  # known once the restored runtime says so
+
+    def poll(self) -> int | None:
+        if self.pid is None:
+            return None if self.snapshot.alive() else -signal.SIGKILL
+        return self.snapshot.exit_status(self.pid, timeout=0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.pid is None:  # it ended before it said who it is (the restore request never landed)
+            return -signal.SIGKILL
+        code = self.snapshot.exit_status(self.pid, timeout=timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(f"restored environment {self.pid}", timeout or 0)
+        return code
+
+    def kill(self) -> None:
+        if self.pid is not None and self.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)  # it called setsid(): its group is its own
+            self.snapshot.exit_status(self.pid, timeout=5)

@@ -42,19 +42,28 @@ class FunctionConfig:
     timeout_s: int
     code_sha256: str
     variables: dict[str, str] = field(default_factory=dict)
+    package_type: str = "Zip"  # "Image": a container image, its command a web server (Lambda Web Adapter)
+    image_command: tuple[str, ...] = ()  # the image's ENTRYPOINT + CMD, as ImageConfig overrides them
 
     @classmethod
     def from_api(cls, raw: dict) -> FunctionConfig:
+        image = (raw.get("ImageConfigResponse") or {}).get("ImageConfig") or {}
         return cls(
             name=raw["FunctionName"],
             arn=raw["FunctionArn"],
-            handler=raw.get("Handler", ""),
-            runtime=raw.get("Runtime", ""),
+            handler=raw.get("Handler") or "",
+            runtime=raw.get("Runtime") or "",
             memory_mb=int(raw.get("MemorySize", 128)),
             timeout_s=int(raw.get("Timeout", 3)),
             code_sha256=raw["CodeSha256"],
             variables=dict((raw.get("Environment") or {}).get("Variables") or {}),
+            package_type=raw.get("PackageType") or "Zip",
+            image_command=(*(image.get("EntryPoint") or []), *(image.get("Command") or [])),
         )
+
+    @property
+    def is_image(self) -> bool:
+        return self.package_type == "Image"
 
     @property
     def region(self) -> str:
@@ -66,11 +75,15 @@ class FunctionConfig:
 
     @property
     def code_hex(self) -> str:
+        if self.is_image:  # an image's "CodeSha256" is the image digest: no package in S3
+            return hashlib.sha256(self.code_sha256.encode()).hexdigest()
         return artifacts.artifact_key(self.name, self.code_sha256).rsplit("/", 1)[1].removesuffix(".zip")
 
     @property
     def fingerprint(self) -> str:
         shape = [self.code_sha256, self.handler, self.runtime, self.memory_mb, self.timeout_s, self.variables]
+        if self.is_image:  # (kept out of a ZIP's shape: its fingerprint stays what it was)
+            shape += [self.package_type, list(self.image_command)]
         return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -131,7 +144,9 @@ class Function:
             config = FunctionConfig.from_api(raw)
             if self._config is None or config.fingerprint != self._config.fingerprint:
                 task_root = self.work_dir / config.code_hex
-                if not task_root.is_dir():
+                if config.is_image:  # nothing to unpack: locally the image is this machine's environment
+                    task_root.mkdir(parents=True, exist_ok=True)
+                elif not task_root.is_dir():
                     extract(artifacts.download(self.name, config.code_sha256), task_root)
             else:
                 task_root = self._task_root

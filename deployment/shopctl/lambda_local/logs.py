@@ -50,12 +50,13 @@ def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}\n"
 
 
-def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:
+def billed_ms(duration_ms: float, init_ms: float | None = None, billed_restore_ms: int | None = None) -> int:
     """Billed Duration: rounded up to the millisecond; a cold start's INIT phase is billed too.
 
-    (Lambda bills the INIT phase of on-demand ZIP functions since 1 August 2025.)
+    (Lambda bills the INIT phase of on-demand ZIP functions since 1 August 2025.) A SnapStart restore
+    bills its Billed Restore Duration instead (loading the runtime and the after-restore hooks).
     """
-    return max(1, math.ceil(duration_ms + (init_ms or 0.0)))
+    return max(1, math.ceil(duration_ms + (init_ms or 0.0) + (billed_restore_ms or 0)))
 
 
 def report_line(
@@ -65,16 +66,23 @@ def report_line(
     memory_mb: int,
     max_memory_mb: int,
     init_ms: float | None = None,
+    restore_ms: float | None = None,
+    billed_restore_ms: int | None = None,
     status: str | None = None,
     error_type: str | None = None,
 ) -> str:
+    """The REPORT line. A cold start says how the environment came to be: `Init Duration` (on demand:
+    init ran now) or, for SnapStart, `Restore Duration` and `Billed Restore Duration` (init ran when
+    the version was published; this environment was restored from its snapshot). Warm: neither."""
     line = (
         f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-        f"Billed Duration: {billed_ms(duration_ms, init_ms)} ms\tMemory Size: {memory_mb} MB\t"
+        f"Billed Duration: {billed_ms(duration_ms, init_ms, billed_restore_ms)} ms\tMemory Size: {memory_mb} MB\t"
         f"Max Memory Used: {max_memory_mb} MB\t"
     )
     if init_ms is not None:
         line += f"Init Duration: {init_ms:.2f} ms\t"
+    if restore_ms is not None:
+        line += f"Restore Duration: {restore_ms:.2f} ms\tBilled Restore Duration: {billed_restore_ms or 0} ms\t"
     if status:
         line += f"Status: {status}\t"
         if error_type:
@@ -87,6 +95,20 @@ def init_start_line(runtime_version: str, region: str) -> str:
         f"INIT_START Runtime Version: {runtime_version}\t"
         f"Runtime Version ARN: arn:aws:lambda:{region}::runtime:local-{runtime_version.replace(':', '-')}\n"
     )
+
+
+def restore_start_line(runtime_version: str, region: str) -> str:
+    """A SnapStart environment starts by restoring the snapshot, not by INIT_START."""
+    return "RESTORE_START" + init_start_line(runtime_version, region).removeprefix("INIT_START")
+
+
+def restore_report_line(restore_ms: float, *, status: str | None = None, error_type: str | None = None) -> str:
+    line = f"RESTORE_REPORT Restore Duration: {restore_ms:.2f} ms"
+    if status:
+        line += f"\tStatus: {status}"
+    if error_type:
+        line += f"\tError Type: {error_type}"
+    return line + "\n"
 
 
 def init_report_line(init_ms: float, *, phase: str = "init", status: str, error_type: str | None) -> str:

@@ -10,6 +10,12 @@ then run one invocation at a time. stdout/stderr lines and logging records becom
 the root logger gets Lambda's handler and format. It talks to the local Lambda service over the
 control socket only (one JSON document per line), never over stdout.
 
+With `--snapshot` it plays Lambda SnapStart: init once, run the before-snapshot hooks, then stay as
+the snapshot. Each `restore` request forks it (the fork is the restored environment: the imported,
+initialised interpreter as it was), the child runs the after-restore hooks and serves invocations.
+Hooks are the ones registered with `snapshot_restore_py` (AWS's runtime hooks library, which the
+managed Python runtimes include) by the function's code.
+
 Standard library only: nothing of the project is importable in here.
 """
 
@@ -20,6 +26,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import socket
 import sys
 import threading
@@ -48,6 +55,19 @@ class Channel:
         self.sock = socket.socket(fileno=fd)
         self.reader = self.sock.makefile("rb")
         self.lock = threading.RLock()
+
+    def rebind(self, fd):
+        """A restored environment talks to the service over its own socket (the snapshot keeps its one).
+
+        Called in the fork, which has one thread: a lock another thread of the snapshot held at the fork
+        would stay held forever, so the lock is new too.
+        """
+        os.set_inheritable(fd, False)
+        self.lock = threading.RLock()
+        self.reader.close()
+        self.sock.close()
+        self.sock = socket.socket(fileno=fd)
+        self.reader = self.sock.makefile("rb")
 
     def send(self, **message):
         data = (json.dumps(message) + "\n").encode()
@@ -100,6 +120,11 @@ class LogStream(io.TextIOBase):
 
     def flush(self):
         pass  # complete lines are already sent; a partial line waits for its end (or the invoke's end)
+
+    def after_fork(self):
+        """In a restored environment (a fork: one thread): a new lock, and nothing of the snapshot's pending."""
+        self._lock = threading.RLock()
+        self._pending = ""
 
     def drain(self):
         with self._lock:
@@ -320,8 +345,130 @@ def invoke(channel, handler, message, streams):
         channel.send(type="result", requestId=request_id, maxMemoryMB=_max_memory_mb(), **reply)
 
 
+# --- SnapStart ---------------------------------------------------------------------------------
+
+
+def _hooks(kind):
+    """The hooks the function registered (none if it never imported snapshot_restore_py)."""
+    library = sys.modules.get("snapshot_restore_py")
+    if library is None:
+        return []
+    return list(library.get_before_snapshot() if kind == "before" else library.get_after_restore())
+
+
+def run_hooks(kind):
+    """Before snapshot: in reverse order of registration; after restore: in order (as Lambda does)."""
+    hooks = _hooks(kind)
+    for func, args, kwargs in reversed(hooks) if kind == "before" else hooks:
+        func(*args, **kwargs)
+
+
+def _fail_init(channel, streams, error, error_type, message_type="init_error"):
+    logging.warning(LAMBDA_WARNING)
+    log_error(channel, error)
+    for stream in streams:
+        stream.drain()
+    channel.send(type=message_type, error=error, errorType=error_type, maxMemoryMB=_max_memory_mb())
+    os._exit(1)
+
+
+def _reap(channel):
+    """SIGCHLD in the snapshot: collect restored environments that ended and tell the service how."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = os.waitstatus_to_exitcode(status)
+        try:
+            channel.send(type="reaped", pid=pid, returncode=code)
+        except OSError:
+            return
+
+
+_SNAPSHOT_LOOPS = []  # kept referenced: closing or collecting one would touch the snapshot's epoll set
+
+
+def _fresh_event_loop():
+    """A restored environment gets an asyncio event loop of its own.
+
+    A loop made at init (Mangum makes one when the handler is built) holds file descriptors: its epoll
+    set and its self-pipe. On AWS each restored microVM has its own copy of them; a fork shares them with
+    the snapshot and every other restore, so one environment could swallow another's wake-up and hang it.
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _SNAPSHOT_LOOPS.append(asyncio.get_event_loop())
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def serve_restores(channel, streams):
+    """The snapshot: wait for restore requests, fork one restored environment for each.
+
+    Returns only in a restored environment (the child), with its own channel and output.
+    """
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(channel))
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(channel.sock, 4096, 2)
+        except InterruptedError:
+            continue
+        if not data:  # the service is gone: so is the snapshot
+            os._exit(0)
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            continue
+        control_fd, output_fd = fds
+        # os.fork() reseeds `random` in the child (the module registers an at-fork hook). A snapshot does
+        # not: every restored environment resumes with the generator state the snapshot holds. Hand that
+        # state back to the child, or the pitfall SnapStart teaches would not show here.
+        random = sys.modules.get("random")
+        state = random.getstate() if random is not None else None
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()  # its own process group: killing it takes what it started, not the snapshot
+            if random is not None:
+                random.setstate(state)
+            os.dup2(output_fd, 1)
+            os.dup2(output_fd, 2)
+            os.close(output_fd)
+            channel.rebind(control_fd)
+            for stream in streams:
+                stream.after_fork()
+            _fresh_event_loop()
+            return
+        os.close(control_fd)
+        os.close(output_fd)
+
+
+def restore(channel, streams):
+    """In the restored environment: after-restore hooks, then ready. Reports what the hooks took."""
+    channel.send(type="restoring", pid=os.getpid())
+    started = time.monotonic()
+    try:
+        run_hooks("after")
+    except Exception:
+        error = error_from_exception(sys.exc_info())
+        # what Lambda answers the invocation when an after-restore hook fails
+        _fail_init(channel, streams, error, "SnapStartException", "restore_error")
+    for stream in streams:
+        stream.drain()
+    hooks_ms = (time.monotonic() - started) * 1000
+    channel.send(type="ready", maxMemoryMB=_max_memory_mb(), hooksMs=hooks_ms)
+
+
 def main():
     channel = Channel(int(sys.argv[1]))
+    snapshot = "--snapshot" in sys.argv[2:]
     streams = (LogStream(channel, 1, "<stdout>"), LogStream(channel, 2, "<stderr>"))
     sys.stdout, sys.stderr = streams
     _setup_logging(channel)
@@ -337,16 +484,19 @@ def main():
         error, error_type = make_error(fault.message, fault.error_type, fault.trace), fault.error_type
     except Exception:
         error, error_type = error_from_exception(sys.exc_info()), "Runtime.Unknown"
+    if error is None and snapshot:
+        try:
+            run_hooks("before")  # part of the INIT phase, as on Lambda
+        except Exception:
+            error, error_type = error_from_exception(sys.exc_info()), "Runtime.Unknown"
     if error is not None:
-        logging.warning(LAMBDA_WARNING)
-        log_error(channel, error)
-        for stream in streams:
-            stream.drain()
-        channel.send(type="init_error", error=error, errorType=error_type, maxMemoryMB=_max_memory_mb())
-        os._exit(1)
+        _fail_init(channel, streams, error, error_type)
     for stream in streams:
         stream.drain()
     channel.send(type="ready", maxMemoryMB=_max_memory_mb())
+    if snapshot:
+        serve_restores(channel, streams)  # returns in a restored environment only
+        restore(channel, streams)
 
     while True:
         message = channel.receive()

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -28,11 +29,14 @@ from shopctl.lambda_local.events import HttpRequest, HttpResponse
 from shopctl.lambda_local.function import Function, FunctionConfig, FunctionNotFound
 from shopctl.lambda_local.logs import LogWriter, log_group_name
 from shopctl.lambda_local.pool import Pool, Throttled
+from shopctl.lambda_local.snapshot import Snapshot
+from shopctl.lambda_local.web_adapter import WebAdapterEnvironment
 
 CONTROL_PREFIX = "/__lambda_local__/"
 BOOTSTRAP_SOURCE = Path(__file__).with_name("runtime_bootstrap.py")
-# What a Lambda Python runtime provides next to the standard library: the AWS SDK (and its dependencies).
-RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+# What a Lambda Python runtime provides next to the standard library: the AWS SDK (and its dependencies),
+# and the SnapStart runtime hooks library.
+RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "snapshot_restore_py")
 
 
 def say(message: str) -> None:
@@ -88,8 +92,15 @@ class LambdaService:
         max_concurrency: int = 10,
         idle_timeout: float = 300.0,
         python: str | None = None,
+        snap_start: bool = False,
     ) -> None:
         self.name = function_name
+        # SnapStart: each configuration is initialised once (its "published version"), cold starts restore it.
+        self.snap_start = snap_start
+        self.snapshot: Snapshot | None = None
+        self.snapshot_failure: Outcome | None = None
+        self._snapshot_lock = threading.Lock()
+        self._republish_lock = threading.Lock()
         self.work_dir = work_dir
         self.python = python or sys.executable
         self.python_version = python_version(self.python)
@@ -110,6 +121,49 @@ class LambdaService:
         local = f"python{self.python_version}"
         if config.runtime and config.runtime != local:
             say(f"note: {self.name} is configured for {config.runtime}; it runs here on the local {local}")
+        if self.snap_start and config.is_image:
+            say("note: the local Lambda does not snapshot image functions: their cold starts run init")
+        elif self.snap_start:
+            self._publish(config)
+
+    def _environment_kwargs(self) -> dict:
+        return {
+            "runtime_dir": self.runtime_dir,
+            "logs": self.logs,
+            "python": self.python,
+            "runtime_version": f"python:{self.python_version}.local",
+            "inherited": self.inherited,
+        }
+
+    def _publish(self, config: FunctionConfig) -> None:
+        """SnapStart: what publishing a version does — init once, before-snapshot hooks, keep the snapshot."""
+        task_root = self.function.task_root
+        assert task_root is not None
+        snapshot = Snapshot(config, task_root, **self._environment_kwargs())
+        say(f"publishing {self.name} with SnapStart: init and the before-snapshot hooks run once, now")
+        failure = snapshot.publish()
+        with self._snapshot_lock:
+            previous, self.snapshot, self.snapshot_failure = self.snapshot, snapshot, failure
+        if previous is not None:
+            previous.kill()
+        if failure is None:
+            say(f"snapshot ready ({snapshot.init_ms:.0f} ms of init): cold starts restore it")
+        else:
+            error = (failure.error or {}).get("errorMessage", "")
+            say(f"error: the snapshot's init failed ({failure.error_type}: {error}); cold starts fail until a fix")
+
+    def _snapshot_for(self, config: FunctionConfig) -> Snapshot | Outcome:
+        """The snapshot to restore for `config` (published again if its process died), or its init failure."""
+        with self._republish_lock:
+            snapshot = self.snapshot
+            if snapshot is None or snapshot.fingerprint != config.fingerprint or (
+                self.snapshot_failure is None and not snapshot.alive()
+            ):
+                self._publish(config)
+            with self._snapshot_lock:
+                snapshot, failure = self.snapshot, self.snapshot_failure
+        assert snapshot is not None
+        return failure if failure is not None else snapshot
 
     def load(self) -> FunctionConfig:
         """Read the configuration and fetch the code once, before serving (fails loudly)."""
@@ -138,16 +192,17 @@ class LambdaService:
         except FunctionNotFound:
             return events.json_response(404, {"Message": f"Function not found: {self.name}"}, request_id)
 
+        snapshot: Snapshot | None = None
+        if self.snap_start and not config.is_image:
+            restorable = self._snapshot_for(config)
+            if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
+                return events.error_response(request_id)
+            snapshot = restorable
+
         def create() -> ExecutionEnvironment:
-            return ExecutionEnvironment(
-                config,
-                task_root,
-                runtime_dir=self.runtime_dir,
-                logs=self.logs,
-                python=self.python,
-                runtime_version=f"python:{self.python_version}.local",
-                inherited=self.inherited,
-            )
+            if config.is_image:  # the image's web server behind the Lambda Web Adapter
+                return WebAdapterEnvironment(config, task_root, **self._environment_kwargs())
+            return ExecutionEnvironment(config, task_root, snapshot=snapshot, **self._environment_kwargs())
 
         try:
             env = self.pool.acquire(config.fingerprint, create)
@@ -184,11 +239,15 @@ class LambdaService:
             "maxConcurrency": self.pool.max_concurrency,
             "idleTimeout": self.pool.idle_timeout,
             "environments": [env.describe() for env in self.pool.environments()],
+            "snapStart": self.snap_start,
+            "snapshot": self.snapshot.describe() if self.snapshot is not None else None,
         }
 
     def close(self) -> None:
         self.closing = True
         self.pool.close()
+        if self.snapshot is not None:
+            self.snapshot.kill()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.logs.close(timeout=3.0)
 

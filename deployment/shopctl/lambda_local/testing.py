@@ -1,7 +1,7 @@
 """Helpers to exercise the local Lambda end to end (used by the tests; handy in a notebook too).
 
 Everything goes through the local AWS exactly as deploy does: the package is uploaded with
-`shopctl.artifacts.upload`, the function created with boto3, and the service started as the
+`shopctl.targets.artifacts.upload`, the function created with boto3, and the service started as the
 `python -m shopctl.lambda_local` process deploy starts.
 """
 
@@ -112,6 +112,33 @@ def deploy(
     return client.update_function_configuration(FunctionName=name, **settings)
 
 
+def deploy_image(
+    name: str,
+    command: list[str],
+    *,
+    image_uri: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:local",
+    variables: dict[str, str] | None = None,
+    timeout: int = 3,
+    memory: int = 128,
+) -> dict:
+    """Create (or update) the image function `name`: the image's command `command` (Lambda Web Adapter)."""
+    client = boto3.client("lambda")
+    settings = {
+        "Timeout": timeout,
+        "MemorySize": memory,
+        "Environment": {"Variables": variables or {}},
+        "ImageConfig": {"Command": command},
+    }
+    try:
+        client.get_function_configuration(FunctionName=name)
+    except ClientError:
+        return client.create_function(
+            FunctionName=name, Role=ensure_role(), PackageType="Image", Code={"ImageUri": image_uri}, **settings
+        )
+    client.update_function_code(FunctionName=name, ImageUri=image_uri)
+    return client.update_function_configuration(FunctionName=name, **settings)
+
+
 @dataclass
 class RunningLambda:
     name: str
@@ -142,7 +169,7 @@ class RunningLambda:
         raise RuntimeError(f"lambda_local not ready within {timeout}s:\n{self.output()}")
 
     def terminate(self) -> None:
-        """SIGTERM, as deploy stops it (shopctl.localaws.terminate signals the process group)."""
+        """SIGTERM, as deploy stops it (shopctl.local.localaws.terminate signals the process group)."""
         if self.proc.poll() is None and not self.terminated:
             self.terminated = True
             with contextlib.suppress(ProcessLookupError):

@@ -30,11 +30,20 @@ class Deployed:
     base_url: str
     tables: TableNames
     services: dict[str, str] = field(default_factory=dict)  # service -> its own local URL (deployed targets)
+    snapstart: bool = False  # Lambda: served with SnapStart (cold starts are restores)
+    package: str = "zip"  # Lambda: "image" = the container image behind the Lambda Web Adapter
 
 
 @contextmanager
 def serve(
-    stage: str, target: str, aws: localaws.LocalAws, *, runtime: str = "LAMBDA", logs: Path | None = None
+    stage: str,
+    target: str,
+    aws: localaws.LocalAws,
+    *,
+    runtime: str = "LAMBDA",
+    logs: Path | None = None,
+    snapstart: bool = False,
+    package: str = "zip",
 ) -> Iterator[Deployed]:
     """Yield a running deployment of `stage` on `target`; the process env must already point at `aws`.
 
@@ -43,7 +52,8 @@ def serve(
     """
     if target in DEPLOY_TARGETS:
         module = DEPLOY_TARGETS[target]
-        options = module.Options(env="local", port=free_port(), quiet=True)
+        extra = {"snapstart": snapstart, "package": package} if target == "lambda" else {}
+        options = module.Options(env="local", port=free_port(), quiet=True, **extra)
         deployed = module.deploy(stage, options)
         # Like a pipeline's smoke test: the deployment counts as up once /health is green end to end. (For
         # microservices on Lambda the gateway's /health reaches both functions: their cold starts happen here.)
@@ -51,7 +61,8 @@ def serve(
         try:
             tables = deployed.resources.tables
             assert tables is not None  # every deploy records its tables
-            yield Deployed(stage, target, deployed.url, tables, dict(deployed.resources.service_urls))
+            services = dict(deployed.resources.service_urls)
+            yield Deployed(stage, target, deployed.url, tables, services, snapstart=snapstart, package=package)
         finally:
             module.destroy(stage, options, keep_data=False)
         return

@@ -21,6 +21,7 @@ REPORT = re.compile(
     r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms\s+Billed Duration: (?P<billed>\d+) ms"
     r"\s+Memory Size: (?P<memory>\d+) MB\s+Max Memory Used: (?P<used>\d+) MB"
     r"(?:\s+Init Duration: (?P<init>[\d.]+) ms)?"
+    r"(?:\s+Restore Duration: (?P<restore>[\d.]+) ms)?"  # SnapStart: restored, not initialised
 )
 
 
@@ -33,10 +34,11 @@ class Report:
     max_memory_used_mb: int
     init_ms: float | None
     timestamp: int
+    restore_ms: float | None = None
 
     @property
     def cold(self) -> bool:
-        return self.init_ms is not None
+        return self.init_ms is not None or self.restore_ms is not None
 
 
 def parse_report(message: str, timestamp: int = 0) -> Report | None:
@@ -51,6 +53,7 @@ def parse_report(message: str, timestamp: int = 0) -> Report | None:
         int(match["used"]),
         float(match["init"]) if match["init"] else None,
         timestamp,
+        float(match["restore"]) if match["restore"] else None,
     )
 
 

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from shopctl.aws import iam, resources, state
 from shopctl.aws.tagging import Tags
+from shopctl.errors import ShopctlError
 from shopctl.local.process import base_environ
 from shopctl.stages import Service, Stage, get_stage
 from shopctl.targets import artifacts, common
@@ -41,6 +42,8 @@ class Options:
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
     optimize: bool = False  # the package tuned for cold starts (shopctl.targets.package: bytecode, stripped SDK data)
+    snapstart: bool = False  # local Lambda only, for now: SnapStart's lifecycle (snapshot, then restores)
+    package: str = "zip"  # "image": the stage's container image behind the Lambda Web Adapter (local only, for now)
 
     @property
     def auth_type(self) -> str:
@@ -214,6 +217,7 @@ def _local_lambda(
         str(options.idle_timeout),
         "--max-concurrency",
         str(options.max_concurrency),
+        *(["--snapstart"] if options.snapstart else []),
     )
     return common.local_process(
         deployment,
@@ -247,7 +251,73 @@ def ensure_function(function: Function, bucket: str, options: Options, say: Call
     return function_url
 
 
+# PACKAGE=image: the stage's own container image (the one ECS and EKS run, same command), served through the
+# Lambda Web Adapter: it checks the app's /health before the first invocation, on the image's port 8080
+# (AWS_LWA_PORT's default), then turns invocations into HTTP requests.
+WEB_ADAPTER_ENVIRONMENT = {"AWS_LWA_READINESS_CHECK_PATH": "/health"}
+
+
+def ensure_image_function(
+    stage: Stage,
+    service: Service,
+    statements: list[dict[str, Any]],
+    environment: dict[str, str],
+    options: Options,
+    say: Callable[[str], None],
+) -> str:
+    """The image function for `service` (role, log group, function, Function URL). Returns the Function URL."""
+    from shopctl.targets.ecs_target import container_command
+
+    fn = function_name(stage, service)
+    repository_uri, _ = common.ensure_repository(stage)
+    image = common.image_reference(stage, repository_uri, options.env, say)
+    tags = Tags(stage.name, TARGET)
+    statements = [*statements, iam.lambda_logs_statement(fn)]
+    role_arn, _ = iam.ensure_role(
+        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}", tags
+    )
+    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS, tags=tags)
+    client = boto3.client("lambda")
+    config: dict[str, Any] = {
+        "Role": role_arn,
+        "MemorySize": MEMORY_MB,
+        "Timeout": TIMEOUT_S,
+        "Environment": {"Variables": {**environment, **WEB_ADAPTER_ENVIRONMENT}},
+        "ImageConfig": {"Command": container_command(service)},
+        "Description": f"Shapeshifting workshop: {service.asgi} (image, Lambda Web Adapter)",
+    }
+    try:
+        current = client.get_function_configuration(FunctionName=fn)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        iam.retry_while_role_propagates(
+            lambda: client.create_function(
+                FunctionName=fn,
+                PackageType="Image",
+                Code={"ImageUri": image},
+                Architectures=[options.architecture],
+                Tags=tags.as_dict(),
+                **config,
+            )
+        )
+        client.get_waiter("function_active_v2").wait(FunctionName=fn)
+    else:
+        if current.get("PackageType") != "Image":  # Lambda cannot change a function's package type
+            raise ShopctlError(f"{fn} is a ZIP function", "run `make destroy` first, then deploy with PACKAGE=image")
+        client.update_function_code(FunctionName=fn, ImageUri=image)
+        client.get_waiter("function_updated_v2").wait(FunctionName=fn)
+        client.update_function_configuration(FunctionName=fn, **config)
+        client.get_waiter("function_updated_v2").wait(FunctionName=fn)
+    function_url = _ensure_function_url(fn, options.auth_type)
+    say(f"✓ function {fn} from image {image.rsplit('/', 1)[-1]} (Lambda Web Adapter), URL auth {options.auth_type}")
+    return function_url
+
+
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
+    if (options.snapstart or options.package == "image") and options.env == "aws":
+        what = "SnapStart" if options.snapstart else "PACKAGE=image"
+        raise ShopctlError(f"{what} is not deployed to AWS yet", "use it with ENV=local (the local Lambda)")
     rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
     stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
     bucket = artifacts.ensure_bucket()
@@ -259,16 +329,20 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         functions.append(fn)
         environment = {"RUNTIME": "LAMBDA", **common.table_env(service, tables)}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
-        function = Function(
-            fn,
-            service.handler or "",
-            f"Shapeshifting workshop: {service.asgi}",
-            build(stage, service, options.platform(), quiet=options.quiet, optimize=options.optimize),
-            [*iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))],
-            environment,
-            Tags(stage.name, TARGET),
-        )
-        function_url = ensure_function(function, bucket, options, say)
+        statements = [*iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))]
+        if options.package == "image":
+            function_url = ensure_image_function(stage, service, statements, environment, options, say)
+        else:
+            function = Function(
+                fn,
+                service.handler or "",
+                f"Shapeshifting workshop: {service.asgi}",
+                build(stage, service, options.platform(), quiet=options.quiet, optimize=options.optimize),
+                statements,
+                environment,
+                Tags(stage.name, TARGET),
+            )
+            function_url = ensure_function(function, bucket, options, say)
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
             proc = _local_lambda(deployment, fn, rollout.entry_port(service, options.port), options)
@@ -294,6 +368,8 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         log_groups=[f"/aws/lambda/{fn}" for fn in functions],
         service_urls=urls,
         artifact_bucket=bucket,
+        # the image's repository is shared with ECS/EKS: destroy keeps it while they run
+        image_repository=f"shop-{stage.name}" if options.package == "image" else "",
     )
     return rollout.finish(base_url, created)
 
@@ -310,6 +386,10 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         bucket = deployment.resources.artifact_bucket or None
     for service in lambda_services(stage):
         removed += remove_function(function_name(stage, service), bucket)
+    if deployment is not None and deployment.resources.image_repository:
+        running = [target for target in ("ecs", "eks") if common.container_deployment_exists(stage, target)]
+        if not running and common.delete_repository_unless_used(stage, by_other=f"{stage.name}-ecs"):
+            removed.append(f"ECR repository shop-{stage.name}")
     if bucket and artifacts.delete_bucket_if_empty(bucket):
         removed.append(f"S3 bucket {bucket} (no package of any stage left in it)")
     if not keep_data:
