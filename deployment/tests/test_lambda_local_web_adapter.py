@@ -17,8 +17,8 @@ import pytest
 
 from shopctl.aws import resources
 from shopctl.lambda_local import testing, web_adapter
-from shopctl.targets.package import Platform, build
 from shopctl.stages import get_stage
+from shopctl.targets.package import Platform, build
 
 # --- the adapter's translation (pure functions) ---------------------------------------------------
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shopctl.workshop import exercises
 from shopctl.paths import REPO_ROOT
+from shopctl.workshop import exercises
 
 pytestmark = pytest.mark.e2e
 
