@@ -5,6 +5,7 @@ destroy leaving nothing. These take the ENV=aws path (no local processes are sta
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 
@@ -119,6 +120,19 @@ def test_ecs_destroy_leaves_nothing_but_data(pushed_images):
         "shop-clean-ecs-users",
         "shop-clean-ecs-orders",
     }
+
+
+def test_ecs_plan_names_the_load_balancer_groups_and_security_groups_deploy_creates(pushed_images):
+    plan = "\n".join(ecs_target.plan(STAGES["microservices"], ECS))
+    ecs_target.deploy("microservices", ECS)
+    elbv2 = boto3.client("elbv2")
+    created = [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"]]
+    created += [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]]
+    groups = boto3.client("ec2").describe_security_groups()["SecurityGroups"]
+    created += [g["GroupName"] for g in groups if g["GroupName"].startswith("shop-")]
+    assert len(created) == 5  # one balancer, two target groups, two security groups
+    named = {m.group() for m in re.finditer(r"shop-[\w-]+", plan)}  # whole names, not prefixes of others
+    assert [name for name in created if name not in named] == []
 
 
 def test_ecs_load_balancer_routes_each_path_to_its_service(pushed_images):

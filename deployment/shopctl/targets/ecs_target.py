@@ -95,6 +95,13 @@ def plan(stage: Stage, options: Options) -> list[str]:
             f"task definition + service {family(stage, service)} ({CPU} CPU units, {MEMORY} MiB, "
             f"desired count {options.desired_count})"
         )
+    # Every ECS deployment gets its own internet-facing load balancer: the one resource here with a fixed
+    # hourly price (about $0.0225/hour plus capacity units on AWS), so the plan names it.
+    balancer = alb.load_balancer_name(name)
+    lines.append(
+        f"Application Load Balancer {balancer} (HTTP {alb.LISTENER_PORT}), target group(s) "
+        f"{', '.join(r.target_group for r in routes(stage))}; security groups {balancer}-alb and shop-{stage.name}-ecs"
+    )
     return lines
 
 
