@@ -250,3 +250,22 @@ def test_eks_create_cluster_asks_for_auto_mode_with_its_roles(managed_policies):
         "role workshop-eks-node",
     ]
     assert boto3.client("eks").list_clusters()["clusters"] == []
+
+
+def test_ecs_destroy_keeps_the_repository_while_a_lambda_image_function_runs_its_image(pushed_images):
+    ecs_target.deploy("clean", ECS)
+    repository = boto3.client("ecr").describe_repositories(repositoryNames=["shop-clean"])["repositories"][0]
+    role = boto3.client("iam").create_role(RoleName="image-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    functions = boto3.client("lambda")
+    functions.create_function(  # what `make deploy TARGET=lambda PACKAGE=image` creates: the same image
+        FunctionName="shop-clean", PackageType="Image", Code={"ImageUri": f"{repository['repositoryUri']}:x"},
+        Role=role,
+    )
+    ecs_target.destroy("clean", ECS)
+    names = {r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]}
+    assert "shop-clean" in names
+    functions.delete_function(FunctionName="shop-clean")
+    ecs_target.deploy("clean", ECS)
+    ecs_target.destroy("clean", ECS)
+    names = {r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]}
+    assert "shop-clean" not in names

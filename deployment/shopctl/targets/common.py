@@ -244,12 +244,31 @@ def container_deployment_exists(stage: Stage, target: str) -> bool:
     return False
 
 
-def delete_repository_unless_used(stage: Stage, *, by_other: str) -> bool:
-    """Delete the stage's image repository (force: with its images), unless the other container deployment
-    (`<stage>-ecs` / `<stage>-eks`) still pulls from it."""
-    if container_deployment_exists(stage, by_other.rsplit("-", 1)[1]):
+def lambda_image_function_exists(stage: Stage) -> bool:
+    """Does a Lambda function of the stage run its container image (PACKAGE=image) — by its state record *or*
+    by what Lambda holds, like `container_deployment_exists`."""
+    record = state.load(f"{stage.name}-lambda")
+    if record is not None and record.resources.image_repository:
+        return True
+    names = {resource_name(stage, service) for service in stage.app_services()}
+    for page in boto3.client("lambda").get_paginator("list_functions").paginate():
+        if any(f["FunctionName"] in names and f.get("PackageType") == "Image" for f in page["Functions"]):
+            return True
+    return False
+
+
+def delete_repository_unless_used(stage: Stage, *, deleting: str) -> bool:
+    """Delete the stage's image repository (force: with its images), unless another of the stage's deployments
+    (ECS, EKS, or Lambda with PACKAGE=image) — any but the one `deleting` — still pulls from it."""
+    others = {
+        "ecs": lambda: container_deployment_exists(stage, "ecs"),
+        "eks": lambda: container_deployment_exists(stage, "eks"),
+        "lambda": lambda: lambda_image_function_exists(stage),
+    }
+    users = [f"{stage.name}-{target}" for target, uses in others.items() if target != deleting and uses()]
+    if users:
         print(
-            f"  ECR repository shop-{stage.name} kept: {by_other} still runs its image "
+            f"  ECR repository shop-{stage.name} kept: {', '.join(users)} still run(s) its image "
             "(storage about $0.10 per GB-month on AWS, nothing per hour)",
             flush=True,
         )

@@ -603,7 +603,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     tables = common.recorded_tables(deployment, name)
     resources.delete_parameters(ssm_prefix(stage.name), list(tables.settings()))
     removed.append(f"SSM parameters under {ssm_prefix(stage.name)}/")
-    if common.delete_repository_unless_used(stage, by_other=f"{stage.name}-eks"):
+    if common.delete_repository_unless_used(stage, deleting="ecs"):
         removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(tables)]

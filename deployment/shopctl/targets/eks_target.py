@@ -393,7 +393,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         if iam.delete_role(role):
             removed.append(f"role {role}")
     state.remove(name)
-    if common.delete_repository_unless_used(stage, by_other=f"{stage.name}-ecs"):
+    if common.delete_repository_unless_used(stage, deleting="eks"):
         removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(common.recorded_tables(deployment, name))]

@@ -386,10 +386,9 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         bucket = deployment.resources.artifact_bucket or None
     for service in lambda_services(stage):
         removed += remove_function(function_name(stage, service), bucket)
-    if deployment is not None and deployment.resources.image_repository:
-        running = [target for target in ("ecs", "eks") if common.container_deployment_exists(stage, target)]
-        if not running and common.delete_repository_unless_used(stage, by_other=f"{stage.name}-ecs"):
-            removed.append(f"ECR repository shop-{stage.name}")
+    image = deployment is not None and bool(deployment.resources.image_repository)
+    if image and common.delete_repository_unless_used(stage, deleting="lambda"):
+        removed.append(f"ECR repository shop-{stage.name}")
     if bucket and artifacts.delete_bucket_if_empty(bucket):
         removed.append(f"S3 bucket {bucket} (no package of any stage left in it)")
     if not keep_data:
