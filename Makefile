@@ -26,11 +26,14 @@ N           ?= 5
 KEEP_DATA   ?= 1
 # Extra flags for deploy: AUTH=NONE|AWS_IAM (Function URL), YES=1 (no prompt with ENV=aws), PYTHON_VERSION=3.12
 # (AWS runtime), CLUSTER_NAME=shop, CREATE_CLUSTER=1 (EKS Auto Mode, ENV=aws), DELETE_CLUSTER=1 (destroy),
-# OPTIMIZE=1 (TARGET=lambda: the package tuned for cold starts — precompiled bytecode, unused AWS SDK data stripped)
+# OPTIMIZE=1 (TARGET=lambda: the package tuned for cold starts — precompiled bytecode, unused AWS SDK data stripped),
+# SNAPSTART=1 (TARGET=lambda: cold starts restore a snapshot taken at publish), PACKAGE=image (TARGET=lambda: the
+# stage's container image behind the Lambda Web Adapter) — both on the local Lambda for now
 DEPLOY_FLAGS = --stage $(STAGE) --target $(TARGET) --env $(ENV) --aws-port $(LOCAL_AWS_PORT) \
                $(if $(DEPLOY_PORT),--port $(DEPLOY_PORT)) $(if $(AUTH),--auth $(AUTH)) \
                $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes) \
                $(if $(CLUSTER_NAME),--cluster-name $(CLUSTER_NAME)) $(if $(filter 1,$(OPTIMIZE)),--optimize) \
+               $(if $(filter 1,$(SNAPSTART)),--snapstart) $(if $(PACKAGE),--package $(PACKAGE)) \
                $(if $(filter 1,$(CREATE_CLUSTER)),--create-cluster) $(if $(filter 1,$(DELETE_CLUSTER)),--delete-cluster)
 
 SHOPCTL := $(PY) -m shopctl
@@ -123,7 +126,7 @@ run-clean: ## = make run STAGE=clean
 
 # --- deploy ------------------------------------------------------------------------------------------
 
-deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default) or ENV=aws; OPTIMIZE=1: faster Lambda cold starts; CREATE_CLUSTER=1: new EKS Auto Mode cluster (aws)
+deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default) or ENV=aws; OPTIMIZE=1: faster Lambda cold starts; SNAPSTART=1 / PACKAGE=image: Lambda modes; CREATE_CLUSTER=1: new EKS Auto Mode cluster (aws)
 	@$(SHOPCTL) deploy $(DEPLOY_FLAGS)
 
 destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables; DELETE_CLUSTER=1 the EKS cluster)

@@ -59,7 +59,8 @@ def _local_aws_status(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace):
     if args.target == "lambda":
         return lambda_target.Options(
-            env=args.env, port=args.port, auth=args.auth, python=args.python, optimize=args.optimize
+            env=args.env, port=args.port, auth=args.auth, python=args.python, optimize=args.optimize,
+            snapstart=args.snapstart, package=args.package,
         )
     if args.target == "eks":
         return eks_target.Options(
@@ -77,8 +78,10 @@ def _deploy(args: argparse.Namespace) -> int:
     account.use(args.env, args.aws_port)
     options = _options(args)
     target = get_target(args.target)
-    if args.optimize and args.target != "lambda":
-        print(f"  note: OPTIMIZE=1 applies to TARGET=lambda packages; ignored for TARGET={args.target}")
+    for flag, given in (("OPTIMIZE=1", args.optimize), ("SNAPSTART=1", args.snapstart),
+                        ("PACKAGE=image", args.package == "image")):
+        if given and args.target != "lambda":
+            print(f"  note: {flag} applies to TARGET=lambda; ignored for TARGET={args.target}")
     if args.env == "aws":
         account.confirm(target.plan(stage, options), args.yes)
         warning = lambda_target.public_url_warning(options) if args.target == "lambda" else None
@@ -154,7 +157,8 @@ def _coldstart(args: argparse.Namespace) -> int:
     print()
     print(coldstart.table(rows))
     print(
-        "\ninit = Init Duration and warm p50 = Duration, both from the REPORT lines in CloudWatch Logs;"
+        "\ninit = Init Duration (restore = SnapStart's Restore Duration) and warm p50 = Duration, from the REPORT"
+        " lines in CloudWatch Logs;"
         " first-request = measured by this client."
     )
     return 0
@@ -254,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--optimize",
             action="store_true",
             help="TARGET=lambda: the package tuned for cold starts (precompiled bytecode, unused AWS SDK data out)",
+        )
+        cmd.add_argument(
+            "--snapstart",
+            action="store_true",
+            help="TARGET=lambda: SnapStart — init once at publish, cold starts restore the snapshot (local Lambda)",
+        )
+        cmd.add_argument(
+            "--package",
+            choices=("zip", "image"),
+            default="zip",
+            help="TARGET=lambda: image = the stage's container image (as ECS/EKS run it) behind the Lambda Web Adapter",
         )
 
     dep = sub.add_parser("deploy", help="deploy a stage to a target")

@@ -32,9 +32,6 @@ def selected(pairs: Iterable[Pair]) -> list[pytest.ParameterSet]:
     ]
 
 
-ALL_PAIRS: list[Pair] = [(stage, "local") for stage in STAGES] + [
-    (stage, target) for target in DEPLOY_TARGETS for stage in STAGES
-]
 # The clean stage on Lambda in the two other modes: SnapStart (every cold start a restore of the snapshot),
 # and the container image ECS and EKS run, behind the Lambda Web Adapter.
 VARIANTS = [
@@ -42,7 +39,12 @@ VARIANTS = [
     for mode in ("snapstart", "image")
     if not ONLY or "lambda" in ONLY
 ]
-TARGETS = selected(ALL_PAIRS) + VARIANTS
+ALL_PAIRS: list[Pair] = [(stage, "local") for stage in STAGES] + [
+    (stage, target) for target in DEPLOY_TARGETS for stage in STAGES
+]
+# The variants go right after the plain Lambda targets, not last: the last deployment stays up until the
+# session ends, and the mixed deployment (tests/e2e) reuses the clean stage's Lambda function name.
+TARGETS = selected(ALL_PAIRS[: len(STAGES) * 2]) + VARIANTS + selected(ALL_PAIRS[len(STAGES) * 2 :])
 
 
 class LocalStages:

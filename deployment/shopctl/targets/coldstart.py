@@ -119,6 +119,7 @@ class Row:
     package_mb: float
     cold_duration_ms: float | None = None  # the cold invocation's own Duration (after init)
     warm_ms: tuple[float, ...] = ()  # every warm invocation's Duration (REPORT lines)
+    restore_ms: float | None = None  # SnapStart: the cold start restored a snapshot (no Init Duration)
 
 
 def measure(
@@ -158,21 +159,29 @@ def measure(
             size,
             cold[-1].duration_ms if cold else None,
             tuple(warm_durations),
+            cold[-1].restore_ms if cold else None,
         )
         rows.append(row)
         if not quiet:
-            init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen!)"
-            print(f"  run {run}/{runs}: init {init}, first request {first_ms:.0f} ms", flush=True)
+            if row.restore_ms is not None:
+                init = f"restore {row.restore_ms:.0f} ms (SnapStart: no init)"
+            else:
+                init = f"init {row.init_ms:.0f} ms" if row.init_ms is not None else "init — (no cold start seen!)"
+            print(f"  run {run}/{runs}: {init}, first request {first_ms:.0f} ms", flush=True)
     return rows
 
 
 def table(rows: list[Row]) -> str:
-    columns = ("run", 3), ("init ms", 9), ("first-request ms", 17), ("warm p50 ms", 12), ("package MB", 11)
+    columns = (
+        ("run", 3), ("init ms", 9), ("restore ms", 10), ("first-request ms", 17),
+        ("warm p50 ms", 12), ("package MB", 11),
+    )
     header = f"{'function':<28} " + " ".join(f"{title:>{width}}" for title, width in columns)
     lines = [header, "-" * len(header)]
     for r in rows:
         init = f"{r.init_ms:.1f}" if r.init_ms is not None else "-"
+        restore = f"{r.restore_ms:.1f}" if r.restore_ms is not None else "-"
         p50 = f"{r.warm_p50_ms:.1f}" if r.warm_p50_ms is not None else "-"
         first = f"{r.first_request_ms:.1f}"
-        lines.append(f"{r.function:<28} {r.run:>3} {init:>9} {first:>17} {p50:>12} {r.package_mb:>11.1f}")
+        lines.append(f"{r.function:<28} {r.run:>3} {init:>9} {restore:>10} {first:>17} {p50:>12} {r.package_mb:>11.1f}")
     return "\n".join(lines)

@@ -135,6 +135,8 @@ def _ensure_function(
         )
         client.get_waiter("function_active_v2").wait(FunctionName=name)
         return "created"
+    if current.get("PackageType") == "Image":  # Lambda cannot change a function's package type
+        raise ShopctlError(f"{name} is an image function", "run `make destroy` first, then deploy it as a ZIP")
     changed = False
     if current["CodeSha256"] != sha:
         client.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key=key)
