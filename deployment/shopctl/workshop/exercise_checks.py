@@ -15,7 +15,7 @@ import json
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +28,35 @@ from shopctl.workshop.exercises import CaseResult, _case
 
 
 @contextmanager
+def _private_aws(prefix: str) -> Iterator[Any]:
+    """A local AWS of the checker's own, in a scratch folder (the learner's `make run` is never touched)."""
+    from shopctl.local import localaws
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch, localaws.private_local_aws(Path(scratch)) as aws:
+        yield aws
+
+
+@contextmanager
 def _serving(
-    stage: str, *, config_env: Callable[[Any], dict[str, str]] | None = None, runtime: str = "LAMBDA"
+    stage: str,
+    *,
+    config_env: Callable[[Any], dict[str, str]] | None = None,
+    runtime: str = "LAMBDA",
+    aws: Any = None,
 ) -> Iterator[str]:
-    """The stage's processes, as `make run` starts them, against a local AWS of their own; yields the base URL.
+    """The stage's processes, as `make run` starts them, against a local AWS of their own (or `aws`, one
+    the caller shares between stages: each stage has its own tables); yields the base URL.
 
     `config_env` replaces what `make run` would publish for RUNTIME (the lesson's new runtime is unknown to
     the deploy code until the learner teaches it): the processes get exactly that environment.
     """
     from shopctl.aws import resources
-    from shopctl.local import localaws, run
+    from shopctl.local import run
     from shopctl.local.net import free_port
 
     with (
         tempfile.TemporaryDirectory(prefix=f"shop-check-{stage}-") as scratch,
-        localaws.private_local_aws(Path(scratch)) as aws,
+        (_private_aws(f"shop-check-aws-{stage}-") if aws is None else nullcontext(aws)) as aws,
     ):
         publish = run.publish_config
         if config_env is not None:
@@ -429,41 +443,48 @@ def apprunner_env(tables: Any) -> dict[str, str]:
 def fourth_runtime() -> list[CaseResult]:
     from shopctl.stages import STAGES
 
-    results = []
-    for stage in STAGES:
-        look = {
-            "monolith": "every RUNTIME ladder in 01-monolith/monolith/main.py",
-            "microservices": "config.py of users_service and orders_service (and the gateway?)",
-            "clean": "clean_shop/adapters/config.py (a new adapter) and config_for() in bootstrap.py",
-        }[stage]
-        try:
-            with _serving(stage, config_env=apprunner_env) as url, httpx.Client(base_url=url, timeout=30) as api:
+    with _private_aws("shop-check-aws-") as aws:  # one local AWS for the three stages: their tables differ
+        return [case for stage in STAGES for case in _fourth_runtime_of(stage, aws)]
 
-                def health(api: httpx.Client = api) -> tuple[bool, str]:
-                    got = api.get("/health")
-                    runtime = got.json().get("runtime") if got.is_success else None
-                    return (
-                        got.is_success and runtime == "APPRUNNER",
-                        f"/health -> {got.status_code}, runtime {runtime!r}",
-                    )
 
-                def flow(api: httpx.Client = api) -> tuple[bool, str]:
-                    user = _new_user(api)
-                    order = api.post("/orders", json={"user_id": user, "product": "book", "quantity": 2})
-                    listed = api.get("/orders", params={"user_id": user})
-                    count = len(listed.json().get("items", [])) if listed.is_success else None
-                    ok = order.status_code == 201 and count == 1
-                    return ok, f"user 201, order {order.status_code}, the user's orders: {count}"
+def _fourth_runtime_of(stage: str, aws: Any) -> list[CaseResult]:
+    look = {
+        "monolith": "every RUNTIME ladder in 01-monolith/monolith/main.py",
+        "microservices": "config.py of users_service and orders_service (and the gateway?)",
+        "clean": "clean_shop/adapters/config.py (a new adapter) and config_for() in bootstrap.py",
+    }[stage]
+    try:
+        with (
+            _serving(stage, config_env=apprunner_env, aws=aws) as url,
+            httpx.Client(base_url=url, timeout=30) as api,
+        ):
 
-                results.append(_case(f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG", health, look))
-                results.append(_case(f"{stage}: a user and an order land in the tables SHOP_CONFIG names", flow, look))
-        except Exception as error:
-            first = str(error).splitlines()[0] if str(error) else type(error).__name__
-            results.append(
-                _case(
-                    f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG",
-                    lambda first=first: (False, f"did not start: {first}"),
-                    look,
+            def health(api: httpx.Client = api) -> tuple[bool, str]:
+                got = api.get("/health")
+                runtime = got.json().get("runtime") if got.is_success else None
+                return (
+                    got.is_success and runtime == "APPRUNNER",
+                    f"/health -> {got.status_code}, runtime {runtime!r}",
                 )
+
+            def flow(api: httpx.Client = api) -> tuple[bool, str]:
+                user = _new_user(api)
+                order = api.post("/orders", json={"user_id": user, "product": "book", "quantity": 2})
+                listed = api.get("/orders", params={"user_id": user})
+                count = len(listed.json().get("items", [])) if listed.is_success else None
+                ok = order.status_code == 201 and count == 1
+                return ok, f"user 201, order {order.status_code}, the user's orders: {count}"
+
+            return [
+                _case(f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG", health, look),
+                _case(f"{stage}: a user and an order land in the tables SHOP_CONFIG names", flow, look),
+            ]
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return [
+            _case(
+                f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG",
+                lambda first=first: (False, f"did not start: {first}"),
+                look,
             )
-    return results
+        ]
