@@ -160,6 +160,21 @@ def _ensure_function(
     return "updated" if changed else "unchanged"
 
 
+def _execution_role_and_logs(fn: str, statements: list[dict[str, Any]], tags: Tags, say: Callable[[str], None]) -> str:
+    """The function's execution role (its own statements plus writing to its own log group) and that log
+    group, whatever the package type. Returns the role's ARN."""
+    statements = [*statements, iam.lambda_logs_statement(fn)]
+    role_arn, role_created = iam.ensure_role(
+        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}", tags
+    )
+    actions = sum(len(s["Action"]) for s in statements)
+    arns = sum(len(s["Resource"]) for s in statements)
+    verb = "created" if role_created else "policy refreshed"
+    say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
+    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS, tags=tags)
+    return role_arn
+
+
 def _ensure_function_url(name: str, auth_type: str) -> str:
     client = boto3.client("lambda")
     try:
@@ -238,15 +253,7 @@ def ensure_function(function: Function, bucket: str, options: Options, say: Call
     fn = function.name
     sha = artifacts.code_sha256(function.package.data)
     _, key = artifacts.upload(fn, function.package.data)
-    statements = [*function.statements, iam.lambda_logs_statement(fn)]
-    role_arn, role_created = iam.ensure_role(
-        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}", function.tags
-    )
-    actions = sum(len(s["Action"]) for s in statements)
-    arns = sum(len(s["Resource"]) for s in statements)
-    verb = "created" if role_created else "policy refreshed"
-    say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
-    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS, tags=function.tags)
+    role_arn = _execution_role_and_logs(fn, function.statements, function.tags, say)
     outcome = _ensure_function(function, role_arn, bucket, key, sha, options)
     function_url = _ensure_function_url(fn, options.auth_type)
     say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
@@ -274,11 +281,7 @@ def ensure_image_function(
     repository_uri, _ = common.ensure_repository(stage)
     image = common.image_reference(stage, repository_uri, options.env, say)
     tags = Tags(stage.name, TARGET)
-    statements = [*statements, iam.lambda_logs_statement(fn)]
-    role_arn, _ = iam.ensure_role(
-        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}", tags
-    )
-    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS, tags=tags)
+    role_arn = _execution_role_and_logs(fn, statements, tags, say)
     client = boto3.client("lambda")
     config: dict[str, Any] = {
         "Role": role_arn,
