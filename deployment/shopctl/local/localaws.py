@@ -117,6 +117,9 @@ def start(port: int = DEFAULT_PORT, *, quiet: bool = False, timeout: float = 30.
             "MOTO_RECORDER_FILEPATH": str(run_dir() / f"moto-{port}.recording"),
             # AWS managed policies exist in a real account; the EKS Auto Mode cluster roles attach some.
             "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+            # …but no EC2 images: nothing here launches an instance, and moto would make ~1,300 AMIs (each
+            # with a volume and a snapshot) in every region the ECS/EKS deploys ask EC2 about.
+            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         },
     )
     _pid_file(port).write_text(str(proc.pid))
