@@ -12,7 +12,6 @@ image, the one ECS and EKS run, behind the Lambda Web Adapter extension the imag
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,6 +171,7 @@ class Code:
 def _seen_config(current: dict[str, Any]) -> dict[str, Any]:
     """A function's configuration as get_function_configuration reports it, in update_function_configuration's
     shape (the keys of either package type; the caller compares those it sets)."""
+    image_config = (current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}
     return {
         "Role": current["Role"],
         "Handler": current.get("Handler", ""),
@@ -180,7 +180,7 @@ def _seen_config(current: dict[str, Any]) -> dict[str, Any]:
         "Timeout": current["Timeout"],
         "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
         "Description": current.get("Description", ""),
-        "ImageConfig": (current.get("ImageConfigResponse") or {}).get("ImageConfig", {}),
+        "ImageConfig": {key: value for key, value in image_config.items() if value},  # unset ones: not there
         "SnapStart": {"ApplyOn": (current.get("SnapStart") or {}).get("ApplyOn", "None")},
     }
 
@@ -322,8 +322,9 @@ def publish_to_alias(fn: str, say: Callable[[str], None]) -> str:
 
     With SnapStart, publishing is when Lambda runs init and takes the snapshot: the version becomes Active
     once the snapshot is ready (a minute or more on AWS), so the alias — and the Function URL on it — only
-    moves to a version that restores. Deploy and `make coldstart` both go through here. The version the
-    alias leaves is deleted: nothing routes to it any more, and its snapshot is billed while it exists.
+    moves to a version that restores. Deploy and `make coldstart` both go through here. Earlier versions
+    stay until `make destroy` (deleting the function deletes them): each one's snapshot is billed while it
+    is cached — Lambda drops the snapshot of a version not invoked for 14 days.
     """
     client = boto3.client("lambda")
     say(f"… publishing a version of {fn} (SnapStart: init runs and the snapshot is taken now)")
@@ -336,8 +337,6 @@ def publish_to_alias(fn: str, say: Callable[[str], None]) -> str:
         client.create_alias(FunctionName=fn, Name=SNAPSTART_ALIAS, FunctionVersion=version)
     elif previous != version:  # publish_version returns the latest version when nothing changed
         client.update_alias(FunctionName=fn, Name=SNAPSTART_ALIAS, FunctionVersion=version)
-        with contextlib.suppress(ClientError):  # already gone, or still referenced elsewhere: keep it
-            client.delete_function(FunctionName=fn, Qualifier=previous)
     say(f"✓ version {version} of {fn} active (snapshot taken), alias {SNAPSTART_ALIAS} → {version}")
     return version
 
