@@ -222,7 +222,7 @@ def test_plan_names_each_mode():
     assert "SnapStart on published versions" in snap and "published version" in snap
     assert "Function URL for alias shop-clean:live" in snap
     img = "\n".join(lambda_target.plan(stage, IMAGE))
-    assert "image shop-clean from ECR" in img and "Lambda Web Adapter" in img and "S3 bucket" not in img
+    assert "image shop-clean from ECR" in img and "Lambda Web Adapter" in img and "ECR repository shop-clean" in img
     assert "alias" not in "\n".join(lambda_target.plan(stage, PLAIN))
 
 

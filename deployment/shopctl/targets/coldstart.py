@@ -136,7 +136,7 @@ def force_restore(function_name: str, url: str, *, timeout: float = 180.0) -> No
     from shopctl.lambda_local.function import FunctionConfig
 
     # The configuration just published, as the local Lambda reads it: from $LATEST, which the new version
-    # copies (moto numbers versions by count, so after a deletion a qualifier may name an older one).
+    # copies (the local Lambda serves $LATEST; see lambda_target._local_lambda).
     expected = FunctionConfig.from_api(
         boto3.client("lambda").get_function_configuration(FunctionName=function_name)
     ).fingerprint

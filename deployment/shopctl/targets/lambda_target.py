@@ -125,8 +125,7 @@ def plan(stage: Stage, options: Options) -> list[str]:
         lines.append(f"Function URL for {url_on} (auth {options.auth_type}), log group /aws/lambda/{fn}")
     if options.package == "image":
         lines.append(f"ECR repository shop-{stage.name} (shared with ECS/EKS), the image built and pushed if missing")
-    else:
-        lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages")
+    lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages (shared by the stages)")
     return lines
 
 
