@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--snapstart",
             action="store_true",
-            help="TARGET=lambda: SnapStart — init once at publish, cold starts restore the snapshot (local Lambda)",
+            help="TARGET=lambda: SnapStart — init once at publish, cold starts restore the snapshot (alias live)",
         )
         cmd.add_argument(
             "--package",

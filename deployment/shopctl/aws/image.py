@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -136,3 +137,50 @@ def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag:
         )
     say(f"✓ pushed {image}: {digest}")
     return f"{repository_uri}@{digest}"
+
+
+# The manifest types of a multi-platform image (buildx pushes one for PLATFORMS), and Lambda's names for the
+# architectures in an image index's `platform.architecture`.
+INDEX_MEDIA_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+MANIFEST_MEDIA_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+LAMBDA_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def for_architecture(reference: str, architecture: str) -> str:
+    """The single-platform image Lambda can run, for a reference by digest (`repo@sha256:…`).
+
+    ECS and EKS pull the multi-arch index `publish` pushes and pick their platform themselves; Lambda refuses
+    an index ("image manifest … media type is not supported") and wants the manifest of its architecture.
+    An image that is already one manifest is returned as it is; so is a reference by tag (locally nothing
+    is pushed: the reference is only recorded).
+    """
+    if "@" not in reference:
+        return reference
+    repository_uri, digest = reference.split("@", 1)
+    ecr = boto3.client("ecr")
+    found = ecr.batch_get_image(
+        repositoryName=repository_uri.split("/", 1)[1],
+        imageIds=[{"imageDigest": digest}],
+        acceptedMediaTypes=[*INDEX_MEDIA_TYPES, *MANIFEST_MEDIA_TYPES],
+    )["images"]
+    if not found:
+        raise ShopctlError(f"ECR does not hold {reference}", "deploy again: the image is built and pushed if missing")
+    manifest = json.loads(found[0]["imageManifest"])
+    if manifest.get("mediaType") not in INDEX_MEDIA_TYPES and "manifests" not in manifest:
+        return reference
+    wanted = LAMBDA_ARCHITECTURES[architecture]
+    for entry in manifest["manifests"]:
+        platform = entry.get("platform") or {}
+        # buildx adds attestation manifests with platform unknown/unknown: never an image to run
+        if platform.get("os") == "linux" and platform.get("architecture") == wanted:
+            return f"{repository_uri}@{entry['digest']}"
+    raise ShopctlError(
+        f"image {reference} has no linux/{wanted} variant for a {architecture} function",
+        f"build it for linux/{wanted} too (PLATFORMS in shopctl/aws/image.py), or deploy another architecture",
+    )

@@ -19,8 +19,10 @@ It runs the function deployed in the local AWS (moto) the way Lambda does:
   Adapter does — readiness check, then each invocation forwarded as an HTTP request.
 
 Every HTTP path goes to the function except `GET /__lambda_local__/status` (JSON: function,
-fingerprint, environments). It prints a line containing "ready" once it accepts requests, and stops
-cleanly (environments killed, logs flushed) on SIGTERM/SIGINT.
+fingerprint, environments, snapshot). Asking for it re-reads the configuration first, so with
+`--snapstart` a new configuration's snapshot is taken then, not by the next request. It prints a line
+containing "ready" once it accepts requests, and stops cleanly (environments killed, logs flushed) on
+SIGTERM/SIGINT.
 
 - `events`: HTTP request ↔ Function URL event (payload format 2.0) ↔ HTTP response (pure functions).
 - `function`: the function's configuration (fingerprinted) and unpacked code.

@@ -101,6 +101,12 @@ class LambdaService:
         self.snapshot_failure: Outcome | None = None
         self._snapshot_lock = threading.Lock()
         self._republish_lock = threading.Lock()
+        # On AWS no request ever waits for a snapshot: a version is published (init, snapshot) before the
+        # alias sends traffic to it. Here the snapshot is taken when the service sees the new configuration —
+        # when its status is asked for (what `make coldstart` waits on), or else by the first request, which
+        # then waits for init. Counted, so a test can tell which happened.
+        self.requests_waited_for_snapshot = 0
+        self._in_request = threading.local()
         self.work_dir = work_dir
         self.python = python or sys.executable
         self.python_version = python_version(self.python)
@@ -141,6 +147,8 @@ class LambdaService:
         assert task_root is not None
         snapshot = Snapshot(config, task_root, **self._environment_kwargs())
         say(f"publishing {self.name} with SnapStart: init and the before-snapshot hooks run once, now")
+        if getattr(self._in_request, "active", False):
+            self.requests_waited_for_snapshot += 1
         failure = snapshot.publish()
         with self._snapshot_lock:
             previous, self.snapshot, self.snapshot_failure = self.snapshot, snapshot, failure
@@ -187,17 +195,19 @@ class LambdaService:
         request_id = str(uuid.uuid4())
         if self.closing:
             return events.json_response(503, {"Message": "Service Unavailable"}, request_id)
+        self._in_request.active = True
         try:
             config, task_root, url = self.function.current()
+            restorable = self._snapshot_for(config) if self.snap_start and not config.is_image else None
         except FunctionNotFound:
             return events.json_response(404, {"Message": f"Function not found: {self.name}"}, request_id)
+        finally:
+            self._in_request.active = False
 
         snapshot: Snapshot | None = None
-        if self.snap_start and not config.is_image:
-            restorable = self._snapshot_for(config)
-            if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
-                return events.error_response(request_id)
-            snapshot = restorable
+        if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
+            return events.error_response(request_id)
+        snapshot = restorable
 
         def create() -> ExecutionEnvironment:
             if config.is_image:  # the image's web server behind the Lambda Web Adapter
@@ -231,6 +241,14 @@ class LambdaService:
         return response
 
     def status(self) -> dict:
+        """What the service runs. It looks at the function's configuration first (at most once a second), so a
+        changed one is seen — and with SnapStart its snapshot taken — without a request having to wait."""
+        try:
+            config, _, _ = self.function.current()
+            if self.snap_start and not config.is_image:
+                self._snapshot_for(config)
+        except Exception as error:  # the status still answers, with what it last knew
+            say(f"status: could not refresh {self.name} ({error})")
         config = self.function.config
         return {
             "function": self.name,
@@ -241,6 +259,7 @@ class LambdaService:
             "environments": [env.describe() for env in self.pool.environments()],
             "snapStart": self.snap_start,
             "snapshot": self.snapshot.describe() if self.snapshot is not None else None,
+            "requestsWaitedForSnapshot": self.requests_waited_for_snapshot,
         }
 
     def close(self) -> None:
@@ -273,7 +292,12 @@ class LambdaService:
         raw_path = scope.get("raw_path") or quote(scope.get("path", "/")).encode()
         path = raw_path.decode("latin-1")
         if path.startswith(CONTROL_PREFIX):
-            response = self._control(scope["method"], path)
+            # On a worker thread: the status may take a snapshot (init), which must not stall other requests.
+            loop = asyncio.get_running_loop()
+            try:
+                response = await loop.run_in_executor(self.executor, self._control, scope["method"], path)
+            except RuntimeError:  # the executor is shut down: we are stopping
+                response = events.json_response(503, {"Message": "Service Unavailable"})
         elif too_large:
             response = events.json_response(413, {"Message": "Request Entity Too Large"})
         else:

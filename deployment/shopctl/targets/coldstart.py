@@ -1,6 +1,10 @@
 """`make coldstart`: force N cold starts the way one does on AWS (change the function's configuration),
 invoke once after each plus a few warm invokes, then read the numbers from the REPORT lines in
-CloudWatch Logs. The same code reads the local Lambda's logs and a real account's."""
+CloudWatch Logs. The same code reads the local Lambda's logs and a real account's.
+
+A SnapStart function (one served through the alias `lambda_target.SNAPSTART_ALIAS`) is forced the way
+SnapStart works: change the configuration, publish a version, wait until it is active (the snapshot is
+taken), move the alias — and only then the timed request, which restores that snapshot."""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from shopctl.errors import ShopctlError
+from shopctl.targets import lambda_target
+
+LOCAL_STATUS_PATH = "/__lambda_local__/status"  # the local Lambda's own endpoint (shopctl.lambda_local.service)
 
 REPORT = re.compile(
     r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms\s+Billed Duration: (?P<billed>\d+) ms"
@@ -109,6 +116,45 @@ def force_cold_start(function_name: str) -> None:
     client.get_waiter("function_updated_v2").wait(FunctionName=function_name)
 
 
+def served_locally(url: str) -> bool:
+    """Is `url` the local Lambda's (plain HTTP on this machine)? A Function URL on AWS is always HTTPS."""
+    return url.startswith(("http://127.0.0.1:", "http://localhost:"))
+
+
+def force_restore(function_name: str, url: str, *, timeout: float = 180.0) -> None:
+    """SnapStart: a new configuration, published as a version whose snapshot is ready, behind the alias.
+
+    On AWS the version becomes active once its snapshot is taken, so `publish_to_alias` has waited for it.
+    The local Lambda takes its snapshot when it sees the new configuration (its status endpoint makes it
+    look, and answers once the snapshot is taken): waited for here, untimed, so the request measured next
+    is a restore and never includes that init.
+    """
+    force_cold_start(function_name)
+    lambda_target.publish_to_alias(function_name, lambda _: None)
+    if not served_locally(url):
+        return
+    from shopctl.lambda_local.function import FunctionConfig
+
+    # The configuration just published, as the local Lambda reads it: from $LATEST, which the new version
+    # copies (the local Lambda serves $LATEST; see lambda_target._local_lambda).
+    expected = FunctionConfig.from_api(
+        boto3.client("lambda").get_function_configuration(FunctionName=function_name)
+    ).fingerprint
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            snapshot = httpx.get(url + LOCAL_STATUS_PATH, timeout=timeout).json().get("snapshot") or {}
+        except httpx.HTTPError:
+            snapshot = {}
+        if snapshot.get("fingerprint") == expected and snapshot.get("state") == "snapshot":
+            return
+        time.sleep(0.2)
+    raise ShopctlError(
+        f"{function_name}: the local Lambda took no snapshot of the new version within {timeout:.0f}s",
+        "see its log (make status shows where)",
+    )
+
+
 @dataclass(frozen=True)
 class Row:
     function: str
@@ -131,12 +177,20 @@ def measure(
     auth_type: str = "NONE",
     path: str = "/health",
     quiet: bool = False,
+    snapstart: bool | None = None,
 ) -> list[Row]:
+    """`runs` forced cold starts of `function_name` served at `url`, each followed by `warm` warm requests.
+    `snapstart`: force restores (see `force_restore`); None = when the function has the SnapStart alias."""
     client = boto3.client("lambda")
+    if snapstart is None:
+        snapstart = lambda_target.alias_version(function_name) is not None
     rows = []
     for run in range(1, runs + 1):
-        force_cold_start(function_name)
-        time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+        if snapstart:
+            force_restore(function_name, url)
+        else:
+            force_cold_start(function_name)
+            time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
         since = int(time.time() * 1000) - 1000
         status, first_ms = invoke_url(url + path, auth_type=auth_type)
         if status != 200:
@@ -148,6 +202,8 @@ def measure(
             invoke_url(url + path, auth_type=auth_type)
         reports = read_reports(function_name, since, expect=1 + warm)
         cold = [r for r in reports if r.cold]
+        if cold:  # `since` leaves a second of slack for clocks: what came before this run's cold start is not its
+            reports = reports[reports.index(cold[-1]) :]
         warm_durations = [r.duration_ms for r in reports if not r.cold]
         size = client.get_function_configuration(FunctionName=function_name)["CodeSize"] / 1e6
         row = Row(

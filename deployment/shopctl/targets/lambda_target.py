@@ -3,11 +3,15 @@
 One code path for ENV=local and ENV=aws. Both make the same boto3 calls (tables, IAM role, S3 artifact,
 function, Function URL, log group); ENV=local only differs in where boto3 points (the local AWS) and in
 who runs the function: the local Lambda service (`shopctl.lambda_local`) on this machine.
+
+Three modes, each the same calls on both: a ZIP package (plain or OPTIMIZE=1); SNAPSTART=1 (SnapStart on
+published versions: publish a version, wait until it is active — on AWS, when the snapshot is taken — and
+serve it through the alias `live`, the Function URL on the alias); PACKAGE=image (the stage's container
+image, the one ECS and EKS run, behind the Lambda Web Adapter extension the image carries).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +32,10 @@ TARGET = "lambda"
 MEMORY_MB = 512  # CPU scales with memory; 512 MB keeps a FastAPI cold start reasonable
 TIMEOUT_S = 15
 LOG_RETENTION_DAYS = 14
+# SNAPSTART=1: the alias the Function URL is on. SnapStart applies to published versions only, never to
+# $LATEST, so callers must reach a version, and an alias is how a URL follows new versions.
+SNAPSTART_ALIAS = "live"
+SNAPSTART_MIN_PYTHON = (3, 12)  # the first Python runtime Lambda offers SnapStart for
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,8 @@ class Options:
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
     optimize: bool = False  # the package tuned for cold starts (shopctl.targets.package: bytecode, stripped SDK data)
-    snapstart: bool = False  # local Lambda only, for now: SnapStart's lifecycle (snapshot, then restores)
-    package: str = "zip"  # "image": the stage's container image behind the Lambda Web Adapter (local only, for now)
+    snapstart: bool = False  # SnapStart on published versions, served through the alias SNAPSTART_ALIAS
+    package: str = "zip"  # "image": the stage's container image behind the Lambda Web Adapter
 
     @property
     def auth_type(self) -> str:
@@ -52,6 +60,21 @@ class Options:
     def platform(self) -> Platform:
         # Build for the interpreter that will import the package: here, this machine's Python.
         return Platform.aws(self.python, self.architecture) if self.env == "aws" else Platform.local()
+
+
+def check(options: Options) -> None:
+    """Stop (one line, with a hint) on a combination Lambda refuses, before anything is created."""
+    if options.snapstart and options.package == "image":
+        raise ShopctlError(
+            "SnapStart does not apply to container images (Lambda snapshots managed runtimes only)",
+            "deploy either SNAPSTART=1 (a ZIP package) or PACKAGE=image, not both",
+        )
+    python = tuple(int(part) for part in options.python.split(".")[:2])
+    if options.snapstart and options.env == "aws" and python < SNAPSTART_MIN_PYTHON:
+        raise ShopctlError(
+            f"SnapStart needs Python 3.12 or later on Lambda (PYTHON_VERSION={options.python})",
+            "use PYTHON_VERSION=3.12 or later, or deploy without SNAPSTART=1",
+        )
 
 
 def public_url_warning(options: Options) -> str | None:
@@ -75,17 +98,34 @@ def lambda_services(stage: Stage) -> list[Service]:
 
 
 def plan(stage: Stage, options: Options) -> list[str]:
+    check(options)
     tables = resources.TableNames.for_deployment(deployment_name(stage.name))
     lines = [f"DynamoDB tables {tables.users}, {tables.orders} (on-demand)"]
     for service in lambda_services(stage):
         fn = function_name(stage, service)
+        if options.package == "image":
+            package = (
+                f"image shop-{stage.name} from ECR (the one ECS/EKS run, command {' '.join(_image_command(service))}),"
+                " served through the Lambda Web Adapter extension"
+            )
+        else:
+            package = f"{options.platform().runtime}, handler {service.handler}"
+            package += ", optimised package" if options.optimize else ""
+            package += ", SnapStart on published versions" if options.snapstart else ""
+        url_on = f"alias {fn}:{SNAPSTART_ALIAS}" if options.snapstart else fn
         lines += [
             f"IAM role {fn}-role (DynamoDB on its tables only, logs on its log group only)",
-            f"Lambda function {fn} ({options.platform().runtime}, {options.architecture}, {MEMORY_MB} MB, "
-            f"handler {service.handler}{', optimised package' if options.optimize else ''})",
-            f"Function URL for {fn} (auth {options.auth_type}), log group /aws/lambda/{fn}",
+            f"Lambda function {fn} ({package}, {options.architecture}, {MEMORY_MB} MB)",
         ]
-    lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages")
+        if options.snapstart:
+            lines.append(
+                f"published version of {fn} (its snapshot: billed per GB-second cached and per GB restored) "
+                f"and alias {SNAPSTART_ALIAS} pointing at it"
+            )
+        lines.append(f"Function URL for {url_on} (auth {options.auth_type}), log group /aws/lambda/{fn}")
+    if options.package == "image":
+        lines.append(f"ECR repository shop-{stage.name} (shared with ECS/EKS), the image built and pushed if missing")
+    lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages (shared by the stages)")
     return lines
 
 
@@ -103,21 +143,53 @@ class Function:
     tags: Tags = field(default_factory=Tags)
 
 
-def _ensure_function(
-    function: Function, role_arn: str, bucket: str, key: str, sha: str, options: Options
-) -> str:
-    """Create the function, or update only what changed. Returns "created", "updated" or "unchanged"."""
-    name = function.name
-    client = boto3.client("lambda")
-    config: dict[str, Any] = {
-        "Role": role_arn,
-        "Handler": function.handler,
-        "Runtime": options.platform().runtime,
-        "MemorySize": MEMORY_MB,
-        "Timeout": TIMEOUT_S,
-        "Environment": {"Variables": function.environment},
-        "Description": function.description,
+@dataclass(frozen=True)
+class Code:
+    """What a function runs, for either package type: what create_function and update_function_code take, and
+    what tells whether the function already runs it."""
+
+    package_type: str  # "Zip" | "Image"
+    create: dict[str, str]  # create_function's Code: {"S3Bucket", "S3Key"} or {"ImageUri"}
+    update: dict[str, str]  # update_function_code's arguments
+    identity: str  # a ZIP's CodeSha256, an image's URI (by digest)
+
+    @classmethod
+    def zip(cls, bucket: str, key: str, sha: str) -> Code:
+        return cls("Zip", {"S3Bucket": bucket, "S3Key": key}, {"S3Bucket": bucket, "S3Key": key}, sha)
+
+    @classmethod
+    def image(cls, uri: str) -> Code:
+        return cls("Image", {"ImageUri": uri}, {"ImageUri": uri}, uri)
+
+    def running(self, client: Any, name: str, current: dict[str, Any]) -> str:
+        if self.package_type == "Zip":
+            return current["CodeSha256"]
+        return client.get_function(FunctionName=name)["Code"].get("ImageUri", "")
+
+
+def _seen_config(current: dict[str, Any]) -> dict[str, Any]:
+    """A function's configuration as get_function_configuration reports it, in update_function_configuration's
+    shape (the keys of either package type; the caller compares those it sets)."""
+    image_config = (current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}
+    return {
+        "Role": current["Role"],
+        "Handler": current.get("Handler", ""),
+        "Runtime": current.get("Runtime", ""),
+        "MemorySize": current["MemorySize"],
+        "Timeout": current["Timeout"],
+        "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
+        "Description": current.get("Description", ""),
+        "ImageConfig": {key: value for key, value in image_config.items() if value},  # unset ones: not there
+        "SnapStart": {"ApplyOn": (current.get("SnapStart") or {}).get("ApplyOn", "None")},
     }
+
+
+def _ensure_function(
+    name: str, code: Code, config: dict[str, Any], tags: Tags, options: Options
+) -> str:
+    """Create the function, or update only what changed (code, then configuration), for either package type.
+    Returns "created", "updated" or "unchanged"."""
+    client = boto3.client("lambda")
     try:
         current = client.get_function_configuration(FunctionName=name)
     except ClientError as error:
@@ -126,35 +198,32 @@ def _ensure_function(
         iam.retry_while_role_propagates(
             lambda: client.create_function(
                 FunctionName=name,
-                Code={"S3Bucket": bucket, "S3Key": key},
-                PackageType="Zip",
+                Code=code.create,
+                PackageType=code.package_type,
                 Architectures=[options.architecture],
-                Tags=function.tags.as_dict(),
+                Tags=tags.as_dict(),
                 **config,
             )
         )
         client.get_waiter("function_active_v2").wait(FunctionName=name)
         return "created"
-    if current.get("PackageType") == "Image":  # Lambda cannot change a function's package type
-        raise ShopctlError(f"{name} is an image function", "run `make destroy` first, then deploy it as a ZIP")
+    current_type = current.get("PackageType") or "Zip"
+    if current_type != code.package_type:  # Lambda cannot change a function's package type
+        deploy_as = "with PACKAGE=image" if code.package_type == "Image" else "as a ZIP"
+        raise ShopctlError(
+            f"{name} is {'an image' if current_type == 'Image' else 'a ZIP'} function",
+            f"run `make destroy` first, then deploy it {deploy_as}",
+        )
     changed = False
-    if current["CodeSha256"] != sha:
-        client.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key=key)
+    if code.running(client, name, current) != code.identity:
+        client.update_function_code(FunctionName=name, **code.update)
         client.get_waiter("function_updated_v2").wait(FunctionName=name)
         changed = True
-    current_config = {
-        "Role": current["Role"],
-        "Handler": current["Handler"],
-        "Runtime": current["Runtime"],
-        "MemorySize": current["MemorySize"],
-        "Timeout": current["Timeout"],
-        "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
-        "Description": current.get("Description", ""),
-    }
-    if current_config != config:
-        iam.retry_while_role_propagates(
-            lambda: client.update_function_configuration(FunctionName=name, **config)
-        )
+    seen = _seen_config(current)
+    # moto does not keep SnapStart (it always reports ApplyOn None), so locally a SnapStart function's
+    # configuration is sent again on every deploy; on AWS an unchanged one is left alone.
+    if {key: seen[key] for key in config} != config:
+        iam.retry_while_role_propagates(lambda: client.update_function_configuration(FunctionName=name, **config))
         client.get_waiter("function_updated_v2").wait(FunctionName=name)
         changed = True
     return "updated" if changed else "unchanged"
@@ -175,21 +244,28 @@ def _execution_role_and_logs(fn: str, statements: list[dict[str, Any]], tags: Ta
     return role_arn
 
 
-def _ensure_function_url(name: str, auth_type: str) -> str:
+def _qualified(qualifier: str | None) -> dict[str, str]:
+    return {"Qualifier": qualifier} if qualifier else {}
+
+
+def _ensure_function_url(name: str, auth_type: str, qualifier: str | None = None) -> str:
+    """The Function URL of the function, or of its alias `qualifier`, with the permissions AUTH=NONE needs."""
     client = boto3.client("lambda")
+    where = _qualified(qualifier)
     try:
-        url = client.get_function_url_config(FunctionName=name)
+        url = client.get_function_url_config(FunctionName=name, **where)
         if url["AuthType"] != auth_type:
-            url = client.update_function_url_config(FunctionName=name, AuthType=auth_type)
+            url = client.update_function_url_config(FunctionName=name, AuthType=auth_type, **where)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-        url = client.create_function_url_config(FunctionName=name, AuthType=auth_type)
+        url = client.create_function_url_config(FunctionName=name, AuthType=auth_type, **where)
     if auth_type == "NONE":
-        # A public URL needs both permissions in the function's resource policy (since October 2025).
-        # Added only when missing: AWS refuses a second statement with the same Sid, but not every
-        # emulator does (moto appends it), and a re-deploy must leave the policy exactly as it was.
-        present = _statement_ids(client, name)
+        # A public URL needs both permissions in the resource policy of what it is on — the alias for
+        # SnapStart — since October 2025. Added only when missing: AWS refuses a second statement with the
+        # same Sid, but not every emulator does (moto appends it), and a re-deploy must leave the policy
+        # exactly as it was.
+        present = _statement_ids(client, name, qualifier)
         for sid, extra in (
             (
                 "FunctionURLAllowPublicAccess",
@@ -203,21 +279,90 @@ def _ensure_function_url(name: str, auth_type: str) -> str:
             if sid in present:
                 continue
             try:
-                client.add_permission(FunctionName=name, StatementId=sid, Principal="*", **extra)
+                client.add_permission(FunctionName=name, StatementId=sid, Principal="*", **where, **extra)
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ResourceConflictException":
                     raise
     return url["FunctionUrl"]
 
 
-def _statement_ids(client: Any, name: str) -> set[str]:
+def _statement_ids(client: Any, name: str, qualifier: str | None = None) -> set[str]:
     try:
-        policy = json.loads(client.get_policy(FunctionName=name)["Policy"])
+        policy = json.loads(client.get_policy(FunctionName=name, **_qualified(qualifier))["Policy"])
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
         return set()
     return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
+
+
+def _delete_function_url(name: str, qualifier: str | None = None) -> bool:
+    try:
+        boto3.client("lambda").delete_function_url_config(FunctionName=name, **_qualified(qualifier))
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return False
+
+
+def alias_version(fn: str) -> str | None:
+    """The version the SnapStart alias points at (None: no alias, the function is served unqualified)."""
+    try:
+        return boto3.client("lambda").get_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)["FunctionVersion"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return None
+
+
+def publish_to_alias(fn: str, say: Callable[[str], None]) -> str:
+    """Publish a version of `fn`, wait until it is active and point the alias at it. Returns the version.
+
+    With SnapStart, publishing is when Lambda runs init and takes the snapshot: the version becomes Active
+    once the snapshot is ready (a minute or more on AWS), so the alias — and the Function URL on it — only
+    moves to a version that restores. Deploy and `make coldstart` both go through here. Earlier versions
+    stay until `make destroy` (deleting the function deletes them): each one's snapshot is billed while it
+    is cached — Lambda drops the snapshot of a version not invoked for 14 days.
+    """
+    client = boto3.client("lambda")
+    say(f"… publishing a version of {fn} (SnapStart: init runs and the snapshot is taken now)")
+    version = client.publish_version(FunctionName=fn, Description="Shapeshifting workshop (SnapStart)")["Version"]
+    client.get_waiter("published_version_active").wait(
+        FunctionName=fn, Qualifier=version, WaiterConfig={"Delay": 2, "MaxAttempts": 300}
+    )
+    previous = alias_version(fn)
+    if previous is None:
+        client.create_alias(FunctionName=fn, Name=SNAPSTART_ALIAS, FunctionVersion=version)
+    elif previous != version:  # publish_version returns the latest version when nothing changed
+        client.update_alias(FunctionName=fn, Name=SNAPSTART_ALIAS, FunctionVersion=version)
+    say(f"✓ version {version} of {fn} active (snapshot taken), alias {SNAPSTART_ALIAS} → {version}")
+    return version
+
+
+def _remove_alias(fn: str) -> list[str]:
+    """The SnapStart alias and the Function URL on it (each only if there). Returns what was removed."""
+    if alias_version(fn) is None:
+        return []
+    removed = []
+    if _delete_function_url(fn, SNAPSTART_ALIAS):
+        removed.append(f"Function URL of {fn}:{SNAPSTART_ALIAS}")
+    boto3.client("lambda").delete_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)
+    return [*removed, f"alias {fn}:{SNAPSTART_ALIAS}"]
+
+
+def _serve(fn: str, options: Options, say: Callable[[str], None]) -> str:
+    """The Function URL callers use: on the SnapStart alias (after publishing a version), or on the function.
+    Switching modes removes the other mode's URL, so only one way in serves the function."""
+    if options.snapstart:
+        first = alias_version(fn) is None
+        publish_to_alias(fn, say)
+        if first and _delete_function_url(fn):  # it served $LATEST, which SnapStart never applies to
+            say(f"✓ removed the Function URL of {fn} ($LATEST): the one on {fn}:{SNAPSTART_ALIAS} replaces it")
+        return _ensure_function_url(fn, options.auth_type, SNAPSTART_ALIAS)
+    for line in _remove_alias(fn):
+        say(f"✓ removed {line} (deployed without SnapStart now)")
+    return _ensure_function_url(fn, options.auth_type)
 
 
 def _local_lambda(
@@ -234,6 +379,8 @@ def _local_lambda(
         str(options.idle_timeout),
         "--max-concurrency",
         str(options.max_concurrency),
+        # moto keeps no SnapStart setting (it reports ApplyOn None whatever was sent), so the local Lambda
+        # learns it from this flag; it serves the configuration of $LATEST, which the alias's version copies.
         *(["--snapstart"] if options.snapstart else []),
     )
     return common.local_process(
@@ -247,6 +394,17 @@ def _local_lambda(
     )
 
 
+def _config(function_environment: dict[str, str], description: str, role_arn: str) -> dict[str, Any]:
+    """What both package types configure alike."""
+    return {
+        "Role": role_arn,
+        "MemorySize": MEMORY_MB,
+        "Timeout": TIMEOUT_S,
+        "Environment": {"Variables": function_environment},
+        "Description": description,
+    }
+
+
 def ensure_function(function: Function, bucket: str, options: Options, say: Callable[[str], None]) -> str:
     """Package upload, execution role (its statements + logs on its own log group), log group, function and
     Function URL — created, or updated where they differ. Returns the Function URL."""
@@ -254,16 +412,30 @@ def ensure_function(function: Function, bucket: str, options: Options, say: Call
     sha = artifacts.code_sha256(function.package.data)
     _, key = artifacts.upload(fn, function.package.data)
     role_arn = _execution_role_and_logs(fn, function.statements, function.tags, say)
-    outcome = _ensure_function(function, role_arn, bucket, key, sha, options)
-    function_url = _ensure_function_url(fn, options.auth_type)
-    say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…), URL auth {options.auth_type}")
+    config = {
+        **_config(function.environment, function.description, role_arn),
+        "Handler": function.handler,
+        "Runtime": options.platform().runtime,
+        "SnapStart": {"ApplyOn": "PublishedVersions" if options.snapstart else "None"},
+    }
+    outcome = _ensure_function(fn, Code.zip(bucket, key, sha), config, function.tags, options)
+    say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…)")
+    function_url = _serve(fn, options, say)
+    say(f"✓ Function URL of {fn}{':' + SNAPSTART_ALIAS if options.snapstart else ''}, auth {options.auth_type}")
     return function_url
 
 
 # PACKAGE=image: the stage's own container image (the one ECS and EKS run, same command), served through the
-# Lambda Web Adapter: it checks the app's /health before the first invocation, on the image's port 8080
-# (AWS_LWA_PORT's default), then turns invocations into HTTP requests.
+# Lambda Web Adapter extension (deployment/Dockerfile copies it into /opt/extensions): it checks the app's
+# /health before the first invocation, on the image's port 8080 (AWS_LWA_PORT's default), then turns
+# invocations into HTTP requests.
 WEB_ADAPTER_ENVIRONMENT = {"AWS_LWA_READINESS_CHECK_PATH": "/health"}
+
+
+def _image_command(service: Service) -> list[str]:
+    from shopctl.targets.ecs_target import container_command
+
+    return container_command(service)
 
 
 def ensure_image_function(
@@ -274,55 +446,37 @@ def ensure_image_function(
     options: Options,
     say: Callable[[str], None],
 ) -> str:
-    """The image function for `service` (role, log group, function, Function URL). Returns the Function URL."""
-    from shopctl.targets.ecs_target import container_command
+    """The image function for `service` (role, log group, function, Function URL). Returns the Function URL.
+
+    The image is the stage's: built and pushed on ENV=aws when ECR lacks it (as for ECS), recorded by
+    reference locally. Lambda takes one platform's image, not the multi-arch index ECS and EKS pull, so the
+    function gets the digest of the image for its architecture.
+    """
+    from shopctl.aws import image as images
 
     fn = function_name(stage, service)
     repository_uri, _ = common.ensure_repository(stage)
-    image = common.image_reference(stage, repository_uri, options.env, say)
+    published = common.image_reference(stage, repository_uri, options.env, say)
+    reference = images.for_architecture(published, options.architecture)
     tags = Tags(stage.name, TARGET)
     role_arn = _execution_role_and_logs(fn, statements, tags, say)
-    client = boto3.client("lambda")
-    config: dict[str, Any] = {
-        "Role": role_arn,
-        "MemorySize": MEMORY_MB,
-        "Timeout": TIMEOUT_S,
-        "Environment": {"Variables": {**environment, **WEB_ADAPTER_ENVIRONMENT}},
-        "ImageConfig": {"Command": container_command(service)},
-        "Description": f"Shapeshifting workshop: {service.asgi} (image, Lambda Web Adapter)",
+    config = {
+        **_config(
+            {**environment, **WEB_ADAPTER_ENVIRONMENT},
+            f"Shapeshifting workshop: {service.asgi} (image, Lambda Web Adapter)",
+            role_arn,
+        ),
+        "ImageConfig": {"Command": _image_command(service)},
     }
-    try:
-        current = client.get_function_configuration(FunctionName=fn)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        iam.retry_while_role_propagates(
-            lambda: client.create_function(
-                FunctionName=fn,
-                PackageType="Image",
-                Code={"ImageUri": image},
-                Architectures=[options.architecture],
-                Tags=tags.as_dict(),
-                **config,
-            )
-        )
-        client.get_waiter("function_active_v2").wait(FunctionName=fn)
-    else:
-        if current.get("PackageType") != "Image":  # Lambda cannot change a function's package type
-            raise ShopctlError(f"{fn} is a ZIP function", "run `make destroy` first, then deploy with PACKAGE=image")
-        client.update_function_code(FunctionName=fn, ImageUri=image)
-        client.get_waiter("function_updated_v2").wait(FunctionName=fn)
-        client.update_function_configuration(FunctionName=fn, **config)
-        client.get_waiter("function_updated_v2").wait(FunctionName=fn)
-    function_url = _ensure_function_url(fn, options.auth_type)
-    say(f"✓ function {fn} from image {image.rsplit('/', 1)[-1]} (Lambda Web Adapter), URL auth {options.auth_type}")
+    outcome = _ensure_function(fn, Code.image(reference), config, tags, options)
+    function_url = _serve(fn, options, say)
+    image = reference.rsplit("/", 1)[-1]
+    say(f"✓ function {fn} {outcome} from image {image} (Lambda Web Adapter), URL auth {options.auth_type}")
     return function_url
 
 
 def deploy(stage_name: str, options: Options) -> state.DeploymentState:
-    if (options.snapstart or options.package == "image") and options.env == "aws":
-        what = "SnapStart" if options.snapstart else "PACKAGE=image"
-        raise ShopctlError(f"{what} is not deployed to AWS yet", "use it with ENV=local (the local Lambda)")
+    check(options)
     rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
     stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
     bucket = artifacts.ensure_bucket()
@@ -406,11 +560,10 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
 def remove_function(fn: str, bucket: str | None) -> list[str]:
     """Remove what ensure_function created for `fn` (each part only if there). Returns what was removed."""
     client = boto3.client("lambda")
-    removed = []
-    with contextlib.suppress(ClientError):
-        client.delete_function_url_config(FunctionName=fn)
+    removed = _remove_alias(fn)
+    _delete_function_url(fn)
     try:
-        client.delete_function(FunctionName=fn)
+        client.delete_function(FunctionName=fn)  # its published versions go with it
         removed.append(f"function {fn}")
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
