@@ -28,7 +28,7 @@ KEEP_DATA   ?= 1
 # (AWS runtime), CLUSTER_NAME=shop, CREATE_CLUSTER=1 (EKS Auto Mode, ENV=aws), DELETE_CLUSTER=1 (destroy),
 # OPTIMIZE=1 (TARGET=lambda: the package tuned for cold starts — precompiled bytecode, unused AWS SDK data stripped),
 # SNAPSTART=1 (TARGET=lambda: cold starts restore a snapshot taken at publish), PACKAGE=image (TARGET=lambda: the
-# stage's container image behind the Lambda Web Adapter) — both on the local Lambda for now
+# stage's container image behind the Lambda Web Adapter) — ENV=local or ENV=aws (SnapStart: Python 3.12+, ZIP only)
 DEPLOY_FLAGS = --stage $(STAGE) --target $(TARGET) --env $(ENV) --aws-port $(LOCAL_AWS_PORT) \
                $(if $(DEPLOY_PORT),--port $(DEPLOY_PORT)) $(if $(AUTH),--auth $(AUTH)) \
                $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes) \

@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl.aws import account, resources
+from shopctl.aws import account, clients, resources
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local import localaws, run
 from shopctl.stages import STAGES, get_stage
@@ -51,7 +50,7 @@ def _local_aws_status(args: argparse.Namespace) -> int:
     aws.use()
     owner = f"pid {aws.pid}" if aws.pid else "not started by make"
     print(f"local AWS: running at {aws.endpoint} ({owner})")
-    names = boto3.client("dynamodb").list_tables().get("TableNames", [])
+    names = clients.client("dynamodb").list_tables().get("TableNames", [])
     print("  tables: " + (", ".join(names) if names else "(none)"))
     return 0
 

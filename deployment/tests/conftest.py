@@ -13,6 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from shopctl.aws import clients
+
 MOCK_REGION = "eu-west-1"
 
 
@@ -36,11 +38,16 @@ class Calls:
 
     def on_response(self, service: str, operation: str, change: Callable[[dict[str, Any]], None]) -> None:
         """Let `change` edit the parsed response of every later `operation` call (what moto cannot show)."""
-        boto3.DEFAULT_SESSION.events.register(f"after-call.{service}.{operation}", lambda parsed, **_: change(parsed))
+        self._hook(f"after-call.{service}.{operation}", lambda parsed, **_: change(parsed))
 
     def before(self, service: str, operation: str, action: Callable[[], None]) -> None:
         """Run `action` before every later `operation` call is sent; it may raise a ClientError."""
-        boto3.DEFAULT_SESSION.events.register(f"before-call.{service}.{operation}", lambda **_: action())
+        self._hook(f"before-call.{service}.{operation}", lambda **_: action())
+
+    @staticmethod
+    def _hook(event: str, handler: Callable[..., None]) -> None:
+        boto3.DEFAULT_SESSION.events.register(event, handler)
+        clients.forget()  # a client takes the session's hooks when it is made: the next ones get this one
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shopctl.aws import clients
 from shopctl.errors import ShopctlError
 from shopctl.local import localaws
 
@@ -26,13 +26,13 @@ def use(env: str, aws_port: int) -> None:
     if "127.0.0.1" in endpoint or "localhost" in endpoint:
         raise ShopctlError(f"ENV=aws but AWS_ENDPOINT_URL points at {endpoint}", "unset AWS_ENDPOINT_URL first")
     try:
-        identity = boto3.client("sts").get_caller_identity()
+        identity = clients.client("sts").get_caller_identity()
     except (BotoCoreError, ClientError) as error:
         raise ShopctlError(
             f"ENV=aws needs AWS credentials: {error}",
             "configure them (aws configure / AWS_PROFILE / SSO) or use ENV=local",
         ) from None
-    region = boto3.session.Session().region_name
+    region = clients.region()
     if not region:
         raise ShopctlError("ENV=aws needs a region", "set AWS_REGION, e.g. AWS_REGION=us-east-1")
     print(f"AWS account {identity['Account']} ({identity['Arn']}), region {region}")

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
+
+from shopctl.aws import clients
 
 PROJECT_TAG = ("project", "shapeshifting-workshop")
 
@@ -47,7 +48,7 @@ def _tagged(tags: list[dict[str, str]] | dict[str, str]) -> bool:
 def _listed(service: str, operation: str, key: str, **params: Any) -> Iterator[Any]:
     """Every item of a listing, page after page: an account with many functions, roles or log groups
     gets them over several pages, and a census that read only the first page would miss leftovers."""
-    for page in boto3.client(service).get_paginator(operation).paginate(**params):
+    for page in clients.client(service).get_paginator(operation).paginate(**params):
         yield from page.get(key, [])
 
 
@@ -67,7 +68,7 @@ def ecr() -> list[Resource]:
 
 
 def ecs() -> list[Resource]:
-    client = boto3.client("ecs")
+    client = clients.client("ecs")
     found = []
     arns = list(_listed("ecs", "list_clusters", "clusterArns"))
     for start in range(0, len(arns), 100):  # DescribeClusters takes at most 100
@@ -97,7 +98,7 @@ def ec2() -> list[Resource]:
 
 
 def iam() -> list[Resource]:
-    client = boto3.client("iam")
+    client = clients.client("iam")
     found = []
     for role in _listed("iam", "list_roles", "Roles"):
         tags = list(_listed("iam", "list_role_tags", "Tags", RoleName=role["RoleName"]))
@@ -129,7 +130,7 @@ def s3() -> list[Resource]:
 
 
 def eks() -> list[Resource]:
-    client = boto3.client("eks")
+    client = clients.client("eks")
     found = []
     for name in _listed("eks", "list_clusters", "clusters"):
         if _tagged(client.describe_cluster(name=name)["cluster"].get("tags", {})):
@@ -138,7 +139,7 @@ def eks() -> list[Resource]:
 
 
 def servicediscovery() -> list[Resource]:
-    client = boto3.client("servicediscovery")
+    client = clients.client("servicediscovery")
     found = []
     for namespace in _listed("servicediscovery", "list_namespaces", "Namespaces"):
         tags = client.list_tags_for_resource(ResourceARN=namespace["Arn"])["Tags"]  # not paginated

@@ -10,9 +10,9 @@ import json
 import time
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from shopctl.aws import clients
 from shopctl.aws.resources import ORDERS_BY_USER_INDEX
 from shopctl.aws.tagging import Tags
 
@@ -42,13 +42,13 @@ LAMBDA_TRUST = {
 
 
 def account_and_region() -> tuple[str, str]:
-    session = boto3.session.Session()
+    session = clients.session()
     region = session.region_name or "us-east-1"
-    return boto3.client("sts").get_caller_identity()["Account"], region
+    return clients.client("sts").get_caller_identity()["Account"], region
 
 
 def table_arn(name: str) -> str:
-    return boto3.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"]
+    return clients.client("dynamodb").describe_table(TableName=name)["Table"]["TableArn"]
 
 
 def dynamodb_statements(stage: str, tables: dict[str, str]) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ def ensure_role(
 ) -> tuple[str, bool]:
     """Create or update role `name` with one inline policy `<name>-access` (none if `inline` is None), tagged
     with `tags` (the project only when None). Returns (arn, created)."""
-    iam = boto3.client("iam")
+    iam = clients.client("iam")
     created = False
     try:
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
@@ -117,7 +117,7 @@ def ensure_role(
 
 def attach_managed_policies(role: str, names: list[str]) -> None:
     """Attach AWS managed policies (by name) to `role`; attaching one twice is a no-op in IAM."""
-    client = boto3.client("iam")
+    client = clients.client("iam")
     for name in names:
         client.attach_role_policy(RoleName=role, PolicyArn=f"arn:aws:iam::aws:policy/{name}")
 
@@ -125,7 +125,7 @@ def attach_managed_policies(role: str, names: list[str]) -> None:
 def read_role(name: str) -> dict[str, Any] | None:
     """Role `name` as IAM holds it: id, trust policy, inline policy documents, attached policy ARNs
     (None if there is no such role) — what `make verify` compares and checks."""
-    iam = boto3.client("iam")
+    iam = clients.client("iam")
     try:
         role = iam.get_role(RoleName=name)["Role"]
     except ClientError as error:
@@ -148,7 +148,7 @@ def read_role(name: str) -> dict[str, Any] | None:
 
 
 def delete_role(name: str) -> bool:
-    iam = boto3.client("iam")
+    iam = clients.client("iam")
     try:
         for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy_name)

@@ -21,8 +21,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 
-import boto3
-
+from shopctl.aws import clients
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT, STAGE_DIRS
 
@@ -50,7 +49,7 @@ def content_tag(stage: str) -> str:
 
 def _image_digest(repository: str, tag: str) -> str | None:
     """The digest ECR holds under `tag`, or None."""
-    ecr = boto3.client("ecr")
+    ecr = clients.client("ecr")
     try:
         details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
     except ecr.exceptions.ImageNotFoundException:
@@ -119,7 +118,7 @@ def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag:
             f"where Docker runs: {login_command(registry)} && {' '.join(build_command(stage, image))} "
             "— then deploy again",
         )
-    token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]
+    token = clients.client("ecr").get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
     _run(["docker", "login", "--username", user, "--password-stdin", registry], "docker login", stdin=password)
     if has_buildx():
@@ -163,7 +162,7 @@ def for_architecture(reference: str, architecture: str) -> str:
     if "@" not in reference:
         return reference
     repository_uri, digest = reference.split("@", 1)
-    ecr = boto3.client("ecr")
+    ecr = clients.client("ecr")
     found = ecr.batch_get_image(
         repositoryName=repository_uri.split("/", 1)[1],
         imageIds=[{"imageDigest": digest}],

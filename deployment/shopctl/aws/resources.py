@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from shopctl.aws import clients
 from shopctl.aws.tagging import Tags
 
 RUNTIMES = ("LAMBDA", "ECS", "EKS")
@@ -87,7 +87,7 @@ def ensure_table(client: Any, name: str, kind: str, tags: Tags | None = None) ->
 
 def ensure_tables(tables: TableNames, client: Any | None = None, tags: Tags | None = None) -> list[str]:
     """Create both tables if missing (tagged with `tags`); returns the names created."""
-    client = client or boto3.client("dynamodb")
+    client = client or clients.client("dynamodb")
     created = []
     for kind, name in (("users", tables.users), ("orders", tables.orders)):
         if ensure_table(client, name, kind, tags):
@@ -96,7 +96,7 @@ def ensure_tables(tables: TableNames, client: Any | None = None, tags: Tags | No
 
 
 def delete_tables(tables: TableNames, client: Any | None = None) -> list[str]:
-    client = client or boto3.client("dynamodb")
+    client = client or clients.client("dynamodb")
     deleted = []
     for name in (tables.users, tables.orders):
         try:
@@ -123,7 +123,7 @@ def put_parameters(
 ) -> list[str]:
     """Write settings as SSM String parameters `<prefix>/<key>` (what the ECS config lookup reads), new ones
     tagged with `tags` (the project only when None)."""
-    client = client or boto3.client("ssm")
+    client = client or clients.client("ssm")
     names = []
     for key, value in settings.items():
         name = parameter_name(prefix, key)
@@ -144,7 +144,7 @@ def put_parameters(
 
 
 def delete_parameters(prefix: str, keys: list[str], client: Any | None = None) -> None:
-    client = client or boto3.client("ssm")
+    client = client or clients.client("ssm")
     names = [parameter_name(prefix, key) for key in keys]
     if names:
         client.delete_parameters(Names=names)

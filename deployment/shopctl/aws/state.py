@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from shopctl.aws import clients
 from shopctl.aws.resources import TableNames
 from shopctl.paths import run_dir
 
@@ -93,9 +94,8 @@ SCOPE_PREFIXES = ("local-", "aws-")
 def scope() -> str:
     """The environment, account and region boto3 points at now: `local-<region>` for the local AWS (no
     call made), `aws-<account>-<region>` otherwise (one STS call per credentials, remembered)."""
-    import boto3
 
-    session = boto3.session.Session()
+    session = clients.session()
     region = session.region_name or "us-east-1"
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if endpoint.startswith(("http://127.0.0.1", "http://localhost")):
@@ -103,7 +103,7 @@ def scope() -> str:
     credentials = session.get_credentials()
     key = (endpoint, credentials.access_key if credentials else "")
     if key not in _ACCOUNTS:
-        _ACCOUNTS[key] = boto3.client("sts").get_caller_identity()["Account"]
+        _ACCOUNTS[key] = clients.client("sts").get_caller_identity()["Account"]
     return f"aws-{_ACCOUNTS[key]}-{region}"
 
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import boto3
 import httpx
 from botocore.exceptions import ClientError
 
+from shopctl.aws import clients
 from shopctl.lambda_local.logs import log_group_name
 from shopctl.local.net import free_port
 from shopctl.targets import artifacts
@@ -39,7 +39,7 @@ LAMBDA_TRUST_POLICY = {
 
 
 def ensure_role(name: str = "lambda-local-test") -> str:
-    iam = boto3.client("iam")
+    iam = clients.client("iam")
     try:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
     except ClientError:
@@ -94,7 +94,7 @@ def deploy(
 ) -> dict:
     """Upload `package` and create (or update) the function `name` to run it."""
     bucket, key = artifacts.upload(name, package)
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     settings = {
         "Handler": handler,
         "Runtime": runtime,
@@ -122,7 +122,7 @@ def deploy_image(
     memory: int = 128,
 ) -> dict:
     """Create (or update) the image function `name`: the image's command `command` (Lambda Web Adapter)."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     settings = {
         "Timeout": timeout,
         "MemorySize": memory,
@@ -220,7 +220,7 @@ def stop_all(services: list[RunningLambda]) -> None:
 
 def log_messages(name: str, stream: str | None = None) -> list[str]:
     """Every message of the function's log group (or of one stream), oldest first."""
-    client = boto3.client("logs")
+    client = clients.client("logs")
     kwargs: dict = {"logGroupName": log_group_name(name)}
     if stream:
         kwargs["logStreamNames"] = [stream]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from shopctl.aws import clients
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.targets import security_groups
@@ -44,7 +44,7 @@ def _code(error: ClientError) -> str:
 
 def _find_load_balancer(name: str) -> dict[str, Any] | None:
     try:
-        return boto3.client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]
+        return clients.client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]
     except ClientError as error:
         if _code(error) != "LoadBalancerNotFound":
             raise
@@ -53,7 +53,7 @@ def _find_load_balancer(name: str) -> dict[str, Any] | None:
 
 def _find_target_group(name: str) -> dict[str, Any] | None:
     try:
-        return boto3.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"][0]
+        return clients.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"][0]
     except ClientError as error:
         if _code(error) != "TargetGroupNotFound":
             raise
@@ -62,7 +62,7 @@ def _find_target_group(name: str) -> dict[str, Any] | None:
 
 def _security_group(name: str, vpc_id: str) -> str:
     """The load balancer's own security group: HTTP from anywhere (it is the shop's public front door)."""
-    ec2 = boto3.client("ec2")
+    ec2 = clients.client("ec2")
     found = ec2.describe_security_groups(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [name]}]
     )["SecurityGroups"]
@@ -93,7 +93,7 @@ def _target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tag
 
 
 def shorten_deregistration_delay(target_group_arn: str) -> None:
-    boto3.client("elbv2").modify_target_group_attributes(
+    clients.client("elbv2").modify_target_group_attributes(
         TargetGroupArn=target_group_arn,
         Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(DEREGISTRATION_DELAY_SECONDS)}],
     )
@@ -105,7 +105,7 @@ def target_group_arns(names: list[str]) -> list[str]:
 
 
 def _create_target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tags) -> str:
-    return boto3.client("elbv2").create_target_group(
+    return clients.client("elbv2").create_target_group(
         Name=name,
         Protocol="HTTP",
         Port=port,
@@ -132,7 +132,7 @@ def ensure(
             "an Application Load Balancer needs subnets in two Availability Zones",
             "use a region whose default VPC has at least two subnets",
         )
-    elbv2 = boto3.client("elbv2")
+    elbv2 = clients.client("elbv2")
     name = load_balancer_name(deployment_name)
     tags = Tags.of(deployment_name)
     target_groups = {r.service: _target_group(r.target_group, vpc_id, port, health_path, tags) for r in routes}
@@ -176,7 +176,7 @@ def ensure(
 
 def delete(deployment_name: str, target_groups: list[str], *, wait: bool) -> list[str]:
     """Remove the load balancer, its target groups and its security group. Returns what was removed."""
-    elbv2 = boto3.client("elbv2")
+    elbv2 = clients.client("elbv2")
     removed = []
     name = load_balancer_name(deployment_name)
     balancer = _find_load_balancer(name)

@@ -12,8 +12,9 @@ import base64
 import hashlib
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
+
+from shopctl.aws import clients
 
 
 def code_sha256(data: bytes) -> str:
@@ -30,9 +31,9 @@ def artifact_key(function_name: str, sha256_b64: str) -> str:
 
 
 def _bucket(region: str | None = None) -> tuple[str, str]:
-    session = boto3.session.Session()
+    session = clients.session()
     region = region or session.region_name or "us-east-1"
-    account = boto3.client("sts").get_caller_identity()["Account"]
+    account = clients.client("sts").get_caller_identity()["Account"]
     return bucket_name(account, region), region
 
 
@@ -43,7 +44,7 @@ def bucket_for_this_account(region: str | None = None) -> str:
 
 def delete_bucket_if_empty(bucket: str) -> bool:
     """Remove the artifact bucket once no package is left in it (other stages' functions keep it)."""
-    s3 = boto3.client("s3")
+    s3 = clients.client("s3")
     try:
         if s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount", 0):
             return False
@@ -57,7 +58,7 @@ def delete_bucket_if_empty(bucket: str) -> bool:
 
 def ensure_bucket(region: str | None = None) -> str:
     bucket, region = _bucket(region)
-    s3 = boto3.client("s3")
+    s3 = clients.client("s3")
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError:
@@ -81,7 +82,7 @@ def upload(function_name: str, data: bytes) -> tuple[str, str]:
     """Upload a package; returns (bucket, key). Uploading the same bytes twice is a no-op overwrite."""
     bucket = ensure_bucket()
     key = artifact_key(function_name, code_sha256(data))
-    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
+    clients.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
     return bucket, key
 
 
@@ -89,7 +90,7 @@ def download(function_name: str, sha256_b64: str) -> bytes:
     """Fetch the package of a function's current code and verify it is exactly that code."""
     bucket, _ = _bucket()
     data = (
-        boto3.client("s3")
+        clients.client("s3")
         .get_object(Bucket=bucket, Key=artifact_key(function_name, sha256_b64))["Body"]
         .read()
     )

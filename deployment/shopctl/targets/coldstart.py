@@ -14,11 +14,11 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import boto3
 import httpx
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from shopctl.aws import clients
 from shopctl.errors import ShopctlError
 from shopctl.targets import lambda_target
 
@@ -68,7 +68,7 @@ def read_reports(
     function_name: str, since_ms: int, *, expect: int = 0, timeout: float = 15.0
 ) -> list[Report]:
     """REPORT lines of `function_name` logged since `since_ms`, oldest first; waits for `expect` of them."""
-    logs = boto3.client("logs")
+    logs = clients.client("logs")
     deadline = time.monotonic() + timeout
     while True:
         reports: list[Report] = []
@@ -95,7 +95,7 @@ def invoke_url(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> t
     """GET `url`; signs with SigV4 when the Function URL uses AWS_IAM auth. Returns (status, ms)."""
     headers: dict[str, str] = {}
     if auth_type == "AWS_IAM":
-        session = boto3.session.Session()
+        session = clients.session()
         request = AWSRequest(method="GET", url=url)
         SigV4Auth(session.get_credentials().get_frozen_credentials(), "lambda", session.region_name).add_auth(
             request
@@ -108,7 +108,7 @@ def invoke_url(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> t
 
 def force_cold_start(function_name: str) -> None:
     """Change a configuration value: Lambda then starts new execution environments."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     config = client.get_function_configuration(FunctionName=function_name)
     variables = dict(config.get("Environment", {}).get("Variables", {}))
     variables["COLDSTART_NONCE"] = uuid.uuid4().hex
@@ -138,7 +138,7 @@ def force_restore(function_name: str, url: str, *, timeout: float = 180.0) -> No
     # The configuration just published, as the local Lambda reads it: from $LATEST, which the new version
     # copies (the local Lambda serves $LATEST; see lambda_target._local_lambda).
     expected = FunctionConfig.from_api(
-        boto3.client("lambda").get_function_configuration(FunctionName=function_name)
+        clients.client("lambda").get_function_configuration(FunctionName=function_name)
     ).fingerprint
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,7 +181,7 @@ def measure(
 ) -> list[Row]:
     """`runs` forced cold starts of `function_name` served at `url`, each followed by `warm` warm requests.
     `snapstart`: force restores (see `force_restore`); None = when the function has the SnapStart alias."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     if snapstart is None:
         snapstart = lambda_target.alias_version(function_name) is not None
     rows = []

@@ -9,10 +9,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import ClientError
 
-from shopctl.aws import resources, state
+from shopctl.aws import clients, resources, state
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local.net import free_port, port_in_use, wait_healthy
@@ -48,7 +47,7 @@ def table_kinds(service: Service, tables: resources.TableNames) -> dict[str, str
 
 
 def ensure_log_group(name: str, retention_days: int = 14, tags: Tags | None = None) -> None:
-    logs = boto3.client("logs")
+    logs = clients.client("logs")
     try:
         logs.create_log_group(logGroupName=name, tags=(tags or Tags()).as_dict())
     except ClientError as error:
@@ -59,7 +58,7 @@ def ensure_log_group(name: str, retention_days: int = 14, tags: Tags | None = No
 
 def delete_log_group(name: str) -> bool:
     try:
-        boto3.client("logs").delete_log_group(logGroupName=name)
+        clients.client("logs").delete_log_group(logGroupName=name)
         return True
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
@@ -193,7 +192,7 @@ def manifest_dir(deployment_name: str) -> Path:
 
 def ensure_repository(stage: Stage) -> tuple[str, str]:
     """The stage's one image repository, shared by its ECS and EKS deployments (one image, any compute)."""
-    ecr = boto3.client("ecr")
+    ecr = clients.client("ecr")
     name = f"shop-{stage.name}"
     try:
         repo = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
@@ -227,13 +226,13 @@ def container_deployment_exists(stage: Stage, target: str) -> bool:
     names = [resource_name(stage, service) for service in stage.app_services()]
     if target == "ecs":
         try:
-            found = boto3.client("ecs").describe_services(cluster="shop", services=names)["services"]
+            found = clients.client("ecs").describe_services(cluster="shop", services=names)["services"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ClusterNotFoundException":
                 raise
             return False
         return any(s["status"] != "INACTIVE" for s in found)
-    iam = boto3.client("iam")
+    iam = clients.client("iam")
     for name in names:
         try:
             iam.get_role(RoleName=f"{name}-eks-pod")
@@ -251,7 +250,7 @@ def lambda_image_function_exists(stage: Stage) -> bool:
     if record is not None and record.resources.image_repository:
         return True
     names = {resource_name(stage, service) for service in stage.app_services()}
-    for page in boto3.client("lambda").get_paginator("list_functions").paginate():
+    for page in clients.client("lambda").get_paginator("list_functions").paginate():
         if any(f["FunctionName"] in names and f.get("PackageType") == "Image" for f in page["Functions"]):
             return True
     return False
@@ -274,7 +273,7 @@ def delete_repository_unless_used(stage: Stage, *, deleting: str) -> bool:
         )
         return False
     try:
-        boto3.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)
+        clients.client("ecr").delete_repository(repositoryName=f"shop-{stage.name}", force=True)
         return True
     except ClientError as error:
         if error.response["Error"]["Code"] != "RepositoryNotFoundException":

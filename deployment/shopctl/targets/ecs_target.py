@@ -14,10 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from shopctl.aws import iam, resources, state
+from shopctl.aws import clients, iam, resources, state
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local.process import base_environ
@@ -183,7 +182,7 @@ def _container(service: Service, image: str, environment: dict[str, str], log_gr
 
 def _register(name: str, container: dict[str, Any], task_role: str, execution_role: str, tags: Tags) -> str:
     """Register a new revision only when something changed, so a second deploy changes nothing."""
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     wanted = {
         "taskRoleArn": task_role,
         "executionRoleArn": execution_role,
@@ -211,7 +210,7 @@ def _register(name: str, container: dict[str, Any], task_role: str, execution_ro
 
 
 def _default_vpc() -> dict[str, Any]:
-    vpcs = boto3.client("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    vpcs = clients.client("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
         raise ShopctlError("no default VPC in this region", "create one (aws ec2 create-default-vpc) or pick a region")
     return vpcs[0]
@@ -220,7 +219,7 @@ def _default_vpc() -> dict[str, Any]:
 def _network(stage: Stage) -> tuple[str, dict[str, Any]]:
     """The default VPC's id, and its subnets plus a security group that admits the container port from inside
     the VPC only (the load balancer and Service Connect peers live there)."""
-    ec2 = boto3.client("ec2")
+    ec2 = clients.client("ec2")
     vpc = _default_vpc()
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     group_name = f"shop-{stage.name}-ecs"
@@ -248,13 +247,13 @@ def _network(stage: Stage) -> tuple[str, dict[str, Any]]:
 
 
 def _find_namespace(name: str) -> dict[str, Any] | None:
-    namespaces = boto3.client("servicediscovery").list_namespaces()["Namespaces"]
+    namespaces = clients.client("servicediscovery").list_namespaces()["Namespaces"]
     return next((n for n in namespaces if n["Name"] == name), None)
 
 
 def _wait_operation(operation_id: str, what: str) -> None:
     """Cloud Map changes namespaces asynchronously; wait for the operation (seconds on AWS)."""
-    client = boto3.client("servicediscovery")
+    client = clients.client("servicediscovery")
     for _ in range(60):
         operation = client.get_operation(OperationId=operation_id)["Operation"]
         if operation["Status"] == "SUCCESS":
@@ -271,7 +270,7 @@ def ensure_cluster() -> None:
     tagged, rather than implicitly by ECS: so destroy can find it and remove it with the cluster."""
     namespace = _find_namespace(CLUSTER)
     if namespace is None:
-        operation = boto3.client("servicediscovery").create_http_namespace(
+        operation = clients.client("servicediscovery").create_http_namespace(
             Name=CLUSTER,
             Description="Service Connect namespace of the shop's ECS cluster",
             Tags=Tags().key_value(),  # shared by every stage's ECS deployment
@@ -279,7 +278,7 @@ def ensure_cluster() -> None:
         _wait_operation(operation, f"creating the Cloud Map namespace {CLUSTER}")
         namespace = _find_namespace(CLUSTER)
     assert namespace is not None
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     clusters = ecs.describe_clusters(clusters=[CLUSTER])["clusters"]
     if not any(c["status"] == "ACTIVE" for c in clusters):
         ecs.create_cluster(
@@ -291,7 +290,7 @@ def ensure_cluster() -> None:
 
 def delete_cluster_if_unused() -> list[str]:
     """Remove the shared cluster and its namespace once no service of any stage is left in it."""
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     clusters = [c for c in ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
     removed = []
     if clusters:
@@ -304,7 +303,7 @@ def delete_cluster_if_unused() -> list[str]:
     namespace = _find_namespace(CLUSTER)
     if namespace is not None:
         try:
-            operation = boto3.client("servicediscovery").delete_namespace(Id=namespace["Id"])["OperationId"]
+            operation = clients.client("servicediscovery").delete_namespace(Id=namespace["Id"])["OperationId"]
             _wait_operation(operation, f"deleting the Cloud Map namespace {CLUSTER}")
             removed.append(f"Cloud Map namespace {CLUSTER}")
         except ClientError as error:
@@ -342,7 +341,7 @@ def _ensure_service(
     target_group: str,
     tags: Tags,
 ) -> None:
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     balancers = [{"targetGroupArn": target_group, "containerName": "app", "containerPort": CONTAINER_PORT}]
     found = ecs.describe_services(cluster=CLUSTER, services=[name])["services"]
     if found and found[0]["status"] == "ACTIVE":
@@ -416,7 +415,7 @@ def _rollout(service: dict[str, Any], wanted_revision: str) -> ServiceRollout:
 
 def last_stopped_reason(service: str) -> str:
     """Why the service's most recently stopped task stopped (ECS keeps stopped tasks for about an hour)."""
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     arns = ecs.list_tasks(cluster=CLUSTER, serviceName=service, desiredStatus="STOPPED")["taskArns"]
     if not arns:
         return "no stopped task recorded"
@@ -440,7 +439,7 @@ def wait_stable(
     its last stopped task's reason if the circuit breaker rolled the revision back or `timeout` passes."""
     timeout = STABLE_TIMEOUT_SECONDS if timeout is None else timeout
     poll = POLL_SECONDS if poll is None else poll
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     deadline = clock() + timeout
     hint = "its task logs: aws logs tail /ecs/<family> --follow; aws ecs describe-services --cluster " + CLUSTER
     while True:
@@ -470,7 +469,7 @@ def wait_stable(
 
 def local_spec(stage: Stage, name: str) -> Spec:
     """What the local tasks run, read back from the local AWS: the service's registered task definition."""
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     service = ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
     task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     container = task_definition["containerDefinitions"][0]
@@ -544,7 +543,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         base_url = common.entry_url(rollout, urls, options.port, "ECS")
     else:
         say(f"… waiting for the load balancer to become active ({balancer_url})")
-        boto3.client("elbv2").get_waiter("load_balancer_available").wait(Names=[alb.load_balancer_name(name)])
+        clients.client("elbv2").get_waiter("load_balancer_available").wait(Names=[alb.load_balancer_name(name)])
         say(f"… waiting for the services to become stable (progress every {POLL_SECONDS:.0f}s)")
         wait_stable(revisions, say)
         base_url = balancer_url
@@ -571,7 +570,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
     # the load balancer and the security groups can go minutes sooner.
     for arn in alb.target_group_arns([r.target_group for r in routes(stage)]):
         alb.shorten_deregistration_delay(arn)
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     deleted = []
     for service in stage.app_services():
         fam = family(stage, service)
@@ -615,7 +614,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
 def _remove_task_definitions(fam: str) -> list[str]:
     """Deregister every revision, then delete them: deregistered (INACTIVE) revisions otherwise stay
     listed in the account for good."""
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     active = ecs.list_task_definitions(familyPrefix=fam, status="ACTIVE")["taskDefinitionArns"]
     for arn in active:
         ecs.deregister_task_definition(taskDefinition=arn)
@@ -627,7 +626,7 @@ def _remove_task_definitions(fam: str) -> list[str]:
 
 def describe(stage_name: str) -> dict[str, Any]:
     stage = get_stage(stage_name)
-    ecs = boto3.client("ecs")
+    ecs = clients.client("ecs")
     out = {}
     for service in stage.app_services():
         fam = family(stage, service)

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from shopctl.aws import iam, resources, state
+from shopctl.aws import clients, iam, resources, state
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local.process import base_environ
@@ -98,7 +97,7 @@ def plan(stage: Stage, options: Options) -> list[str]:
 
 def _find_cluster(name: str) -> dict[str, Any] | None:
     try:
-        return boto3.client("eks").describe_cluster(name=name)["cluster"]
+        return clients.client("eks").describe_cluster(name=name)["cluster"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
@@ -106,7 +105,7 @@ def _find_cluster(name: str) -> dict[str, Any] | None:
 
 
 def _cluster(options: Options, say) -> dict[str, Any]:
-    eks = boto3.client("eks")
+    eks = clients.client("eks")
     found = _find_cluster(options.cluster_name)
     if found is not None:
         return found
@@ -125,7 +124,7 @@ def _cluster(options: Options, say) -> dict[str, Any]:
         )
     cluster = create_auto_mode_cluster(options.cluster_name)
     if options.env == "aws":
-        waiter = boto3.client("eks").get_waiter("cluster_active")
+        waiter = clients.client("eks").get_waiter("cluster_active")
         say("… waiting for the cluster to become ACTIVE (progress every 30 s)")
         waiter.wait(name=options.cluster_name, WaiterConfig={"Delay": 30, "MaxAttempts": 60})
         cluster = eks.describe_cluster(name=options.cluster_name)["cluster"]
@@ -139,13 +138,13 @@ def create_auto_mode_cluster(name: str) -> dict[str, Any]:
     iam.attach_managed_policies(f"{name}-eks-cluster", AUTO_MODE_CLUSTER_POLICIES)
     node_role, _ = iam.ensure_role(f"{name}-eks-node", NODE_TRUST, None, f"EKS Auto Mode node role of {name}")
     iam.attach_managed_policies(f"{name}-eks-node", AUTO_MODE_NODE_POLICIES)
-    ec2 = boto3.client("ec2")
+    ec2 = clients.client("ec2")
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
         raise ShopctlError("no default VPC in this region", "create one (aws ec2 create-default-vpc) or pick a region")
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
     return iam.retry_while_role_propagates(
-        lambda: boto3.client("eks").create_cluster(
+        lambda: clients.client("eks").create_cluster(
             name=name,
             roleArn=cluster_role,
             resourcesVpcConfig={"subnetIds": sorted(s["SubnetId"] for s in subnets)[:3]},
@@ -183,7 +182,7 @@ def delete_cluster(name: str, *, wait: bool) -> list[str]:
                 f"EKS cluster {name} was not created by make deploy; it is never deleted by shopctl",
                 f"delete it yourself if you mean to: aws eks delete-cluster --name {name}",
             )
-        eks = boto3.client("eks")
+        eks = clients.client("eks")
         eks.delete_cluster(name=name)
         if wait:
             print(f"… waiting for cluster {name} to be deleted (about 10 minutes)", flush=True)
@@ -198,7 +197,7 @@ def delete_cluster(name: str, *, wait: bool) -> list[str]:
 
 def _delete_oidc_provider(cluster: dict[str, Any]) -> list[str]:
     host_path = cluster.get("identity", {}).get("oidc", {}).get("issuer", "").removeprefix("https://")
-    client = boto3.client("iam")
+    client = clients.client("iam")
     removed = []
     for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
         if host_path and provider["Arn"].endswith(f"oidc-provider/{host_path}"):
@@ -228,7 +227,7 @@ def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
     """The cluster's IAM OIDC provider (created if missing): IRSA roles trust it. Returns (arn, host/path)."""
     issuer = cluster["identity"]["oidc"]["issuer"]
     host_path = issuer.removeprefix("https://")
-    iam_client = boto3.client("iam")
+    iam_client = clients.client("iam")
     for provider in iam_client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
         if provider["Arn"].endswith(f"oidc-provider/{host_path}"):
             return provider["Arn"], host_path

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from shopctl.aws import iam, resources, state
+from shopctl.aws import clients, iam, resources, state
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local.process import base_environ
@@ -189,7 +188,7 @@ def _ensure_function(
 ) -> str:
     """Create the function, or update only what changed (code, then configuration), for either package type.
     Returns "created", "updated" or "unchanged"."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     try:
         current = client.get_function_configuration(FunctionName=name)
     except ClientError as error:
@@ -250,7 +249,7 @@ def _qualified(qualifier: str | None) -> dict[str, str]:
 
 def _ensure_function_url(name: str, auth_type: str, qualifier: str | None = None) -> str:
     """The Function URL of the function, or of its alias `qualifier`, with the permissions AUTH=NONE needs."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     where = _qualified(qualifier)
     try:
         url = client.get_function_url_config(FunctionName=name, **where)
@@ -298,7 +297,7 @@ def _statement_ids(client: Any, name: str, qualifier: str | None = None) -> set[
 
 def _delete_function_url(name: str, qualifier: str | None = None) -> bool:
     try:
-        boto3.client("lambda").delete_function_url_config(FunctionName=name, **_qualified(qualifier))
+        clients.client("lambda").delete_function_url_config(FunctionName=name, **_qualified(qualifier))
         return True
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
@@ -309,7 +308,7 @@ def _delete_function_url(name: str, qualifier: str | None = None) -> bool:
 def alias_version(fn: str) -> str | None:
     """The version the SnapStart alias points at (None: no alias, the function is served unqualified)."""
     try:
-        return boto3.client("lambda").get_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)["FunctionVersion"]
+        return clients.client("lambda").get_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)["FunctionVersion"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
@@ -325,7 +324,7 @@ def publish_to_alias(fn: str, say: Callable[[str], None]) -> str:
     stay until `make destroy` (deleting the function deletes them): each one's snapshot is billed while it
     is cached — Lambda drops the snapshot of a version not invoked for 14 days.
     """
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     say(f"… publishing a version of {fn} (SnapStart: init runs and the snapshot is taken now)")
     version = client.publish_version(FunctionName=fn, Description="Shapeshifting workshop (SnapStart)")["Version"]
     client.get_waiter("published_version_active").wait(
@@ -347,7 +346,7 @@ def _remove_alias(fn: str) -> list[str]:
     removed = []
     if _delete_function_url(fn, SNAPSTART_ALIAS):
         removed.append(f"Function URL of {fn}:{SNAPSTART_ALIAS}")
-    boto3.client("lambda").delete_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)
+    clients.client("lambda").delete_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)
     return [*removed, f"alias {fn}:{SNAPSTART_ALIAS}"]
 
 
@@ -559,7 +558,7 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
 
 def remove_function(fn: str, bucket: str | None) -> list[str]:
     """Remove what ensure_function created for `fn` (each part only if there). Returns what was removed."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     removed = _remove_alias(fn)
     _delete_function_url(fn)
     try:
@@ -573,7 +572,7 @@ def remove_function(fn: str, bucket: str | None) -> list[str]:
     if common.delete_log_group(f"/aws/lambda/{fn}"):
         removed.append(f"log group /aws/lambda/{fn}")
     if bucket:
-        s3 = boto3.client("s3")
+        s3 = clients.client("s3")
         try:
             listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", [])
         except ClientError:
@@ -588,7 +587,7 @@ def remove_function(fn: str, bucket: str | None) -> list[str]:
 def describe(stage_name: str) -> dict[str, Any]:
     """The function configurations as AWS reports them (tests and `make status` use it)."""
     stage = get_stage(stage_name)
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     out = {}
     for service in lambda_services(stage):
         fn = function_name(stage, service)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import boto3
 from botocore.exceptions import ClientError
+
+from shopctl.aws import clients
 
 # 5, 10, 20, 30, 30 … seconds: about five minutes in all, the longest an ENI of a deleted ALB has been
 # seen to linger.
@@ -27,7 +28,7 @@ def delete_by_name(
 ) -> bool:
     """Delete every security group called `name` (True if one was there). With `retry`, a
     `DependencyViolation` is retried along BACKOFF before it is raised."""
-    ec2 = boto3.client("ec2")
+    ec2 = clients.client("ec2")
     groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
     pauses = BACKOFF if retry else ()
     for group in groups:

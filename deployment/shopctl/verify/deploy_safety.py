@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 from botocore.exceptions import ClientError
 
-from shopctl.aws import iam, state
+from shopctl.aws import clients, iam, state
 from shopctl.aws.resources import TableNames
 from shopctl.local.net import free_port
 from shopctl.local.serving import DEPLOY_TARGETS
@@ -82,13 +81,13 @@ def _roles(names: list[str]) -> dict[str, Any]:
 
 
 def _log_group(name: str) -> dict[str, Any]:
-    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    groups = clients.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     return {f"log group {g['logGroupName']}": {"retention": g.get("retentionInDays")}
             for g in groups if g["logGroupName"] == name}  # fmt: skip
 
 
 def _tables(tables: TableNames) -> dict[str, Any]:
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     out = {}
     for name in (tables.users, tables.orders):
         table = _ignore_missing(lambda n=name: client.describe_table(TableName=n)["Table"])
@@ -102,8 +101,8 @@ def _tables(tables: TableNames) -> dict[str, Any]:
 
 def _lambda_resources(stage_name: str) -> dict[str, Any]:
     stage = get_stage(stage_name)
-    client = boto3.client("lambda")
-    s3 = boto3.client("s3")
+    client = clients.client("lambda")
+    s3 = clients.client("s3")
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("shop-lambda-artifacts")]
     out: dict[str, Any] = {}
     for service in lambda_target.lambda_services(stage):
@@ -128,7 +127,7 @@ def _lambda_resources(stage_name: str) -> dict[str, Any]:
 
 def _ecs_resources(stage_name: str) -> dict[str, Any]:
     stage = get_stage(stage_name)
-    ecs, ssm, ec2 = boto3.client("ecs"), boto3.client("ssm"), boto3.client("ec2")
+    ecs, ssm, ec2 = clients.client("ecs"), clients.client("ssm"), clients.client("ec2")
     out: dict[str, Any] = {}
     roles = [f"shop-{stage.name}-ecs-execution"]
     for service in stage.app_services():
@@ -160,7 +159,7 @@ def _ecs_resources(stage_name: str) -> dict[str, Any]:
 
 
 def _repository(stage_name: str) -> dict[str, Any]:
-    ecr = boto3.client("ecr")
+    ecr = clients.client("ecr")
     found = _ignore_missing(lambda: ecr.describe_repositories(repositoryNames=[f"shop-{stage_name}"]))
     return {
         f"ecr repository {r['repositoryName']}": {
@@ -387,7 +386,7 @@ def interrupted_deploy(stage: str, target: str, port: int) -> tuple[bool, str]:
 
 def drift_and_repair(result: Result, stage: str, port: int) -> None:
     """Change every function's description behind the deploy's back; the next deploy must put it back."""
-    client = boto3.client("lambda")
+    client = clients.client("lambda")
     the_stage = get_stage(stage)
     names = [lambda_target.function_name(the_stage, s) for s in lambda_target.lambda_services(the_stage)]
     wanted = {name: client.get_function_configuration(FunctionName=name)["Description"] for name in names}

@@ -35,7 +35,7 @@ from typing import Any
 import boto3
 import httpx
 
-from shopctl.aws import resources
+from shopctl.aws import clients, resources
 from shopctl.lambda_local.testing import wait_for_logs
 from shopctl.local import faultproxy, localaws
 from shopctl.local.net import free_port, wait_healthy
@@ -339,7 +339,7 @@ def lambda_init_failure(stage_name: str, logs: Path) -> Result:
     with serve(stage_name, "lambda", aws, logs=logs) as deployed, httpx.Client(
         base_url=deployed.base_url, timeout=30.0
     ) as api:
-        client = boto3.client("lambda")
+        client = clients.client("lambda")
         variables = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
         broken = {k: v for k, v in variables.items() if k != "USERS_TABLE"}
         client.update_function_configuration(FunctionName=function, Environment={"Variables": broken})

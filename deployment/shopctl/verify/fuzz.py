@@ -34,9 +34,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
 
-import boto3
 import httpx
 
+from shopctl.aws import clients
 from shopctl.local import localaws
 from shopctl.local.serving import Deployed, serve
 from shopctl.verify.result import Result
@@ -324,7 +324,7 @@ def nasties(ledger: Ledger) -> Iterator[dict[str, Any]]:
 
 def stored(deployed: Deployed) -> dict[str, dict[str, dict[str, Any]]]:
     """Every user and order item, as plain values, read from the local AWS directly."""
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     tables = {"users": deployed.tables.users, "orders": deployed.tables.orders}
     items: dict[str, dict[str, dict[str, Any]]] = {}
     for kind, table in tables.items():

@@ -27,8 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from shopctl.aws import clients
 from shopctl.aws.resources import TableNames
 from shopctl.local.serving import serve
 from shopctl.verify.env import current_aws
@@ -47,7 +46,7 @@ def cases(stages: list[str], targets: list[str]) -> list[tuple[str, str]]:
 
 
 def scan(table: str) -> list[dict[str, Any]]:
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
     while True:
@@ -60,7 +59,7 @@ def scan(table: str) -> list[dict[str, Any]]:
 
 def enable_streams(tables: TableNames) -> dict[str, str]:
     """Turn on a KEYS_ONLY stream on both tables; returns table -> stream ARN."""
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     arns = {}
     for table in (tables.users, tables.orders):
         description = client.describe_table(TableName=table)["Table"]
@@ -76,7 +75,7 @@ def enable_streams(tables: TableNames) -> dict[str, str]:
 
 def stream_events(stream_arn: str) -> list[tuple[str, str, datetime]]:
     """(eventName, id, ApproximateCreationDateTime) of every record of the stream."""
-    streams = boto3.client("dynamodbstreams")
+    streams = clients.client("dynamodbstreams")
     events = []
     for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
         iterator = streams.get_shard_iterator(

@@ -31,9 +31,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from shopctl.aws import iam, state
+from shopctl.aws import clients, iam, state
 from shopctl.aws.build_context import build_context
 from shopctl.aws.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
 from shopctl.local.net import free_port
@@ -92,7 +90,7 @@ def _listed(value: str | list[str]) -> list[str]:
 
 def expected_dynamodb(stage: Stage, service: Service, tables: TableNames) -> set[tuple[str, str]]:
     """(action, resource ARN) the service's role should hold on DynamoDB — no more, no less."""
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     wanted = set()
     for kind, table in common.table_kinds(service, tables).items():
         arn = client.describe_table(TableName=table)["Table"]["TableArn"]
@@ -164,7 +162,7 @@ def check_iam(result: Result, stage: Stage, target: str, tables: TableNames) -> 
     elif target == "ecs":
         account, region = iam.account_and_region()
         principal = {"Service": "ecs-tasks.amazonaws.com"}
-        repository = boto3.client("ecr").describe_repositories(repositoryNames=[f"shop-{stage.name}"])
+        repository = clients.client("ecr").describe_repositories(repositoryNames=[f"shop-{stage.name}"])
         check_role(
             result, f"shop-{stage.name}-ecs-execution", principal=principal, dynamodb=None,
             log_group=f"/ecs/shop-{stage.name}", ecr_repository=repository["repositories"][0]["repositoryArn"],
@@ -177,7 +175,7 @@ def check_iam(result: Result, stage: Stage, target: str, tables: TableNames) -> 
                 dynamodb=expected_dynamodb(stage, service, tables), ssm=params,
             )  # fmt: skip
     else:
-        providers = boto3.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        providers = clients.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
         for service in k8s.eks_services(stage):
             role = f"{k8s.resource_name(stage, service)}-eks-pod"
             trust, _ = role_documents(role)
@@ -261,7 +259,7 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
     values = [os.environ.get(var, "") for var in CREDENTIAL_VARS]
     scanned: list[tuple[str, bytes]] = []
     if target == "lambda":
-        s3 = boto3.client("s3")
+        s3 = clients.client("s3")
         bucket = deployment.resources.artifact_bucket
         for fn in deployment.resources.functions:
             for obj in s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", []):
@@ -280,7 +278,7 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
     logs = sorted(common.manifest_dir(deployment.name).glob("*.log"))
     scanned += [(f"log {log.name}", log.read_bytes()) for log in logs]
     for group in deployment.resources.log_groups:  # Lambda: CloudWatch Logs in the local AWS
-        events = boto3.client("logs").filter_log_events(logGroupName=group).get("events", [])
+        events = clients.client("logs").filter_log_events(logGroupName=group).get("events", [])
         result.figures["log_events"] = result.figures.get("log_events", 0) + len(events)
         scanned.append((f"log group {group}", "\n".join(e["message"] for e in events).encode()))
     result.figures["files_scanned"] = float(len(scanned))
