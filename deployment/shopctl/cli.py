@@ -74,8 +74,10 @@ def _options(args: argparse.Namespace):
 
 def _deploy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
-    account.use(args.env, args.aws_port)
     options = _options(args)
+    if args.target == "lambda":
+        lambda_target.check(options)  # a combination Lambda refuses stops here, before credentials are asked for
+    account.use(args.env, args.aws_port)
     target = get_target(args.target)
     for flag, given in (("OPTIMIZE=1", args.optimize), ("SNAPSTART=1", args.snapstart),
                         ("PACKAGE=image", args.package == "image")):

@@ -275,3 +275,15 @@ def test_a_forced_snapstart_cold_start_restores_a_snapshot_taken_before_the_time
     assert status["requestsWaitedForSnapshot"] == 0
     assert status["snapshot"]["fingerprint"] == status["fingerprint"]
     boto3.client("lambda").delete_function(FunctionName=name)
+
+
+def test_make_deploy_refuses_snapstart_on_an_old_python_before_asking_for_credentials(monkeypatch, capsys):
+    from shopctl import cli
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")  # no credentials anywhere
+    argv = ["deploy", "--stage", "clean", "--target", "lambda", "--env", "aws", "--snapstart", "--python", "3.11"]
+    assert cli.main(argv) != 0
+    err = capsys.readouterr().err
+    assert "SnapStart needs Python 3.12 or later" in err and "credentials" not in err
