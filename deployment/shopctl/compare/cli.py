@@ -9,7 +9,8 @@
 
 Sections: coupling (static, from the code), coldstart (measured: Lambda in four modes — plain ZIP, optimised
 ZIP, SnapStart, the Web Adapter image — ECS, EKS, local, the floor), tests (each tier's suite run and timed).
-No AWS account and no Docker needed: the cold starts run against a local AWS of their own on a free port (nothing of a running `make deploy` is touched).
+No AWS account and no Docker needed: the cold starts run against a local AWS of their own on a free port
+(nothing of a running `make deploy` is touched).
 With --env aws (make compare ENV=aws) the Lambda cold starts run in a real account instead, deployed by the
 same code as `make deploy ENV=aws`, read back from CloudWatch Logs, and deleted at the end of the run.
 """
