@@ -105,7 +105,8 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
             row = group.get(variant)
             ms.append(row["cold_request_ms"]["median"] if row else 0)
             # The ratio the goals use (per round, to the floor of the same package), on the plain floor's scale.
-            scale = floor_row["median"] / plain_floor["median"] if row and row["floor_variant"] == variant else 1.0
+            same = row and row["floor_variant"] == variant and floor_row and plain_floor
+            scale = floor_row["median"] / plain_floor["median"] if same else 1.0
             values.append((row["cold_request_ratio"] or 0) * scale if row and plain_floor else 0)
         colors = [STAGE_COLORS["floor"], *[STAGE_COLORS.get(n.split("\n")[0], "#555") for n in labels]]
         positions = [x + (j - 0.5) * width for x in xs]

@@ -278,6 +278,18 @@ def local_status(url: str) -> dict[str, Any]:
     return httpx.get(f"{url}/__lambda_local__/status", timeout=10.0).json()
 
 
+def wait_listening(url: str, hint: str, timeout: float = 30.0) -> None:
+    """Untimed: until the local Lambda answers its status endpoint."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            local_status(url)
+            return
+        if time.monotonic() > deadline:
+            raise ShopctlError(f"the local Lambda at {url} did not answer within {timeout:.0f} s", hint)
+        time.sleep(0.05)
+
+
 def measure_restore(subject: LambdaSubject, *, warm: int) -> coldstart.Row:
     """One SnapStart cold start, timed as a restore: what `coldstart.measure` does, with two untimed steps
     between the configuration change and the timed request.
@@ -433,6 +445,8 @@ class FloorLambda:
             # A new service fetches and unzips the code before it says "ready".
             self.service = lambda_testing.start(function, self.logs / f"{function}.log", *flags)
             self.service_args = (function, *flags)
+            # With SnapStart its log says "snapshot ready" before the server listens: wait for the server too.
+            wait_listening(self.service.url, f"see {self.service.log}")
         # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
         health(self.service.url, "NONE", function, hint=f"see {self.service.log}")
         return self.service.url
