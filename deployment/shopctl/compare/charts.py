@@ -149,8 +149,8 @@ def modes_chart(cold: Mapping[str, Any], path: Path) -> Path:
     modes = [m for m in MODE_STYLE if any(m in table[label] for label in labels)]
     fig, ax = _figure(
         "Lambda cold request in four modes, as a ratio to the plain ZIP of the same function",
-        f"Local Lambda, N={cold['n']} cold starts per bar, median cold request (client-side). SnapStart: a new "
-        "environment restored from the snapshot; image: the container command behind the Web Adapter. "
+        f"Local Lambda, N={cold['n']} cold starts per bar, median cold request seen by the client. SnapStart: a "
+        "new environment restored\nfrom the snapshot; image: the container command behind the Web Adapter. "
         "Labels: ratio, median ms.",
         width=9.0,
     )
@@ -167,7 +167,8 @@ def modes_chart(cold: Mapping[str, Any], path: Path) -> Path:
     for limit, mode, text in ((0.25, "snapstart", "SnapStart goal ≤ 0.25x"), (1.2, "image", "image goal ≤ 1.2x")):
         if mode in modes:
             ax.axhline(limit, color=MODE_STYLE[mode][0], linestyle="--", linewidth=1)
-            ax.text(len(labels) - 0.55, limit + 0.01, text, color=MODE_STYLE[mode][0], fontsize=7, ha="right")
+            box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0}
+            ax.text(-0.45, limit + 0.01, text, color=MODE_STYLE[mode][0], fontsize=7, ha="left", va="bottom", bbox=box)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels([label.replace("/", "\n") for label in labels], fontsize=8)
     ax.set_ylabel("cold request / plain ZIP")

@@ -102,6 +102,24 @@ class Options:
         return cls(**{**values, **overrides})
 
 
+    @classmethod
+    def modes_run(cls, **overrides: Any) -> Options:
+        """Notebook-sized (05): one stage on the local Lambda in the four modes, N=2, the floor as the plain ZIP
+        only — about a minute. What `make deploy … OPTIMIZE=1 / SNAPSTART=1 / PACKAGE=image` change, measured."""
+        values = {
+            "n": 2,
+            "warm": 1,
+            "sections": ("coldstart",),
+            "targets": ("lambda",),
+            "stages": ("clean",),
+            "floor_modes": ("plain",),
+            "floor_importtime": False,
+            "importtime": False,
+            "command": "python -m shopctl.compare --lambda-modes",
+        }
+        return cls(**{**values, **overrides})
+
+
 _STARTED = time.monotonic()
 
 
@@ -264,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="notebook 05's run: the three stages' Lambda cold starts only, N=3, plain+optimised+floor",
     )
+    parser.add_argument(
+        "--lambda-modes",
+        action="store_true",
+        help="notebook 05's run: one stage (--stages, default clean) in the four Lambda modes, N=2",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/compare)")
     parser.add_argument(
         "--render", action="store_true", help="measure nothing: redraw report.md and the charts from OUT/report.json"
@@ -323,6 +346,11 @@ def options_from(args: argparse.Namespace) -> Options:
                 "SnapStart and the image run on the local Lambda only for now: use MODES=plain,optimized",
             )
         overrides["floor_modes"] = modes
+    if args.lambda_modes:
+        if args.sections != SECTIONS or args.targets not in (None, ("lambda",)) or args.env == "aws":
+            raise ShopctlError("--lambda-modes measures the local Lambda only", "drop --sections, --targets and --env")
+        overrides.pop("sections")
+        return Options.modes_run(**overrides)
     if "modes" in overrides and args.env != "aws":
         overrides["floor_modes"] = overrides["modes"]
     if args.side_by_side:
