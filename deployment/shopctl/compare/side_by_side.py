@@ -171,7 +171,7 @@ def show_modes(
 def _show(measure_now: bool, *, say: Any, out: Path, args: tuple[str, ...], stored: Path) -> SideBySide:
     if measure_now and os.environ.get(SKIP_ENV) != "reference":
         try:
-            report, seconds = measure(out, say=say, args=args)
+            report, seconds = measure(out=out, say=say, args=args)
             return SideBySide(report, "measured now", seconds)
         except Exception as error:  # a failed measurement still shows the reference, with the reason
             return SideBySide(
