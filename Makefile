@@ -147,9 +147,10 @@ destroy-all: $(STAMP) ## Destroy every deployment and stop its processes (KEEP_D
 deploy-mixed: $(STAMP) ## The talk's mixed deployment: clean stage, users through EKS, orders through Lambda, same tables
 	@$(SHOPCTL) deploy-mixed --aws-port $(LOCAL_AWS_PORT)
 
-compare: $(STAMP) ## Compare the stages: coupling, cold starts (Lambda/ECS/EKS vs a floor), test cost, OPTIMIZE=1 gain -> build/compare/report.md (N=5; QUICK=1; SECTIONS=coupling,coldstart,tests; ENV=aws: Lambda in your account)
+compare: $(STAMP) ## Compare the stages: coupling, cold starts (Lambda in four modes/ECS/EKS vs a floor), test cost -> build/compare/report.md (N=5; QUICK=1; SECTIONS=coupling,coldstart,tests; MODES=plain,optimized,snapstart,image; ENV=aws: Lambda in your account)
 	@$(PY) -m shopctl.compare --out build/compare $(if $(filter command line,$(origin N)),--n $(N)) $(if $(filter 1,$(QUICK)),--quick) \
 	  $(if $(SECTIONS),--sections $(SECTIONS)) $(if $(COMPARE_STAGES),--stages $(COMPARE_STAGES)) $(if $(COMPARE_TARGETS),--targets $(COMPARE_TARGETS)) \
+	  $(if $(MODES),--modes $(MODES)) \
 	  --env $(ENV) $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(YES),--yes)
 
 manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.targets.k8s (tests check they are current)

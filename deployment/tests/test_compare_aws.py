@@ -76,6 +76,10 @@ def test_env_aws_measures_lambda_only(capsys: pytest.CaptureFixture[str]) -> Non
     assert "ENV=aws measures Lambda cold starts only" in err and "hint:" in err
     args = cli.build_parser().parse_args(["--env", "aws"])
     assert cli.options_from(args).targets == ("lambda",)
+    assert cli.options_from(args).modes == cold_starts.ZIP_MODES  # SnapStart and the image: local only for now
+    assert cli.main(["--env", "aws", "--sections", "coldstart", "--modes", "plain,snapstart"]) == 1
+    err = capsys.readouterr().err
+    assert "ENV=aws measures the ZIP modes only" in err and "MODES=plain,optimized" in err
 
 
 def test_env_aws_asks_before_creating_anything(

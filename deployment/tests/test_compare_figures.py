@@ -1,11 +1,20 @@
-"""The arithmetic behind the cold-start figures of `make compare`: percentiles, ratios to the floor and the
-order of the interleaved rounds. Pure functions, no measurement."""
+"""The arithmetic behind the cold-start figures of `make compare`: percentiles, ratios to the floor, the
+order of the interleaved rounds, and the four Lambda modes' table and goals. Pure functions, no measurement."""
 
 from __future__ import annotations
 
 import pytest
 
-from shopctl.compare.cold_starts import percentile, ratio, rotated, round_ratios, summary
+from shopctl.compare.cold_starts import (
+    goals,
+    modes_table,
+    needs_fresh_deploy,
+    percentile,
+    ratio,
+    rotated,
+    round_ratios,
+    summary,
+)
 
 
 def test_percentile_is_a_sample_that_was_seen() -> None:
@@ -63,3 +72,59 @@ def test_the_spread_of_the_rounds_is_reported_only_for_paired_figures() -> None:
     assert round_ratios(stage, floor) == [1.0, 1.5]
     assert round_ratios(stage, summary([1000.0, 1000.0])) is None  # rounds that do not pair
     assert round_ratios(None, floor) is None
+
+
+# --- the four Lambda modes ----------------------------------------------------------------------------------
+
+
+def lambda_row(function: str, mode: str, cold: list[float], *, stage: str = "clean", service: str = "app") -> dict:
+    return {
+        "stage": stage,
+        "service": service,
+        "function": function,
+        "variant": mode,
+        "cold_request_ms": summary(cold),
+        "init_ms": None if mode == "snapstart" else summary([c - 100 for c in cold]),
+        "restore_ms": summary([10.0] * len(cold)) if mode == "snapstart" else None,
+        "warm_p50_ms": 5.0,
+        "cold_request_ratio": 1.0,
+        "floor_variant": "plain",
+    }
+
+
+def test_only_a_move_into_or_out_of_snapstart_or_the_image_redeploys_from_scratch() -> None:
+    assert not needs_fresh_deploy(None, "snapstart")  # nothing deployed yet
+    assert not needs_fresh_deploy("plain", "optimized")  # a new ZIP: an ordinary update
+    assert needs_fresh_deploy("optimized", "snapstart")  # the local Lambda's settings change
+    assert needs_fresh_deploy("snapstart", "image")  # and Lambda cannot turn a ZIP function into an image one
+    assert needs_fresh_deploy("image", "plain")
+
+
+def test_the_modes_table_compares_each_mode_with_the_plain_zip_of_the_same_function() -> None:
+    rows = [
+        lambda_row("shop-clean", "plain", [1000.0, 1200.0, 1100.0]),
+        lambda_row("shop-clean", "snapstart", [100.0, 120.0, 110.0]),
+        lambda_row("shop-microservices-users", "image", [600.0], stage="microservices", service="users"),
+        lambda_row("shop-microservices-users", "plain", [1000.0], stage="microservices", service="users"),
+        lambda_row("shop-microservices-orders", "plain", [900.0], stage="microservices", service="orders"),
+    ]
+    table = modes_table({"lambda": rows, "floor": {}})
+    assert list(table) == ["clean", "microservices/users", "microservices/orders"]
+    assert table["clean"]["snapstart"]["x_plain_zip"] == 0.1
+    assert table["clean"]["snapstart"]["restore_ms"] == 10.0 and table["clean"]["snapstart"]["init_ms"] is None
+    assert table["microservices/users"]["image"]["x_plain_zip"] == 0.6
+    assert table["microservices/orders"] == {"plain": table["microservices/orders"]["plain"]}
+    assert table["microservices/orders"]["plain"]["x_plain_zip"] == 1.0
+
+
+def test_the_goals_of_snapstart_and_the_image_are_ratios_to_the_plain_zip() -> None:
+    rows = [
+        lambda_row("shop-clean", "plain", [1000.0]),
+        lambda_row("shop-clean", "snapstart", [300.0]),
+        lambda_row("shop-clean", "image", [1100.0]),
+    ]
+    out = goals({"lambda": rows})
+    [snap], [image] = out["snapstart"], out["image"]
+    assert (snap["ratio"], snap["met"], snap["restore_ratio"]) == (0.3, False, 0.01)  # 0.3 > 0.25
+    assert (image["ratio"], image["met"]) == (1.1, True)  # 1.1 <= 1.2
+    assert goals({"lambda": rows[1:]})["snapstart"] == []  # no plain ZIP measured: nothing to compare with

@@ -1,7 +1,8 @@
-"""`make compare` end to end on a reduced run, and the optimised Lambda package (OPTIMIZE=1).
+"""`make compare` end to end on a reduced run, the four Lambda modes, and the optimised package (OPTIMIZE=1).
 
-One quick compare (`Options.quick_run`: N=1, the clean stage on the local Lambda — plain and optimised
-package — and as a local process, the floor, a slice of two test tiers) runs once per session against the
+One quick compare (`Options.quick_run`: N=1, the clean stage on the local Lambda in its four modes — plain
+and optimised ZIP, SnapStart, the Web Adapter image — and as a local process, the floor, a slice of two test
+tiers) runs once per session against the
 session's local AWS (the `quick_compare` fixture in conftest.py). The tests check that the report is
 well-formed and its numbers are sane and consistent (JSON = markdown); never that one variant is faster
 than another — that is what the report is for, and machines are noisy.
@@ -19,9 +20,9 @@ import pytest
 
 from shopctl import cli
 from shopctl.compare import cli as compare_cli
-from shopctl.compare import report
+from shopctl.compare import cold_starts, report, side_by_side
 from shopctl.stages import STAGES
-from shopctl.targets import lambda_target
+from shopctl.targets import ecs_target, lambda_target
 from shopctl.targets.package import BOTO_SERVICES, Platform, build
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ def test_every_section_and_chart_is_written(compared) -> None:
     on_disk = json.loads((out / "report.json").read_text())
     assert on_disk == json.loads(json.dumps(result))
     assert set(on_disk) == {"meta", "coupling", "coldstart", "tests", "charts"}
-    assert set(result["charts"]) == {"coupling", "impact", "coldstart", "process", "testcost"}
+    assert set(result["charts"]) == {"coupling", "impact", "coldstart", "modes", "process", "testcost"}
     for name in result["charts"].values():
         png = (out / name).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
@@ -64,14 +65,23 @@ def test_cold_start_figures_are_in_sane_ranges(compared) -> None:
         assert row["cold_request_ms"]["median"] > bare  # the floor imports FastAPI, pydantic, boto3
         assert row["cold_request_ms"]["median"] > row["warm_p50_ms"] > 0
     rows = cold["lambda"]
-    assert {(r["function"], r["variant"]) for r in rows} == {("shop-clean", "plain"), ("shop-clean", "optimized")}
+    assert [(r["function"], r["variant"]) for r in rows] == [("shop-clean", mode) for mode in cold_starts.MODES]
     for row in rows:
         assert row["cold_starts_seen"] == cold["n"]
-        assert row["init_ms"]["median"] > 0
-        assert row["cold_request_ms"]["median"] > row["init_ms"]["median"]  # the client sees init + invoke
-        assert row["cold_request_ms"]["median"] > row["warm_p50_ms"] > 0
+        if row["variant"] == "snapstart":  # restored from the snapshot: Restore Duration, never Init Duration
+            assert row["init_ms"] is None and row["restore_ms"]["median"] > 0
+            assert row["cold_request_ms"]["median"] > row["restore_ms"]["median"]
+        else:
+            assert row["restore_ms"] is None and row["init_ms"]["median"] > 0
+            assert row["cold_request_ms"]["median"] > row["init_ms"]["median"]  # the client sees init + invoke
+        assert row["warm_p50_ms"] > 0
         assert row["warm_p99_ms"] >= row["warm_p50_ms"]
-        assert 0 < row["package"]["zipped_mb"] < row["package"]["unzipped_mb"] < 250
+        if row["variant"] == "image":  # the stage's container command, no ZIP
+            assert row["package"] is None
+            assert row["image_command"] == ecs_target.container_command(STAGES["clean"].services[0])
+        else:
+            assert 0 < row["package"]["zipped_mb"] < row["package"]["unzipped_mb"] < 250
+        assert row["floor_variant"] == "plain"  # the quick run measures the floor as the plain ZIP only
         floor_median = floor[row["floor_variant"]]["cold_request_ms"]["median"]
         assert row["cold_request_ratio"] == pytest.approx(row["cold_request_ms"]["median"] / floor_median, abs=1e-3)
         # Both packages still serve the contract: the talk's flow ran against each deployment.
@@ -117,6 +127,40 @@ def test_goals_are_reported_from_the_measured_figures(compared) -> None:
     expected = 1 - optimized["cold_request_ms"]["median"] / plain["cold_request_ms"]["median"]
     assert gain["cold_request_gain"] == pytest.approx(expected, abs=1e-3)
     assert "clean_vs_monolith" not in goals  # the monolith was not measured in this reduced run
+    for mode, limit in (("snapstart", 0.25), ("image", 1.2)):
+        [check] = goals[mode]
+        row = by_variant(cold["lambda"], mode)["shop-clean"]
+        versus = row["cold_request_ms"]["median"] / plain["cold_request_ms"]["median"]
+        assert check["ratio"] == pytest.approx(versus, abs=1e-3)
+        assert goals[f"{mode}_limit"] == limit and check["met"] == (check["ratio"] <= limit)
+    restore = by_variant(cold["lambda"], "snapstart")["shop-clean"]["restore_ms"]["median"]
+    assert goals["snapstart"][0]["restore_ratio"] == pytest.approx(
+        restore / plain["cold_request_ms"]["median"], abs=1e-3
+    )
+
+
+def test_the_modes_table_carries_every_mode_by_stage_against_the_plain_zip(compared) -> None:
+    result, out = compared
+    cold = result["coldstart"]
+    table = cold["lambda_modes"]
+    assert list(table) == ["floor", "clean"]
+    assert list(table["floor"]) == ["plain"] and list(table["clean"]) == list(cold_starts.MODES)
+    rows = by_variant(cold["lambda"], "plain")
+    plain = rows["shop-clean"]["cold_request_ms"]["median"]
+    for mode, figures in table["clean"].items():
+        row = by_variant(cold["lambda"], mode)["shop-clean"]
+        assert figures["cold_request_ms"] == row["cold_request_ms"]["median"]
+        assert figures["x_plain_zip"] == pytest.approx(row["cold_request_ms"]["median"] / plain, abs=1e-3)
+        assert figures["x_floor"] == row["cold_request_ratio"] and figures["floor_mode"] == "plain"
+        assert (figures["restore_ms"] is not None) == (mode == "snapstart")
+        assert (figures["init_ms"] is None) == (mode == "snapstart")
+    assert table["clean"]["plain"]["x_plain_zip"] == 1.0
+    markdown = (out / "report.md").read_text()
+    section = markdown.split("### Four Lambda modes side by side")[1].split("_Method:")[0]
+    assert "](modes.png)" in section
+    restore = table["clean"]["snapstart"]["restore_ms"]
+    line = next(ln for ln in section.splitlines() if ln.startswith("| **clean** | `SNAPSTART=1`"))
+    assert f"| restore {restore:.0f} |" in line and f"| {table['clean']['snapstart']['x_plain_zip']:.2f}x |" in line
 
 
 def test_test_cost_shows_which_tiers_need_an_emulator(compared) -> None:
@@ -139,7 +183,8 @@ def test_markdown_shows_the_json_figures(compared) -> None:
     for row in cold["lambda"]:
         line = next(ln for ln in markdown.splitlines() if f"`{row['function']}` | {row['variant']} |" in ln)
         assert f"| {row['cold_request_ms']['median']:.0f} |" in line
-        assert f"| {row['init_ms']['median']:.0f} |" in line
+        boot = row["init_ms"] or row["restore_ms"]  # SnapStart: the restore, in its own column
+        assert f"| {boot['median']:.0f} |" in line
         assert f"| {row['cold_request_ratio']:.2f}x" in line
     summary_section = markdown.split(report.REPORT_SECTIONS[0])[1].split(report.REPORT_SECTIONS[1])[0]
     [summary] = [ln for ln in summary_section.splitlines() if ln.startswith("| clean | ")]
@@ -161,6 +206,15 @@ def test_render_redraws_the_same_report_from_its_json(compared) -> None:
     assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(result))
 
 
+def test_render_still_reads_a_report_from_before_the_modes(tmp_path: Path) -> None:
+    """notebooks/reference/side-by-side.json was written when only the two ZIPs were measured."""
+    (tmp_path / "report.json").write_text(side_by_side.REFERENCE.read_text())
+    assert compare_cli.main(["--render", "--out", str(tmp_path)]) == 0
+    rendered = json.loads((tmp_path / "report.json").read_text())
+    assert set(rendered["coldstart"]["lambda_modes"]["clean"]) == {"plain", "optimized"}
+    assert "### Four Lambda modes side by side" in (tmp_path / "report.md").read_text()
+
+
 def test_bad_options_fail_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         compare_cli.build_parser().parse_args(["--sections", "coupling,speed"])
@@ -168,6 +222,24 @@ def test_bad_options_fail_with_one_line(capsys: pytest.CaptureFixture[str]) -> N
     assert "unknown section speed" in capsys.readouterr().err
     assert compare_cli.main(["--n", "0"]) == 1
     assert "--n must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        compare_cli.build_parser().parse_args(["--modes", "plain,provisioned"])
+    assert "unknown mode provisioned; use plain,optimized,snapstart,image" in capsys.readouterr().err
+
+
+def test_modes_choose_what_is_deployed_and_the_floor_follows() -> None:
+    parse = compare_cli.build_parser().parse_args
+    assert compare_cli.options_from(parse([])).modes == cold_starts.MODES  # the full run: all four
+    options = compare_cli.options_from(parse(["--modes", "plain,snapstart"]))
+    assert options.modes == options.floor_modes == ("plain", "snapstart")
+    quick = compare_cli.options_from(parse(["--quick"]))
+    assert quick.modes == cold_starts.MODES and quick.floor_modes == ("plain",)
+    snap = cold_starts.mode_options("snapstart", port=8123)
+    assert (snap.snapstart, snap.optimize, snap.package, snap.port) == (True, False, "zip", 8123)
+    assert snap.idle_timeout == cold_starts.RESTORE_IDLE_TIMEOUT_S  # an idle environment expires: restores
+    image = cold_starts.mode_options("image")
+    assert (image.package, image.snapstart, image.idle_timeout) == ("image", False, lambda_target.Options.idle_timeout)
+    assert cold_starts.mode_options("optimized").optimize and not cold_starts.mode_options("plain").optimize
 
 
 # --- the optimised package -------------------------------------------------------------------------------
@@ -227,7 +299,7 @@ def test_side_by_side_is_the_three_stages_on_lambda_with_both_packages_and_the_f
     options = compare_cli.options_from(compare_cli.build_parser().parse_args(["--side-by-side"]))
     assert (options.n, options.sections, options.targets) == (3, ("coldstart",), ("lambda",))
     assert set(options.stages) == {"monolith", "microservices", "clean"}
-    assert set(options.variants) == set(options.floor_variants) == {"plain", "optimized"}
+    assert options.modes == options.floor_modes == ("plain", "optimized")  # under three minutes: the ZIPs only
     assert options.importtime is False
     assert options.command == "python -m shopctl.compare --side-by-side"
 

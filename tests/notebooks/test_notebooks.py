@@ -61,6 +61,21 @@ def test_the_stored_side_by_side_reference_is_labelled_and_complete() -> None:
     assert all(row[3].endswith("% faster") for row in rows[1:])  # OPTIMIZE=1's gain, per function
 
 
+def test_the_stored_lambda_modes_reference_shows_one_stage_in_the_four_modes() -> None:
+    shown = side_by_side.show_modes(False)
+    meta = shown.report["meta"]
+    assert meta["command"] == "python -m shopctl.compare --lambda-modes" and meta["stages"] == ["clean"]
+    assert meta["generated"] in shown.label
+    rows = shown.modes_rows()
+    clean = [row for row in rows if row[0] == "**clean**"]
+    assert [row[1] for row in clean] == [
+        "plain ZIP", "`OPTIMIZE=1`", "`SNAPSTART=1` (restore)", "`PACKAGE=image` (Web Adapter)"
+    ]
+    assert clean[0][4] == "1.00x" and clean[2][2].startswith("restore ")  # SnapStart: a restore, not an init
+    assert all(row[4].endswith("x") for row in clean)
+    assert shown.modes_chart().read_bytes().startswith(b"\x89PNG")
+
+
 def test_a_failed_measurement_falls_back_to_the_reference_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(**_: object) -> None:
         raise RuntimeError("error: no local Lambda today")

@@ -105,7 +105,8 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
             row = group.get(variant)
             ms.append(row["cold_request_ms"]["median"] if row else 0)
             # The ratio the goals use (per round, to the floor of the same package), on the plain floor's scale.
-            scale = floor_row["median"] / plain_floor["median"] if row and row["floor_variant"] == variant else 1.0
+            same = row and row["floor_variant"] == variant and floor_row and plain_floor
+            scale = floor_row["median"] / plain_floor["median"] if same else 1.0
             values.append((row["cold_request_ratio"] or 0) * scale if row and plain_floor else 0)
         colors = [STAGE_COLORS["floor"], *[STAGE_COLORS.get(n.split("\n")[0], "#555") for n in labels]]
         positions = [x + (j - 0.5) * width for x in xs]
@@ -130,6 +131,49 @@ def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
     ax.set_ylabel("cold request / plain floor")
     ax.set_ylim(0, max(1.25, *ax.get_ylim()[1:]) * 1.05)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, path)
+
+
+MODE_STYLE = {  # the four Lambda modes: one colour each, whatever the stage
+    "plain": ("#4d4d4d", "", "plain ZIP"),
+    "optimized": ("#878787", "//", "OPTIMIZE=1"),
+    "snapstart": ("#2166ac", "", "SNAPSTART=1 (restore)"),
+    "image": ("#b35806", "..", "PACKAGE=image (Web Adapter)"),
+}
+
+
+def modes_chart(cold: Mapping[str, Any], path: Path) -> Path:
+    """The four Lambda modes per stage: cold request as a ratio to the plain ZIP of the same function."""
+    table = cold["lambda_modes"]
+    labels = list(table)
+    modes = [m for m in MODE_STYLE if any(m in table[label] for label in labels)]
+    fig, ax = _figure(
+        "Lambda cold request in four modes, as a ratio to the plain ZIP of the same function",
+        f"Local Lambda, N={cold['n']} cold starts per bar, median cold request seen by the client. SnapStart: a "
+        "new environment restored\nfrom the snapshot; image: the container command behind the Web Adapter. "
+        "Labels: ratio, median ms.",
+        width=9.0,
+    )
+    width = 0.8 / max(1, len(modes))
+    for j, mode in enumerate(modes):
+        color, hatch, name = MODE_STYLE[mode]
+        xs = [x + (j - (len(modes) - 1) / 2) * width for x in range(len(labels))]
+        values = [(table[label].get(mode) or {}).get("x_plain_zip") or 0 for label in labels]
+        ms = [(table[label].get(mode) or {}).get("cold_request_ms") or 0 for label in labels]
+        ax.bar(xs, values, width, color=color, hatch=hatch, edgecolor="white", label=name)
+        for x, v, m in zip(xs, values, ms, strict=True):
+            if v:
+                ax.text(x, v + 0.02, f"{v:.2f}x\n{m:.0f} ms", ha="center", va="bottom", fontsize=6)
+    for limit, mode, text in ((0.25, "snapstart", "SnapStart goal ≤ 0.25x"), (1.2, "image", "image goal ≤ 1.2x")):
+        if mode in modes:
+            ax.axhline(limit, color=MODE_STYLE[mode][0], linestyle="--", linewidth=1)
+            box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0}
+            ax.text(-0.45, limit + 0.01, text, color=MODE_STYLE[mode][0], fontsize=7, ha="left", va="bottom", bbox=box)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels([label.replace("/", "\n") for label in labels], fontsize=8)
+    ax.set_ylabel("cold request / plain ZIP")
+    ax.set_ylim(0, max(1.35, *ax.get_ylim()[1:]) * 1.1)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 

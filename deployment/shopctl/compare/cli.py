@@ -4,11 +4,13 @@
     python -m shopctl.compare --quick             # N=1, clean stage, Lambda + local only, reduced tests
     python -m shopctl.compare --sections coupling,tests --out /tmp/cmp
     python -m shopctl.compare --stages monolith,clean --targets lambda --n 3
+    python -m shopctl.compare --sections coldstart --targets lambda --modes plain,snapstart   # two Lambda modes
     python -m shopctl.compare --env aws --sections coldstart   # Lambda cold starts in your account (asks first)
 
-Sections: coupling (static, from the code), coldstart (measured: Lambda, ECS, EKS, local, the floor, the
-optimised package), tests (each tier's suite run and timed). No AWS account and no Docker needed: the cold
-starts run against a local AWS of their own on a free port (nothing of a running `make deploy` is touched).
+Sections: coupling (static, from the code), coldstart (measured: Lambda in four modes — plain ZIP, optimised
+ZIP, SnapStart, the Web Adapter image — ECS, EKS, local, the floor), tests (each tier's suite run and timed).
+No AWS account and no Docker needed: the cold starts run against a local AWS of their own on a free port
+(nothing of a running `make deploy` is touched).
 With --env aws (make compare ENV=aws) the Lambda cold starts run in a real account instead, deployed by the
 same code as `make deploy ENV=aws`, read back from CloudWatch Logs, and deleted at the end of the run.
 """
@@ -37,7 +39,7 @@ from shopctl.stages import STAGES
 from shopctl.targets import lambda_target
 
 SECTIONS = ("coupling", "coldstart", "tests")
-CHARTS = ("coupling", "impact", "coldstart", "process", "testcost")
+CHARTS = ("coupling", "impact", "coldstart", "modes", "process", "testcost")
 DEFAULT_OUT = REPO_ROOT / "build" / "compare"
 OUT_ENV = "SHOP_COMPARE_OUT"  # where readers (notebook 05) look for the latest report; default DEFAULT_OUT
 
@@ -56,8 +58,8 @@ class Options:
     sections: tuple[str, ...] = SECTIONS
     stages: tuple[str, ...] = tuple(STAGES)
     targets: tuple[str, ...] = cold_starts.TARGETS
-    variants: tuple[str, ...] = cold_starts.VARIANTS
-    floor_variants: tuple[str, ...] = cold_starts.VARIANTS  # the floor packaged plain / optimised
+    modes: tuple[str, ...] = cold_starts.MODES  # the Lambda modes: plain, optimized, snapstart, image
+    floor_modes: tuple[str, ...] = cold_starts.MODES  # the floor in the same modes
     floor_importtime: bool = True
     importtime: bool = True  # the -X importtime breakdown of each Lambda handler
     env: str = "local"  # "aws": the Lambda cold starts in a real account (ENV=aws), Lambda only
@@ -67,14 +69,15 @@ class Options:
 
     @classmethod
     def quick_run(cls, **overrides: Any) -> Options:
-        """CI-sized: one cold start each, the clean stage on Lambda (both packages) and as a local process."""
+        """CI-sized: one cold start each, the clean stage on Lambda (all four modes, each once) and as a local
+        process; the floor on Lambda as the plain ZIP only (the other modes are compared with it)."""
         values = {
             "n": 1,
             "warm": 1,
             "quick": True,
             "stages": ("clean",),
             "targets": ("lambda", "local"),
-            "floor_variants": ("plain",),  # the optimised package is then compared with the plain floor
+            "floor_modes": ("plain",),
             "floor_importtime": False,
         }
         return cls(**{**values, **overrides})
@@ -90,9 +93,29 @@ class Options:
             "warm": 1,
             "sections": ("coldstart",),
             "targets": ("lambda",),
+            "modes": cold_starts.ZIP_MODES,  # the two packages: this run must stay under three minutes
+            "floor_modes": cold_starts.ZIP_MODES,
             "floor_importtime": False,
             "importtime": False,
             "command": "python -m shopctl.compare --side-by-side",
+        }
+        return cls(**{**values, **overrides})
+
+
+    @classmethod
+    def modes_run(cls, **overrides: Any) -> Options:
+        """Notebook-sized (05): one stage on the local Lambda in the four modes, N=2, the floor as the plain ZIP
+        only — about a minute. What `make deploy … OPTIMIZE=1 / SNAPSTART=1 / PACKAGE=image` change, measured."""
+        values = {
+            "n": 2,
+            "warm": 1,
+            "sections": ("coldstart",),
+            "targets": ("lambda",),
+            "stages": ("clean",),
+            "floor_modes": ("plain",),
+            "floor_importtime": False,
+            "importtime": False,
+            "command": "python -m shopctl.compare --lambda-modes",
         }
         return cls(**{**values, **overrides})
 
@@ -133,7 +156,7 @@ def aws_plan(options: Options) -> list[str]:
     functions = 1 + sum(len(lambda_target.lambda_services(STAGES[s])) for s in options.stages)
     lines.append(
         f"{options.n} forced cold starts + {options.n * options.warm} warm requests per function and package "
-        f"({', '.join(options.variants)}): about {functions * options.n * len(options.variants)} cold starts"
+        f"({', '.join(options.modes)}): about {functions * options.n * len(options.modes)} cold starts"
     )
     lines.append("everything above is deleted at the end of the run (also after Ctrl-C)")
     return lines
@@ -169,11 +192,11 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
             targets=list(options.targets),
             n=options.n,
             warm=options.warm,
-            variants=options.variants,
+            modes=options.modes,
             work=work / "coldstart",
             say=say,
             aws=aws,
-            floor_variants=options.floor_variants,
+            floor_modes=options.floor_modes,
             floor_importtime=options.floor_importtime,
             importtime=options.importtime,
             env=options.env,
@@ -215,6 +238,8 @@ def write(out: Path, result: dict[str, Any]) -> dict[str, Any]:
     if "coldstart" in result:
         if result["coldstart"]["lambda"]:
             paths["coldstart"] = charts.coldstart_chart(result["coldstart"], out / "coldstart.png").name
+            if len({r["variant"] for r in result["coldstart"]["lambda"]}) > 1:
+                paths["modes"] = charts.modes_chart(result["coldstart"], out / "modes.png").name
         if result["coldstart"]["process"]:
             paths["process"] = charts.process_chart(result["coldstart"], out / "process.png").name
     if "tests" in result:
@@ -257,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="notebook 05's run: the three stages' Lambda cold starts only, N=3, plain+optimised+floor",
     )
+    parser.add_argument(
+        "--lambda-modes",
+        action="store_true",
+        help="notebook 05's run: one stage (--stages, default clean) in the four Lambda modes, N=2",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/compare)")
     parser.add_argument(
         "--render", action="store_true", help="measure nothing: redraw report.md and the charts from OUT/report.json"
@@ -267,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--targets", type=_csv(cold_starts.TARGETS, "target"), default=None, help="lambda,local,ecs,eks"
+    )
+    parser.add_argument(
+        "--modes",
+        type=_csv(cold_starts.MODES, "mode"),
+        default=None,
+        help="Lambda modes: plain,optimized,snapstart,image (default all four; ENV=aws: plain,optimized)",
     )
     parser.add_argument(
         "--env",
@@ -290,6 +326,8 @@ def options_from(args: argparse.Namespace) -> Options:
     for name in ("n", "warm", "stages", "targets"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
+    if args.modes is not None:
+        overrides["modes"] = args.modes
     if overrides.get("n", 1) < 1:
         raise ShopctlError("--n must be at least 1", "e.g. make compare N=5")
     if args.env == "aws":
@@ -301,9 +339,25 @@ def options_from(args: argparse.Namespace) -> Options:
                 "ENV=aws measures Lambda cold starts only",
                 "drop COMPARE_TARGETS (or use COMPARE_TARGETS=lambda); ECS/EKS/local starts need ENV=local",
             )
+        modes = overrides.setdefault("modes", cold_starts.ZIP_MODES)
+        if [m for m in modes if m not in cold_starts.ZIP_MODES]:
+            raise ShopctlError(
+                "ENV=aws measures the ZIP modes only (plain, optimized)",
+                "SnapStart and the image run on the local Lambda only for now: use MODES=plain,optimized",
+            )
+        overrides["floor_modes"] = modes
+    if args.lambda_modes:
+        if args.sections != SECTIONS or args.targets not in (None, ("lambda",)) or args.env == "aws":
+            raise ShopctlError("--lambda-modes measures the local Lambda only", "drop --sections, --targets and --env")
+        overrides.pop("sections")
+        return Options.modes_run(**overrides)
+    if "modes" in overrides and args.env != "aws":
+        overrides["floor_modes"] = overrides["modes"]
     if args.side_by_side:
-        if args.sections != SECTIONS or args.targets not in (None, ("lambda",)):
-            raise ShopctlError("--side-by-side measures Lambda cold starts only", "drop --sections and --targets")
+        if args.sections != SECTIONS or args.targets not in (None, ("lambda",)) or args.modes is not None:
+            raise ShopctlError(
+                "--side-by-side measures Lambda cold starts only", "drop --sections, --targets and --modes"
+            )
         overrides.pop("sections")
         return Options.side_by_side_run(**overrides)
     return Options.quick_run(**overrides) if args.quick else Options(**overrides)
@@ -320,8 +374,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise ShopctlError(f"no {source} to render", "run make compare first")
             result = json.loads(source.read_text())
             result.pop("charts", None)
-            if "coldstart" in result:  # the goals as this code evaluates them
+            if "coldstart" in result:  # the goals and the modes' table as this code evaluates them
                 result["coldstart"]["goals"] = cold_starts.goals(result["coldstart"])
+                result["coldstart"]["lambda_modes"] = cold_starts.modes_table(result["coldstart"])
             result = write(options.out.resolve(), result)
         else:
             result = run(options)
@@ -347,6 +402,14 @@ def main(argv: list[str] | None = None) -> int:
     goals = result.get("coldstart", {}).get("goals", {})
     for gain in goals.get("optimized", []):
         say(f"  OPTIMIZE=1: {gain['function']} cold request {gain['cold_request_gain'] * 100:.0f} % lower than plain")
+    for mode, setting in (("snapstart", "SNAPSTART=1"), ("image", "PACKAGE=image")):
+        limit = goals.get(f"{mode}_limit")
+        for check in goals.get(mode, []):
+            verdict = "goal met" if check["met"] else "goal not met"
+            say(
+                f"  {setting}: {check['function']} cold request {check['ratio']:.2f}x the plain ZIP's "
+                f"({verdict}: ≤ {limit:.2f}x)"
+            )
     say(
         f"\n✓ report: {options.out / 'report.md'} (+ report.json, {len(result['charts'])} charts) "
         f"in {result['meta']['duration_s']:.0f} s"

@@ -1,12 +1,13 @@
-"""Cold starts, measured (section 2 of `make compare`), and the optimised Lambda package (section 4).
+"""Cold starts, measured (section 2 of `make compare`), and the four Lambda modes (section 4).
 
 Everything runs on this machine, in one run, against a local AWS of its own:
 
 - the **floor**: a bare `python -c pass`, and `floor_app` (FastAPI + Mangum + boto3, one DynamoDB client,
   one DynamoDB call) packaged like a stage, run on the same local Lambda and as the same container command;
-- **Lambda**: each stage deployed exactly as `make deploy TARGET=lambda` does (plain, then `OPTIMIZE=1`),
-  N cold starts forced the way one does on AWS (`shopctl.targets.coldstart`: change the configuration, invoke,
-  read Init Duration and Duration from the REPORT lines in CloudWatch Logs), package sizes from the build;
+- **Lambda**: each stage deployed exactly as `make deploy TARGET=lambda` does, in four modes one after the
+  other (the plain ZIP, `OPTIMIZE=1`, `SNAPSTART=1`, `PACKAGE=image`), N cold starts forced the way one does on
+  AWS (`shopctl.targets.coldstart`: change the configuration, invoke, read Init (or Restore) Duration and
+  Duration from the REPORT lines in CloudWatch Logs), package sizes from the build;
 - **ECS / EKS / local**: the container command of the registered task definition / rendered Deployment
   (read back from the files local ECS/EKS run from), started N times as a fresh process: time from
   process start to the first 200 on the health path, then the first request;
@@ -56,7 +57,13 @@ FLOOR_DIR = Path(__file__).with_name("floor_app")
 FLOOR_FUNCTION = "shop-floor"
 FLOOR_HANDLER = "floor_app.main.handler"
 FLOOR_ASGI = "floor_app.main:app"
-VARIANTS = ("plain", "optimized")
+# The Lambda modes, in the order they are measured. The JSON key stays "variant" (reports written before
+# SnapStart and the image existed still render).
+MODES = ("plain", "optimized", "snapstart", "image")
+ZIP_MODES = ("plain", "optimized")  # what ENV=aws can measure today (lambda_target deploys only these there)
+FLOOR_IMAGE_FUNCTION = "shop-floor-image"  # Lambda cannot turn a ZIP function into an image one
+# SnapStart: an idle environment is reaped after this long, so the next request restores the snapshot again.
+RESTORE_IDLE_TIMEOUT_S = 1
 PROCESS_TARGETS = ("local", "ecs", "eks")
 TARGETS = ("lambda", *PROCESS_TARGETS)
 HEALTH_TIMEOUT_S = 45.0
@@ -73,6 +80,20 @@ METHODS = {
     "the floor and of every function are interleaved, the order changing each round. Before timing, "
     "each deployment serves the talk's flow once (the contract check, and the local Lambda's fetch of new "
     "code, which is not a cold start).",
+    "modes": "The Lambda modes are measured one after the other in the same run, each deployed as `make deploy "
+    "TARGET=lambda` deploys it: `plain` (the ZIP), `optimized` (OPTIMIZE=1), `snapstart` (SNAPSTART=1, the plain "
+    "ZIP: the local Lambda initialises once per configuration into a snapshot and a cold start forks it) and "
+    "`image` (PACKAGE=image: the stage's container command behind the local Lambda Web Adapter; Init Duration = "
+    "the server's time to a healthy /health). Within a mode the floor and every stage are interleaved as above; "
+    "the stage is destroyed (tables kept) before a mode that changes the local Lambda's settings or the package "
+    "type. SnapStart's cold figure is the restore: after the configuration change the snapshot is taken by one "
+    f"untimed request, its environment is left to expire (idle timeout {RESTORE_IDLE_TIMEOUT_S} s), then the "
+    "timed request "
+    "restores a new environment from that snapshot (REPORT: Restore Duration, no Init Duration). `x plain ZIP` = "
+    "the mode's median cold request / the plain ZIP's median of the same function (measured in another block of "
+    "the run: a ratio of medians); `x floor` = per round, to the floor in the same mode (floor_app with "
+    "SnapStart; floor_app's uvicorn command as the image function's ImageConfig.Command), else to the plain "
+    "floor.",
     "lambda_aws": "ENV=aws: each stage deployed by the same code as `make deploy TARGET=lambda ENV=aws` (the "
     "package built for the function's runtime, {runtime}, {memory} MB, Function URL with AWS_IAM auth, requests "
     "signed with SigV4), in {region}. A cold start is forced N times by changing an environment variable, then "
@@ -219,14 +240,16 @@ class LambdaSubject:
     path: str
     facts: dict[str, Any]
     auth: str = "NONE"  # the Function URL's AuthType: AWS_IAM ones get signed requests
+    mode: str = "plain"
     rows: list[coldstart.Row] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
         warm_ms = [ms for row in self.rows for ms in row.warm_ms]
         return {
             **self.facts,
-            "cold_starts_seen": sum(1 for r in self.rows if r.init_ms is not None),
+            "cold_starts_seen": sum(1 for r in self.rows if r.init_ms is not None or r.restore_ms is not None),
             "init_ms": summary([r.init_ms for r in self.rows if r.init_ms is not None]),
+            "restore_ms": summary([r.restore_ms for r in self.rows if r.restore_ms is not None]),
             "cold_request_ms": summary([r.first_request_ms for r in self.rows]),
             "cold_duration_ms": summary([r.cold_duration_ms for r in self.rows if r.cold_duration_ms is not None]),
             "warm_ms": summary(warm_ms),
@@ -235,23 +258,110 @@ class LambdaSubject:
         }
 
 
+def mode_options(
+    mode: str, *, env: str = "local", port: int | None = None, python: str = lambda_target.Options.python
+) -> lambda_target.Options:
+    """What `make deploy TARGET=lambda` gets for a mode: OPTIMIZE=1, SNAPSTART=1 or PACKAGE=image."""
+    return lambda_target.Options(
+        env=env,
+        port=port,
+        python=python,
+        quiet=True,
+        optimize=mode == "optimized",
+        snapstart=mode == "snapstart",
+        package="image" if mode == "image" else "zip",
+        idle_timeout=RESTORE_IDLE_TIMEOUT_S if mode == "snapstart" else lambda_target.Options.idle_timeout,
+    )
+
+
+def local_status(url: str) -> dict[str, Any]:
+    return httpx.get(f"{url}/__lambda_local__/status", timeout=10.0).json()
+
+
+def wait_listening(url: str, hint: str, timeout: float = 30.0) -> None:
+    """Untimed: until the local Lambda answers its status endpoint."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            local_status(url)
+            return
+        if time.monotonic() > deadline:
+            raise ShopctlError(f"the local Lambda at {url} did not answer within {timeout:.0f} s", hint)
+        time.sleep(0.05)
+
+
+def measure_restore(subject: LambdaSubject, *, warm: int) -> coldstart.Row:
+    """One SnapStart cold start, timed as a restore: what `coldstart.measure` does, with two untimed steps
+    between the configuration change and the timed request.
+
+    The local Lambda takes the new configuration's snapshot on the first request after the change, so that
+    request pays for init *and* a restore. Here an untimed request has the snapshot taken, its environment
+    is left to expire (the SnapStart deployment's short idle timeout), and only then is a request timed: a
+    new environment restored from the snapshot, as every cold start of a published version is on AWS."""
+    function, url = subject.function, subject.url
+    coldstart.force_cold_start(function)
+    time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
+    # until coldstart waits for the snapshot itself: the untimed request that publishes the snapshot ...
+    health(url, subject.auth, function)
+    # ... and the wait until its environment has expired (the next request must restore a new one).
+    deadline = time.monotonic() + 30.0
+    while local_status(url)["environments"]:
+        if time.monotonic() > deadline:
+            raise ShopctlError(f"{function}: its idle environment did not expire", "see the local Lambda's log")
+        time.sleep(0.1)
+    since = int(time.time() * 1000) - 200  # after the untimed restore's REPORT (it is a second old by now)
+    status, first_ms = coldstart.invoke_url(url + subject.path, auth_type=subject.auth)
+    if status != 200:
+        raise ShopctlError(f"{function}: GET {subject.path} answered {status} after a restore", "see its log")
+    for _ in range(warm):
+        coldstart.invoke_url(url + subject.path, auth_type=subject.auth)
+    reports = coldstart.read_reports(function, since, expect=1 + warm)
+    cold = [r for r in reports if r.cold]
+    warm_ms = tuple(r.duration_ms for r in reports if not r.cold)
+    last = cold[-1] if cold else None
+    return coldstart.Row(
+        function,
+        1,
+        last.init_ms if last else None,
+        first_ms,
+        statistics.median(warm_ms) if warm_ms else None,
+        0.0,
+        last.duration_ms if last else None,
+        warm_ms,
+        last.restore_ms if last else None,
+    )
+
+
 def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say: Callable[[str], None]) -> None:
     """Run i of every subject before run i+1 of any: a machine that gets busier mid-run slows all alike,
     so the ratios to the floor hold even when the absolute times drift; the order changes each round."""
     for i in range(1, n + 1):
         for subject in rotated(subjects, i - 1):
-            [row] = coldstart.measure(
-                subject.function, subject.url, runs=1, warm=warm, path=subject.path, auth_type=subject.auth, quiet=True
-            )
+            if subject.mode == "snapstart":  # locally only: lambda_target deploys SnapStart with ENV=local
+                row = measure_restore(subject, warm=warm)
+            else:
+                [row] = coldstart.measure(
+                    subject.function,
+                    subject.url,
+                    runs=1,
+                    warm=warm,
+                    path=subject.path,
+                    auth_type=subject.auth,
+                    quiet=True,
+                )
             subject.rows.append(row)
-            init = f"{row.init_ms:.0f} ms" if row.init_ms is not None else "— (no cold start seen)"
-            say(f"    run {i}/{n} {subject.label}: init {init}, cold request {row.first_request_ms:.0f} ms")
+            if row.restore_ms is not None:
+                init = f"restore {row.restore_ms:.0f} ms"
+            else:
+                init = f"init {row.init_ms:.0f} ms" if row.init_ms is not None else "init — (no cold start seen)"
+            say(f"    run {i}/{n} {subject.label}: {init}, cold request {row.first_request_ms:.0f} ms")
 
 
 class FloorLambda:
     """The floor as a Lambda function like any other (same memory and timeout): locally served by the same
     local Lambda service as the stages, on ENV=aws deployed by the same `lambda_target.ensure_function`.
-    `deploy(variant)` swaps its package."""
+    `deploy(mode)` swaps its package, or its local Lambda's settings (SnapStart), or deploys its image
+    function (the floor's uvicorn command, as ImageConfig.Command)."""
 
     def __init__(self, platform: Platform, logs: Path, options: lambda_target.Options) -> None:
         self.platform = platform
@@ -259,6 +369,7 @@ class FloorLambda:
         self.options = options
         self.tables = TableNames.for_deployment("floor-lambda")
         self.service: lambda_testing.RunningLambda | None = None
+        self.service_args: tuple[str, ...] = ()  # the running local Lambda's function and flags
         self.bucket: str | None = None
 
     def function(self, package: Package) -> lambda_target.Function:
@@ -277,17 +388,19 @@ class FloorLambda:
             {"USERS_TABLE": self.tables.users},
         )
 
-    def deploy(self, variant: str) -> LambdaSubject:
+    def deploy(self, mode: str) -> LambdaSubject:
         ensure_tables(self.tables)
-        package = floor_package(self.platform, optimize=variant == "optimized")
-        facts = {"variant": variant, "package": package_facts(package)}
-        label = f"floor ({variant})"
+        label = f"floor ({mode})"
+        if mode == "image":
+            return self._deploy_image()
+        package = floor_package(self.platform, optimize=mode == "optimized")
+        facts = {"variant": mode, "package": package_facts(package)}
         if self.options.env == "aws":
             self.bucket = artifacts.ensure_bucket()
             url = lambda_target.ensure_function(self.function(package), self.bucket, self.options, lambda _: None)
             url = url.rstrip("/")
             health(url, self.options.auth_type, FLOOR_FUNCTION)
-            return LambdaSubject(label, FLOOR_FUNCTION, url, "/users?limit=1", facts, self.options.auth_type)
+            return LambdaSubject(label, FLOOR_FUNCTION, url, "/users?limit=1", facts, self.options.auth_type, mode)
         lambda_testing.deploy(
             FLOOR_FUNCTION,
             package.data,
@@ -298,13 +411,45 @@ class FloorLambda:
             memory=lambda_target.MEMORY_MB,
         )
         boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
-        if self.service is None:  # a new service fetches and unzips the code before it says "ready"
-            self.service = lambda_testing.start(FLOOR_FUNCTION, self.logs / "floor-lambda.log")
-        else:
+        flags = ("--snapstart", "--idle-timeout", str(RESTORE_IDLE_TIMEOUT_S)) if mode == "snapstart" else ()
+        url = self._serve(FLOOR_FUNCTION, flags)
+        return LambdaSubject(label, FLOOR_FUNCTION, url, "/users?limit=1", facts, mode=mode)
+
+    def _deploy_image(self) -> LambdaSubject:
+        """floor_app's uvicorn command as an image function, as `lambda_target.ensure_image_function` deploys a
+        stage's: the image's command in ImageConfig.Command, the adapter's readiness check on /health. Locally
+        the image is this machine's Python; `--app-dir` puts floor_app on its path, as the image's workdir would."""
+        if self.options.env == "aws":
+            raise ShopctlError("the image mode is measured with ENV=local only", "use MODES=plain,optimized")
+        command = ["python", "-m", "uvicorn", FLOOR_ASGI, "--app-dir", str(FLOOR_DIR.parent)]
+        command += ["--host", "0.0.0.0", "--port", "8080"]
+        lambda_testing.deploy_image(
+            FLOOR_IMAGE_FUNCTION,
+            command,
+            variables={"USERS_TABLE": self.tables.users, **lambda_target.WEB_ADAPTER_ENVIRONMENT},
+            timeout=lambda_target.TIMEOUT_S,
+            memory=lambda_target.MEMORY_MB,
+        )
+        boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_IMAGE_FUNCTION)
+        url = self._serve(FLOOR_IMAGE_FUNCTION, ())
+        facts = {"variant": "image", "package": None, "image_command": command}
+        return LambdaSubject("floor (image)", FLOOR_IMAGE_FUNCTION, url, "/users?limit=1", facts, mode="image")
+
+    def _serve(self, function: str, flags: tuple[str, ...]) -> str:
+        """The local Lambda for `function` with `flags`: kept when it already runs so, else (re)started."""
+        if self.service is not None and self.service_args == (function, *flags):
             time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
-            # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
-            health(self.service.url, "NONE", FLOOR_FUNCTION, hint=f"see {self.service.log}")
-        return LambdaSubject(label, FLOOR_FUNCTION, self.service.url, "/users?limit=1", facts)
+        else:
+            if self.service is not None:
+                self.service.stop()
+            # A new service fetches and unzips the code before it says "ready".
+            self.service = lambda_testing.start(function, self.logs / f"{function}.log", *flags)
+            self.service_args = (function, *flags)
+            # With SnapStart its log says "snapshot ready" before the server listens: wait for the server too.
+            wait_listening(self.service.url, f"see {self.service.log}")
+        # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
+        health(self.service.url, "NONE", function, hint=f"see {self.service.log}")
+        return self.service.url
 
     def stop(self) -> list[str]:
         """Stop it and, on ENV=aws, delete what it was made of (function, role, log group, packages, table)."""
@@ -326,10 +471,11 @@ def health(url: str, auth: str, function: str, *, hint: str = "see its CloudWatc
 def deploy_stage_lambda(
     stage_name: str, variant: str, options: lambda_target.Options, say: Callable[[str], None]
 ) -> list[LambdaSubject]:
-    """Deploy the stage as `make deploy TARGET=lambda [OPTIMIZE=1] [ENV=aws]` does, check it serves."""
+    """Deploy the stage as `make deploy TARGET=lambda [OPTIMIZE=1|SNAPSTART=1|PACKAGE=image] [ENV=aws]` does,
+    check it serves."""
     stage = get_stage(stage_name)
     where = "AWS Lambda" if options.env == "aws" else "the local Lambda"
-    say(f"… deploying {stage.name} to {where} ({variant} package)")
+    say(f"… deploying {stage.name} to {where} ({MODE_NAMES.get(variant, variant)})")
     deployment = lambda_target.deploy(stage.name, options)
     urls = deployment.resources.service_urls
     if options.env == "aws":
@@ -338,7 +484,7 @@ def deploy_stage_lambda(
             health(urls[service.name], options.auth_type, lambda_target.function_name(stage, service))
         ok, detail = True, "GET /health answered 200 on every function (signed)"
     else:
-        # The package must still serve the contract: the talk's flow. Run first, it also has the local Lambda
+        # The deployment must still serve the contract: the talk's flow. Run first, it also has the local Lambda
         # fetch and unzip the new code, which no measured cold start should include.
         flow = fleet.talk_flow(deployment.url)
         ok, detail = flow.ok, flow.detail
@@ -346,17 +492,21 @@ def deploy_stage_lambda(
     subjects = []
     for service in lambda_target.lambda_services(stage):
         function = lambda_target.function_name(stage, service)
-        package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
-        facts = {
+        facts: dict[str, Any] = {
             "stage": stage.name,
             "service": service.name,
             "function": function,
             "variant": variant,
             "path": request_path(service),
-            "package": package_facts(package),
             "flow_ok": ok,
             "flow": detail,
         }
+        if options.package == "image":
+            facts["package"] = None  # the stage's container image: no ZIP to size
+            facts["image_command"] = ecs_target.container_command(service)
+        else:
+            package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
+            facts["package"] = package_facts(package)
         subjects.append(
             LambdaSubject(
                 f"{function} ({variant})",
@@ -365,15 +515,31 @@ def deploy_stage_lambda(
                 request_path(service),
                 facts,
                 options.auth_type,
+                variant,
             )
         )
     return subjects
 
 
+MODE_NAMES = {
+    "plain": "plain ZIP",
+    "optimized": "OPTIMIZE=1 ZIP",
+    "snapstart": "SNAPSTART=1, plain ZIP",
+    "image": "PACKAGE=image, Lambda Web Adapter",
+}
+
+
+def needs_fresh_deploy(previous: str | None, mode: str) -> bool:
+    """A running local Lambda keeps its settings (SnapStart, idle timeout) across deploys, and Lambda cannot
+    change a function's package type: moving into or out of those modes starts from a destroyed stage."""
+    special = ("snapstart", "image")
+    return previous is not None and previous != mode and (previous in special or mode in special)
+
+
 def measure_lambda(
     stages: list[str],
-    variants: tuple[str, ...],
-    floor_variants: tuple[str, ...],
+    modes: tuple[str, ...],
+    floor_modes: tuple[str, ...],
     *,
     n: int,
     warm: int,
@@ -382,32 +548,40 @@ def measure_lambda(
     env: str = "local",
     python: str = lambda_target.Options.python,
 ) -> tuple[dict[str, dict], list[dict]]:
-    """Per variant: the floor and every stage deployed side by side, their cold starts interleaved."""
+    """Per mode: the floor and every stage deployed side by side, their cold starts interleaved."""
 
-    def options(variant: str, port: int | None = None) -> lambda_target.Options:
-        return lambda_target.Options(env=env, port=port, python=python, quiet=True, optimize=variant == "optimized")
+    def options(mode: str, port: int | None = None) -> lambda_target.Options:
+        return mode_options(mode, env=env, port=port, python=python)
 
     floor = FloorLambda(options("plain").platform(), logs, options("plain"))
     ports = {stage: free_port() if env == "local" else None for stage in stages}
     floor_rows: dict[str, dict] = {}
     rows: list[dict] = []
+    previous: str | None = None
     try:
-        for variant in variants:
-            subjects = [floor.deploy(variant)] if variant in floor_variants else []
+        for mode in modes:
+            if needs_fresh_deploy(previous, mode):
+                for stage in stages:
+                    lambda_target.destroy(stage, options(previous or "plain"), keep_data=True)
+            previous = mode
+            subjects = [floor.deploy(mode)] if mode in floor_modes else []
             for stage in stages:
-                subjects += deploy_stage_lambda(stage, variant, options(variant, ports[stage]), say)
-            say(f"… Lambda, {variant} packages: {n} cold starts of each function, interleaved (+{warm} warm each)")
+                subjects += deploy_stage_lambda(stage, mode, options(mode, ports[stage]), say)
+            say(
+                f"… Lambda, {MODE_NAMES.get(mode, mode)}: {n} cold starts of each function, interleaved "
+                f"(+{warm} warm each)"
+            )
             round_robin_lambda(subjects, n=n, warm=warm, say=say)
             for subject in subjects:
                 figures = subject.figures()
-                if subject.function == FLOOR_FUNCTION:
-                    floor_rows[variant] = figures
+                if subject.function in (FLOOR_FUNCTION, FLOOR_IMAGE_FUNCTION):
+                    floor_rows[mode] = figures
                 else:
                     rows.append(figures)
     finally:
         removed = floor.stop()
         for stage in stages:
-            removed += lambda_target.destroy(stage, options("plain"), keep_data=False)
+            removed += lambda_target.destroy(stage, options(previous or "plain"), keep_data=False)
         if env == "aws":
             say(f"✓ removed from AWS: {len(removed)} resources of this run (functions, roles, logs, packages, tables)")
     return floor_rows, rows
@@ -682,11 +856,11 @@ def measure(
     targets: list[str],
     n: int,
     warm: int,
-    variants: tuple[str, ...],
+    modes: tuple[str, ...],
     work: Path,
     say: Callable[[str], None] = print,
     aws: localaws.LocalAws | None = None,
-    floor_variants: tuple[str, ...] | None = None,
+    floor_modes: tuple[str, ...] | None = None,
     floor_importtime: bool = True,
     env: str = "local",
     python: str = lambda_target.Options.python,
@@ -700,6 +874,11 @@ def measure(
         raise ShopctlError(
             "ENV=aws measures Lambda cold starts only",
             "use COMPARE_TARGETS=lambda with ENV=aws; ECS/EKS/local starts are measured with ENV=local",
+        )
+    if env == "aws" and [m for m in modes if m not in ZIP_MODES]:
+        raise ShopctlError(
+            "ENV=aws measures the ZIP modes only (plain, optimized)",
+            "SnapStart and the image are deployed to the local Lambda only for now: use MODES=plain,optimized",
         )
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -741,8 +920,8 @@ def measure(
         if "lambda" in targets:
             floor["lambda"], lambda_rows = measure_lambda(
                 stages,
-                variants,
-                floor_variants or variants,
+                modes,
+                floor_modes or modes,
                 n=n,
                 warm=warm,
                 logs=logs,
@@ -761,7 +940,10 @@ def measure(
                 )
                 if paired:
                     row["cold_request_ratio_range"] = round_ratios(row["cold_request_ms"], floor_row["cold_request_ms"])
+                if row.get("restore_ms") and floor_row.get("restore_ms"):  # SnapStart beside the floor's restore
+                    row["restore_ratio"] = ratio(row["restore_ms"], floor_row["restore_ms"], paired=paired)
         result["lambda"] = lambda_rows
+        result["lambda_modes"] = modes_table({"lambda": lambda_rows, "floor": floor})
 
         process_rows: list[dict] = []
         floor["process"] = {}
@@ -810,12 +992,89 @@ def _entry_rows(rows: list[dict], variant: str) -> dict[str, list[dict]]:
     return by_stage
 
 
+def _median(stats: dict | None) -> float | None:
+    return stats["median"] if stats else None
+
+
+def _over(value: dict | None, base: dict | None) -> float | None:
+    """The ratio of two medians (None when either is missing)."""
+    return round(value["median"] / base["median"], 3) if value and base and base["median"] else None
+
+
+def function_label(row: dict, rows: list[dict]) -> str:
+    """The stage for a one-function stage, `stage/service` for the microservices' functions."""
+    functions = {r["function"] for r in rows if r["stage"] == row["stage"]}
+    return row["stage"] if len(functions) == 1 else f"{row['stage']}/{row['service']}"
+
+
+def modes_table(cold: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """report.json's `lambda_modes`: {function label: {mode: figures}}, the floor first.
+
+    x_plain_zip: the mode's median cold request over the plain ZIP's (same function); x_floor: the ratio to the
+    floor in the same mode when it was measured (per round), else to the plain floor."""
+    rows = cold.get("lambda", [])
+    floor = cold.get("floor", {}).get("lambda", {})
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    if floor:
+        plain_floor = floor.get("plain", {}).get("cold_request_ms")
+        out["floor"] = {
+            mode: {
+                "function": FLOOR_IMAGE_FUNCTION if mode == "image" else FLOOR_FUNCTION,
+                "cold_request_ms": _median(row["cold_request_ms"]),
+                "init_ms": _median(row["init_ms"]),
+                "restore_ms": _median(row.get("restore_ms")),
+                "warm_p50_ms": row["warm_p50_ms"],
+                "x_plain_zip": _over(row["cold_request_ms"], plain_floor),
+                "x_floor": 1.0,
+                "floor_mode": mode,
+            }
+            for mode, row in floor.items()
+        }
+    plain = {r["function"]: r for r in rows if r["variant"] == "plain"}
+    for row in rows:
+        base = plain.get(row["function"])
+        out.setdefault(function_label(row, rows), {})[row["variant"]] = {
+            "function": row["function"],
+            "cold_request_ms": _median(row["cold_request_ms"]),
+            "init_ms": _median(row["init_ms"]),
+            "restore_ms": _median(row.get("restore_ms")),
+            "warm_p50_ms": row["warm_p50_ms"],
+            "x_plain_zip": _over(row["cold_request_ms"], base["cold_request_ms"]) if base else None,
+            "x_floor": row.get("cold_request_ratio"),
+            "floor_mode": row.get("floor_variant"),
+        }
+    return out
+
+
+SNAPSTART_LIMIT = 0.25  # SnapStart's cold request (the restore) at most this share of the plain ZIP's
+IMAGE_LIMIT = 1.2  # the Web Adapter image's cold request at most this multiple of the plain ZIP's
+
+
 def goals(result: dict[str, Any]) -> dict[str, Any]:
     """The performance goals of section 4, evaluated on this run's figures (reported, never asserted)."""
     rows = result.get("lambda", [])
     plain = _entry_rows(rows, "plain")
     optimized = _entry_rows(rows, "optimized")
-    out: dict[str, Any] = {"floor_ratio_limit": 1.10, "clean_vs_monolith_limit": 1.05, "optimized_gain_goal": 0.30}
+    out: dict[str, Any] = {
+        "floor_ratio_limit": 1.10,
+        "clean_vs_monolith_limit": 1.05,
+        "optimized_gain_goal": 0.30,
+        "snapstart_limit": SNAPSTART_LIMIT,
+        "image_limit": IMAGE_LIMIT,
+    }
+    for mode, limit in (("snapstart", SNAPSTART_LIMIT), ("image", IMAGE_LIMIT)):
+        checks = []
+        for stage, stage_rows in _entry_rows(rows, mode).items():
+            for row in stage_rows:
+                before = next((r for r in plain.get(stage, []) if r["function"] == row["function"]), None)
+                versus = _over(row["cold_request_ms"], before["cold_request_ms"]) if before else None
+                if versus is None:
+                    continue
+                check = {"function": row["function"], "stage": stage, "ratio": versus, "met": versus <= limit}
+                if mode == "snapstart":  # the Restore Duration alone, over the plain cold request
+                    check["restore_ratio"] = _over(row.get("restore_ms"), before["cold_request_ms"])
+                checks.append(check)
+        out[mode] = checks
     floor_checks = []
     for stage, stage_rows in plain.items():
         for row in stage_rows:
@@ -837,7 +1096,9 @@ def goals(result: dict[str, Any]) -> dict[str, Any]:
     gains = []
     for stage, stage_rows in optimized.items():
         for row in stage_rows:
-            before = next(r for r in plain.get(stage, []) if r["function"] == row["function"])
+            before = next((r for r in plain.get(stage, []) if r["function"] == row["function"]), None)
+            if before is None:  # the plain ZIP was not measured (MODES=…)
+                continue
             gain = 1 - row["cold_request_ms"]["median"] / before["cold_request_ms"]["median"]
             init_gain = (
                 1 - row["init_ms"]["median"] / before["init_ms"]["median"]

@@ -152,18 +152,35 @@ TRADE_OFFS = (
     "pydantic and botocore, all needed by the very first request, and imported by those packages "
     "themselves. Deferring them in the stages' own code would only move the cost into the first request "
     "and change code that is there to be read.",
-    "- **Not done here: Lambda SnapStart** (Python 3.12+). Lambda initialises a published version once, "
-    "snapshots it, and restores the snapshot instead of running init — so it rewards work done at init "
-    "(clean's bootstrap creates its client there) over work done lazily on the first request (the "
-    "monolith's client). It needs published versions and an alias behind the Function URL. The local AWS "
-    "keeps neither the SnapStart setting nor a Function URL per alias, and the local Lambda has no "
-    "snapshot/restore, so it could not run the same way locally and on AWS, which is this workshop's rule. "
-    "Provisioned concurrency also removes cold starts, for a price, rather than making them cheaper.",
+    "- **SnapStart** (`SNAPSTART=1`, Python 3.12+): Lambda initialises a published version once, snapshots "
+    "it, and restores the snapshot instead of running init — so it rewards work done at init (clean's "
+    "bootstrap creates its client there) over work done lazily on the first request (the monolith's client). "
+    "Cost: state made at init is copied into every restored environment (random seeds, connections, "
+    "credentials, timestamps) until an after-restore hook renews it; it works on published versions and "
+    "aliases only; on AWS it is charged per snapshot cached and per restore. Measured here on the local "
+    "Lambda only (docs/deploy.md says what is not deployed to AWS yet).",
+    "- **One image on all three runtimes** (`PACKAGE=image`): the stage's container command behind the Lambda "
+    "Web Adapter. The cold start is the server's start until /health answers. Cost: no ZIP-sized upload but "
+    "an image to pull on AWS, and the Web Adapter's forwarding on every request. Locally the image is this "
+    "machine's virtualenv, whose packages are already compiled to bytecode, as `pip install` in the "
+    "Dockerfile leaves them: so it starts like the optimised ZIP, not like the plain one.",
+    "- Provisioned concurrency also removes cold starts, for a price, rather than making them cheaper.",
 )
+MODE_LABELS = {
+    "plain": "plain ZIP",
+    "optimized": "`OPTIMIZE=1`",
+    "snapstart": "`SNAPSTART=1` (restore)",
+    "image": "`PACKAGE=image` (Web Adapter)",
+}
 
 
 def _ms(stats: Mapping[str, Any] | None) -> str:
     return "—" if not stats else f"{stats['median']:.0f}"
+
+
+def _size(package: Mapping[str, Any] | None) -> str:
+    """ZIP MB / unzipped MB (an image function has no ZIP)."""
+    return "— (image)" if not package else f"{package['zipped_mb']:.1f} / {package['unzipped_mb']:.1f}"
 
 
 def _ratio(value: float | None) -> str:
@@ -202,6 +219,13 @@ def _demote(markdown_text: str) -> list[str]:
     return out
 
 
+def _over(row: Mapping[str, Any], base: Mapping[str, Any] | None) -> float | None:
+    """A row's median cold request over another's (the plain ZIP of the same function)."""
+    if not base or not row["cold_request_ms"] or not base["cold_request_ms"]:
+        return None
+    return round(row["cold_request_ms"]["median"] / base["cold_request_ms"]["median"], 3)
+
+
 def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """The main table: one row per stage, the headline of every section."""
     coupling = report.get("coupling")
@@ -215,6 +239,8 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
         "files touched by the database swap",
         "Lambda cold request (x floor)",
         "optimised (x floor)",
+        "SnapStart restore (x plain ZIP)",
+        "image (x plain ZIP)",
         "ECS start → first response (x floor)",
         "EKS start → first response (x floor)",
         "tests (need emulator)",
@@ -244,6 +270,15 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
                     + ("" if r.get("floor_variant", r["variant"]) == r["variant"] else " of the plain floor")
                     + ")"
                     for r in lam
+                )
+                or "—"
+            )
+        for mode in ("snapstart", "image"):
+            lam = [r for r in (cold or {}).get("lambda", []) if r["stage"] == stage and r["variant"] == mode]
+            plain = {r["function"]: r for r in (cold or {}).get("lambda", []) if r["variant"] == "plain"}
+            row.append(
+                " / ".join(
+                    f"{_ms(r['cold_request_ms'])} ms ({_ratio(_over(r, plain.get(r['function'])))})" for r in lam
                 )
                 or "—"
             )
@@ -341,7 +376,7 @@ def document(report: Mapping[str, Any]) -> str:
 
     out += [REPORT_SECTIONS[4], ""]
     if cold and cold.get("lambda"):
-        out += _faster(cold)
+        out += _faster(cold, charts)
     else:
         out += [NOT_MEASURED, ""]
     return "\n".join(out).rstrip() + "\n"
@@ -352,14 +387,15 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
     out = ["### The floor", ""]
     rows = [["bare `python -c pass`", "process", _ms(cold["bare_python_ms"]), "—", "—", "—"]]
     for variant, row in cold["floor"].get("lambda", {}).items():
+        restore = row.get("restore_ms")
         rows.append(
             [
                 "floor_app on Lambda",
                 variant,
-                _ms(row["init_ms"]),
+                f"restore {_ms(restore)}" if restore else _ms(row["init_ms"]),
                 _ms(row["cold_request_ms"]),
                 f"{row['warm_p50_ms']:.1f} / {row['warm_p99_ms']:.1f}" if row["warm_p50_ms"] is not None else "—",
-                f"{row['package']['zipped_mb']:.1f} / {row['package']['unzipped_mb']:.1f}",
+                _size(row["package"]),
             ]
         )
     for target, process in cold["floor"].get("process", {}).items():
@@ -388,14 +424,15 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
                 r["stage"],
                 f"`{r['function']}`",
                 r["variant"],
-                f"{r['cold_starts_seen']}/{r['init_ms']['n'] if r['init_ms'] else 0}",
+                f"{r['cold_starts_seen']}/{r['cold_request_ms']['n'] if r['cold_request_ms'] else 0}",
                 _ms(r["init_ms"]),
+                _ms(r.get("restore_ms")),
                 _ms(r["cold_request_ms"]),
                 _ratio(r["cold_request_ratio"])
                 + ("" if r["floor_variant"] == r["variant"] else " (plain floor)")
                 + _spread(r.get("cold_request_ratio_range")),
                 f"{r['warm_p50_ms']:.1f} / {r['warm_p99_ms']:.1f}" if r["warm_p50_ms"] is not None else "—",
-                f"{r['package']['zipped_mb']:.1f} / {r['package']['unzipped_mb']:.1f}",
+                _size(r["package"]),
                 "✓" if r["flow_ok"] else f"✗ {r['flow']}",
             ]
         )
@@ -403,9 +440,10 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
         [
             "stage",
             "function",
-            "package",
+            "mode",
             "cold starts seen",
             "init ms",
+            "restore ms",
             "cold request ms",
             "x floor (rounds: lowest to highest)",
             "warm p50 / p99 ms",
@@ -462,7 +500,44 @@ def _cold_starts(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str
     return out
 
 
-def _faster(cold: Mapping[str, Any]) -> list[str]:
+def _modes(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str]:
+    """The four Lambda modes side by side, per stage (when more than one mode was measured)."""
+    table = cold.get("lambda_modes") or {}
+    if len({r["variant"] for r in cold["lambda"]}) < 2 or not table:
+        return []
+    out = ["### Four Lambda modes side by side", ""]
+    if "modes" in charts:
+        out += _image(charts["modes"], "Lambda cold request per mode as a ratio to the plain ZIP")
+    rows = []
+    for label, modes in table.items():
+        for mode, figures in modes.items():
+            restore = figures.get("restore_ms")
+            rows.append(
+                [
+                    f"**{label}**",
+                    MODE_LABELS.get(mode, mode),
+                    f"restore {restore:.0f}" if restore is not None else _number(figures["init_ms"]),
+                    _number(figures["cold_request_ms"]),
+                    _ratio(figures["x_plain_zip"]),
+                    _ratio(figures["x_floor"])
+                    + ("" if figures["floor_mode"] in (None, mode) else f" ({figures['floor_mode']} floor)"),
+                    _number(figures["warm_p50_ms"], 1),
+                ]
+            )
+    out += _table(
+        ["function", "mode", "init / restore ms", "cold request ms", "x plain ZIP", "x floor (same mode)", "warm p50"],
+        rows,
+    )
+    out += _method(cold["methods"].get("modes", "see the Lambda method above."))
+    return out
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _faster(cold: Mapping[str, Any], charts: Mapping[str, str] | None = None) -> list[str]:
+    charts = charts or {}
     goals = cold["goals"]
     out = ["### Goals, as ratios measured in this run", ""]
     rows = [
@@ -489,12 +564,33 @@ def _faster(cold: Mapping[str, Any]) -> list[str]:
         ]
         for g in goals["optimized"]
     ]
+    rows += [
+        [
+            f"`{g['function']}` SnapStart cold request (the restore) ≤ {goals['snapstart_limit']:.2f} x the plain "
+            "ZIP's",
+            _ratio(g["ratio"])
+            + (f" (Restore Duration alone: {_ratio(g['restore_ratio'])})" if g.get("restore_ratio") else ""),
+            _yes(g["met"]),
+        ]
+        for g in goals.get("snapstart", [])
+    ]
+    rows += [
+        [
+            f"`{g['function']}` image (Web Adapter) cold request ≤ {goals['image_limit']:.2f} x the plain ZIP's",
+            _ratio(g["ratio"]),
+            _yes(g["met"]),
+        ]
+        for g in goals.get("image", [])
+    ]
     out += _table(["goal", "this run", "verdict"], rows)
     out += [
         "",
         "_Reported, never asserted: the tests only check that the figures are well-formed. The floor already pays "
         "for compiling FastAPI, pydantic and botocore, so a stage close to 1.0x has nothing of its own to lose._",
         "",
+    ]
+    out += _modes(cold, charts)
+    out += [
         "### Plain vs optimised package (`make deploy TARGET=lambda OPTIMIZE=1`)",
         "",
     ]

@@ -1,4 +1,5 @@
-"""Notebook 05's cold starts: the three stages on the local Lambda side by side, measured while you watch.
+"""Notebook 05's cold starts: the three stages on the local Lambda side by side, and one stage in the four
+Lambda modes, measured while you watch.
 
 `show(measure=True)` runs `python -m shopctl.compare --side-by-side` (plain package, optimised package and
 the floor, N=3; see cli.Options.side_by_side_run) in a child process, prints its progress lines as they come,
@@ -6,8 +7,12 @@ and returns a table of ratios and the chart. With measure=False — or when the 
 SHOP_SIDE_BY_SIDE=reference (the notebook tests: they must not spend minutes here) — it shows the stored
 reference report instead, labelled with the date and machine it was measured on.
 
-The reference is refreshed with `python -m shopctl.compare.side_by_side --store` (it measures, then copies the
-report.json into notebooks/reference/).
+`show_modes(measure=True, stage=…, modes=…)` does the same for `python -m shopctl.compare --lambda-modes`:
+one stage deployed to the local Lambda as the plain ZIP, with OPTIMIZE=1, with SNAPSTART=1 and as
+PACKAGE=image, N=2 cold starts each (about a minute); its reference is notebooks/reference/lambda-modes.json.
+
+The references are refreshed with `python -m shopctl.compare.side_by_side --store` (and `--store-modes`): it
+measures, then copies the report.json into notebooks/reference/.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from shopctl.paths import REPO_ROOT
 
 OUT = REPO_ROOT / "build" / "compare-side-by-side"
 REFERENCE = REPO_ROOT / "notebooks" / "reference" / "side-by-side.json"
+MODES_OUT = REPO_ROOT / "build" / "compare-lambda-modes"
+MODES_REFERENCE = REPO_ROOT / "notebooks" / "reference" / "lambda-modes.json"
 SKIP_ENV = "SHOP_SIDE_BY_SIDE"  # "reference": show the stored report, do not measure
 TIMEOUT_S = 900
 
@@ -78,9 +85,39 @@ class SideBySide:
         path.parent.mkdir(parents=True, exist_ok=True)
         return charts.coldstart_chart(self.report["coldstart"], path)
 
+    def modes_rows(self) -> list[tuple[str, ...]]:
+        """One row per function and mode: init (or restore), the cold request and its ratio to the plain ZIP."""
+        from shopctl.compare import cold_starts, report
+
+        table = self.report["coldstart"].get("lambda_modes") or cold_starts.modes_table(self.report["coldstart"])
+        rows = []
+        for label, modes in table.items():
+            for mode, figures in modes.items():
+                restore = figures.get("restore_ms")
+                rows.append(
+                    (
+                        f"**{label}**",
+                        report.MODE_LABELS.get(mode, mode),
+                        f"restore {restore:.0f}" if restore is not None else f"{figures['init_ms']:.0f}",
+                        f"{figures['cold_request_ms']:.0f}",
+                        f"{figures['x_plain_zip']:.2f}x" if figures["x_plain_zip"] is not None else "—",
+                    )
+                )
+        return rows
+
+    def modes_chart(self, path: Path | None = None) -> Path:
+        from shopctl.compare import charts, cold_starts
+
+        cold = self.report["coldstart"]
+        cold = {**cold, "lambda_modes": cold.get("lambda_modes") or cold_starts.modes_table(cold)}
+        path = path or MODES_OUT / "modes.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return charts.modes_chart(cold, path)
+
 
 VARIANTS = ("plain", "optimized")
 HEADER = ["function", "plain package: cold request (x floor)", "optimised (x floor)", "OPTIMIZE=1"]
+MODES_HEADER = ["function", "mode", "init / restore ms", "cold request ms", "x plain ZIP"]
 
 
 def _cell(stats: dict[str, Any] | None, ratio: float | None) -> str:
@@ -89,14 +126,14 @@ def _cell(stats: dict[str, Any] | None, ratio: float | None) -> str:
     return f"{stats['median']:.0f} ms" + (f" ({ratio:.2f}x)" if ratio is not None else "")
 
 
-def reference() -> dict[str, Any]:
-    return json.loads(REFERENCE.read_text())
+def reference(path: Path = REFERENCE) -> dict[str, Any]:
+    return json.loads(path.read_text())
 
 
-def measure(out: Path = OUT, *, say: Any = print) -> tuple[dict[str, Any], float]:
+def measure(out: Path = OUT, *, say: Any = print, args: tuple[str, ...] = ("--side-by-side",)) -> tuple[dict, float]:
     """Run the side-by-side measurement in a child process, echoing its progress; (report, seconds)."""
     started = time.monotonic()
-    command = [sys.executable, "-m", "shopctl.compare", "--side-by-side", "--out", str(out)]
+    command = [sys.executable, "-m", "shopctl.compare", *args, "--out", str(out)]
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "SHOP_RUN_DIR", "FORCE_COLOR")}
     with subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -116,34 +153,60 @@ def measure(out: Path = OUT, *, say: Any = print) -> tuple[dict[str, Any], float
 
 def show(measure_now: bool = True, *, say: Any = print) -> SideBySide:
     """Measure (unless told not to), else — or on failure — the stored reference."""
+    return _show(measure_now, say=say, out=OUT, args=("--side-by-side",), stored=REFERENCE)
+
+
+def show_modes(
+    measure_now: bool = True,
+    *,
+    stage: str = "clean",
+    modes: tuple[str, ...] | list[str] = ("plain", "optimized", "snapstart", "image"),
+    say: Any = print,
+) -> SideBySide:
+    """One stage in the Lambda modes asked for, measured now (unless told not to), else the stored reference."""
+    args = ("--lambda-modes", "--stages", stage, "--modes", ",".join(modes))
+    return _show(measure_now, say=say, out=MODES_OUT, args=args, stored=MODES_REFERENCE)
+
+
+def _show(measure_now: bool, *, say: Any, out: Path, args: tuple[str, ...], stored: Path) -> SideBySide:
     if measure_now and os.environ.get(SKIP_ENV) != "reference":
         try:
-            report, seconds = measure(say=say)
+            report, seconds = measure(out=out, say=say, args=args)
             return SideBySide(report, "measured now", seconds)
         except Exception as error:  # a failed measurement still shows the reference, with the reason
             return SideBySide(
-                reference(), "stored reference", None,
+                reference(stored), "stored reference", None,
                 f"Measuring failed ({str(error).splitlines()[0] if str(error) else type(error).__name__}); "
-                "run `python -m shopctl.compare --side-by-side` in a terminal for the whole message",
+                f"run `python -m shopctl.compare {' '.join(args)}` in a terminal for the whole message",
             )
     note = "measuring skipped ($SHOP_SIDE_BY_SIDE=reference)" if measure_now else ""
-    return SideBySide(reference(), "stored reference", None, note)
+    return SideBySide(reference(stored), "stored reference", None, note)
+
+
+STORE = {  # python -m shopctl.compare.side_by_side <flag>: what to measure, and where its reference goes
+    "--store": (OUT, ("--side-by-side",), REFERENCE),
+    "--store-modes": (MODES_OUT, ("--lambda-modes",), MODES_REFERENCE),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
-    if args != ["--store"]:
-        print("usage: python -m shopctl.compare.side_by_side --store   (measure, then keep it as the reference)")
+    if len(args) != 1 or args[0] not in STORE:
+        print(
+            "usage: python -m shopctl.compare.side_by_side --store | --store-modes   (measure, then keep it as the "
+            "reference)"
+        )
         return 2
+    out, measured_with, stored = STORE[args[0]]
     try:
-        report, seconds = measure()
+        report, seconds = measure(out, args=measured_with)
     except RuntimeError as error:
         print(f"error: the measurement failed: {error}", file=sys.stderr)
-        print("  hint: python -m shopctl.compare --side-by-side shows the whole run", file=sys.stderr)
+        print(f"  hint: python -m shopctl.compare {' '.join(measured_with)} shows the whole run", file=sys.stderr)
         return 1
-    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(OUT / "report.json", REFERENCE)
-    print(f"✓ {REFERENCE.relative_to(REPO_ROOT)}: measured {report['meta']['generated']} in {seconds:.0f} s")
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out / "report.json", stored)
+    print(f"✓ {stored.relative_to(REPO_ROOT)}: measured {report['meta']['generated']} in {seconds:.0f} s")
     return 0
 
 
