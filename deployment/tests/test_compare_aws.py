@@ -76,10 +76,10 @@ def test_env_aws_measures_lambda_only(capsys: pytest.CaptureFixture[str]) -> Non
     assert "ENV=aws measures Lambda cold starts only" in err and "hint:" in err
     args = cli.build_parser().parse_args(["--env", "aws"])
     assert cli.options_from(args).targets == ("lambda",)
-    assert cli.options_from(args).modes == cold_starts.ZIP_MODES  # SnapStart and the image: local only for now
-    assert cli.main(["--env", "aws", "--sections", "coldstart", "--modes", "plain,snapstart"]) == 1
+    assert cli.options_from(args).modes == ("plain", "optimized", "snapstart")  # the floor has no image in ECR
+    assert cli.main(["--env", "aws", "--sections", "coldstart", "--modes", "plain,image"]) == 1
     err = capsys.readouterr().err
-    assert "ENV=aws measures the ZIP modes only" in err and "MODES=plain,optimized" in err
+    assert "ENV=aws measures plain, optimized and snapstart" in err and "make coldstart PACKAGE=image ENV=aws" in err
 
 
 def test_env_aws_asks_before_creating_anything(
@@ -91,3 +91,19 @@ def test_env_aws_asks_before_creating_anything(
     assert code == 1 and "not confirmed" in err and "YES=1" in err
     assert "shop-floor" in out and "Lambda function shop-monolith" in out and "deleted at the end" in out
     assert not boto3.client("lambda").list_functions()["Functions"]  # nothing was created
+
+
+def test_the_snapstart_floor_on_aws_is_served_through_its_alias_and_deleted_after(
+    aws: None, aws_calls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cold_starts, "health", lambda url, auth, function, **_: None)  # moto runs no function
+    floor = cold_starts.FloorLambda(AWS_OPTIONS.platform(), tmp_path, AWS_OPTIONS)
+    floor.deploy("snapstart")
+    [created] = aws_calls.params("lambda", "CreateFunction")
+    assert created["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert aws_calls.params("lambda", "PublishVersion") and aws_calls.params("lambda", "CreateAlias")
+    [url] = aws_calls.params("lambda", "CreateFunctionUrlConfig")
+    assert url["Qualifier"] == "live" and url["AuthType"] == "AWS_IAM"
+    removed = floor.stop()
+    assert f"alias {cold_starts.FLOOR_FUNCTION}:live" in removed and f"function {cold_starts.FLOOR_FUNCTION}" in removed
+    assert not boto3.client("lambda").list_functions()["Functions"]

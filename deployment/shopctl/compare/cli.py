@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--modes",
         type=_csv(cold_starts.MODES, "mode"),
         default=None,
-        help="Lambda modes: plain,optimized,snapstart,image (default all four; ENV=aws: plain,optimized)",
+        help="Lambda modes: plain,optimized,snapstart,image (default all four; ENV=aws: the first three)",
     )
     parser.add_argument(
         "--env",
@@ -339,11 +339,11 @@ def options_from(args: argparse.Namespace) -> Options:
                 "ENV=aws measures Lambda cold starts only",
                 "drop COMPARE_TARGETS (or use COMPARE_TARGETS=lambda); ECS/EKS/local starts need ENV=local",
             )
-        modes = overrides.setdefault("modes", cold_starts.ZIP_MODES)
-        if [m for m in modes if m not in cold_starts.ZIP_MODES]:
+        modes = overrides.setdefault("modes", cold_starts.AWS_MODES)
+        if [m for m in modes if m not in cold_starts.AWS_MODES]:
             raise ShopctlError(
-                "ENV=aws measures the ZIP modes only (plain, optimized)",
-                "SnapStart and the image run on the local Lambda only for now: use MODES=plain,optimized",
+                "ENV=aws measures plain, optimized and snapstart (the floor has no image to compare the image with)",
+                "use MODES=plain,optimized,snapstart; time a stage's image with make coldstart PACKAGE=image ENV=aws",
             )
         overrides["floor_modes"] = modes
     if args.lambda_modes:

@@ -23,6 +23,7 @@ changes every round, and a ratio is the median of the per-round ratios.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -37,10 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 
-from shopctl.aws import iam, resources, state
+from shopctl.aws import clients, iam, resources, state
 from shopctl.aws.resources import TableNames, ensure_tables
 from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing as lambda_testing
@@ -60,10 +60,12 @@ FLOOR_ASGI = "floor_app.main:app"
 # The Lambda modes, in the order they are measured. The JSON key stays "variant" (reports written before
 # SnapStart and the image existed still render).
 MODES = ("plain", "optimized", "snapstart", "image")
-ZIP_MODES = ("plain", "optimized")  # what ENV=aws can measure today (lambda_target deploys only these there)
+ZIP_MODES = ("plain", "optimized")
+# ENV=aws: the floor has no container image in ECR, so the image mode is measured on the local Lambda only
+# (a stage's image on AWS: `make deploy … PACKAGE=image ENV=aws`, then `make coldstart … ENV=aws`).
+AWS_MODES = (*ZIP_MODES, "snapstart")
 FLOOR_IMAGE_FUNCTION = "shop-floor-image"  # Lambda cannot turn a ZIP function into an image one
 # SnapStart: an idle environment is reaped after this long, so the next request restores the snapshot again.
-RESTORE_IDLE_TIMEOUT_S = 1
 PROCESS_TARGETS = ("local", "ecs", "eks")
 TARGETS = ("lambda", *PROCESS_TARGETS)
 HEALTH_TIMEOUT_S = 45.0
@@ -86,9 +88,9 @@ METHODS = {
     "`image` (PACKAGE=image: the stage's container command behind the local Lambda Web Adapter; Init Duration = "
     "the server's time to a healthy /health). Within a mode the floor and every stage are interleaved as above; "
     "the stage is destroyed (tables kept) before a mode that changes the local Lambda's settings or the package "
-    "type. SnapStart's cold figure is the restore: after the configuration change the snapshot is taken by one "
-    f"untimed request, its environment is left to expire (idle timeout {RESTORE_IDLE_TIMEOUT_S} s), then the "
-    "timed request "
+    "type. SnapStart's cold figure is the restore: each cold start is forced as on AWS (a configuration "
+    "change published as a new version behind the alias `live`) and timed only once that version's snapshot is "
+    "ready (`coldstart.force_restore`, untimed), so the timed request "
     "restores a new environment from that snapshot (REPORT: Restore Duration, no Init Duration). `x plain ZIP` = "
     "the mode's median cold request / the plain ZIP's median of the same function (measured in another block of "
     "the run: a ratio of medians); `x floor` = per round, to the floor in the same mode (floor_app with "
@@ -270,65 +272,6 @@ def mode_options(
         optimize=mode == "optimized",
         snapstart=mode == "snapstart",
         package="image" if mode == "image" else "zip",
-        idle_timeout=RESTORE_IDLE_TIMEOUT_S if mode == "snapstart" else lambda_target.Options.idle_timeout,
-    )
-
-
-def local_status(url: str) -> dict[str, Any]:
-    return httpx.get(f"{url}/__lambda_local__/status", timeout=10.0).json()
-
-
-def wait_listening(url: str, hint: str, timeout: float = 30.0) -> None:
-    """Untimed: until the local Lambda answers its status endpoint."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            local_status(url)
-            return
-        if time.monotonic() > deadline:
-            raise ShopctlError(f"the local Lambda at {url} did not answer within {timeout:.0f} s", hint)
-        time.sleep(0.05)
-
-
-def measure_restore(subject: LambdaSubject, *, warm: int) -> coldstart.Row:
-    """One SnapStart cold start, timed as a restore: what `coldstart.measure` does, with two untimed steps
-    between the configuration change and the timed request.
-
-    The local Lambda takes the new configuration's snapshot on the first request after the change, so that
-    request pays for init *and* a restore. Here an untimed request has the snapshot taken, its environment
-    is left to expire (the SnapStart deployment's short idle timeout), and only then is a request timed: a
-    new environment restored from the snapshot, as every cold start of a published version is on AWS."""
-    function, url = subject.function, subject.url
-    coldstart.force_cold_start(function)
-    time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
-    # until coldstart waits for the snapshot itself: the untimed request that publishes the snapshot ...
-    health(url, subject.auth, function)
-    # ... and the wait until its environment has expired (the next request must restore a new one).
-    deadline = time.monotonic() + 30.0
-    while local_status(url)["environments"]:
-        if time.monotonic() > deadline:
-            raise ShopctlError(f"{function}: its idle environment did not expire", "see the local Lambda's log")
-        time.sleep(0.1)
-    since = int(time.time() * 1000) - 200  # after the untimed restore's REPORT (it is a second old by now)
-    status, first_ms = coldstart.invoke_url(url + subject.path, auth_type=subject.auth)
-    if status != 200:
-        raise ShopctlError(f"{function}: GET {subject.path} answered {status} after a restore", "see its log")
-    for _ in range(warm):
-        coldstart.invoke_url(url + subject.path, auth_type=subject.auth)
-    reports = coldstart.read_reports(function, since, expect=1 + warm)
-    cold = [r for r in reports if r.cold]
-    warm_ms = tuple(r.duration_ms for r in reports if not r.cold)
-    last = cold[-1] if cold else None
-    return coldstart.Row(
-        function,
-        1,
-        last.init_ms if last else None,
-        first_ms,
-        statistics.median(warm_ms) if warm_ms else None,
-        0.0,
-        last.duration_ms if last else None,
-        warm_ms,
-        last.restore_ms if last else None,
     )
 
 
@@ -337,18 +280,16 @@ def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say:
     so the ratios to the floor hold even when the absolute times drift; the order changes each round."""
     for i in range(1, n + 1):
         for subject in rotated(subjects, i - 1):
-            if subject.mode == "snapstart":  # locally only: lambda_target deploys SnapStart with ENV=local
-                row = measure_restore(subject, warm=warm)
-            else:
-                [row] = coldstart.measure(
-                    subject.function,
-                    subject.url,
-                    runs=1,
-                    warm=warm,
-                    path=subject.path,
-                    auth_type=subject.auth,
-                    quiet=True,
-                )
+            [row] = coldstart.measure(
+                subject.function,
+                subject.url,
+                runs=1,
+                warm=warm,
+                path=subject.path,
+                auth_type=subject.auth,
+                quiet=True,
+                snapstart=subject.mode == "snapstart",  # a restore: timed once the new snapshot is ready
+            )
             subject.rows.append(row)
             if row.restore_ms is not None:
                 init = f"restore {row.restore_ms:.0f} ms"
@@ -397,7 +338,9 @@ class FloorLambda:
         facts = {"variant": mode, "package": package_facts(package)}
         if self.options.env == "aws":
             self.bucket = artifacts.ensure_bucket()
-            url = lambda_target.ensure_function(self.function(package), self.bucket, self.options, lambda _: None)
+            # SnapStart: its URL is on the alias of a published version, as `make deploy SNAPSTART=1` does.
+            options = dataclasses.replace(self.options, snapstart=mode == "snapstart")
+            url = lambda_target.ensure_function(self.function(package), self.bucket, options, lambda _: None)
             url = url.rstrip("/")
             health(url, self.options.auth_type, FLOOR_FUNCTION)
             return LambdaSubject(label, FLOOR_FUNCTION, url, "/users?limit=1", facts, self.options.auth_type, mode)
@@ -410,8 +353,8 @@ class FloorLambda:
             timeout=lambda_target.TIMEOUT_S,
             memory=lambda_target.MEMORY_MB,
         )
-        boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
-        flags = ("--snapstart", "--idle-timeout", str(RESTORE_IDLE_TIMEOUT_S)) if mode == "snapstart" else ()
+        clients.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
+        flags = ("--snapstart",) if mode == "snapstart" else ()
         url = self._serve(FLOOR_FUNCTION, flags)
         return LambdaSubject(label, FLOOR_FUNCTION, url, "/users?limit=1", facts, mode=mode)
 
@@ -430,7 +373,7 @@ class FloorLambda:
             timeout=lambda_target.TIMEOUT_S,
             memory=lambda_target.MEMORY_MB,
         )
-        boto3.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_IMAGE_FUNCTION)
+        clients.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_IMAGE_FUNCTION)
         url = self._serve(FLOOR_IMAGE_FUNCTION, ())
         facts = {"variant": "image", "package": None, "image_command": command}
         return LambdaSubject("floor (image)", FLOOR_IMAGE_FUNCTION, url, "/users?limit=1", facts, mode="image")
@@ -445,8 +388,6 @@ class FloorLambda:
             # A new service fetches and unzips the code before it says "ready".
             self.service = lambda_testing.start(function, self.logs / f"{function}.log", *flags)
             self.service_args = (function, *flags)
-            # With SnapStart its log says "snapshot ready" before the server listens: wait for the server too.
-            wait_listening(self.service.url, f"see {self.service.log}")
         # Untimed: a running local Lambda fetches and unzips new code on the first request after a deploy.
         health(self.service.url, "NONE", function, hint=f"see {self.service.log}")
         return self.service.url
@@ -800,7 +741,7 @@ def lambda_env(aws_environ: dict[str, str], variables: dict[str, str]) -> dict[s
 def offline_environ() -> dict[str, str]:
     """ENV=aws: importing a handler must not reach the account (no stage calls AWS at import; if one
     started to, it would fail here instead of touching real resources)."""
-    region = boto3.session.Session().region_name or localaws.REGION
+    region = clients.region() or localaws.REGION
     return {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
         "AWS_ACCESS_KEY_ID": "offline",
@@ -875,10 +816,10 @@ def measure(
             "ENV=aws measures Lambda cold starts only",
             "use COMPARE_TARGETS=lambda with ENV=aws; ECS/EKS/local starts are measured with ENV=local",
         )
-    if env == "aws" and [m for m in modes if m not in ZIP_MODES]:
+    if env == "aws" and [m for m in modes if m not in AWS_MODES]:
         raise ShopctlError(
-            "ENV=aws measures the ZIP modes only (plain, optimized)",
-            "SnapStart and the image are deployed to the local Lambda only for now: use MODES=plain,optimized",
+            "ENV=aws measures plain, optimized and snapstart (the floor has no image to compare the image with)",
+            "use MODES=plain,optimized,snapstart; time a stage's image with make coldstart PACKAGE=image ENV=aws",
         )
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -901,7 +842,7 @@ def measure(
     try:
         methods = dict(METHODS)
         if env == "aws":
-            region = boto3.session.Session().region_name
+            region = clients.region()
             methods["lambda"] = METHODS["lambda_aws"].format(
                 runtime=f"python{python}", memory=lambda_target.MEMORY_MB, region=region
             )

@@ -160,7 +160,7 @@ class RunningLambda:
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "ready" in self.output():
+            if "ready: " in self.output():  # the service's own line (not SnapStart's "snapshot ready (…)")
                 return
             if self.proc.poll() is not None:
                 raise RuntimeError(f"lambda_local exited ({self.proc.returncode}):\n{self.output()}")
