@@ -236,9 +236,8 @@ def test_modes_choose_what_is_deployed_and_the_floor_follows() -> None:
     assert quick.modes == cold_starts.MODES and quick.floor_modes == ("plain",)
     snap = cold_starts.mode_options("snapstart", port=8123)
     assert (snap.snapstart, snap.optimize, snap.package, snap.port) == (True, False, "zip", 8123)
-    assert snap.idle_timeout == cold_starts.RESTORE_IDLE_TIMEOUT_S  # an idle environment expires: restores
     image = cold_starts.mode_options("image")
-    assert (image.package, image.snapstart, image.idle_timeout) == ("image", False, lambda_target.Options.idle_timeout)
+    assert (image.package, image.snapstart, image.optimize) == ("image", False, False)
     assert cold_starts.mode_options("optimized").optimize and not cold_starts.mode_options("plain").optimize
 
 
