@@ -508,6 +508,19 @@ def _modes(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str]:
     out = ["### Four Lambda modes side by side", ""]
     if "modes" in charts:
         out += _image(charts["modes"], "Lambda cold request per mode as a ratio to the plain ZIP")
+    rows = mode_rows(table)
+    out += _table(MODES_HEADER, rows)
+    out += _method(cold["methods"].get("modes", "see the Lambda method above."))
+    return out
+
+
+MODES_HEADER = [
+    "function", "mode", "init / restore ms", "cold request ms", "x plain ZIP", "x floor (same mode)", "warm p50",
+]  # fmt: skip
+
+
+def mode_rows(table: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+    """One row per function and mode (report.json's `lambda_modes`), as the report and notebook 05 show it."""
     rows = []
     for label, modes in table.items():
         for mode, figures in modes.items():
@@ -524,12 +537,7 @@ def _modes(cold: Mapping[str, Any], charts: Mapping[str, str]) -> list[str]:
                     _number(figures["warm_p50_ms"], 1),
                 ]
             )
-    out += _table(
-        ["function", "mode", "init / restore ms", "cold request ms", "x plain ZIP", "x floor (same mode)", "warm p50"],
-        rows,
-    )
-    out += _method(cold["methods"].get("modes", "see the Lambda method above."))
-    return out
+    return rows
 
 
 def _number(value: float | None, digits: int = 0) -> str:

@@ -86,24 +86,12 @@ class SideBySide:
         return charts.coldstart_chart(self.report["coldstart"], path)
 
     def modes_rows(self) -> list[tuple[str, ...]]:
-        """One row per function and mode: init (or restore), the cold request and its ratio to the plain ZIP."""
+        """One row per function and mode: init (or restore), the cold request and its ratio to the plain ZIP
+        (the report's columns, without the floor and warm ones)."""
         from shopctl.compare import cold_starts, report
 
         table = self.report["coldstart"].get("lambda_modes") or cold_starts.modes_table(self.report["coldstart"])
-        rows = []
-        for label, modes in table.items():
-            for mode, figures in modes.items():
-                restore = figures.get("restore_ms")
-                rows.append(
-                    (
-                        f"**{label}**",
-                        report.MODE_LABELS.get(mode, mode),
-                        f"restore {restore:.0f}" if restore is not None else f"{figures['init_ms']:.0f}",
-                        f"{figures['cold_request_ms']:.0f}",
-                        f"{figures['x_plain_zip']:.2f}x" if figures["x_plain_zip"] is not None else "—",
-                    )
-                )
-        return rows
+        return [tuple(row[: len(MODES_HEADER)]) for row in report.mode_rows(table)]
 
     def modes_chart(self, path: Path | None = None) -> Path:
         from shopctl.compare import charts, cold_starts
