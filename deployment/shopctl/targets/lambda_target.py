@@ -296,8 +296,12 @@ def _statement_ids(client: Any, name: str, qualifier: str | None = None) -> set[
 
 
 def _delete_function_url(name: str, qualifier: str | None = None) -> bool:
+    """Delete the Function URL of the function (or of its alias); False when there was none."""
+    client, where = clients.client("lambda"), _qualified(qualifier)
     try:
-        clients.client("lambda").delete_function_url_config(FunctionName=name, **_qualified(qualifier))
+        # Asked first: AWS refuses to delete a URL that is not there, but moto says yes to it.
+        client.get_function_url_config(FunctionName=name, **where)
+        client.delete_function_url_config(FunctionName=name, **where)
         return True
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
