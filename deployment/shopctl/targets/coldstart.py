@@ -247,5 +247,6 @@ def table(rows: list[Row]) -> str:
         restore = f"{r.restore_ms:.1f}" if r.restore_ms is not None else "-"
         p50 = f"{r.warm_p50_ms:.1f}" if r.warm_p50_ms is not None else "-"
         first = f"{r.first_request_ms:.1f}"
-        lines.append(f"{r.function:<28} {r.run:>3} {init:>9} {restore:>10} {first:>17} {p50:>12} {r.package_mb:>11.1f}")
+        size = f"{r.package_mb:.1f}" if r.package_mb else "image"  # an image function reports CodeSize 0
+        lines.append(f"{r.function:<28} {r.run:>3} {init:>9} {restore:>10} {first:>17} {p50:>12} {size:>11}")
     return "\n".join(lines)
