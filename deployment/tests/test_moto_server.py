@@ -61,3 +61,22 @@ def test_cancelled_transactions_do_not_undo_concurrent_writes(tables) -> None:
     assert cancelled == 60
     assert sorted(item["id"]["S"] for item in users) == sorted(written), "writes lost to a cancelled transaction"
     assert orders == [], "a cancelled transaction's Put is visible"
+
+
+def test_the_service_lookup_lists_moto_s_modules_once(monkeypatch) -> None:
+    import os
+
+    from moto import backends
+
+    from shopctl.local import moto_server
+
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)  # put back after
+    listed = list(backends.list_of_moto_modules())
+    moto_server.list_moto_modules_once()
+
+    def no_listing(path):
+        raise AssertionError(f"moto's folder listed again: {path}")
+
+    monkeypatch.setattr(os, "listdir", no_listing)  # what every request paid for before
+    assert list(backends.list_of_moto_modules()) == listed
+    assert {"dynamodb", "awslambda", "ssm"} <= set(backends.list_of_moto_modules())
