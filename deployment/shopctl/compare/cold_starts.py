@@ -363,7 +363,7 @@ class FloorLambda:
         stage's: the image's command in ImageConfig.Command, the adapter's readiness check on /health. Locally
         the image is this machine's Python; `--app-dir` puts floor_app on its path, as the image's workdir would."""
         if self.options.env == "aws":
-            raise ShopctlError("the image mode is measured with ENV=local only", "use MODES=plain,optimized")
+            raise ShopctlError("the image mode is measured with ENV=local only", "use MODES=plain,optimized,snapstart")
         command = ["python", "-m", "uvicorn", FLOOR_ASGI, "--app-dir", str(FLOOR_DIR.parent)]
         command += ["--host", "0.0.0.0", "--port", "8080"]
         lambda_testing.deploy_image(
@@ -471,7 +471,7 @@ MODE_NAMES = {
 
 
 def needs_fresh_deploy(previous: str | None, mode: str) -> bool:
-    """A running local Lambda keeps its settings (SnapStart, idle timeout) across deploys, and Lambda cannot
+    """A running local Lambda keeps its settings (SnapStart) across deploys, and Lambda cannot
     change a function's package type: moving into or out of those modes starts from a destroyed stage."""
     special = ("snapstart", "image")
     return previous is not None and previous != mode and (previous in special or mode in special)
