@@ -135,7 +135,7 @@ destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local process
 status: $(STAMP) ## List deployments (URL, local processes) and every project resource AWS holds, recorded or not (ENV=aws: your account)
 	@$(SHOPCTL) status --env $(ENV) --aws-port $(LOCAL_AWS_PORT)
 
-coldstart: $(STAMP) ## Force N cold starts of STAGE on TARGET=lambda and print Init Duration etc. from REPORT lines
+coldstart: $(STAMP) ## Force N cold starts of STAGE on TARGET=lambda and print Init (SnapStart: Restore) Duration etc. from REPORT lines
 	@$(SHOPCTL) coldstart $(DEPLOY_FLAGS) -n $(N)
 
 deploy-all: $(STAMP) ## Deploy all 3 stages to all 3 targets locally (9 side by side) and run the talk's flow on each
