@@ -1,10 +1,10 @@
 """`make test`: every suite, in four pytest processes side by side (this machine has 2 cores; the suites
 are CPU-bound, mostly in the local AWS and the apps they start, but each also waits on processes it starts).
 
-Shard "main": unit and integration tests, plus the contract and browser tests against the stages as `make
-run` serves them. Shard "deploy-code": the deploy code against moto and the local Lambda's tests. Shard
-"deployed": the contract and browser tests against the stages deployed to the local Lambda, ECS and EKS,
-the mixed deployment, and the exercises' checkers run on their reference solutions. Shard "workshop": the
+Shard "main": unit and integration tests, the contract and browser tests against the stages as `make run`
+serves them, the mixed deployment and the exercises' checkers run on their reference solutions. Shard
+"deploy-code": the deploy code against moto and the local Lambda's tests. Shard "deployed": the contract and
+browser tests against the stages deployed to the local Lambda, ECS and EKS. Shard "workshop": the
 notebooks executed, the reliability checks and the comparison report. Each shard that serves a stage starts
 its own local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments,
 runs one plain pytest with them instead (e.g. `-k users`).
@@ -25,17 +25,16 @@ import time
 # The third shard's suites mostly wait on processes they start (notebook kernels, load generators, cold
 # starts), so they run alongside the other two rather than after them.
 THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/test_compare_report.py"]
-# End-to-end suites with no stage served locally: they start their own servers, so they can run in the
-# shard that has the fewest seconds of work rather than in "main".
-BESIDE_DEPLOYED = ["tests/e2e", "tests/exercises/test_solutions.py"]
+# (tests/e2e and the exercises' solution checks start their own servers: they run in "main", which finishes
+# first otherwise — in "deployed" they made it the last shard by ~15 s.)
 # The deploy code's tests (pyproject.toml's last testpath): in-process moto accounts and local Lambda
 # functions, no stage served.
 MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-architecture/tests"]
 SHARDS = {
-    "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD + BESIDE_DEPLOYED)], "local"),
+    "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD)], "local"),
     "deploy-code": (["deployment/tests", "--ignore=deployment/tests/test_compare_report.py"], "local"),
     # The browser tests of an app deployed to the local Lambda share that deployment with the contract suite.
-    "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", *BESIDE_DEPLOYED, "-m", "e2e"],
+    "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", "-m", "e2e"],
                  "lambda,ecs,eks"),
     "workshop": (THIRD, "local"),
 }
