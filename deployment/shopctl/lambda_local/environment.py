@@ -165,16 +165,25 @@ class ExecutionEnvironment:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and self.state != "dead"
 
-    def start(self) -> Outcome | None:
-        """INIT: start the runtime and import the handler. Returns an Outcome only if init failed."""
-        if self.state == "dead":  # the service stopped before this environment got going
-            error = {"errorMessage": "the local Lambda service is stopping", "errorType": "Runtime.Unknown"}
-            return Outcome("init_error", 0.0, 0, error=error, error_type="Runtime.Unknown", status="error")
-        if self.snapshot is not None:
-            return self._restore(self.snapshot)
+    @staticmethod
+    def _stopped_before_init() -> Outcome:
+        """The service stopped before this environment got going."""
+        error = {"errorMessage": "the local Lambda service is stopping", "errorType": "Runtime.Unknown"}
+        return Outcome("init_error", 0.0, 0, error=error, error_type="Runtime.Unknown", status="error")
+
+    def _begin_init(self) -> float:
+        """The INIT phase starts: its log line; returns when (time.monotonic) for its duration."""
         self.state = "init"
         self._logs.put(self.stream, loglines.init_start_line(self._runtime_version, self.config.region))
-        started = time.monotonic()
+        return time.monotonic()
+
+    def start(self) -> Outcome | None:
+        """INIT: start the runtime and import the handler. Returns an Outcome only if init failed."""
+        if self.state == "dead":
+            return self._stopped_before_init()
+        if self.snapshot is not None:
+            return self._restore(self.snapshot)
+        started = self._begin_init()
         ours, theirs = socket.socketpair()
         env = environment_variables(
             self.config,

@@ -122,11 +122,8 @@ class WebAdapterEnvironment(ExecutionEnvironment):
 
     def start(self) -> Outcome | None:
         if self.state == "dead":
-            error = {"errorMessage": "the local Lambda service is stopping", "errorType": "Runtime.Unknown"}
-            return Outcome("init_error", 0.0, 0, error=error, error_type="Runtime.Unknown", status="error")
-        self.state = "init"
-        self._logs.put(self.stream, loglines.init_start_line(self._runtime_version, self.config.region))
-        started = time.monotonic()
+            return self._stopped_before_init()
+        started = self._begin_init()
         if not self.config.image_command:
             return self._init_failed(started, "Runtime.InvalidEntrypoint", "the image has no command to run")
         env = environment_variables(
