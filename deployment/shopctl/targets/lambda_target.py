@@ -144,21 +144,20 @@ class Function:
 
 @dataclass(frozen=True)
 class Code:
-    """What a function runs, for either package type: what create_function and update_function_code take, and
-    what tells whether the function already runs it."""
+    """What a function runs, for either package type: where the code is (create_function's `Code`, and
+    update_function_code's arguments alike), and what tells whether the function already runs it."""
 
     package_type: str  # "Zip" | "Image"
-    create: dict[str, str]  # create_function's Code: {"S3Bucket", "S3Key"} or {"ImageUri"}
-    update: dict[str, str]  # update_function_code's arguments
+    location: dict[str, str]  # {"S3Bucket", "S3Key"} or {"ImageUri"}
     identity: str  # a ZIP's CodeSha256, an image's URI (by digest)
 
     @classmethod
     def zip(cls, bucket: str, key: str, sha: str) -> Code:
-        return cls("Zip", {"S3Bucket": bucket, "S3Key": key}, {"S3Bucket": bucket, "S3Key": key}, sha)
+        return cls("Zip", {"S3Bucket": bucket, "S3Key": key}, sha)
 
     @classmethod
     def image(cls, uri: str) -> Code:
-        return cls("Image", {"ImageUri": uri}, {"ImageUri": uri}, uri)
+        return cls("Image", {"ImageUri": uri}, uri)
 
     def running(self, client: Any, name: str, current: dict[str, Any]) -> str:
         if self.package_type == "Zip":
@@ -197,7 +196,7 @@ def _ensure_function(
         iam.retry_while_role_propagates(
             lambda: client.create_function(
                 FunctionName=name,
-                Code=code.create,
+                Code=code.location,
                 PackageType=code.package_type,
                 Architectures=[options.architecture],
                 Tags=tags.as_dict(),
@@ -215,7 +214,7 @@ def _ensure_function(
         )
     changed = False
     if code.running(client, name, current) != code.identity:
-        client.update_function_code(FunctionName=name, **code.update)
+        client.update_function_code(FunctionName=name, **code.location)
         client.get_waiter("function_updated_v2").wait(FunctionName=name)
         changed = True
     seen = _seen_config(current)
