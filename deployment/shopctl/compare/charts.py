@@ -164,8 +164,11 @@ def modes_chart(cold: Mapping[str, Any], path: Path) -> Path:
         for x, v, m in zip(xs, values, ms, strict=True):
             if v:
                 ax.text(x, v + 0.02, f"{v:.2f}x\n{m:.0f} ms", ha="center", va="bottom", fontsize=6)
-    for limit, mode, text in ((0.25, "snapstart", "SnapStart goal ≤ 0.25x"), (1.2, "image", "image goal ≤ 1.2x")):
-        if mode in modes:
+    goals = cold.get("goals", {})
+    for mode, name in (("snapstart", "SnapStart"), ("image", "image")):
+        limit = goals.get(f"{mode}_limit")  # the goal the run reported against
+        if mode in modes and limit is not None:
+            text = f"{name} goal ≤ {limit:g}x"
             ax.axhline(limit, color=MODE_STYLE[mode][0], linestyle="--", linewidth=1)
             box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0}
             ax.text(-0.45, limit + 0.01, text, color=MODE_STYLE[mode][0], fontsize=7, ha="left", va="bottom", bbox=box)
