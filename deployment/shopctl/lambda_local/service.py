@@ -127,10 +127,14 @@ class LambdaService:
         local = f"python{self.python_version}"
         if config.runtime and config.runtime != local:
             say(f"note: {self.name} is configured for {config.runtime}; it runs here on the local {local}")
-        if self.snap_start and config.is_image:
-            say("note: the local Lambda does not snapshot image functions: their cold starts run init")
-        elif self.snap_start:
+        if self._snapshots(config):
             self._publish(config)
+        elif self.snap_start:
+            say("note: SnapStart does not apply to image functions: their cold starts run init")
+
+    def _snapshots(self, config: FunctionConfig) -> bool:
+        """SnapStart applies to this configuration (not to image functions: Lambda snapshots managed runtimes)."""
+        return self.snap_start and not config.is_image
 
     def _environment_kwargs(self) -> dict:
         return {
@@ -198,13 +202,12 @@ class LambdaService:
         self._in_request.active = True
         try:
             config, task_root, url = self.function.current()
-            restorable = self._snapshot_for(config) if self.snap_start and not config.is_image else None
+            restorable = self._snapshot_for(config) if self._snapshots(config) else None
         except FunctionNotFound:
             return events.json_response(404, {"Message": f"Function not found: {self.name}"}, request_id)
         finally:
             self._in_request.active = False
 
-        snapshot: Snapshot | None = None
         if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
             return events.error_response(request_id)
         snapshot = restorable
@@ -245,7 +248,7 @@ class LambdaService:
         changed one is seen — and with SnapStart its snapshot taken — without a request having to wait."""
         try:
             config, _, _ = self.function.current()
-            if self.snap_start and not config.is_image:
+            if self._snapshots(config):
                 self._snapshot_for(config)
         except Exception as error:  # the status still answers, with what it last knew
             say(f"status: could not refresh {self.name} ({error})")
