@@ -10,6 +10,7 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shopctl import errors
 from shopctl.aws import account, clients, resources
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local import localaws, run
@@ -212,7 +213,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shopctl", description="Run and deploy the workshop's three stages.")
+    parser = errors.ArgumentParser(prog="shopctl", description="Run and deploy the workshop's three stages.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     aws = sub.add_parser("local-aws", help="the local AWS (moto server)")

@@ -219,7 +219,10 @@ def test_bad_options_fail_with_one_line(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as exit_info:
         compare_cli.build_parser().parse_args(["--sections", "coupling,speed"])
     assert exit_info.value.code == 2
-    assert "unknown section speed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown section speed" in err
+    assert err.splitlines()[0].startswith("error: ") and err.splitlines()[1].startswith("  hint: ")
+    assert len(err.splitlines()) == 2  # no usage block: one line and a hint
     assert compare_cli.main(["--n", "0"]) == 1
     assert "--n must be at least 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):

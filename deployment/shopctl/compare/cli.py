@@ -30,6 +30,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shopctl import errors
 from shopctl.aws import account
 from shopctl.compare import charts, cold_starts, coupling, report, testcost
 from shopctl.errors import ShopctlError, unexpected
@@ -267,7 +268,7 @@ def _csv(allowed: tuple[str, ...], what: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = errors.ArgumentParser(
         prog="python -m shopctl.compare",
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
+from shopctl import errors
 from shopctl.errors import ShopctlError
 from shopctl.local import localaws
 from shopctl.local.serving import TARGETS
@@ -213,7 +214,7 @@ def verify(
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(prog="shopctl verify", description=__doc__.splitlines()[0])
+    parser = parser or errors.ArgumentParser(prog="shopctl verify", description=__doc__.splitlines()[0])
     parser.add_argument("--stages", help=f"comma-separated, default all: {','.join(STAGES)}")
     parser.add_argument("--targets", help=f"comma-separated, default all: {','.join(TARGETS)}")
     parser.add_argument("--checks", help=f"comma-separated, default all: {','.join(CHECKS)}")

@@ -18,7 +18,6 @@ are in the diff) and `python -m shopctl.workshop.exercises reset <name>`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shopctl import errors
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT
 
@@ -515,7 +515,7 @@ def _print_verdicts(verdicts: list[Verdict], solutions: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopctl.workshop.exercises", description=__doc__.splitlines()[0])
+    parser = errors.ArgumentParser(prog="python -m shopctl.workshop.exercises", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="every exercise with its notebook and status; exit 1 unless all pass")
     listing.add_argument("--solutions", action="store_true", help="check each reference solution in a scratch copy")

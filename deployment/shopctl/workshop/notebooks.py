@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopctl import errors
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT
 
@@ -244,7 +245,7 @@ def _strip(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopctl.workshop.notebooks", description=__doc__.splitlines()[0])
+    parser = errors.ArgumentParser(prog="python -m shopctl.workshop.notebooks", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks (and render HTML)")
     run.add_argument("names", nargs="*", help="notebooks to run (default: all), e.g. 01 or 01-monolith")
