@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import uuid
 
 import boto3
@@ -287,3 +288,25 @@ def test_make_deploy_refuses_snapstart_on_an_old_python_before_asking_for_creden
     assert cli.main(argv) != 0
     err = capsys.readouterr().err
     assert "SnapStart needs Python 3.12 or later" in err and "credentials" not in err
+
+
+def test_a_run_reads_the_reports_of_its_own_requests_not_an_earlier_run_s(aws):
+    """`make coldstart` reads REPORT lines from a second before its request (clock slack): an earlier run's
+    can be there, and this run's may not be shipped yet — it waits for its own, by request id."""
+    logs = boto3.client("logs")
+    group, now = "/aws/lambda/shop-clean", int(time.time() * 1000)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+
+    def report(request_id: str, ts: int, cold: str = "") -> dict:
+        line = f"REPORT RequestId: {request_id}\tDuration: 2.00 ms\tBilled Duration: 3 ms\tMemory Size: 512 MB\t"
+        return {"timestamp": ts, "message": line + f"Max Memory Used: 80 MB{cold}"}
+
+    earlier = [report("old-cold", now - 900, "\tRestore Duration: 9.00 ms"), report("old-warm", now - 800)]
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=earlier)
+    ours = [report("new-cold", now - 10, "\tRestore Duration: 7.00 ms"), report("new-warm", now)]
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=ours)
+    found = coldstart.read_reports("shop-clean", now - 1000, request_ids=["new-cold", "new-warm"], timeout=1)
+    assert [r.request_id for r in found] == ["new-cold", "new-warm"] and found[0].restore_ms == 7.0
+    waited = coldstart.read_reports("shop-clean", now - 1000, request_ids=["new-cold", "not-yet"], timeout=0.5)
+    assert [r.request_id for r in waited] == ["new-cold"]  # gave up after the timeout, an earlier run's not taken

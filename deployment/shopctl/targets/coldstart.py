@@ -65,10 +65,16 @@ def parse_report(message: str, timestamp: int = 0) -> Report | None:
 
 
 def read_reports(
-    function_name: str, since_ms: int, *, expect: int = 0, timeout: float = 15.0, from_cold: bool = False
+    function_name: str,
+    since_ms: int,
+    *,
+    expect: int = 0,
+    timeout: float = 15.0,
+    request_ids: list[str] | None = None,
 ) -> list[Report]:
     """REPORT lines of `function_name` logged since `since_ms`, oldest first; waits for `expect` of them —
-    with `from_cold`, for `expect` counted from the last cold start on (what came before it is returned too)."""
+    or, given `request_ids`, for the reports of exactly those requests (`since_ms` keeps a second of slack
+    for clocks, so it may reach into an earlier run's)."""
     logs = clients.client("logs")
     deadline = time.monotonic() + timeout
     while True:
@@ -88,17 +94,23 @@ def read_reports(
                 break
             kwargs["nextToken"] = page["nextToken"]
         reports.sort(key=lambda r: r.timestamp)
-        counted = len(reports)
-        if from_cold:
-            colds = [i for i, r in enumerate(reports) if r.cold]
-            counted = len(reports) - colds[-1] if colds else 0
-        if counted >= expect or time.monotonic() > deadline:
+        if request_ids is not None:
+            reports = [r for r in reports if r.request_id in request_ids]
+            expect = len(request_ids)
+        if len(reports) >= expect or time.monotonic() > deadline:
             return reports
         time.sleep(0.3)
 
 
 def invoke_url(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> tuple[int, float]:
     """GET `url`; signs with SigV4 when the Function URL uses AWS_IAM auth. Returns (status, ms)."""
+    status, ms, _ = invoke(url, auth_type=auth_type, timeout=timeout)
+    return status, ms
+
+
+def invoke(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> tuple[int, float, str]:
+    """`invoke_url`, plus the invocation's request id (a Function URL answers it as x-amzn-requestid; the
+    REPORT line in CloudWatch Logs carries the same id)."""
     headers: dict[str, str] = {}
     if auth_type == "AWS_IAM":
         session = clients.session()
@@ -109,7 +121,8 @@ def invoke_url(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> t
         headers = dict(request.headers)
     started = time.perf_counter()
     response = httpx.get(url, headers=headers, timeout=timeout)
-    return response.status_code, (time.perf_counter() - started) * 1000
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return response.status_code, elapsed_ms, response.headers.get("x-amzn-requestid", "")
 
 
 def force_cold_start(function_name: str) -> None:
@@ -198,20 +211,20 @@ def measure(
             force_cold_start(function_name)
             time.sleep(1.1)  # the local Lambda re-reads the configuration at most once a second
         since = int(time.time() * 1000) - 1000
-        status, first_ms = invoke_url(url + path, auth_type=auth_type)
+        status, first_ms, first_id = invoke(url + path, auth_type=auth_type)
         if status != 200:
             raise ShopctlError(
                 f"{function_name}: GET {path} answered {status} after a cold start",
                 "check the function's logs (make status shows where)",
             )
-        for _ in range(warm):
-            invoke_url(url + path, auth_type=auth_type)
-        # `since` leaves a second of slack for clocks, so a fast earlier run's requests can be in it: wait for
-        # this run's cold start and its warm requests, counted from that cold start.
-        reports = read_reports(function_name, since, expect=1 + warm, from_cold=True)
+        ids = [first_id, *(invoke(url + path, auth_type=auth_type)[2] for _ in range(warm))]
+        # This run's reports by their request ids: `since` leaves a second of slack for clocks, so a fast
+        # earlier run's can be in it too (without ids, the last 1 + warm reports logged).
+        if all(ids):
+            reports = read_reports(function_name, since, request_ids=ids)
+        else:
+            reports = read_reports(function_name, since, expect=1 + warm)[-(1 + warm) :]
         cold = [r for r in reports if r.cold]
-        if cold:  # `since` leaves a second of slack for clocks: what came before this run's cold start is not its
-            reports = reports[reports.index(cold[-1]) :]
         warm_durations = [r.duration_ms for r in reports if not r.cold]
         size = client.get_function_configuration(FunctionName=function_name)["CodeSize"] / 1e6
         row = Row(
