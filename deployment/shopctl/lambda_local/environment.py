@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shopctl.lambda_local import logs as loglines
 from shopctl.lambda_local.function import FunctionConfig
@@ -177,6 +177,17 @@ class ExecutionEnvironment:
         self._logs.put(self.stream, loglines.init_start_line(self._runtime_version, self.config.region))
         return time.monotonic()
 
+    def _variables(self, **extra: Any) -> dict[str, str]:
+        """The process environment Lambda gives this function's runtime (see environment_variables)."""
+        return environment_variables(
+            self.config,
+            stream=self.stream,
+            task_root=self.task_root,
+            runtime_dir=self._runtime_dir,
+            inherited=self._inherited,
+            **extra,
+        )
+
     def start(self) -> Outcome | None:
         """INIT: start the runtime and import the handler. Returns an Outcome only if init failed."""
         if self.state == "dead":
@@ -185,14 +196,7 @@ class ExecutionEnvironment:
             return self._restore(self.snapshot)
         started = self._begin_init()
         ours, theirs = socket.socketpair()
-        env = environment_variables(
-            self.config,
-            stream=self.stream,
-            task_root=self.task_root,
-            runtime_dir=self._runtime_dir,
-            inherited=self._inherited,
-            snap_start=self._takes_snapshot,
-        )
+        env = self._variables(snap_start=self._takes_snapshot)
         argv = [self._python, "-I", "-S", "-X", "utf8", str(self._runtime_dir / "bootstrap.py")]
         try:
             self.proc = subprocess.Popen(

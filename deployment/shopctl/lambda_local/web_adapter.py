@@ -35,7 +35,6 @@ from shopctl.lambda_local.environment import (
     Outcome,
     _exit_reason,
     _peak_rss_mb,
-    environment_variables,
 )
 from shopctl.local.net import free_port
 
@@ -126,13 +125,7 @@ class WebAdapterEnvironment(ExecutionEnvironment):
         started = self._begin_init()
         if not self.config.image_command:
             return self._init_failed(started, "Runtime.InvalidEntrypoint", "the image has no command to run")
-        env = environment_variables(
-            self.config,
-            stream=self.stream,
-            task_root=self.task_root,
-            runtime_dir=self._runtime_dir,
-            inherited=self._inherited,
-        )
+        env = self._variables()
         env.update({"AWS_LWA_PORT": str(self.port), "PORT": str(self.port), "UVICORN_PORT": str(self.port)})
         argv = command_for(self.config.image_command, python=self._python, port=self.port)
         try:
