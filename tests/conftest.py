@@ -18,6 +18,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.local import localaws
 from shopctl.local.serving import Deployed, serve
 from tests.support.targets import TARGETS, LocalStages
@@ -52,5 +53,5 @@ def deployment(
 
 @pytest.fixture
 def api(deployment: Deployed) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.base_url, timeout=30.0) as client:
+    with httpclient.client(base_url=deployment.base_url, timeout=30.0) as client:
         yield client

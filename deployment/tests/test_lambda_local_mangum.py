@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.lambda_local import testing
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,7 @@ def fastapi_fn(local_aws, tmp_path_factory):
 
 
 def test_path_query_and_cookies_reach_the_app(fastapi_fn):
-    response = httpx.get(f"{fastapi_fn.url}/items/42?q=a&q=b%20c", headers={"cookie": "a=1; b=2"}, timeout=30)
+    response = httpclient.get(f"{fastapi_fn.url}/items/42?q=a&q=b%20c", headers={"cookie": "a=1; b=2"}, timeout=30)
     assert response.status_code == 200, response.text
     assert response.json() == {
         "item_id": 42,
@@ -62,27 +62,27 @@ def test_path_query_and_cookies_reach_the_app(fastapi_fn):
 
 
 def test_app_errors_are_http_responses_not_lambda_errors(fastapi_fn):
-    assert httpx.get(f"{fastapi_fn.url}/nowhere", timeout=30).status_code == 404
-    invalid = httpx.get(f"{fastapi_fn.url}/items/not-a-number", timeout=30)
+    assert httpclient.get(f"{fastapi_fn.url}/nowhere", timeout=30).status_code == 404
+    invalid = httpclient.get(f"{fastapi_fn.url}/items/not-a-number", timeout=30)
     assert invalid.status_code == 422
     assert invalid.json()["detail"][0]["loc"] == ["path", "item_id"]
 
 
 def test_binary_and_text_bodies_round_trip(fastapi_fn):
     payload = bytes(range(256))
-    binary = httpx.post(
+    binary = httpclient.post(
         f"{fastapi_fn.url}/echo",
         content=payload,
         headers={"content-type": "application/octet-stream"},
         timeout=30,
     )
     assert binary.status_code == 200 and binary.content == payload
-    text = httpx.post(f"{fastapi_fn.url}/echo", json={"é": [1, 2]}, timeout=30)
+    text = httpclient.post(f"{fastapi_fn.url}/echo", json={"é": [1, 2]}, timeout=30)
     assert text.json() == {"é": [1, 2]}
 
 
 def test_set_cookie_headers_come_back_one_per_cookie(fastapi_fn):
-    response = httpx.get(f"{fastapi_fn.url}/login", timeout=30)
+    response = httpclient.get(f"{fastapi_fn.url}/login", timeout=30)
     assert response.json() == {"ok": True}
     cookies = response.headers.get_list("set-cookie")
     assert len(cookies) == 2 and cookies[0].startswith("session=abc") and cookies[1].startswith("theme=dark")

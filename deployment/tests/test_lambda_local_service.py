@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.lambda_local import testing
 
 pytestmark = pytest.mark.e2e
@@ -127,8 +127,8 @@ def alive(pid: int) -> bool:
 
 def test_cold_start_then_warm_reuse_with_lambda_logs(fleet):
     fn = fleet["warm"]
-    first = httpx.get(f"{fn.url}/hello?x=1")
-    second = httpx.get(f"{fn.url}/hello")
+    first = httpclient.get(f"{fn.url}/hello?x=1")
+    second = httpclient.get(f"{fn.url}/hello")
     assert first.status_code == second.status_code == 200
     assert first.json()["greeting"] == "hi"
     assert first.json()["stream"] == second.json()["stream"]  # the same (warm) execution environment
@@ -161,7 +161,7 @@ def test_cold_start_then_warm_reuse_with_lambda_logs(fleet):
 
 def test_configuration_or_code_change_forces_a_cold_start(fleet):
     configured, redeployed = fleet["config"], fleet["redeploy"]
-    before = {fn.name: httpx.get(f"{fn.url}/").json() for fn in (configured, redeployed)}
+    before = {fn.name: httpclient.get(f"{fn.url}/").json() for fn in (configured, redeployed)}
     boto3.client("lambda").update_function_configuration(
         FunctionName=configured.name, Environment={"Variables": {"GREETING": "changed"}}
     )
@@ -169,13 +169,13 @@ def test_configuration_or_code_change_forces_a_cold_start(fleet):
     testing.deploy(redeployed.name, new_code, variables={"GREETING": "hi"})  # a re-deploy
     time.sleep(1.05)  # the configuration is re-read at most once a second
 
-    after = httpx.get(f"{configured.url}/")
+    after = httpclient.get(f"{configured.url}/")
     assert after.json()["greeting"] == "changed"
     assert after.json()["stream"] != before[configured.name]["stream"]
     messages = testing.wait_for_logs(configured.name, lambda m: len(reports(m)) >= 2)
     assert "Init Duration" in report_for(messages, after.headers["x-amzn-requestid"])
 
-    after_deploy = httpx.get(f"{redeployed.url}/").json()
+    after_deploy = httpclient.get(f"{redeployed.url}/").json()
     assert after_deploy["version"] == "v2"
     assert after_deploy["stream"] != before[redeployed.name]["stream"]
     assert not any(alive(old["pid"]) for old in before.values())  # the old environments are gone
@@ -184,7 +184,7 @@ def test_configuration_or_code_change_forces_a_cold_start(fleet):
 def test_concurrent_requests_get_their_own_environments_and_excess_is_throttled(fleet):
     fn = fleet["concurrency"]
     with ThreadPoolExecutor(3) as pool:
-        responses = list(pool.map(lambda _: httpx.get(f"{fn.url}/sleep?s=0.8", timeout=10), range(3)))
+        responses = list(pool.map(lambda _: httpclient.get(f"{fn.url}/sleep?s=0.8", timeout=10), range(3)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200, 200, 429]
     throttled = next(r for r in responses if r.status_code == 429)
@@ -198,10 +198,10 @@ def test_concurrent_requests_get_their_own_environments_and_excess_is_throttled(
 
 def test_unhandled_exception_is_a_502_logged_like_lambda(fleet):
     fn = fleet["shared"]
-    boom = httpx.get(f"{fn.url}/boom")
+    boom = httpclient.get(f"{fn.url}/boom")
     assert boom.status_code == 502
     assert boom.json() == {"Message": "Internal Server Error"}
-    after = httpx.get(f"{fn.url}/hello")
+    after = httpclient.get(f"{fn.url}/hello")
     assert after.status_code == 200  # the environment survives a function error
 
     request_id = boom.headers["x-amzn-requestid"]
@@ -210,21 +210,21 @@ def test_unhandled_exception_is_a_502_logged_like_lambda(fleet):
     assert "Traceback (most recent call last):" in error and 'raise ValueError("boom")' in error
     assert "Status:" not in report_for(messages, request_id)
 
-    crash = httpx.get(f"{fn.url}/exit")  # the runtime process itself dies
+    crash = httpclient.get(f"{fn.url}/exit")  # the runtime process itself dies
     assert crash.status_code == 502
     messages = testing.wait_for_logs(fn.name, lambda m: len(reports(m)) >= 3)
     report = report_for(messages, crash.headers["x-amzn-requestid"])
     assert "Status: error\tError Type: Runtime.ExitError" in report
     assert any("Runtime exited with error: exit status 3" in m for m in messages)
-    fresh = httpx.get(f"{fn.url}/hello")
+    fresh = httpclient.get(f"{fn.url}/hello")
     assert fresh.status_code == 200 and fresh.json()["stream"] != after.json()["stream"]
 
 
 def test_timeout_kills_the_environment(fleet):
     fn = fleet["timeout"]
-    warm = httpx.get(f"{fn.url}/hello").json()
+    warm = httpclient.get(f"{fn.url}/hello").json()
     started = time.monotonic()
-    slow = httpx.get(f"{fn.url}/sleep?s=10", timeout=10)
+    slow = httpclient.get(f"{fn.url}/sleep?s=10", timeout=10)
     assert slow.status_code == 502
     assert time.monotonic() - started < 3
     messages = testing.wait_for_logs(fn.name, lambda m: len(reports(m)) >= 2)
@@ -232,7 +232,7 @@ def test_timeout_kills_the_environment(fleet):
     assert any(m.endswith(f" {request_id} Task timed out after 1.00 seconds\n") for m in messages)
     assert "Status: timeout" in report_for(messages, request_id)
     assert not alive(warm["pid"])
-    after = httpx.get(f"{fn.url}/hello")
+    after = httpclient.get(f"{fn.url}/hello")
     assert after.status_code == 200 and after.json()["stream"] != warm["stream"]
 
 
@@ -248,7 +248,7 @@ def test_init_failures_are_502_with_the_runtime_error(fleet, scenario, error_typ
     fn = fleet[scenario]
     for _ in range(2):  # every request tries a fresh environment, and none hangs
         started = time.monotonic()
-        response = httpx.get(f"{fn.url}/hello", timeout=10)
+        response = httpclient.get(f"{fn.url}/hello", timeout=10)
         assert response.status_code == 502
         assert time.monotonic() - started < 5
     messages = testing.wait_for_logs(fn.name, lambda m: len(reports(m)) >= 2)
@@ -263,7 +263,7 @@ def test_init_failures_are_502_with_the_runtime_error(fleet, scenario, error_typ
 
 def test_the_environment_is_isolated_and_looks_like_lambda(fleet):
     fn = fleet["shared"]
-    response = httpx.get(f"{fn.url}/inside")
+    response = httpclient.get(f"{fn.url}/inside")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"  # a plain dict: Lambda infers the rest
     inside = response.json()
@@ -302,17 +302,17 @@ def test_the_environment_is_isolated_and_looks_like_lambda(fleet):
 
 def test_idle_environments_are_recycled_and_sigterm_stops_everything(fleet):
     fn = fleet["idle"]
-    first = httpx.get(f"{fn.url}/hello").json()
+    first = httpclient.get(f"{fn.url}/hello").json()
     deadline = time.monotonic() + 3
     while fn.status()["environments"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fn.status()["environments"] == []
     assert not alive(first["pid"])
-    again = httpx.get(f"{fn.url}/hello").json()
+    again = httpclient.get(f"{fn.url}/hello").json()
     assert again["stream"] != first["stream"]  # cold again
 
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda _: httpx.get(f"{fn.url}/sleep?s=0.3"), range(2)))
+        list(pool.map(lambda _: httpclient.get(f"{fn.url}/sleep?s=0.3"), range(2)))
     pids = [env["pid"] for env in fn.status()["environments"]]
     assert pids and all(alive(pid) for pid in pids)
     assert fn.stop() == 0  # SIGTERM: a clean shutdown
@@ -326,8 +326,8 @@ def test_garbage_gets_a_4xx_and_the_service_keeps_serving(fleet):
         sock.sendall(b"\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n")
         reply = sock.recv(1024)
     assert reply.startswith(b"HTTP/1.1 4")
-    assert httpx.get(f"{fn.url}/__lambda_local__/nope").status_code == 404
-    response = httpx.post(f"{fn.url}/hello", content=b"\xff\xfe binary", headers={"content-type": "x/y"})
+    assert httpclient.get(f"{fn.url}/__lambda_local__/nope").status_code == 404
+    response = httpclient.post(f"{fn.url}/hello", content=b"\xff\xfe binary", headers={"content-type": "x/y"})
     assert response.status_code == 200
     status = fn.status()
     assert status["function"] == fn.name and len(status["environments"]) == 1

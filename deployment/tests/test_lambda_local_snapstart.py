@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.aws import resources
 from shopctl.lambda_local import testing
 from shopctl.stages import get_stage
@@ -185,7 +186,7 @@ def table_env(tables: resources.TableNames) -> dict[str, str]:
 def two_restored(fn: testing.RunningLambda, path: str = "/slow") -> list[httpx.Response]:
     """Two requests at once: each needs an execution environment of its own, so two restores."""
     with ThreadPoolExecutor(2) as pool:
-        responses = list(pool.map(lambda _: httpx.get(f"{fn.url}{path}", timeout=30), range(2)))
+        responses = list(pool.map(lambda _: httpclient.get(f"{fn.url}{path}", timeout=30), range(2)))
     assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
     assert responses[0].json()["pid"] != responses[1].json()["pid"]
     return responses
@@ -218,8 +219,8 @@ def test_restored_cold_start_reports_restore_duration_and_warm_neither(functions
     status = fn.status()
     snapshot = status["snapshot"]
     assert status["snapStart"] is True and snapshot["state"] == "snapshot"
-    response = httpx.get(f"{fn.url}/one", timeout=30)
-    again = httpx.get(f"{fn.url}/two", timeout=30)  # the environment of `response`, or one of the earlier
+    response = httpclient.get(f"{fn.url}/one", timeout=30)
+    again = httpclient.get(f"{fn.url}/two", timeout=30)  # the environment of `response`, or one of the earlier
     ids = [r.headers["x-amzn-requestid"] for r in (response, again)]
     messages = testing.wait_for_logs(
         fn.name, lambda m: all(any(line.startswith(f"REPORT RequestId: {i}") for line in m) for i in ids)
@@ -249,18 +250,18 @@ def test_restored_cold_start_reports_restore_duration_and_warm_neither(functions
 def test_a_restored_environment_that_exits_is_reported_with_its_exit_status(functions):
     """The snapshot, the restored environment's parent, reaps it and tells the service how it ended."""
     fn = functions["pitfall"]
-    response = httpx.get(f"{fn.url}/exit", timeout=30)
+    response = httpclient.get(f"{fn.url}/exit", timeout=30)
     assert response.status_code == 502
     request_id = response.headers["x-amzn-requestid"]
     messages = testing.wait_for_logs(fn.name, lambda m: any(request_id in x and "REPORT" in x for x in m))
     assert f"RequestId: {request_id} Error: Runtime exited with error: exit status 3\nRuntime.ExitError\n" in messages
     assert fn.status()["snapshot"]["state"] == "snapshot"  # the snapshot itself is untouched
-    assert httpx.get(f"{fn.url}/", timeout=30).status_code == 200  # and restores again
+    assert httpclient.get(f"{fn.url}/", timeout=30).status_code == 200  # and restores again
 
 
 def test_a_failing_after_restore_hook_fails_the_cold_start_not_the_snapshot(functions):
     fn = functions["broken-hook"]
-    response = httpx.get(f"{fn.url}/", timeout=30)
+    response = httpclient.get(f"{fn.url}/", timeout=30)
     assert response.status_code == 502
     messages = testing.wait_for_logs(fn.name, lambda m: any(x.startswith("REPORT ") for x in m))
     assert any(m.startswith("[ERROR] ZeroDivisionError: division by zero") for m in messages)
@@ -295,7 +296,7 @@ def test_clean_stage_uuid4_ids_stay_unique_across_restores(functions):
     with ThreadPoolExecutor(2) as pool:
         responses = list(
             pool.map(
-                lambda i: httpx.post(
+                lambda i: httpclient.post(
                     f"{fn.url}/users", json={"name": f"Ada {i}", "email": f"ada{i}@example.com"}, timeout=30
                 ),
                 range(2),
@@ -310,7 +311,8 @@ def test_clean_stage_uuid4_ids_stay_unique_across_restores(functions):
 
 def test_clean_stage_holds_no_connection_made_before_the_snapshot(functions):
     fn = functions["clean"]
-    assert httpx.post(f"{fn.url}/users", json={"name": "Bo", "email": "bo@example.com"}, timeout=30).status_code == 201
+    created = httpclient.post(f"{fn.url}/users", json={"name": "Bo", "email": "bo@example.com"}, timeout=30)
+    assert created.status_code == 201
     status = fn.status()
     snapshot_sockets = _tcp_connections(status["snapshot"]["pid"])
     for env in status["environments"]:
@@ -359,7 +361,7 @@ def test_the_socket_check_sees_a_connection_shared_with_the_snapshot(functions):
     """What the check above would catch: without a hook, the connection opened at init is the very
     socket of the snapshot (the runtime's own control socket is not: each restore gets a new one)."""
     fn = functions["pitfall"]
-    assert httpx.get(f"{fn.url}/", timeout=30).status_code == 200
+    assert httpclient.get(f"{fn.url}/", timeout=30).status_code == 200
     status = fn.status()
     snapshot_sockets = _tcp_connections(status["snapshot"]["pid"])
     for env in status["environments"]:

@@ -15,6 +15,7 @@ import uuid
 import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.aws import resources
 from shopctl.lambda_local import testing, web_adapter
 from shopctl.stages import get_stage
@@ -113,11 +114,11 @@ def _same(zip_response: httpx.Response, image_response: httpx.Response) -> None:
 @pytest.mark.e2e
 def test_the_image_answers_as_the_zip_does(clean):
     zip_url, image_url = clean["zip"].url, clean["image"].url
-    created = httpx.post(f"{image_url}/users", json={"name": "Ada", "email": "ada@example.com"}, timeout=30)
+    created = httpclient.post(f"{image_url}/users", json={"name": "Ada", "email": "ada@example.com"}, timeout=30)
     assert created.status_code == 201, created.text
     user = created.json()
     order = {"user_id": user["id"], "product": "book", "quantity": 2}
-    made = httpx.post(f"{zip_url}/orders", json=order, timeout=30)
+    made = httpclient.post(f"{zip_url}/orders", json=order, timeout=30)
     assert made.status_code == 201, made.text
     for method, path, body in [
         ("GET", "/health", None),
@@ -129,19 +130,19 @@ def test_the_image_answers_as_the_zip_does(clean):
         ("GET", "/no/such/route", None),
     ]:
         responses = [
-            httpx.request(method, f"{url}{path}", json=body, timeout=30) for url in (zip_url, image_url)
+            httpclient.request(method, f"{url}{path}", json=body, timeout=30) for url in (zip_url, image_url)
         ]
         _same(*responses)
-    gone = httpx.delete(f"{image_url}/orders/{made.json()['id']}", timeout=30)
+    gone = httpclient.request("DELETE", f"{image_url}/orders/{made.json()['id']}", timeout=30)
     assert gone.status_code == 204
-    assert httpx.get(f"{zip_url}/orders/{made.json()['id']}", timeout=30).status_code == 404
+    assert httpclient.get(f"{zip_url}/orders/{made.json()['id']}", timeout=30).status_code == 404
 
 
 @pytest.mark.e2e
 def test_cold_then_warm_with_lambda_report_lines(clean):
     fn = clean["image"]
-    first = httpx.get(f"{fn.url}/health", timeout=30)
-    second = httpx.get(f"{fn.url}/health", timeout=30)
+    first = httpclient.get(f"{fn.url}/health", timeout=30)
+    second = httpclient.get(f"{fn.url}/health", timeout=30)
     assert first.status_code == second.status_code == 200
     ids = [first.headers["x-amzn-requestid"], second.headers["x-amzn-requestid"]]
     messages = testing.wait_for_logs(
@@ -182,7 +183,7 @@ def broken(local_aws, tmp_path_factory):
 @pytest.mark.e2e
 def test_a_server_that_never_becomes_ready_fails_the_init_with_one_line(broken):
     fn = broken["never-ready"]
-    response = httpx.get(f"{fn.url}/health", timeout=60)
+    response = httpclient.get(f"{fn.url}/health", timeout=60)
     assert response.status_code == 502
     messages = testing.wait_for_logs(fn.name, lambda m: any(x.startswith("INIT_REPORT") for x in m))
     errors = [m for m in messages if m.startswith("Error: ")]
@@ -196,7 +197,7 @@ def test_a_server_that_never_becomes_ready_fails_the_init_with_one_line(broken):
 @pytest.mark.e2e
 def test_a_server_that_exits_fails_the_init_with_its_exit_status(broken):
     fn = broken["exits"]
-    assert httpx.get(f"{fn.url}/", timeout=30).status_code == 502
+    assert httpclient.get(f"{fn.url}/", timeout=30).status_code == 502
     messages = testing.wait_for_logs(fn.name, lambda m: any(x.startswith("INIT_REPORT") for x in m))
     assert "Error: Runtime exited with error: exit status 3\n" in messages
     assert any("Status: error\tError Type: Runtime.ExitError" in m for m in messages)

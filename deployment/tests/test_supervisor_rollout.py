@@ -7,9 +7,9 @@ import sys
 import threading
 from pathlib import Path
 
-import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.aws import state
 from shopctl.errors import ShopctlError
 from shopctl.local.net import free_port, wait_healthy
@@ -52,12 +52,12 @@ def test_a_changed_spec_rolls_out_without_dropping_requests(tmp_path):
     try:
         assert wait_healthy(url + "/health", 30, proc.alive)
         wait_rolled_out(local, path, "app")
-        before = {r["pid"] for r in httpx.get(url + CONTROL_PATH).json()["replicas"]}
+        before = {r["pid"] for r in httpclient.get(url + CONTROL_PATH).json()["replicas"]}
         answers: list[tuple[int, str]] = []
         done = threading.Event()
 
         def traffic() -> None:
-            with httpx.Client(timeout=10) as client:
+            with httpclient.client(timeout=10) as client:
                 while not done.is_set():
                     reply = client.get(url + "/")
                     answers.append((reply.status_code, reply.text))
@@ -68,14 +68,14 @@ def test_a_changed_spec_rolls_out_without_dropping_requests(tmp_path):
         wait_rolled_out(local, path, "app")
         done.set()
         sender.join()
-        status = httpx.get(url + CONTROL_PATH).json()
+        status = httpclient.get(url + CONTROL_PATH).json()
         assert {r["pid"] for r in status["replicas"]}.isdisjoint(before)  # every replica was replaced
         assert all(code == 200 for code, _ in answers) and len(answers) > 5  # nothing dropped meanwhile
-        assert {httpx.get(url + "/").text for _ in range(6)} == {"v2"}
+        assert {httpclient.get(url + "/").text for _ in range(6)} == {"v2"}
 
         write_spec(spec(app, "broken"), tmp_path)
         with pytest.raises(ShopctlError, match="never passed its health check"):
             wait_rolled_out(local, path, "app")
-        assert {httpx.get(url + "/").text for _ in range(6)} == {"v2"}  # the old revision keeps serving
+        assert {httpclient.get(url + "/").text for _ in range(6)} == {"v2"}  # the old revision keeps serving
     finally:
         proc.stop()

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.local.serving import Deployed
 from tests.browser import chromium
 from tests.support.targets import selected
@@ -44,7 +44,7 @@ def apps(deployment: Deployed) -> dict[str, str]:
 
 
 def _operations(base_url: str) -> list[tuple[str, str]]:
-    document = httpx.get(f"{base_url}/openapi.json", timeout=30).json()
+    document = httpclient.get(f"{base_url}/openapi.json", timeout=30).json()
     return [(method, path) for path, item in document["paths"].items() for method in item]
 
 
@@ -67,7 +67,7 @@ def test_docs_render_offline(apps: dict[str, str]) -> None:
 @ON
 def test_no_page_references_an_outside_host(apps: dict[str, str]) -> None:
     for name, base_url in apps.items():
-        with httpx.Client(base_url=base_url, timeout=30) as client:
+        with httpclient.client(base_url=base_url, timeout=30) as client:
             pages = ["/docs", "/docs/oauth2-redirect"] + [
                 path for method, path in _operations(base_url) if method == "get" and "{" not in path
             ]

@@ -12,6 +12,7 @@ import uuid
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
 from shopctl.aws.resources import ORDERS_BY_USER_INDEX
 from tests.support.api import create_order, create_user, list_all
@@ -59,7 +60,7 @@ def exercise_every_endpoint(api: httpx.Client) -> None:
 
 
 def test_policy_matches_the_calls_the_stage_makes(api, deployment, local_aws):
-    moto = httpx.Client(base_url=local_aws.endpoint)
+    moto = httpclient.client(base_url=local_aws.endpoint)
     moto.post("/moto-api/recorder/reset-recording")
     moto.post("/moto-api/recorder/start-recording")
     try:

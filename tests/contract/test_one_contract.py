@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.stages import STAGES
 from tests.support.api import create_order, create_user, unique_email
 from tests.support.targets import ONLY, LocalStages
@@ -68,7 +69,7 @@ def test_differences_name_the_path_that_differs() -> None:
 def test_the_three_openapi_documents_are_equal_apart_from_info(stages: dict[str, str]) -> None:
     documents = {}
     for stage, url in stages.items():
-        response = httpx.get(f"{url}/openapi.json", timeout=30)
+        response = httpclient.get(f"{url}/openapi.json", timeout=30)
         assert response.status_code == 200, f"{stage}: {response.status_code} {response.text[:200]}"
         documents[stage] = {key: value for key, value in response.json().items() if key != "info"}
     reference, *others = STAGES
@@ -140,7 +141,7 @@ def answer(client: httpx.Client, probe: Probe) -> str:
 def test_every_stage_gives_the_same_answer_to_the_same_request(stages: dict[str, str], tmp_path: Path) -> None:
     answers: dict[str, dict[str, str]] = {}
     for stage, url in stages.items():
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpclient.client(base_url=url, timeout=30) as client:
             user = create_user(client, name="  Ada Lovelace ")
             other = create_user(client)
             for _ in range(2):
@@ -162,7 +163,7 @@ def test_every_stage_gives_the_same_answer_to_the_same_request(stages: dict[str,
 
 def test_a_full_last_page_has_no_next_in_every_stage(stages: dict[str, str]) -> None:
     for stage, url in stages.items():
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpclient.client(base_url=url, timeout=30) as client:
             owner = create_user(client)
             orders = [create_order(client, owner["id"]) for _ in range(2)]
             full = client.get("/orders", params={"user_id": owner["id"], "limit": 2}).json()

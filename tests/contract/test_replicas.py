@@ -8,12 +8,13 @@ import os
 import signal
 import time
 
-import httpx
 import pytest
+
+from shopctl import httpclient
 
 
 def replicas(service_url: str) -> list[dict]:
-    return httpx.get(f"{service_url}/__local__/status", timeout=5).json()["replicas"]
+    return httpclient.get(f"{service_url}/__local__/status", timeout=5).json()["replicas"]
 
 
 def wait_for(service_url: str, condition, timeout: float = 30.0) -> list[dict]:

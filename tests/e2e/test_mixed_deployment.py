@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
+from shopctl import httpclient
 from shopctl.local.net import free_port
 from shopctl.targets import eks_target, fleet, lambda_target
 
@@ -18,7 +18,7 @@ def test_mixed_deployment_user_via_eks_order_via_lambda(local_aws):
         eks, lam, result = fleet.deploy_mixed(eks_port=eks_port, lambda_port=lambda_port, quiet=True)
         assert result.ok, result.detail
         assert eks.resources.tables == lam.resources.tables == fleet.MIXED_TABLES
-        with httpx.Client(timeout=30) as client:
+        with httpclient.client(timeout=30) as client:
             user = client.post(f"{eks.url}/users", json={"name": "Grace", "email": "grace@example.com"}).json()
             order = client.post(f"{lam.url}/orders", json={"user_id": user["id"], "product": "Mug", "quantity": 1})
             assert order.status_code == 201

@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.aws import clients, iam, resources, state
 from shopctl.aws.resources import TableNames, ensure_tables
 from shopctl.errors import ShopctlError
@@ -650,7 +651,7 @@ def measure_processes(
 ) -> list[dict]:
     """N fresh starts of each subject, interleaved (run i of all before run i+1), as for Lambda."""
     seen: list[dict[str, list[float]]] = [{"healthy": [], "first": [], "warm": []} for _ in subjects]
-    with httpx.Client(timeout=10.0) as client:
+    with httpclient.client(timeout=10.0) as client:
         for i in range(1, n + 1):
             for subject, figures in rotated(list(zip(subjects, seen, strict=True)), i - 1):
                 healthy, first, warm_ms = process_run(subject, warm=warm, logs=logs, client=client)

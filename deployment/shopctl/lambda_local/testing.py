@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import httpx
 from botocore.exceptions import ClientError
 
+from shopctl import httpclient
 from shopctl.aws import clients
 from shopctl.lambda_local.logs import log_group_name
 from shopctl.local.net import free_port
@@ -152,7 +152,7 @@ class RunningLambda:
         return f"http://127.0.0.1:{self.port}"
 
     def status(self) -> dict:
-        return httpx.get(f"{self.url}/__lambda_local__/status", timeout=5).json()
+        return httpclient.get(f"{self.url}/__lambda_local__/status", timeout=5).json()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.errors import ShopctlError
 from shopctl.local.net import free_port
 from shopctl.local.process import Proc, spawn
@@ -96,7 +97,7 @@ class _Proxy:
         self.counts = {"forwarded": 0, "throttled": 0, "dropped": 0, "hung": 0}
         self.server: asyncio.Server | None = None
         self.connections: set[asyncio.StreamWriter] = set()
-        self.client = httpx.AsyncClient(timeout=60.0)
+        self.client = httpclient.async_client(timeout=60.0)
 
     async def listen(self) -> None:
         if self.server is None:
@@ -218,12 +219,12 @@ class FaultProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def set(self, mode: str, delay: float = 0.0) -> None:
-        response = httpx.post(f"http://127.0.0.1:{self.control_port}/mode", json={"mode": mode, "delay": delay})
+        response = httpclient.post(f"http://127.0.0.1:{self.control_port}/mode", json={"mode": mode, "delay": delay})
         if response.status_code != 200:
             raise ShopctlError(f"faultproxy refused mode {mode!r}: {response.text}")
 
     def stats(self) -> dict:
-        return httpx.get(f"http://127.0.0.1:{self.control_port}/stats").json()
+        return httpclient.get(f"http://127.0.0.1:{self.control_port}/stats").json()
 
     def stop(self) -> None:
         self.proc.stop()

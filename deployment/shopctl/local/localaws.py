@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.errors import ShopctlError
 from shopctl.local.net import free_port
 from shopctl.paths import run_dir
@@ -77,7 +78,7 @@ def _log_file(port: int) -> Path:
 
 def is_up(port: int) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/moto-api/", timeout=0.5).status_code == 200
+        return httpclient.get(f"http://127.0.0.1:{port}/moto-api/", timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
 

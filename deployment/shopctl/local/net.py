@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from shopctl import httpclient
+
 # A port for a server we are about to start. Not from the kernel's ephemeral range (what binding port 0
 # returns): any outgoing connection — a test client's request — may take such a port as its source port
 # between the moment it was found free and the moment the server binds it, and the server then fails to
@@ -89,7 +91,7 @@ def wait_healthy(url: str, timeout: float, is_alive=lambda: True, *, request_tim
         if not is_alive():
             return False
         try:
-            if httpx.get(url, timeout=request_timeout).status_code == 200:
+            if httpclient.get(url, timeout=request_timeout).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass

@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from shopctl import httpclient
 from shopctl.local.localaws import terminate
 from shopctl.local.net import free_port
 
@@ -213,7 +214,7 @@ class Supervisor:
 
     def _watch(self) -> None:
         """Health-check every replica; replace the ones that exited; roll out a changed spec."""
-        with httpx.Client(timeout=1.0) as client:
+        with httpclient.client(timeout=1.0) as client:
             while not self._stopping.is_set():
                 changed = self._spec_changed()
                 if changed:
@@ -286,7 +287,7 @@ class Supervisor:
 
 def proxy_app(supervisor: Supervisor):
     """An ASGI app that forwards every request to a ready replica (the load balancer)."""
-    client = httpx.AsyncClient(timeout=30.0)
+    client = httpclient.async_client(timeout=30.0)
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":

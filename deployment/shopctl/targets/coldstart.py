@@ -18,6 +18,7 @@ import httpx
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from shopctl import httpclient
 from shopctl.aws import clients
 from shopctl.errors import ShopctlError
 from shopctl.targets import lambda_target
@@ -120,7 +121,7 @@ def invoke(url: str, *, auth_type: str = "NONE", timeout: float = 30.0) -> tuple
         )
         headers = dict(request.headers)
     started = time.perf_counter()
-    response = httpx.get(url, headers=headers, timeout=timeout)
+    response = httpclient.get(url, headers=headers, timeout=timeout)
     elapsed_ms = (time.perf_counter() - started) * 1000
     return response.status_code, elapsed_ms, response.headers.get("x-amzn-requestid", "")
 
@@ -162,7 +163,7 @@ def force_restore(function_name: str, url: str, *, timeout: float = 180.0) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            snapshot = httpx.get(url + LOCAL_STATUS_PATH, timeout=timeout).json().get("snapshot") or {}
+            snapshot = httpclient.get(url + LOCAL_STATUS_PATH, timeout=timeout).json().get("snapshot") or {}
         except httpx.HTTPError:
             snapshot = {}
         if snapshot.get("fingerprint") == expected and snapshot.get("state") == "snapshot":

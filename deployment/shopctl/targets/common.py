@@ -113,13 +113,14 @@ def wait_rolled_out(proc: state.LocalProcess, spec_path: Path, what: str, timeou
     `aws ecs wait services-stable`): a re-deploy returns once the new revision serves all traffic."""
     import httpx
 
+    from shopctl import httpclient
     from shopctl.local.supervisor import CONTROL_PATH, spec_digest
 
     revision = spec_digest(spec_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            status = httpx.get(proc.url + CONTROL_PATH, timeout=5).json()
+            status = httpclient.get(proc.url + CONTROL_PATH, timeout=5).json()
         except httpx.HTTPError:
             status = {}
         if status.get("failed_revision") == revision:

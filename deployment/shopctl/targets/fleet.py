@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.aws import resources, state
 from shopctl.stages import STAGES
 from shopctl.targets import eks_target, lambda_target
@@ -28,7 +29,7 @@ def talk_flow(users_url: str, orders_url: str | None = None, timeout: float = 30
     both through the *other* URL too (in the mixed deployment the two are different platforms)."""
     orders_url = orders_url or users_url
     try:
-        with httpx.Client(timeout=timeout) as client:
+        with httpclient.client(timeout=timeout) as client:
             email = f"flow-{uuid.uuid4().hex[:8]}@example.com"
             user = client.post(f"{users_url}/users", json={"name": "Werner", "email": email})
             if user.status_code != 201:

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from botocore.exceptions import ClientError
 
+from shopctl import httpclient
 from shopctl.aws import clients, iam, state
 from shopctl.aws.resources import TableNames
 from shopctl.local.net import free_port
@@ -317,7 +318,7 @@ def _options(target: str, port: int, **extra: Any) -> Any:
 
 
 def _store(url: str) -> dict[str, Any]:
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpclient.client(base_url=url, timeout=30) as client:
         user = client.post("/users", json={"name": "Kept", "email": "kept@example.com"})
         user.raise_for_status()
         order = client.post("/orders", json={"user_id": user.json()["id"], "product": "Mug", "quantity": 1})
@@ -328,7 +329,7 @@ def _store(url: str) -> dict[str, Any]:
 def _data_kept(result: Result, url: str, data: dict[str, Any], when: str) -> None:
     result.tried += 1
     try:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpclient.client(base_url=url, timeout=30) as client:
             user = client.get(f"/users/{data['user']['id']}")
             order = client.get(f"/orders/{data['order']['id']}")
     except httpx.HTTPError as error:

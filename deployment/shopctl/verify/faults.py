@@ -35,6 +35,7 @@ from typing import Any
 import boto3
 import httpx
 
+from shopctl import httpclient
 from shopctl.aws import clients, resources
 from shopctl.lambda_local.testing import wait_for_logs
 from shopctl.local import faultproxy, localaws
@@ -130,7 +131,7 @@ def dynamodb_faults(stage: str, target: str, modes: tuple[str, ...], logs: Path,
     with (
         faultproxy.running(endpoint, log=logs / "faultproxy.log") as proxy,
         served_through(stage, target, proxy, logs) as deployed,
-        httpx.Client(base_url=deployed.base_url, timeout=30.0) as api,
+        httpclient.client(base_url=deployed.base_url, timeout=30.0) as api,
     ):
         created = api.post("/users", json={"name": "Fault Tester", "email": "fault@example.com"})
         if created.status_code != 201:
@@ -238,7 +239,7 @@ def users_service_down(
                     for _ in range(requests):
                         result.tried += 1
                         started = time.monotonic()
-                        response = httpx.post(f"{base}/orders", json=body, timeout=30)
+                        response = httpclient.post(f"{base}/orders", json=body, timeout=30)
                         elapsed = time.monotonic() - started
                         slowest = max(slowest, elapsed)
                         if problem := unavailable_problem(response):
@@ -336,7 +337,7 @@ def lambda_init_failure(stage_name: str, logs: Path) -> Result:
     service = lambda_target.lambda_services(stage)[0]  # the one serving /users
     function = lambda_target.function_name(stage, service)
     aws = localaws.from_environment()
-    with serve(stage_name, "lambda", aws, logs=logs) as deployed, httpx.Client(
+    with serve(stage_name, "lambda", aws, logs=logs) as deployed, httpclient.client(
         base_url=deployed.base_url, timeout=30.0
     ) as api:
         client = clients.client("lambda")

@@ -36,6 +36,7 @@ from xml.etree import ElementTree
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.aws import clients
 from shopctl.local import localaws
 from shopctl.local.serving import Deployed, serve
@@ -130,7 +131,7 @@ def fuzz(deployed: Deployed, *, examples: int, seed: int) -> Result:
     before = stored(deployed)
     ledger = Ledger()
     counts = {"2xx": 0, "4xx": 0}
-    with httpx.Client(base_url=deployed.base_url, timeout=30.0) as api:
+    with httpclient.client(base_url=deployed.base_url, timeout=30.0) as api:
         # Seed data, so generated ids can hit real users and orders (200/204) as well as unknown ones.
         for index in range(3):
             send(api, result, ledger, counts, "POST", "/users",

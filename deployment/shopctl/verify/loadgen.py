@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from shopctl import httpclient
+
 TIMEOUT_S = 30.0
 
 
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
     started = time.perf_counter()
     with (
-        httpx.Client(base_url=args.base_url, timeout=TIMEOUT_S, limits=limits) as client,
+        httpclient.client(base_url=args.base_url, timeout=TIMEOUT_S, limits=limits) as client,
         ThreadPoolExecutor(max_workers=args.concurrency) as pool,
     ):
         if args.phase == "load":

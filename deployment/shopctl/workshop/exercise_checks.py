@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from shopctl import httpclient
 from shopctl.paths import REPO_ROOT
 from shopctl.workshop.exercises import CaseResult, _case
 
@@ -94,7 +95,7 @@ def _new_user(api: httpx.Client) -> str:
 def cancel_order() -> list[CaseResult]:
     look = "a new function next to delete_order() and a route in 01-monolith/monolith/main.py"
     try:
-        with _serving("monolith") as url, httpx.Client(base_url=url, timeout=30) as api:
+        with _serving("monolith") as url, httpclient.client(base_url=url, timeout=30) as api:
             user = _new_user(api)
 
             def new_order() -> str:
@@ -456,7 +457,7 @@ def _fourth_runtime_of(stage: str, aws: Any) -> list[CaseResult]:
     try:
         with (
             _serving(stage, config_env=apprunner_env, aws=aws) as url,
-            httpx.Client(base_url=url, timeout=30) as api,
+            httpclient.client(base_url=url, timeout=30) as api,
         ):
 
             def health(api: httpx.Client = api) -> tuple[bool, str]:
