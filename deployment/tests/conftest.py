@@ -77,7 +77,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
 @pytest.fixture
 def managed_policies(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS managed policies exist in a real account (the EKS Auto Mode roles attach some); moto loads them
-    when asked, before its IAM backend is first used — it costs about half a second, so only where needed."""
+    when asked, before its IAM backend is first used — only where needed, and (as in the local AWS) only in
+    the standard partition: moto would build them six times over, a third of a second per test."""
+    from shopctl.local.moto_server import managed_policies_in_one_partition
+
+    managed_policies_in_one_partition()
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 

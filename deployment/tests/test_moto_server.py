@@ -80,3 +80,17 @@ def test_the_service_lookup_lists_moto_s_modules_once(monkeypatch) -> None:
     monkeypatch.setattr(os, "listdir", no_listing)  # what every request paid for before
     assert list(backends.list_of_moto_modules()) == listed
     assert {"dynamodb", "awslambda", "ssm"} <= set(backends.list_of_moto_modules())
+
+
+def test_aws_managed_policies_are_built_in_the_standard_partition_only(managed_policies) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    iam = boto3.client("iam")
+    iam.create_role(RoleName="cluster", AssumeRolePolicyDocument="{}")
+    iam.attach_role_policy(RoleName="cluster", PolicyArn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy")
+    attached = iam.list_attached_role_policies(RoleName="cluster")["AttachedPolicies"]
+    assert [policy["PolicyName"] for policy in attached] == ["AmazonEKSClusterPolicy"]
+    account = iam_backends[DEFAULT_ACCOUNT_ID]
+    assert len(account["aws"].aws_managed_policies) > 1000
+    assert [len(account[p].aws_managed_policies) for p in ("aws-cn", "aws-us-gov")] == [0, 0]

@@ -1,5 +1,5 @@
 """The local AWS's server process: moto's server, with DynamoDB's item operations made atomic (and its
-service lookup made once, not per request).
+service lookup made once, not per request; AWS managed policies loaded into the one partition it serves).
 
 Why: moto serves requests on threads, and its TransactWriteItems is not isolated from them — it copies
 the tables, applies the items one by one (even after a condition check failed) and, on cancellation,
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.iam.models import IAMBackend
 
 ITEM_OPERATIONS = (
     "get_item", "put_item", "update_item", "delete_item", "query", "scan",
@@ -57,11 +58,29 @@ def list_moto_modules_once() -> None:
     backends.list_of_moto_modules = lambda: modules
 
 
+def managed_policies_in_one_partition(partition: str = "aws") -> None:
+    """AWS managed policies (`arn:aws:iam::aws:policy/…`) exist in every real account, and the EKS cluster
+    roles attach some, so the local AWS asks moto for them (MOTO_IAM_LOAD_MANAGED_POLICIES). moto then
+    builds all ~1,600 of them in each of the six partitions' IAM (aws, aws-cn, aws-us-gov, …) on the first
+    request, to look up whose access key it is: half a second of every server's start. The local AWS
+    stands in for an account in the standard partition (`arn:aws:…`), so they are built there only."""
+    load = IAMBackend._init_aws_policies
+    if getattr(load, "__shop_one_partition__", False):
+        return
+
+    def in_one_partition(self: IAMBackend) -> Any:
+        return load(self) if self.region_name == partition else []
+
+    in_one_partition.__shop_one_partition__ = True  # type: ignore[attr-defined]
+    IAMBackend._init_aws_policies = in_one_partition  # type: ignore[method-assign]
+
+
 def main() -> None:
     from moto.server import main as moto_main
 
     serialise_item_operations()
     list_moto_modules_once()
+    managed_policies_in_one_partition()
     moto_main()
 
 
