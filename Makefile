@@ -15,6 +15,11 @@ DEV_LOCK    := lock/dev.txt
 # --no-compile: Python writes the bytecode of the modules actually imported, on first import; pip would
 # compile every file (moto's ~150 AWS services, of which the local AWS uses a dozen): ~130 MB never read.
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
+# …which needs Python allowed to write it. A shell that sets PYTHONDONTWRITEBYTECODE (some images and CI
+# machines do) makes every process compile every module it imports from source, every time: each app,
+# local AWS, notebook kernel and test process (docs/testing.md has the figure). make's commands run
+# without it. The local Lambda's execution environments still never write bytecode, as on AWS.
+unexport PYTHONDONTWRITEBYTECODE
 STAGE       ?= clean
 RUNTIME     ?= LAMBDA
 PORT        ?= 8000
