@@ -22,6 +22,8 @@ version, and a boto3 that cannot call services outside BOTO_SERVICES (adding one
 from __future__ import annotations
 
 import compileall
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -31,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -147,6 +150,17 @@ def package_path(stage: str, service: str, *, optimize: bool = False, platform: 
     return build_root() / f"{stage}-{service}-optimized-{platform.runtime}-{platform.architecture}.zip"
 
 
+@contextlib.contextmanager
+def _one_builder(target: Path) -> Iterator[None]:
+    """Build `target` in one process at a time. `make test`'s shards (or two terminals) often need the same
+    package first, at the same moment: the others wait for it and find it built, instead of each running
+    pip, compiling and zipping the same files side by side (on a fresh clone, the same install ran thrice)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.with_name(f"{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also if the process dies
+        yield
+
+
 def install_dependencies(requirements: list[str], platform: Platform, *, quiet: bool = False) -> Path:
     """pip-install `requirements` for `platform` into a cached folder (reused while inputs are unchanged).
 
@@ -157,9 +171,16 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
     target = build_root() / "deps" / key.hexdigest()[:16]
     if (target / ".complete").exists():
         return target
+    with _one_builder(target):
+        if not (target / ".complete").exists():
+            _pip_install(requirements, platform, target, constrained=bool(lock), quiet=quiet)
+    return target
+
+
+def _pip_install(requirements: list[str], platform: Platform, target: Path, *, constrained: bool, quiet: bool) -> None:
     if target.exists():
         shutil.rmtree(target)
-    # One staging folder per process: `make test` runs shards side by side, and each may build first.
+    # Into a staging folder, renamed when complete: an install killed half way leaves nothing that looks done.
     staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     argv = [
@@ -179,7 +200,7 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
         for tag in platform.pip_platforms:
             argv += ["--platform", tag]
     argv += requirements
-    if lock:
+    if constrained:
         argv += ["--constraint", str(LOCK_FILE)]
     if not quiet:
         where = ", ".join(platform.pip_platforms) or "this machine"
@@ -189,6 +210,7 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
         )
     result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
         lines = [
             ln for ln in result.stderr.splitlines() if ln.strip() and not ln.startswith("WARNING: Location")
         ]
@@ -198,13 +220,7 @@ def install_dependencies(requirements: list[str], platform: Platform, *, quiet: 
         )
     shutil.rmtree(staging / "bin", ignore_errors=True)
     (staging / ".complete").write_text("\n".join(requirements) + "\n")
-    try:
-        staging.rename(target)
-    except OSError:  # another process finished the same install first: use theirs
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (target / ".complete").exists():
-            raise
-    return target
+    staging.rename(target)
 
 
 def _walk(root: Path, *, bytecode: bool = False):
@@ -252,8 +268,14 @@ def optimized_tree(source: Path, platform: Platform, *, what: str, quiet: bool =
         digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     target = build_root() / "optimized" / digest.hexdigest()[:16]
     summary_file = target / ".optimized.json"
-    if summary_file.exists():
-        return target, json.loads(summary_file.read_text())
+    if not summary_file.exists():
+        with _one_builder(target):
+            if not summary_file.exists():
+                _optimize(source, target, platform, what=what, quiet=quiet)
+    return target, json.loads(summary_file.read_text())
+
+
+def _optimize(source: Path, target: Path, platform: Platform, *, what: str, quiet: bool) -> None:
     if not quiet:
         print(f"… optimising {what} for cold starts (bytecode, unused AWS SDK data)", flush=True)
     staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
@@ -283,11 +305,7 @@ def optimized_tree(source: Path, platform: Platform, *, what: str, quiet: bool =
     summary = {"compiled": compiled, "stripped_bytes": stripped, "note": note}
     (staging / ".optimized.json").write_text(json.dumps(summary))
     shutil.rmtree(target, ignore_errors=True)
-    try:
-        staging.rename(target)
-    except OSError:  # another build finished the same tree first: same inputs, same result
-        shutil.rmtree(staging, ignore_errors=True)
-    return target, summary
+    staging.rename(target)
 
 
 def build(
@@ -348,28 +366,8 @@ def build_zip(
     for name in sorted(entries):
         digest.update(name.encode() + b"\0" + entries[name].read_bytes() + b"\0")
     inputs = out.with_suffix(".inputs")
-    if out.exists() and inputs.exists() and inputs.read_text() == digest.hexdigest():
-        data = out.read_bytes()
-        unzipped = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
-    else:
-        buffer = io.BytesIO()
-        unzipped = 0
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in sorted(entries):
-                content = entries[name].read_bytes()
-                info = zipfile.ZipInfo(name, FIXED_TIME)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, content)
-                unzipped += len(content)
-        data = buffer.getvalue()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        # Replace atomically: a process deploying the same package meanwhile reads the old or the new file,
-        # never half of one.
-        for path, content in ((out, data), (inputs, digest.hexdigest().encode())):
-            partial = path.with_name(f"{path.name}.{os.getpid()}")
-            partial.write_bytes(content)
-            os.replace(partial, path)
+    with _one_builder(out):
+        data, unzipped = _zip(out, inputs, entries, digest.hexdigest())
     if unzipped > UNZIPPED_LIMIT:
         raise ShopctlError(
             f"package {label} is {unzipped / 1e6:.0f} MB unzipped; Lambda allows 250 MB",
@@ -385,3 +383,29 @@ def build_zip(
         if len(data) > DIRECT_UPLOAD_LIMIT:
             print("  note: over the 50 MB direct-upload limit; fine here, the package is uploaded through S3")
     return package
+
+
+def _zip(out: Path, inputs: Path, entries: dict[str, Path], digest: str) -> tuple[bytes, int]:
+    """The ZIP of `entries` at `out` (and its size unzipped), rebuilt only if `inputs` holds another digest."""
+    if out.exists() and inputs.exists() and inputs.read_text() == digest:
+        data = out.read_bytes()
+        return data, sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    buffer = io.BytesIO()
+    unzipped = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            content = entries[name].read_bytes()
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+            unzipped += len(content)
+    data = buffer.getvalue()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Replace atomically: a process deploying the same package meanwhile reads the old or the new file,
+    # never half of one.
+    for path, content in ((out, data), (inputs, digest.encode())):
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    return data, unzipped
