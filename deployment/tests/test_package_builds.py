@@ -53,3 +53,29 @@ def test_a_failed_install_leaves_nothing_behind_and_the_next_build_installs_agai
     assert [p.name for p in (tmp_path / "deps").iterdir() if not p.name.endswith(".lock")] == []
     target = package.install_dependencies(["fastapi==0.1"], package.Platform.local(), quiet=True)
     assert (target / ".complete").exists() and (target / "half-installed").is_dir()
+
+
+def test_a_rebuild_reads_the_stage_code_again_but_not_the_finished_dependencies(tmp_path: Path, monkeypatch) -> None:
+    import zipfile
+
+    monkeypatch.setattr(package, "build_root", lambda: tmp_path / "build")
+    deps = tmp_path / "build" / "deps" / "abc"
+    (deps / "fastapi").mkdir(parents=True)
+    (deps / "fastapi" / "__init__.py").write_text("VERSION = 1\n")
+    (deps / ".complete").write_text("fastapi\n")
+    monkeypatch.setattr(package, "install_dependencies", lambda *_, **__: deps)
+    code = tmp_path / "shop"
+    code.mkdir()
+    (code / "__init__.py").write_text("GREETING = 'hello'\n")
+
+    def build() -> dict[str, bytes]:
+        platform = package.Platform.local()
+        built = package.build_zip(tmp_path / "shop.zip", [], {"shop": code}, platform, label="t", quiet=True)
+        with zipfile.ZipFile(built.path) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+
+    assert build() == {"fastapi/__init__.py": b"VERSION = 1\n", "shop/__init__.py": b"GREETING = 'hello'\n"}
+    assert (deps / ".digest").exists()  # kept: the next deploys do not read the dependencies again
+    (code / "__init__.py").write_text("GREETING = 'hi'\n")  # a learner's edit
+    assert build()["shop/__init__.py"] == b"GREETING = 'hi'\n"
+    assert ".digest" not in "".join(build())  # bookkeeping files never go into the package

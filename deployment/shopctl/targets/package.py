@@ -231,8 +231,28 @@ def _walk(root: Path, *, bytecode: bool = False):
         rel = path.relative_to(root)
         if any(part in skip_dirs for part in rel.parts) or path.suffix in skip_suffixes:
             continue
-        if path.is_file() and path.name not in (".complete", ".optimized.json"):
+        if path.is_file() and path.name not in (".complete", ".optimized.json", *KEPT_DIGESTS):
             yield path, rel
+
+
+KEPT_DIGESTS = (".digest", ".digest-bytecode")
+
+
+def _digest(root: Path, *, bytecode: bool = False, finished: bool = False) -> str:
+    """sha256 of the files `_walk` yields (paths and contents). A `finished` tree never changes again (a
+    dependency install, an optimised copy: both named by their inputs): its digest is computed once and
+    kept in it — a deploy otherwise re-read ~70 MB of dependencies to learn that nothing had changed."""
+    kept = root / KEPT_DIGESTS[bytecode]
+    if finished and kept.exists():
+        return kept.read_text()
+    digest = hashlib.sha256()
+    for path, rel in _walk(root, bytecode=bytecode):
+        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    if finished:
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}")
+        partial.write_text(digest.hexdigest())
+        os.replace(partial, kept)
+    return digest.hexdigest()
 
 
 def can_compile_for(platform: Platform) -> bool:
@@ -258,15 +278,16 @@ def _strip_boto_data(root: Path) -> int:
     return removed
 
 
-def optimized_tree(source: Path, platform: Platform, *, what: str, quiet: bool = False) -> tuple[Path, dict]:
+def optimized_tree(
+    source: Path, platform: Platform, *, what: str, quiet: bool = False, finished: bool = False
+) -> tuple[Path, dict]:
     """A copy of `source` (dependencies or stage code) optimised for cold starts; cached by its inputs.
 
     Returns the folder and what was done: {"compiled": n, "stripped_bytes": n, "note": str | None}.
     """
-    digest = hashlib.sha256(f"{OPTIMIZER_VERSION}\0{platform.python_version}\0{sys.implementation.cache_tag}".encode())
-    for path, rel in _walk(source):
-        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    target = build_root() / "optimized" / digest.hexdigest()[:16]
+    inputs = [OPTIMIZER_VERSION, platform.python_version, sys.implementation.cache_tag]
+    inputs.append(_digest(source, finished=finished))  # `finished`: a dependency install, not stage code
+    target = build_root() / "optimized" / hashlib.sha256("\0".join(inputs).encode()).hexdigest()[:16]
     summary_file = target / ".optimized.json"
     if not summary_file.exists():
         with _one_builder(target):
@@ -350,30 +371,30 @@ def build_zip(
     notes: set[str] = set()
     compiled = 0
     if optimize:
-        deps, summary = optimized_tree(deps, platform, what="the dependencies", quiet=quiet)
+        deps, summary = optimized_tree(deps, platform, what="the dependencies", quiet=quiet, finished=True)
         compiled += summary["compiled"]
         if summary["note"]:
             notes.add(summary["note"])
-    entries: dict[str, Path] = {rel.as_posix(): path for path, rel in _walk(deps, bytecode=optimize)}
+    trees = {"": deps}  # archive folder -> tree
     for package, source in sources.items():
         if optimize:
             source, summary = optimized_tree(source, platform, what=package, quiet=quiet)
             compiled += summary["compiled"]
-        for path, rel in _walk(source, bytecode=optimize):
-            entries[(Path(package) / rel).as_posix()] = path
-
+        trees[package] = source
     digest = hashlib.sha256()
-    for name in sorted(entries):
-        digest.update(name.encode() + b"\0" + entries[name].read_bytes() + b"\0")
+    for folder, tree in trees.items():
+        # The dependencies and optimised copies never change once built; stage code is read each time.
+        finished = tree == deps or optimize
+        digest.update(f"{folder}\0{_digest(tree, bytecode=optimize, finished=finished)}\0".encode())
     inputs = out.with_suffix(".inputs")
     with _one_builder(out):
-        data, unzipped = _zip(out, inputs, entries, digest.hexdigest())
+        data, unzipped, count = _zip(out, inputs, trees, digest.hexdigest(), bytecode=optimize)
     if unzipped > UNZIPPED_LIMIT:
         raise ShopctlError(
             f"package {label} is {unzipped / 1e6:.0f} MB unzipped; Lambda allows 250 MB",
             "drop dependencies the function does not import, or deploy a container image instead",
         )
-    package = Package(out, data, len(data), unzipped, len(entries))
+    package = Package(out, data, len(data), unzipped, count)
     if not quiet:
         done = [f"{compiled} modules precompiled"] if compiled else []
         kind = f" (optimised: {', '.join([*done, 'unused AWS SDK data stripped'])})" if optimize else ""
@@ -385,11 +406,18 @@ def build_zip(
     return package
 
 
-def _zip(out: Path, inputs: Path, entries: dict[str, Path], digest: str) -> tuple[bytes, int]:
-    """The ZIP of `entries` at `out` (and its size unzipped), rebuilt only if `inputs` holds another digest."""
+def _zip(out: Path, inputs: Path, trees: dict[str, Path], digest: str, *, bytecode: bool) -> tuple[bytes, int, int]:
+    """The ZIP of `trees` (archive folder -> tree) at `out`, rebuilt only if `inputs` holds another digest.
+    Returns its bytes, its size unzipped and its number of files."""
     if out.exists() and inputs.exists() and inputs.read_text() == digest:
         data = out.read_bytes()
-        return data, sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        return data, sum(info.file_size for info in infos), len(infos)
+    entries = {
+        (Path(folder) / rel).as_posix(): path
+        for folder, tree in trees.items()
+        for path, rel in _walk(tree, bytecode=bytecode)
+    }
     buffer = io.BytesIO()
     unzipped = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -408,4 +436,4 @@ def _zip(out: Path, inputs: Path, entries: dict[str, Path], digest: str) -> tupl
         partial = path.with_name(f"{path.name}.{os.getpid()}")
         partial.write_bytes(content)
         os.replace(partial, path)
-    return data, unzipped
+    return data, unzipped, len(entries)
