@@ -41,8 +41,11 @@ def test_the_least_recently_used_code_is_pruned_and_a_task_root_made_from_it_sta
     roots = [function.unpack(h, lambda d=d: d, tmp_path / "run" / h, cache=cache) for h, d in packages[:2]]
     os.utime(cache / packages[0][0], (1, 1))  # used long ago
     function.unpack(packages[2][0], lambda: packages[2][1], tmp_path / "run" / packages[2][0], cache=cache)
-    function._prune(cache, keep=2)
-    assert sorted(p.name for p in cache.iterdir()) == sorted(h for h, _ in packages[1:])
+    sizes = [int((cache / f"{h}.size").read_text()) for h, _ in packages]
+    assert sizes == [len("print(0)") + 2] * 3  # what it holds unpacked: app.py and lib/data.json
+    function._prune(cache, budget=sum(sizes[1:]))  # room for two
+    assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == sorted(h for h, _ in packages[1:])
+    assert not (cache / f"{packages[0][0]}.size").exists()
     assert (roots[0] / "app.py").read_text() == "print(0)"  # the function running it is not affected
 
 

@@ -96,7 +96,9 @@ class FunctionConfig:
 # touches the code a function runs. Like /var/task on AWS, nothing may write to it (it would write through
 # to the shared tree); the runtime writes no bytecode there.
 CODE_CACHE = REPO_ROOT / "build" / "lambda" / "code"
-CODE_CACHE_KEEP = 16  # trees, the least recently used go first (make test runs ~12 different packages)
+# The least recently used trees go first, beyond this size unpacked (a stage's package is ~37 MB; make test
+# runs 14 different packages, 260 MB). The newest tree is always kept.
+CODE_CACHE_BYTES = int(os.environ.get("SHOP_LAMBDA_CODE_CACHE_MB", "400")) * 1_000_000
 
 
 def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path = CODE_CACHE) -> Path:
@@ -105,7 +107,10 @@ def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path 
         return target
     shared = cache / code_hex
     if not shared.is_dir():
-        extract(fetch(), shared)
+        data = fetch()
+        extract(data, shared)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # its size, for pruning (beside it, not in it)
+            _size_file(shared).write_text(str(sum(info.file_size for info in archive.infolist())))
         _prune(cache)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -121,11 +126,22 @@ def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path 
     return target
 
 
-def _prune(cache: Path, keep: int = CODE_CACHE_KEEP) -> None:
+def _size_file(tree: Path) -> Path:
+    return tree.with_name(f"{tree.name}.size")
+
+
+def _prune(cache: Path, budget: int = CODE_CACHE_BYTES) -> None:
     trees = [p for p in cache.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f]{64}", p.name)]
     trees.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in trees[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+    total = 0
+    for n, tree in enumerate(trees):
+        try:
+            total += int(_size_file(tree).read_text())
+        except (OSError, ValueError):
+            total = budget + 1  # unknown size (an interrupted unpack): let it go
+        if n and total > budget:
+            shutil.rmtree(tree, ignore_errors=True)
+            _size_file(tree).unlink(missing_ok=True)
 
 
 def extract(data: bytes, target: Path) -> Path:
