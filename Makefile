@@ -93,13 +93,13 @@ lock: ## Regenerate lock/*.txt from pyproject.toml with uv (after adding or bump
 
 # --- tests -------------------------------------------------------------------------------------------
 
-test: $(DEV_STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~3½ min)
+test: $(DEV_STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~2½ min)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
 	@$(PY) -m shopctl.verify.tools checkov || exit 1   # installed on first use (again after make clean-build)
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
-test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (< 30 s) — for between exercises
+test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (~10 s) — for between exercises
 	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP) ## ruff + the clean stage's import-linter contracts
