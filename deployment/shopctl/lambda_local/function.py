@@ -108,9 +108,10 @@ def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path 
     shared = cache / code_hex
     if not shared.is_dir():
         data = fetch()
-        extract(data, shared)
+        cache.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:  # its size, for pruning (beside it, not in it)
             _size_file(shared).write_text(str(sum(info.file_size for info in archive.infolist())))
+        extract(data, shared)  # appears whole, its size already known
         _prune(cache)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -137,8 +138,9 @@ def _prune(cache: Path, budget: int = CODE_CACHE_BYTES) -> None:
     for n, tree in enumerate(trees):
         try:
             total += int(_size_file(tree).read_text())
-        except (OSError, ValueError):
-            total = budget + 1  # unknown size (an interrupted unpack): let it go
+        except (OSError, ValueError):  # not unpacked by unpack(): not the cache's to keep
+            shutil.rmtree(tree, ignore_errors=True)
+            continue
         if n and total > budget:
             shutil.rmtree(tree, ignore_errors=True)
             _size_file(tree).unlink(missing_ok=True)
