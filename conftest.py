@@ -6,21 +6,18 @@ endpoint reached through AWS_ENDPOINT_URL. Each test gets its own tables, so tes
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Iterator
 
-import botocore.loaders
-import botocore.session
 import pytest
 
+from shopctl.aws import clients
 from shopctl.aws.resources import TableNames, ensure_tables
 from shopctl.local import localaws
 
 # The tests make many boto3 sessions (one per moto account, per private local AWS…), and each new session
-# parses the AWS SDK's service models from disk again: several seconds of CPU per suite. One loader per
-# data path for the whole test process — the models it loads are read-only.
-botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+# parses the AWS SDK's service models from disk again: several seconds of CPU per suite.
+clients.one_sdk_loader()
 
 
 @pytest.fixture(scope="session")

@@ -54,3 +54,19 @@ def test_only_the_last_few_environments_are_kept(monkeypatch: pytest.MonkeyPatch
         clients.client("sts")
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert clients.client("sts") is not first  # dropped: made again
+
+
+def test_new_sessions_share_one_loader_of_the_sdk_s_data_in_a_fresh_process() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import botocore.session\n"
+        "from shopctl.aws import clients\n"
+        "before = botocore.session.Session().get_component('data_loader')\n"
+        "assert botocore.session.Session().get_component('data_loader') is not before\n"
+        "clients.one_sdk_loader(); clients.one_sdk_loader()\n"
+        "one = botocore.session.Session().get_component('data_loader')\n"
+        "assert botocore.session.Session().get_component('data_loader') is one\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)  # a fresh process: the tests' own has it already

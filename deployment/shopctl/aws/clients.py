@@ -13,11 +13,14 @@ clients, as a fresh `boto3.client(...)` would. Only the last few environments' c
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 KEEP = 4  # environments whose clients are kept (a process switches between two or three at most)
 _lock = threading.Lock()
@@ -72,3 +75,11 @@ def forget() -> None:
     with _lock:
         _clients.clear()
         _sessions.clear()
+
+
+def one_sdk_loader() -> None:
+    """Make every botocore session of this process share one loader of the SDK's data. Each new session
+    otherwise reads and parses its JSON from disk again (endpoints.json alone is 1 MB): moto makes one per
+    AWS service it serves, the tests one per moto account. What a loader returns is only ever read."""
+    if not isinstance(botocore.session.create_loader, functools._lru_cache_wrapper):
+        botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)

@@ -1,5 +1,6 @@
 """The local AWS's server process: moto's server, with DynamoDB's item operations made atomic (and its
-service lookup made once, not per request; AWS managed policies loaded into the one partition it serves).
+service lookup made once, not per request; AWS managed policies loaded into the one partition it serves;
+the SDK's data read once).
 
 Why: moto serves requests on threads, and its TransactWriteItems is not isolated from them — it copies
 the tables, applies the items one by one (even after a condition check failed) and, on cancellation,
@@ -20,8 +21,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.dynamodb.models import DynamoDBBackend
-from moto.iam.models import IAMBackend
+from shopctl.aws import clients
+
+# (moto is imported inside the functions: main() first gives the SDK's data one loader, which moto's
+# imports already use.)
 
 ITEM_OPERATIONS = (
     "get_item", "put_item", "update_item", "delete_item", "query", "scan",
@@ -42,6 +45,8 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def serialise_item_operations() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
     for name in ITEM_OPERATIONS:
         method = getattr(DynamoDBBackend, name)
         if not getattr(method, "__shop_serialised__", False):
@@ -64,11 +69,13 @@ def managed_policies_in_one_partition(partition: str = "aws") -> None:
     builds all ~1,600 of them in each of the six partitions' IAM (aws, aws-cn, aws-us-gov, …) on the first
     request, to look up whose access key it is: half a second of every server's start. The local AWS
     stands in for an account in the standard partition (`arn:aws:…`), so they are built there only."""
+    from moto.iam.models import IAMBackend
+
     load = IAMBackend._init_aws_policies
     if getattr(load, "__shop_one_partition__", False):
         return
 
-    def in_one_partition(self: IAMBackend) -> Any:
+    def in_one_partition(self: Any) -> Any:
         return load(self) if self.region_name == partition else []
 
     in_one_partition.__shop_one_partition__ = True  # type: ignore[attr-defined]
@@ -76,11 +83,12 @@ def managed_policies_in_one_partition(partition: str = "aws") -> None:
 
 
 def main() -> None:
-    from moto.server import main as moto_main
-
+    clients.one_sdk_loader()  # moto makes a botocore session per AWS service it serves
     serialise_item_operations()
     list_moto_modules_once()
     managed_policies_in_one_partition()
+    from moto.server import main as moto_main
+
     moto_main()
 
 
