@@ -115,6 +115,13 @@ def test_deploying_twice_changes_nothing_and_keeps_the_url(aws):
     assert len(boto3.client("s3").list_objects_v2(Bucket=first.resources.artifact_bucket)["Contents"]) == 1
 
 
+def test_a_package_already_in_s3_is_not_uploaded_again(aws_calls):
+    lambda_target.deploy("clean", OPTIONS)
+    lambda_target.deploy("clean", OPTIONS)  # unchanged code: its key (the content's sha256) is there
+    assert aws_calls.operations("s3").count("s3.PutObject") == 1
+    assert aws_calls.operations("s3").count("s3.HeadObject") == 2
+
+
 def test_destroy_removes_everything_but_the_data_unless_asked(aws):
     lambda_target.deploy("clean", OPTIONS)
     lambda_target.destroy("clean", OPTIONS)
