@@ -81,5 +81,8 @@ def one_sdk_loader() -> None:
     """Make every botocore session of this process share one loader of the SDK's data. Each new session
     otherwise reads and parses its JSON from disk again (endpoints.json alone is 1 MB): moto makes one per
     AWS service it serves, the tests one per moto account. What a loader returns is only ever read."""
-    if not isinstance(botocore.session.create_loader, functools._lru_cache_wrapper):
-        botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+    if getattr(botocore.session.create_loader, "__shop_shared__", False):
+        return
+    shared = functools.cache(botocore.loaders.create_loader)
+    shared.__shop_shared__ = True  # type: ignore[attr-defined]
+    botocore.session.create_loader = shared
