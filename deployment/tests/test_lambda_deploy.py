@@ -122,6 +122,17 @@ def test_a_package_already_in_s3_is_not_uploaded_again(aws_calls):
     assert aws_calls.operations("s3").count("s3.HeadObject") == 2
 
 
+def test_a_package_whose_presence_s3_will_not_tell_is_uploaded(aws_calls):
+    from botocore.exceptions import ClientError
+
+    def forbidden() -> None:  # what S3 answers for a missing key to a caller without s3:ListBucket
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    aws_calls.before("s3", "HeadObject", forbidden)
+    lambda_target.deploy("clean", OPTIONS)
+    assert aws_calls.operations("s3").count("s3.PutObject") == 1
+
+
 def test_destroy_removes_everything_but_the_data_unless_asked(aws):
     lambda_target.deploy("clean", OPTIONS)
     lambda_target.destroy("clean", OPTIONS)
