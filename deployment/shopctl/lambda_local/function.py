@@ -25,8 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl.lambda_local.events import UrlInfo
-from shopctl.paths import REPO_ROOT
-from shopctl.targets import artifacts
+from shopctl.targets import artifacts, package
 
 REFRESH_SECONDS = 1.0
 
@@ -95,16 +94,16 @@ class FunctionConfig:
 # task root is a hard-linked copy of the shared tree instead (0.1 s), its own: pruning the cache never
 # touches the code a function runs. Like /var/task on AWS, nothing may write to it (it would write through
 # to the shared tree); the runtime writes no bytecode there.
-CODE_CACHE = REPO_ROOT / "build" / "lambda" / "code"
 # The least recently used trees go first, beyond this size unpacked (a stage's package is ~37 MB; make test
 # runs 14 different packages, 260 MB). The newest tree is always kept.
 CODE_CACHE_BYTES = int(os.environ.get("SHOP_LAMBDA_CODE_CACHE_MB", "400")) * 1_000_000
 
 
-def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path = CODE_CACHE) -> Path:
+def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path | None = None) -> Path:
     """The package whose sha256 is `code_hex` unpacked at `target`; `fetch` gets its bytes if not cached."""
     if target.is_dir():
         return target
+    cache = cache or package.build_root() / "code"
     shared = cache / code_hex
     if not shared.is_dir():
         data = fetch()
@@ -113,18 +112,11 @@ def unpack(code_hex: str, fetch: Callable[[], bytes], target: Path, cache: Path 
             _size_file(shared).write_text(str(sum(info.file_size for info in archive.infolist())))
         extract(data, shared)  # appears whole, its size already known
         _prune(cache)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         os.utime(shared)  # used: kept longest
-        shutil.copytree(shared, staging / "code", copy_function=os.link)
-        os.replace(staging / "code", target)
-    except OSError:  # no hard links here (another file system), pruned meanwhile, or a copy raced ours
-        if not target.is_dir():
-            extract(fetch(), target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+        return _in_place(target, lambda tree: shutil.copytree(shared, tree, copy_function=os.link))
+    except OSError:  # no hard links here (another file system), or the tree was pruned meanwhile
+        return extract(fetch(), target)
 
 
 def _size_file(tree: Path) -> Path:
@@ -148,14 +140,24 @@ def _prune(cache: Path, budget: int = CODE_CACHE_BYTES) -> None:
 
 def extract(data: bytes, target: Path) -> Path:
     """Unzip a package into `target` (once: an existing target is that very code, by its digest)."""
+
+    def unzip(tree: Path) -> None:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            archive.extractall(tree)
+
+    return _in_place(target, unzip)
+
+
+def _in_place(target: Path, fill: Callable[[Path], None]) -> Path:
+    """`target`, made by `fill` in a staging folder beside it and moved into place whole — or the one another
+    process put there first (same name, same code)."""
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            archive.extractall(staging)
-        os.replace(staging, target)
+        fill(staging / "tree")
+        os.replace(staging / "tree", target)
     except OSError:
         if not target.is_dir():
             raise
