@@ -13,8 +13,15 @@ import pytest
 from shopctl.targets import package
 
 
-def test_the_same_dependencies_asked_for_at_once_are_installed_once(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(package, "build_root", lambda: tmp_path)
+@pytest.fixture
+def build_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The package builder's build root, in a scratch folder."""
+    root = tmp_path / "build"
+    monkeypatch.setattr(package, "build_root", lambda: root)
+    return root
+
+
+def test_the_same_dependencies_asked_for_at_once_are_installed_once(build_root: Path, monkeypatch) -> None:
     installs: list[list[str]] = []
     running = threading.Lock()
 
@@ -39,8 +46,7 @@ def test_the_same_dependencies_asked_for_at_once_are_installed_once(tmp_path: Pa
     assert len(set(targets)) == 1 and (targets[0] / "fastapi").is_dir() and (targets[0] / ".complete").exists()
 
 
-def test_a_failed_install_leaves_nothing_behind_and_the_next_build_installs_again(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(package, "build_root", lambda: tmp_path)
+def test_a_failed_install_leaves_nothing_behind_and_the_next_build_installs_again(build_root: Path, monkeypatch):
     outcomes = iter([1, 0])
 
     def pip(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
@@ -50,16 +56,17 @@ def test_a_failed_install_leaves_nothing_behind_and_the_next_build_installs_agai
     monkeypatch.setattr(package.subprocess, "run", pip)
     with pytest.raises(package.ShopctlError, match="No matching distribution"):
         package.install_dependencies(["fastapi==0.1"], package.Platform.local(), quiet=True)
-    assert [p.name for p in (tmp_path / "deps").iterdir() if not p.name.endswith(".lock")] == []
+    assert [p.name for p in (build_root / "deps").iterdir() if not p.name.endswith(".lock")] == []
     target = package.install_dependencies(["fastapi==0.1"], package.Platform.local(), quiet=True)
     assert (target / ".complete").exists() and (target / "half-installed").is_dir()
 
 
-def test_a_rebuild_reads_the_stage_code_again_but_not_the_finished_dependencies(tmp_path: Path, monkeypatch) -> None:
+def test_a_rebuild_reads_the_stage_code_again_but_not_the_finished_dependencies(
+    build_root: Path, tmp_path: Path, monkeypatch
+) -> None:
     import zipfile
 
-    monkeypatch.setattr(package, "build_root", lambda: tmp_path / "build")
-    deps = tmp_path / "build" / "deps" / "abc"
+    deps = build_root / "deps" / "abc"
     (deps / "fastapi").mkdir(parents=True)
     (deps / "fastapi" / "__init__.py").write_text("VERSION = 1\n")
     (deps / ".complete").write_text("fastapi\n")

@@ -47,6 +47,7 @@ DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # zipped, when uploaded in the API call;
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # unzipped, code + layers: a hard limit
 SKIP_DIRS = {"__pycache__", "tests", ".pytest_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
+KEPT_DIGESTS = (".digest", ".digest-bytecode")  # _digest()'s, kept in a finished tree: never packaged
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 OPTIMIZER_VERSION = "1"  # bump when what optimize() does changes: it is part of every optimised cache key
 # AWS services whose botocore/boto3 data an optimised package keeps: what the stages call (DynamoDB; SSM for
@@ -233,9 +234,6 @@ def _walk(root: Path, *, bytecode: bool = False):
             continue
         if path.is_file() and path.name not in (".complete", ".optimized.json", *KEPT_DIGESTS):
             yield path, rel
-
-
-KEPT_DIGESTS = (".digest", ".digest-bytecode")
 
 
 def _digest(root: Path, *, bytecode: bool = False, finished: bool = False) -> str:
