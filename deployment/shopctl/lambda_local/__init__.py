@@ -34,3 +34,8 @@ SIGTERM/SIGINT.
 - `service`: the HTTP front tying it together; `cli`: the command line.
 - `testing`: deploy a ZIP and drive the service end to end (the tests use it).
 """
+
+# The local Lambda's own endpoints (every other path goes to the function). Here, not in the service module,
+# so the deploy code can name them without importing the server.
+CONTROL_PREFIX = "/__lambda_local__/"
+STATUS_PATH = CONTROL_PREFIX + "status"

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
-from shopctl.lambda_local import events
+from shopctl.lambda_local import CONTROL_PREFIX, STATUS_PATH, events
 from shopctl.lambda_local.environment import ExecutionEnvironment, Outcome
 from shopctl.lambda_local.events import HttpRequest, HttpResponse
 from shopctl.lambda_local.function import Function, FunctionConfig, FunctionNotFound
@@ -32,7 +32,6 @@ from shopctl.lambda_local.pool import Pool, Throttled
 from shopctl.lambda_local.snapshot import Snapshot
 from shopctl.lambda_local.web_adapter import WebAdapterEnvironment
 
-CONTROL_PREFIX = "/__lambda_local__/"
 BOOTSTRAP_SOURCE = Path(__file__).with_name("runtime_bootstrap.py")
 # What a Lambda Python runtime provides next to the standard library: the AWS SDK (and its dependencies),
 # and the SnapStart runtime hooks library.
@@ -322,7 +321,7 @@ class LambdaService:
         await _send(send, response, head=scope["method"] == "HEAD")
 
     def _control(self, method: str, path: str) -> HttpResponse:
-        if method == "GET" and path.rstrip("/") == CONTROL_PREFIX + "status":
+        if method == "GET" and path.rstrip("/") == STATUS_PATH:
             return events.json_response(200, self.status())
         return events.json_response(404, {"Message": f"unknown control endpoint {path}"})
 

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from shopctl import httpclient
 from shopctl.aws import clients
+from shopctl.lambda_local import STATUS_PATH
 from shopctl.lambda_local.logs import log_group_name
 from shopctl.local.net import free_port
 from shopctl.targets import artifacts
@@ -152,7 +153,7 @@ class RunningLambda:
         return f"http://127.0.0.1:{self.port}"
 
     def status(self) -> dict:
-        return httpclient.get(f"{self.url}/__lambda_local__/status", timeout=5).json()
+        return httpclient.get(self.url + STATUS_PATH, timeout=5).json()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -21,9 +21,8 @@ from botocore.awsrequest import AWSRequest
 from shopctl import httpclient
 from shopctl.aws import clients
 from shopctl.errors import ShopctlError
+from shopctl.lambda_local import STATUS_PATH
 from shopctl.targets import lambda_target
-
-LOCAL_STATUS_PATH = "/__lambda_local__/status"  # the local Lambda's own endpoint (shopctl.lambda_local.service)
 
 REPORT = re.compile(
     r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms\s+Billed Duration: (?P<billed>\d+) ms"
@@ -163,7 +162,7 @@ def force_restore(function_name: str, url: str, *, timeout: float = 180.0) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            snapshot = httpclient.get(url + LOCAL_STATUS_PATH, timeout=timeout).json().get("snapshot") or {}
+            snapshot = httpclient.get(url + STATUS_PATH, timeout=timeout).json().get("snapshot") or {}
         except httpx.HTTPError:
             snapshot = {}
         if snapshot.get("fingerprint") == expected and snapshot.get("state") == "snapshot":

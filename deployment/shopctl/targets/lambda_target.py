@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shopctl import lambda_local
 from shopctl.aws import clients, iam, resources, state
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
@@ -391,7 +392,7 @@ def _local_lambda(
         argv,
         base_environ(deployment.stage, {}),
         port=port,
-        ready_path="/__lambda_local__/status",
+        ready_path=lambda_local.STATUS_PATH,
         what=f"the local Lambda for {fn}",
     )
 
