@@ -20,7 +20,7 @@ import pytest
 
 from shopctl import httpclient
 from shopctl.local import localaws
-from shopctl.local.serving import Deployed, serve
+from shopctl.serving import Deployed, serve
 from tests.support.targets import TARGETS, LocalStages
 
 __all__ = ["Deployed"]

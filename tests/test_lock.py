@@ -62,8 +62,8 @@ def test_checkov_lock_matches_its_pinned_version() -> None:
 
 
 def test_lambda_packages_pin_the_locked_versions() -> None:
+    from shopctl import package
     from shopctl.stages import STAGES
-    from shopctl.targets import package
 
     pins = locked("workshop")
     for stage in STAGES.values():

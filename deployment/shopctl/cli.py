@@ -10,8 +10,8 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import errors
-from shopctl.aws import account, clients, resources
+from shopctl import account, errors
+from shopctl.aws import clients, resources
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local import localaws, run
 from shopctl.stages import STAGES, get_stage
@@ -167,7 +167,7 @@ def _coldstart(args: argparse.Namespace) -> int:
 
 
 def _deploy_all(args: argparse.Namespace) -> int:
-    from shopctl.targets import fleet
+    from shopctl import fleet
 
     account.use("local", args.aws_port)
     rows = fleet.deploy_all()
@@ -182,7 +182,7 @@ def _deploy_all(args: argparse.Namespace) -> int:
 
 
 def _destroy_all(args: argparse.Namespace) -> int:
-    from shopctl.targets import fleet
+    from shopctl import fleet
 
     account.use("local", args.aws_port)
     removed = fleet.destroy_all(keep_data=args.keep_data)
@@ -191,7 +191,7 @@ def _destroy_all(args: argparse.Namespace) -> int:
 
 
 def _deploy_mixed(args: argparse.Namespace) -> int:
-    from shopctl.targets import fleet
+    from shopctl import fleet
 
     account.use("local", args.aws_port)
     eks, lam, result = fleet.deploy_mixed()

@@ -21,9 +21,9 @@ import pytest
 from shopctl import cli
 from shopctl.compare import cli as compare_cli
 from shopctl.compare import cold_starts, report, side_by_side
+from shopctl.package import BOTO_SERVICES, Platform, build
 from shopctl.stages import STAGES
 from shopctl.targets import ecs_target, lambda_target
-from shopctl.targets.package import BOTO_SERVICES, Platform, build
 
 pytestmark = pytest.mark.e2e
 

@@ -15,9 +15,9 @@ import pytest
 
 from shopctl.aws import state
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
+from shopctl.package import package_path
 from shopctl.stages import STAGES
 from shopctl.targets import lambda_target
-from shopctl.targets.package import package_path
 
 OPTIONS = lambda_target.Options(env="aws", python="3.12", quiet=True)
 

@@ -26,8 +26,8 @@ import pytest
 from shopctl import httpclient
 from shopctl.aws import resources
 from shopctl.lambda_local import testing
+from shopctl.package import Platform, build
 from shopctl.stages import get_stage
-from shopctl.targets.package import Platform, build
 
 pytestmark = pytest.mark.e2e
 

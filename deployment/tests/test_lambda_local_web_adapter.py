@@ -18,8 +18,8 @@ import pytest
 from shopctl import httpclient
 from shopctl.aws import resources
 from shopctl.lambda_local import testing, web_adapter
+from shopctl.package import Platform, build
 from shopctl.stages import get_stage
-from shopctl.targets.package import Platform, build
 
 # --- the adapter's translation (pure functions) ---------------------------------------------------
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from shopctl import fleet
 from shopctl.aws import census, state
 from shopctl.stages import STAGES
-from shopctl.targets import ecs_target, eks_target, fleet, lambda_target
+from shopctl.targets import ecs_target, eks_target, lambda_target
 
 
 @pytest.fixture

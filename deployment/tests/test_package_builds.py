@@ -1,4 +1,4 @@
-"""Lambda package builds (shopctl.targets.package) that several processes ask for at once are built once."""
+"""Lambda package builds (shopctl.package) that several processes ask for at once are built once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shopctl.targets import package
+from shopctl import package
 
 
 @pytest.fixture

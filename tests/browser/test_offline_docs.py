@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from shopctl import httpclient
-from shopctl.local.serving import Deployed
+from shopctl.serving import Deployed
 from tests.browser import chromium
 from tests.support.targets import selected
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shopctl import httpclient
+from shopctl import fleet, httpclient
 from shopctl.local.net import free_port
-from shopctl.targets import eks_target, fleet, lambda_target
+from shopctl.targets import eks_target, lambda_target
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 import pytest
 
 from shopctl.local import localaws
-from shopctl.local.serving import DEPLOY_TARGETS, Deployed, serve
+from shopctl.serving import DEPLOY_TARGETS, Deployed, serve
 from shopctl.stages import STAGES
 
 Pair = tuple[str, str]  # (stage, target)

@@ -30,8 +30,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shopctl import errors
-from shopctl.aws import account
+from shopctl import account, errors
 from shopctl.compare import charts, cold_starts, coupling, report, testcost
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local.localaws import LocalAws

@@ -40,8 +40,8 @@ from typing import Any
 
 import httpx
 
-from shopctl import httpclient
-from shopctl.aws import clients, iam, resources, state
+from shopctl import fleet, httpclient
+from shopctl.aws import artifacts, clients, iam, resources, state
 from shopctl.aws.resources import TableNames, ensure_tables
 from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing as lambda_testing
@@ -50,9 +50,9 @@ from shopctl.local import localaws, run
 from shopctl.local.net import free_port
 from shopctl.local.process import base_environ, temporary_environment, uvicorn_argv
 from shopctl.local.supervisor import Spec, start_replica, write_files
+from shopctl.package import Package, Platform, build, build_root, build_zip, package_path, pinned
 from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
-from shopctl.targets import artifacts, coldstart, common, ecs_target, eks_target, fleet, lambda_target
-from shopctl.targets.package import Package, Platform, build, build_root, build_zip, package_path, pinned
+from shopctl.targets import coldstart, common, ecs_target, eks_target, lambda_target
 
 FLOOR_DIR = Path(__file__).with_name("floor_app")
 FLOOR_FUNCTION = "shop-floor"

@@ -142,7 +142,7 @@ TRADE_OFFS = (
     "functions call DynamoDB (and SSM for RUNTIME=ECS), credential providers may call STS/SSO/Sign-In. The "
     "rest is removed, which shrinks the ZIP a lot (upload, and on AWS the code download of a cold start). "
     "Cost: calling any other service from the function fails with UnknownServiceError until it is added to "
-    "`shopctl.targets.package.BOTO_SERVICES`.",
+    "`shopctl.package.BOTO_SERVICES`.",
     "- **A boto3 client, not a resource, in the clean stage's DynamoDB adapter** (all packages): building "
     "`boto3.resource('dynamodb')` and its `Table` objects loads a second model and generates classes — about "
     "40 ms more at init than a client, and a resource must not be shared between FastAPI's threads. Cost: "

@@ -8,7 +8,7 @@ It runs the function deployed in the local AWS (moto) the way Lambda does:
 
 - configuration from `lambda.get_function_configuration`, re-read at most once a second; a changed
   fingerprint (code, handler, runtime, memory, timeout, environment) retires the warm environments;
-- code from the package in S3 (`shopctl.targets.artifacts.download`, by CodeSha256), unzipped as the task root;
+- code from the package in S3 (`shopctl.aws.artifacts.download`, by CodeSha256), unzipped as the task root;
 - execution environments = isolated worker processes (`python -I -S`: task root, runtime dir with the
   AWS SDK, standard library; nothing from the virtualenv), one request at a time each: cold start,
   warm reuse, 429 beyond --max-concurrency, recycling after --idle-timeout, kill on timeout;

@@ -22,14 +22,22 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from shopctl.lambda_local import logs as loglines
 from shopctl.lambda_local.function import FunctionConfig
 from shopctl.lambda_local.logs import LogWriter
 
-if TYPE_CHECKING:
-    from shopctl.lambda_local.snapshot import Snapshot
+
+class Snapshot(Protocol):
+    """What an environment needs of a SnapStart snapshot (`snapshot.Snapshot`, which builds on this module:
+    a protocol here rather than an import keeps the two modules from importing each other)."""
+
+    def alive(self) -> bool: ...
+
+    def restore(self, control_fd: int, output_fd: int, stdout: Any) -> RestoredProcess: ...
+
+    def exit_status(self, pid: int, *, timeout: float | None) -> int | None: ...
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of an on-demand environment
 RESTORE_TIMEOUT_S = 10.0  # and for a SnapStart restore (after-restore hooks included)

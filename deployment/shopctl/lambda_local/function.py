@@ -24,8 +24,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shopctl import package
+from shopctl.aws import artifacts
 from shopctl.lambda_local.events import UrlInfo
-from shopctl.targets import artifacts, package
 
 REFRESH_SECONDS = 1.0
 

@@ -1,7 +1,7 @@
 """Helpers to exercise the local Lambda end to end (used by the tests; handy in a notebook too).
 
 Everything goes through the local AWS exactly as deploy does: the package is uploaded with
-`shopctl.targets.artifacts.upload`, the function created with boto3, and the service started as the
+`shopctl.aws.artifacts.upload`, the function created with boto3, and the service started as the
 `python -m shopctl.lambda_local` process deploy starts.
 """
 
@@ -23,11 +23,10 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from shopctl import httpclient
-from shopctl.aws import clients
+from shopctl.aws import artifacts, clients
 from shopctl.lambda_local import STATUS_PATH
 from shopctl.lambda_local.logs import log_group_name
 from shopctl.local.net import free_port
-from shopctl.targets import artifacts
 
 DEPLOYMENT_DIR = Path(__file__).resolve().parents[2]  # what makes `import shopctl` work
 

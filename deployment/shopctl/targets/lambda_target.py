@@ -20,13 +20,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shopctl import lambda_local
-from shopctl.aws import clients, iam, resources, state
+from shopctl.aws import artifacts, clients, iam, resources, state
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local.process import base_environ
+from shopctl.package import Package, Platform, build
 from shopctl.stages import Service, Stage, get_stage
-from shopctl.targets import artifacts, common
-from shopctl.targets.package import Package, Platform, build
+from shopctl.targets import common
 
 TARGET = "lambda"
 MEMORY_MB = 512  # CPU scales with memory; 512 MB keeps a FastAPI cold start reasonable
@@ -49,7 +49,7 @@ class Options:
     max_concurrency: int = 10  # local Lambda: environments at most
     quiet: bool = False
     tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
-    optimize: bool = False  # the package tuned for cold starts (shopctl.targets.package: bytecode, stripped SDK data)
+    optimize: bool = False  # the package tuned for cold starts (shopctl.package: bytecode, stripped SDK data)
     snapstart: bool = False  # SnapStart on published versions, served through the alias SNAPSTART_ALIAS
     package: str = "zip"  # "image": the stage's container image behind the Lambda Web Adapter
 

@@ -35,7 +35,7 @@ from shopctl import httpclient
 from shopctl.aws import clients, iam, state
 from shopctl.aws.resources import TableNames
 from shopctl.local.net import free_port
-from shopctl.local.serving import DEPLOY_TARGETS
+from shopctl.serving import DEPLOY_TARGETS
 from shopctl.stages import get_stage
 from shopctl.targets import common, ecs_target, eks_target, k8s, lambda_target
 from shopctl.verify.env import current_aws

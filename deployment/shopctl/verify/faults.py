@@ -41,7 +41,7 @@ from shopctl.lambda_local.testing import wait_for_logs
 from shopctl.local import faultproxy, localaws
 from shopctl.local.net import free_port, wait_healthy
 from shopctl.local.process import base_environ, spawn, uvicorn_argv
-from shopctl.local.serving import Deployed, serve
+from shopctl.serving import Deployed, serve
 from shopctl.stages import Service, get_stage
 from shopctl.targets import lambda_target
 from shopctl.verify.result import Result

@@ -39,7 +39,7 @@ import httpx
 from shopctl import httpclient
 from shopctl.aws import clients
 from shopctl.local import localaws
-from shopctl.local.serving import Deployed, serve
+from shopctl.serving import Deployed, serve
 from shopctl.verify.result import Result
 
 FULL_EXAMPLES = 50  # Schemathesis' --max-examples: per operation, in its fuzzing and stateful phases

@@ -29,7 +29,7 @@ from typing import Any
 
 from shopctl.aws import clients
 from shopctl.aws.resources import TableNames
-from shopctl.local.serving import serve
+from shopctl.serving import serve
 from shopctl.verify.env import current_aws
 from shopctl.verify.result import Result
 

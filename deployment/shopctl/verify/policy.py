@@ -31,14 +31,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from shopctl import fleet
 from shopctl.aws import clients, iam, state
 from shopctl.aws.build_context import build_context
 from shopctl.aws.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
 from shopctl.local.net import free_port
-from shopctl.local.serving import DEPLOY_TARGETS
 from shopctl.paths import REPO_ROOT
+from shopctl.serving import DEPLOY_TARGETS
 from shopctl.stages import STAGES, Service, Stage, get_stage
-from shopctl.targets import common, ecs_target, eks_target, fleet, k8s, lambda_target
+from shopctl.targets import common, ecs_target, eks_target, k8s, lambda_target
 from shopctl.verify import tools
 from shopctl.verify.result import Result
 

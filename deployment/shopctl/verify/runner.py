@@ -24,8 +24,8 @@ from types import ModuleType
 from shopctl import errors
 from shopctl.errors import ShopctlError
 from shopctl.local import localaws
-from shopctl.local.serving import TARGETS
 from shopctl.paths import REPO_ROOT
+from shopctl.serving import TARGETS
 from shopctl.stages import STAGES
 from shopctl.verify.result import Result
 

@@ -2,7 +2,7 @@
 
 It imports the same third-party packages as every stage (FastAPI, Mangum, boto3), creates one DynamoDB
 client at init and answers `GET /users` with one real DynamoDB call — and has no architecture at all.
-`make compare` packages it like a stage (`shopctl.targets.package.build_zip`), runs it on the same local Lambda
+`make compare` packages it like a stage (`shopctl.package.build_zip`), runs it on the same local Lambda
 (handler `floor_app.main.handler`) and as a container command (`uvicorn floor_app.main:app`), and shows
 every stage's cold start as a ratio to it: a ratio is stable across machines, absolute times are not.
 """
