@@ -15,8 +15,9 @@ from shopctl.aws import clients, resources
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local import localaws, run
 from shopctl.stages import STAGES, get_stage
-from shopctl.targets import ecs_target, eks_target, lambda_target
-from shopctl.targets.base import get_target
+from shopctl.targets import lambda_target
+from shopctl.targets.registry import TARGETS, get_target
+from shopctl.targets.registry import destroy as destroy_deployment
 
 
 def _local_aws_start(args: argparse.Namespace) -> int:
@@ -56,57 +57,57 @@ def _local_aws_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace):
-    if args.target == "lambda":
-        return lambda_target.Options(
-            env=args.env, port=args.port, auth=args.auth, python=args.python, optimize=args.optimize,
-            snapstart=args.snapstart, package=args.package,
-        )
-    if args.target == "eks":
-        return eks_target.Options(
-            env=args.env,
-            port=args.port,
-            cluster_name=args.cluster_name,
-            create_cluster=args.create_cluster,
-            delete_cluster=args.delete_cluster,
-        )
-    return ecs_target.Options(env=args.env, port=args.port)
+class _TargetFlags:
+    """Hands a target its own argument group and remembers which flags it added (argparse keeps no public
+    record of a group's flags): a flag only another target reads is reported as ignored."""
+
+    def __init__(self, group: argparse._ArgumentGroup, target: str, owners: dict[str, tuple[str, argparse.Action]]):
+        self._group, self._target, self._owners = group, target, owners
+
+    def add_argument(self, *names: str, **settings: object) -> argparse.Action:
+        action = self._group.add_argument(*names, **settings)  # type: ignore[arg-type]
+        self._owners[action.dest] = (self._target, action)
+        return action
+
+
+def _ignored_flags(args: argparse.Namespace) -> list[str]:
+    return [
+        action.option_strings[0]
+        for owner, action in args.target_flags.values()
+        if owner != args.target and getattr(args, action.dest) != action.default
+    ]
 
 
 def _deploy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
-    options = _options(args)
-    if args.target == "lambda":
-        lambda_target.check(options)  # a combination Lambda refuses stops here, before credentials are asked for
-    account.use(args.env, args.aws_port)
     target = get_target(args.target)
-    for flag, given in (("OPTIMIZE=1", args.optimize), ("SNAPSTART=1", args.snapstart),
-                        ("PACKAGE=image", args.package == "image")):
-        if given and args.target != "lambda":
-            print(f"  note: {flag} applies to TARGET=lambda; ignored for TARGET={args.target}")
+    options = target.options(args)  # a combination the target refuses stops here, before credentials
+    account.use(args.env, args.aws_port)
+    for flag in args.ignored:
+        print(f"  note: {flag} applies to another target; ignored for TARGET={args.target}")
     if args.env == "aws":
         account.confirm(target.plan(stage, options), args.yes)
-        warning = lambda_target.public_url_warning(options) if args.target == "lambda" else None
-        if warning:
+        for warning in target.warnings(options):
             print(warning)
-    deployment = target.deploy(stage.name, options)
+    deployment = target.deploy(stage, options)
     if args.env == "local":
-        cold = "      (the first request is a cold start)" if args.target == "lambda" else ""
-        print(f"  try:  curl -s {deployment.url}/health{cold}")
-        if args.target == "lambda":
-            print(f"  cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5")
+        for hint in target.hints(stage, deployment):
+            print(f"  {hint}")
         print(f"  remove it:   make destroy STAGE={stage.name} TARGET={args.target}")
     return 0
 
 
 def _destroy(args: argparse.Namespace) -> int:
     stage = get_stage(args.stage)
+    target = get_target(args.target)
+    options = target.options(args)
     account.use(args.env, args.aws_port)
-    if args.env == "aws" and not args.keep_data:
-        account.confirm([f"DELETE the {stage.name} tables and their data"], args.yes)
-    if args.env == "aws" and args.target == "eks" and args.delete_cluster:
-        account.confirm([f"DELETE the EKS cluster {args.cluster_name} (every stage deployed on it stops)"], args.yes)
-    get_target(args.target).destroy(stage.name, _options(args), keep_data=args.keep_data)
+    if args.env == "aws":
+        confirmations = [] if args.keep_data else [f"DELETE the {stage.name} tables and their data"]
+        confirmations += target.destroy_confirmations(stage, options)
+        if confirmations:
+            account.confirm(confirmations, args.yes)
+    destroy_deployment(target, stage, options, keep_data=args.keep_data)
     return 0
 
 
@@ -144,7 +145,7 @@ def _coldstart(args: argparse.Namespace) -> int:
 
     stage = get_stage(args.stage)
     account.use(args.env, args.aws_port)
-    deployment = state.load(lambda_target.deployment_name(stage.name))
+    deployment = state.load(lambda_target.deployment_name(stage))
     if deployment is None:
         raise ShopctlError(
             f"{stage.name} is not deployed to Lambda", f"make deploy STAGE={stage.name} TARGET=lambda first"
@@ -169,8 +170,10 @@ def _coldstart(args: argparse.Namespace) -> int:
 def _deploy_all(args: argparse.Namespace) -> int:
     from shopctl import fleet
 
+    stages = [get_stage(name) for name in args.stages.split(",")]
+    targets = [get_target(name) for name in args.targets.split(",")] if args.targets else list(TARGETS.values())
     account.use("local", args.aws_port)
-    rows = fleet.deploy_all()
+    rows = fleet.deploy_all(stages, targets)
     print()
     print(fleet.table(rows))
     failed = [r for r in rows if not r[3].ok]
@@ -238,40 +241,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_run)
 
     def target_args(cmd: argparse.ArgumentParser) -> None:
+        # --stage and --target are checked together after parsing (both typos in one message).
         cmd.add_argument("--stage", required=True)
-        cmd.add_argument("--target", default="lambda", choices=["lambda", "ecs", "eks"])
+        cmd.add_argument("--target", default="lambda", help=f"one of: {', '.join(TARGETS)}")
         cmd.add_argument("--env", default="local", choices=["local", "aws"])
         cmd.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT, help="local AWS port (ENV=local)")
         cmd.add_argument("--port", type=int, default=None, help="local base URL port (ENV=local)")
-        cmd.add_argument(
-            "--auth",
-            choices=["NONE", "AWS_IAM"],
-            default=None,
-            help="Function URL auth (default: NONE locally, AWS_IAM on AWS)",
-        )
-        cmd.add_argument("--python", default="3.12", help="the function's Python on AWS (ENV=aws)")
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation (ENV=aws)")
-        cmd.add_argument("--cluster-name", default="shop", help="the EKS cluster (TARGET=eks)")
-        cmd.add_argument(
-            "--create-cluster", action="store_true", help="ENV=aws: create an EKS Auto Mode cluster if missing"
-        )
-        cmd.add_argument("--delete-cluster", action="store_true", help="destroy: also delete the EKS cluster")
-        cmd.add_argument(
-            "--optimize",
-            action="store_true",
-            help="TARGET=lambda: the package tuned for cold starts (precompiled bytecode, unused AWS SDK data out)",
-        )
-        cmd.add_argument(
-            "--snapstart",
-            action="store_true",
-            help="TARGET=lambda: SnapStart — init once at publish, cold starts restore the snapshot (alias live)",
-        )
-        cmd.add_argument(
-            "--package",
-            choices=("zip", "image"),
-            default="zip",
-            help="TARGET=lambda: image = the stage's container image (as ECS/EKS run it) behind the Lambda Web Adapter",
-        )
+        # Each target's own flags, under its name; all are accepted whatever the target (make passes the
+        # variables it was given), and a flag another target reads is reported as ignored.
+        owners: dict[str, tuple[str, argparse.Action]] = {}
+        for name, target in TARGETS.items():
+            target.add_arguments(_TargetFlags(cmd.add_argument_group(f"TARGET={name}"), name, owners))
+        cmd.set_defaults(target_flags=owners)
 
     dep = sub.add_parser("deploy", help="deploy a stage to a target")
     target_args(dep)
@@ -285,8 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     cold.add_argument("-n", type=int, default=5)
     cold.add_argument("--warm", type=int, default=3)
     cold.set_defaults(func=_coldstart)
+    every = sub.add_parser(
+        "deploy-all", help="deploy every stage to every target locally and run the talk's flow on each"
+    )
+    every.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
+    every.add_argument("--stages", default=",".join(STAGES), help="comma-separated (default: all)")
+    every.add_argument("--targets", default=None, help="comma-separated (default: all)")
+    every.set_defaults(func=_deploy_all)
     for verb, func, text in (
-        ("deploy-all", _deploy_all, "deploy 3 stages x 3 targets locally and run the talk's flow on each"),
         ("destroy-all", _destroy_all, "destroy every deployment"),
         ("deploy-mixed", _deploy_mixed, "clean stage: users through EKS, orders through Lambda, same tables"),
     ):
@@ -306,9 +294,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_names(args: argparse.Namespace) -> None:
+    """STAGE and TARGET checked together, so two typos are one message, not two runs."""
+    problems = []
+    if args.stage not in STAGES:
+        problems.append((f"unknown STAGE {args.stage!r}", f"STAGE is one of: {', '.join(STAGES)}"))
+    if args.target not in TARGETS:
+        problems.append((f"unknown TARGET {args.target!r}", f"TARGET is one of: {', '.join(TARGETS)}"))
+    if problems:
+        raise ShopctlError("; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+    args.ignored = _ignored_flags(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "target_flags"):
+            _check_names(args)
         return int(args.func(args))
     except ShopctlError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -11,9 +11,10 @@ import httpx
 
 from shopctl import httpclient
 from shopctl.aws import resources, state
-from shopctl.stages import STAGES
-from shopctl.targets import eks_target, lambda_target
-from shopctl.targets.base import TARGETS
+from shopctl.stages import STAGES, Stage, get_stage
+from shopctl.targets import eks_target, lambda_target, registry
+from shopctl.targets.base import Target
+from shopctl.targets.registry import TARGETS
 
 MIXED_TABLES = resources.TableNames.for_deployment("clean-mixed")
 
@@ -53,15 +54,18 @@ def talk_flow(users_url: str, orders_url: str | None = None, timeout: float = 30
     return FlowResult(True, "user -> order -> 404 for unknown user -> read back")
 
 
-def deploy_all(*, quiet_each: bool = True) -> list[tuple[str, str, str, FlowResult]]:
+def deploy_all(
+    stages: list[Stage] | None = None, targets: list[Target] | None = None, *, quiet_each: bool = True
+) -> list[tuple[str, str, str, FlowResult]]:
+    """Every stage on every registered target (or the ones given), locally, each checked with the talk's flow."""
     rows = []
-    for target, module in TARGETS.items():
-        for stage in STAGES:
-            print(f"… deploying {stage} to {target}", flush=True)
-            deployment = module.deploy(stage, module.Options(env="local", quiet=quiet_each))
+    for target in targets or list(TARGETS.values()):
+        for stage in stages or list(STAGES.values()):
+            print(f"… deploying {stage.name} to {target.TARGET}", flush=True)
+            deployment = target.deploy(stage, target.Options(env="local", quiet=quiet_each))
             result = talk_flow(deployment.url)
             print(f"  {'✓' if result.ok else '✗'} {deployment.url}  {result.detail}", flush=True)
-            rows.append((stage, target, deployment.url, result))
+            rows.append((stage.name, target.TARGET, deployment.url, result))
     return rows
 
 
@@ -73,18 +77,14 @@ def table(rows: list[tuple[str, str, str, FlowResult]]) -> str:
 
 
 def destroy_all(*, keep_data: bool = True) -> list[str]:
-    """Destroy every recorded deployment. The EKS cluster deploy created goes with the last EKS deployment
-    (the local one is a free stand-in; destroy-all runs locally only)."""
+    """Destroy every recorded deployment, each with its target's teardown options (EKS: the cluster deploy
+    created goes with the last EKS deployment; the local one is a free stand-in)."""
     removed = []
     for deployment in state.all_states():
-        module = TARGETS[deployment.target]
+        target = registry.get_target(deployment.target)
         print(f"… destroying {deployment.name}", flush=True)
-        options = (
-            eks_target.Options(env=deployment.env, quiet=True, delete_cluster=True)
-            if module is eks_target
-            else module.Options(env=deployment.env, quiet=True)
-        )
-        removed += module.destroy(deployment.stage, options, keep_data=keep_data)
+        options = target.teardown_options(deployment.env)
+        removed += registry.destroy(target, get_stage(deployment.stage), options, keep_data=keep_data)
     if not keep_data:
         # Tables an earlier destroy kept on purpose have no state record left: found by their names.
         for stage in STAGES:
@@ -111,7 +111,8 @@ def deploy_mixed(
             f"{MIXED_TABLES.orders}",
             flush=True,
         )
-    eks = eks_target.deploy("clean", eks_target.Options(tables=MIXED_TABLES, port=eks_port, quiet=quiet))
-    lam = lambda_target.deploy("clean", lambda_target.Options(tables=MIXED_TABLES, port=lambda_port, quiet=quiet))
+    clean = get_stage("clean")
+    eks = eks_target.deploy(clean, eks_target.Options(tables=MIXED_TABLES, port=eks_port, quiet=quiet))
+    lam = lambda_target.deploy(clean, lambda_target.Options(tables=MIXED_TABLES, port=lambda_port, quiet=quiet))
     result = talk_flow(eks.url, lam.url)
     return eks, lam, result

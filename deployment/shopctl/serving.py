@@ -7,6 +7,7 @@ and the notebooks all need "a base URL for stage X on target Y", started and sto
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,9 @@ from shopctl.aws.resources import TableNames
 from shopctl.local import localaws
 from shopctl.local.net import free_port, wait_healthy
 from shopctl.local.run import start_stage
-from shopctl.targets.base import TARGETS as DEPLOY_TARGETS
+from shopctl.stages import get_stage
+from shopctl.targets import registry
+from shopctl.targets.registry import TARGETS as DEPLOY_TARGETS
 
 # What `serve` can start: the stage run as `make run` does ("local"), or deployed to a registered target.
 TARGETS = ("local", *DEPLOY_TARGETS)
@@ -52,9 +55,11 @@ def serve(
     """
     if target in DEPLOY_TARGETS:
         module = DEPLOY_TARGETS[target]
-        extra = {"snapstart": snapstart, "package": package} if target == "lambda" else {}
-        options = module.Options(env="local", port=free_port(), quiet=True, **extra)
-        deployed = module.deploy(stage, options)
+        options = module.Options(env="local", port=free_port(), quiet=True)
+        # The Lambda modes, for a target whose options have them.
+        modes = {"snapstart": snapstart, "package": package}
+        options = dataclasses.replace(options, **{k: v for k, v in modes.items() if hasattr(options, k)})
+        deployed = module.deploy(get_stage(stage), options)
         # Like a pipeline's smoke test: the deployment counts as up once /health is green end to end. (For
         # microservices on Lambda the gateway's /health reaches both functions: their cold starts happen here.)
         wait_healthy(f"{deployed.url}/health", 60, request_timeout=30)
@@ -64,7 +69,7 @@ def serve(
             services = dict(deployed.resources.service_urls)
             yield Deployed(stage, target, deployed.url, tables, services, snapstart=snapstart, package=package)
         finally:
-            module.destroy(stage, options, keep_data=False)
+            registry.destroy(module, get_stage(stage), options, keep_data=False)
         return
     if target != "local":
         raise ValueError(f"unknown target {target!r}: one of {', '.join(TARGETS)}")

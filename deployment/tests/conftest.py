@@ -93,13 +93,13 @@ def pushed_images(aws: None) -> None:
 
     import boto3
 
+    from shopctl.aws.ecr import ensure_repository
     from shopctl.aws.image import content_tag
     from shopctl.stages import STAGES
-    from shopctl.targets.common import ensure_repository
 
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
     for stage in STAGES.values():
-        ensure_repository(stage)
+        ensure_repository(stage.name)
         boto3.client("ecr").put_image(
             repositoryName=f"shop-{stage.name}", imageManifest=manifest, imageTag=content_tag(stage.name)
         )

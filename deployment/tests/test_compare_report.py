@@ -23,7 +23,7 @@ from shopctl.compare import cli as compare_cli
 from shopctl.compare import cold_starts, report, side_by_side
 from shopctl.package import BOTO_SERVICES, Platform, build
 from shopctl.stages import STAGES
-from shopctl.targets import ecs_target, lambda_target
+from shopctl.targets import lambda_target, naming
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +78,7 @@ def test_cold_start_figures_are_in_sane_ranges(compared) -> None:
         assert row["warm_p99_ms"] >= row["warm_p50_ms"]
         if row["variant"] == "image":  # the stage's container command, no ZIP
             assert row["package"] is None
-            assert row["image_command"] == ecs_target.container_command(STAGES["clean"].services[0])
+            assert row["image_command"] == naming.container_command(STAGES["clean"].services[0])
         else:
             assert 0 < row["package"]["zipped_mb"] < row["package"]["unzipped_mb"] < 250
         assert row["floor_variant"] == "plain"  # the quick run measures the floor as the plain ZIP only

@@ -12,7 +12,7 @@ import boto3
 from shopctl.aws import state
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
 from shopctl.aws.resources import TableNames
-from shopctl.stages import STAGES
+from shopctl.stages import STAGES, get_stage
 from shopctl.targets import ecs_target, eks_target, k8s
 
 REGION = "eu-west-1"
@@ -33,8 +33,8 @@ ECS = ecs_target.Options(env="aws", quiet=True)
 
 
 def test_ecs_task_definition_reads_config_from_ssm(pushed_images):
-    ecs_target.deploy("clean", ECS)
-    (described,) = ecs_target.describe("clean").values()
+    ecs_target.deploy(get_stage("clean"), ECS)
+    (described,) = ecs_target.describe(get_stage("clean")).values()
     container = described["containerDefinitions"][0]
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env == {"RUNTIME": "ECS", "SSM_PREFIX": "/shop/clean-ecs", "PYTHONUNBUFFERED": "1"}
@@ -59,7 +59,7 @@ def test_ecs_task_definition_reads_config_from_ssm(pushed_images):
 
 
 def test_ecs_parameters_carry_the_deployment_tags(pushed_images):
-    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     ssm = boto3.client("ssm")
     for name in ("/shop/clean-ecs/users/table", "/shop/clean-ecs/orders/table"):
         tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
@@ -69,7 +69,7 @@ def test_ecs_parameters_carry_the_deployment_tags(pushed_images):
 
 
 def test_ecs_task_role_names_exactly_the_tables_and_parameters(pushed_images):
-    ecs_target.deploy("microservices", ECS)
+    ecs_target.deploy(get_stage("microservices"), ECS)
     account = boto3.client("sts").get_caller_identity()["Account"]
     dynamodb = boto3.client("dynamodb")
     users_arn = dynamodb.describe_table(TableName="shop-microservices-ecs-users")["Table"]["TableArn"]
@@ -91,8 +91,8 @@ def test_ecs_task_role_names_exactly_the_tables_and_parameters(pushed_images):
 
 
 def test_ecs_deploying_twice_registers_no_new_revision(pushed_images):
-    ecs_target.deploy("clean", ECS)
-    ecs_target.deploy("clean", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
     arns = boto3.client("ecs").list_task_definitions(familyPrefix="shop-clean")["taskDefinitionArns"]
     assert [arn.rsplit(":", 1)[1] for arn in arns] == ["1"]
     parameters = boto3.client("ssm").get_parameters_by_path(Path="/shop/clean-ecs", Recursive=True)["Parameters"]
@@ -100,8 +100,8 @@ def test_ecs_deploying_twice_registers_no_new_revision(pushed_images):
 
 
 def test_ecs_destroy_leaves_nothing_but_data(pushed_images):
-    ecs_target.deploy("clean", ECS)
-    ecs_target.destroy("clean", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
+    ecs_target.destroy(get_stage("clean"), ECS)
     ecs = boto3.client("ecs")
     assert ecs.list_task_definitions(familyPrefix="shop-clean", status="ACTIVE")["taskDefinitionArns"] == []
     services = ecs.describe_services(cluster="shop", services=["shop-clean"])["services"]
@@ -124,7 +124,7 @@ def test_ecs_destroy_leaves_nothing_but_data(pushed_images):
 
 def test_ecs_plan_names_the_load_balancer_groups_and_security_groups_deploy_creates(pushed_images):
     plan = "\n".join(ecs_target.plan(STAGES["microservices"], ECS))
-    ecs_target.deploy("microservices", ECS)
+    ecs_target.deploy(get_stage("microservices"), ECS)
     elbv2 = boto3.client("elbv2")
     created = [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"]]
     created += [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]]
@@ -136,8 +136,8 @@ def test_ecs_plan_names_the_load_balancer_groups_and_security_groups_deploy_crea
 
 
 def test_ecs_load_balancer_routes_each_path_to_its_service(pushed_images):
-    deployed = ecs_target.deploy("microservices", ECS)
-    ecs_target.deploy("microservices", ECS)  # a second deploy adds no rule, group or balancer
+    deployed = ecs_target.deploy(get_stage("microservices"), ECS)
+    ecs_target.deploy(get_stage("microservices"), ECS)  # a second deploy adds no rule, group or balancer
     elbv2 = boto3.client("elbv2")
     (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
     assert deployed.url == f"http://{balancer['DNSName']}"
@@ -253,7 +253,7 @@ def test_eks_create_cluster_asks_for_auto_mode_with_its_roles(managed_policies):
 
 
 def test_ecs_destroy_keeps_the_repository_while_a_lambda_image_function_runs_its_image(pushed_images):
-    ecs_target.deploy("clean", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
     repository = boto3.client("ecr").describe_repositories(repositoryNames=["shop-clean"])["repositories"][0]
     role = boto3.client("iam").create_role(RoleName="image-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     functions = boto3.client("lambda")
@@ -261,11 +261,11 @@ def test_ecs_destroy_keeps_the_repository_while_a_lambda_image_function_runs_its
         FunctionName="shop-clean", PackageType="Image", Code={"ImageUri": f"{repository['repositoryUri']}:x"},
         Role=role,
     )
-    ecs_target.destroy("clean", ECS)
+    ecs_target.destroy(get_stage("clean"), ECS)
     names = {r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]}
     assert "shop-clean" in names
     functions.delete_function(FunctionName="shop-clean")
-    ecs_target.deploy("clean", ECS)
-    ecs_target.destroy("clean", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
+    ecs_target.destroy(get_stage("clean"), ECS)
     names = {r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]}
     assert "shop-clean" not in names

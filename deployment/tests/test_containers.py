@@ -16,7 +16,7 @@ import pytest
 from shopctl.aws.build_context import build_context
 from shopctl.paths import REPO_ROOT, STAGE_DIRS
 from shopctl.stages import STAGES
-from shopctl.targets import k8s
+from shopctl.targets import k8s, naming
 
 DOCKERFILE = REPO_ROOT / "deployment" / "Dockerfile"
 LAMBDA_DOCKERFILE = REPO_ROOT / "deployment" / "lambda" / "Dockerfile"
@@ -155,7 +155,7 @@ def test_manifest_command_serves_what_the_image_holds() -> None:
     image_argv = exec_form(values(final_stage(DOCKERFILE), "CMD")[0])
     for stage in STAGES.values():
         for service in k8s.eks_services(stage):
-            argv = k8s.container_command(service)
+            argv = naming.container_command(service)
             assert [a for a in argv if a != service.asgi] == image_argv
 
 

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shopctl.errors import ShopctlError
+from shopctl.stages import get_stage
 from shopctl.targets import alb, ecs_target, security_groups
 
 ECS = ecs_target.Options(env="aws", quiet=True)
@@ -24,8 +25,8 @@ def pushed(stage: str, tag: str) -> ecs_target.Options:
 
 
 def test_services_get_a_circuit_breaker_with_rollback_on_create_and_update(pushed_images, aws_calls):
-    ecs_target.deploy("clean", ECS)
-    ecs_target.deploy("clean", pushed("clean", "v2"))
+    ecs_target.deploy(get_stage("clean"), ECS)
+    ecs_target.deploy(get_stage("clean"), pushed("clean", "v2"))
     (created,) = aws_calls.params("ecs", "CreateService")
     (updated,) = aws_calls.params("ecs", "UpdateService")
     for params in (created, updated):
@@ -33,7 +34,7 @@ def test_services_get_a_circuit_breaker_with_rollback_on_create_and_update(pushe
 
 
 def test_deploy_fails_in_one_line_when_the_circuit_breaker_rolls_back(pushed_images, aws_calls):
-    ecs_target.deploy("clean", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
     ecs = boto3.client("ecs")
     old = ecs.describe_services(cluster="shop", services=["shop-clean"])["services"][0]["taskDefinition"]
 
@@ -53,7 +54,7 @@ def test_deploy_fails_in_one_line_when_the_circuit_breaker_rolls_back(pushed_ima
 
     aws_calls.on_response("ecs", "DescribeServices", rolled_back)
     with pytest.raises(ShopctlError, match="new revision of shop-clean never became healthy") as failure:
-        ecs_target.deploy("clean", pushed("clean", "broken"))
+        ecs_target.deploy(get_stage("clean"), pushed("clean", "broken"))
     assert "circuit breaker" in failure.value.args[0] and "\n" not in failure.value.args[0]
 
 
@@ -70,7 +71,7 @@ def test_deploy_times_out_naming_the_service_and_its_last_stopped_reason(pushed_
     ]
     ecs.stop_task(cluster="shop", task=task["taskArn"], reason="Task failed ELB health checks")
     with pytest.raises(ShopctlError) as failure:
-        ecs_target.deploy("clean", ECS)
+        ecs_target.deploy(get_stage("clean"), ECS)
     message = str(failure.value)
     assert "shop-clean did not become stable" in message and "0/2 tasks running" in message
     assert "last stopped task: Task failed ELB health checks" in message
@@ -80,7 +81,7 @@ def test_wait_stable_prints_progress_until_the_tasks_run(pushed_images, monkeypa
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "0")
     monkeypatch.setattr(ecs_target, "STABLE_TIMEOUT_SECONDS", 0)
     with pytest.raises(ShopctlError):
-        ecs_target.deploy("clean", ECS)
+        ecs_target.deploy(get_stage("clean"), ECS)
     revision = boto3.client("ecs").describe_services(cluster="shop", services=["shop-clean"])["services"][0]
     lines: list[str] = []
 
@@ -92,7 +93,7 @@ def test_wait_stable_prints_progress_until_the_tasks_run(pushed_images, monkeypa
 
 
 def test_target_groups_deregister_quickly(pushed_images):
-    ecs_target.deploy("microservices", ECS)
+    ecs_target.deploy(get_stage("microservices"), ECS)
     elbv2 = boto3.client("elbv2")
     for group in elbv2.describe_target_groups()["TargetGroups"]:
         attributes = elbv2.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]
@@ -102,7 +103,7 @@ def test_target_groups_deregister_quickly(pushed_images):
 
 def test_destroy_waits_for_the_services_before_removing_what_they_use(pushed_images, aws_calls, monkeypatch):
     monkeypatch.setattr(security_groups, "BACKOFF", (0.0,) * 3)
-    ecs_target.deploy("clean", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
     in_use = ["DependencyViolation", "DependencyViolation"]  # the tasks' network interfaces linger on AWS
 
     def lingering() -> None:
@@ -111,7 +112,7 @@ def test_destroy_waits_for_the_services_before_removing_what_they_use(pushed_ima
 
     aws_calls.before("ec2", "DeleteSecurityGroup", lingering)
     aws_calls.sent.clear()
-    ecs_target.destroy("clean", ECS)
+    ecs_target.destroy(get_stage("clean"), ECS)
     ops = aws_calls.operations()
     first = ops.index
     assert first(ELB + "ModifyTargetGroupAttributes") < first("ecs.UpdateService") < first("ecs.DeleteService")
@@ -142,15 +143,15 @@ def test_security_group_delete_backs_off_then_gives_up(aws, aws_calls):
 
 
 def test_destroy_removes_task_definitions_cluster_and_namespace_with_the_last_service(pushed_images):
-    ecs_target.deploy("clean", ECS)
-    ecs_target.deploy("monolith", ECS)
+    ecs_target.deploy(get_stage("clean"), ECS)
+    ecs_target.deploy(get_stage("monolith"), ECS)
     discovery = boto3.client("servicediscovery")
     assert [n["Name"] for n in discovery.list_namespaces()["Namespaces"]] == ["shop"]
-    ecs_target.destroy("clean", ECS)
+    ecs_target.destroy(get_stage("clean"), ECS)
     ecs = boto3.client("ecs")
     assert ecs.describe_clusters(clusters=["shop"])["clusters"][0]["status"] == "ACTIVE"  # monolith still runs
     assert ecs.list_task_definitions(familyPrefix="shop-clean", status="INACTIVE")["taskDefinitionArns"] == []
-    ecs_target.destroy("monolith", ECS)
+    ecs_target.destroy(get_stage("monolith"), ECS)
     assert [c["status"] for c in ecs.describe_clusters(clusters=["shop"])["clusters"]] in ([], ["INACTIVE"])
     assert discovery.list_namespaces()["Namespaces"] == []
     assert ecs.list_task_definitions()["taskDefinitionArns"] == []

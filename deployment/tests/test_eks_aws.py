@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from shopctl.aws import iam, state
 from shopctl.errors import ShopctlError
+from shopctl.stages import get_stage
 from shopctl.targets import eks_target
 
 
@@ -76,7 +77,7 @@ AWS_EKS = eks_target.Options(env="aws", quiet=True, cluster_name="workshop")
 
 
 def test_kubectl_always_gets_the_deployments_own_kubeconfig_and_context(workshop_cluster, pushed_images, kubectl_calls):
-    eks_target.deploy("clean", AWS_EKS)
+    eks_target.deploy(get_stage("clean"), AWS_EKS)
     cluster = boto3.client("eks").describe_cluster(name="workshop")["cluster"]
     recorded = calls(kubectl_calls)
     assert recorded, "kubectl was not run"
@@ -94,30 +95,30 @@ def test_kubectl_refuses_a_context_pointing_at_another_cluster(
 ):
     monkeypatch.setenv("FAKE_KUBECTL_SERVER", "https://someone-elses-cluster.example")
     with pytest.raises(ShopctlError, match="refusing to run kubectl"):
-        eks_target.deploy("clean", AWS_EKS)
+        eks_target.deploy(get_stage("clean"), AWS_EKS)
     assert not [a for a in calls(kubectl_calls) if "apply" in a]
 
 
 def test_destroy_stops_when_kubectl_delete_fails(workshop_cluster, pushed_images, kubectl_calls, monkeypatch):
-    eks_target.deploy("clean", AWS_EKS)
+    eks_target.deploy(get_stage("clean"), AWS_EKS)
     monkeypatch.setenv("FAKE_KUBECTL_DELETE_EXIT", "1")
     with pytest.raises(ShopctlError, match="kubectl delete failed on cluster workshop"):
-        eks_target.destroy("clean", AWS_EKS)
+        eks_target.destroy(get_stage("clean"), AWS_EKS)
     # nothing the pods still use was removed, and the record stays for the next attempt
     assert boto3.client("iam").get_role(RoleName="shop-clean-eks-pod")
     assert state.load("clean-eks") is not None
     (delete,) = [a for a in calls(kubectl_calls) if "delete" in a]
     assert "app.kubernetes.io/instance=clean-eks" in delete
     monkeypatch.setenv("FAKE_KUBECTL_DELETE_EXIT", "0")
-    eks_target.destroy("clean", AWS_EKS)
+    eks_target.destroy(get_stage("clean"), AWS_EKS)
     assert state.load("clean-eks") is None
 
 
 def test_a_cluster_deploy_did_not_create_is_never_deleted(aws, pushed_images, kubectl_calls, capsys):
     create_cluster("theirs", {"team": "platform"})
     options = eks_target.Options(env="aws", cluster_name="theirs", delete_cluster=True)
-    eks_target.deploy("clean", options)
-    eks_target.destroy("clean", options)
+    eks_target.deploy(get_stage("clean"), options)
+    eks_target.destroy(get_stage("clean"), options)
     assert boto3.client("eks").list_clusters()["clusters"] == ["theirs"]
     assert "EKS cluster theirs kept: deploy did not create it" in capsys.readouterr().out
     with pytest.raises(ShopctlError, match="not created by make deploy"):
@@ -127,13 +128,14 @@ def test_a_cluster_deploy_did_not_create_is_never_deleted(aws, pushed_images, ku
 def test_the_cluster_deploy_created_goes_with_its_oidc_provider_on_request(
     workshop_cluster, pushed_images, kubectl_calls, capsys
 ):
-    eks_target.deploy("clean", AWS_EKS)
-    eks_target.deploy("monolith", AWS_EKS)
-    eks_target.destroy("clean", eks_target.Options(env="aws", cluster_name="workshop", delete_cluster=True))
+    eks_target.deploy(get_stage("clean"), AWS_EKS)
+    eks_target.deploy(get_stage("monolith"), AWS_EKS)
+    eks_target.destroy(get_stage("clean"), eks_target.Options(env="aws", cluster_name="workshop", delete_cluster=True))
     assert "EKS cluster workshop kept: still used by monolith-eks" in capsys.readouterr().out
-    eks_target.destroy("monolith", eks_target.Options(env="aws", cluster_name="workshop"))
+    eks_target.destroy(get_stage("monolith"), eks_target.Options(env="aws", cluster_name="workshop"))
     assert "$0.10/hour" in capsys.readouterr().out  # kept, and what it costs is said
-    eks_target.destroy("monolith", eks_target.Options(env="aws", cluster_name="workshop", delete_cluster=True))
+    options = eks_target.Options(env="aws", cluster_name="workshop", delete_cluster=True)
+    eks_target.destroy(get_stage("monolith"), options)
     assert boto3.client("eks").list_clusters()["clusters"] == []
     assert boto3.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     assert boto3.client("iam").list_roles()["Roles"] == []

@@ -11,9 +11,9 @@ import boto3
 import pytest
 
 from shopctl.aws import image
+from shopctl.aws.ecr import ensure_repository
 from shopctl.errors import ShopctlError
-from shopctl.stages import STAGES
-from shopctl.targets.common import ensure_repository
+from shopctl.stages import STAGES, get_stage
 
 OCI = "application/vnd.oci.image.manifest.v1+json"
 FAKE_DOCKER = """#!/usr/bin/env python3
@@ -85,7 +85,7 @@ def test_content_tag_changes_with_the_stage_code_only(tmp_path, monkeypatch):
 
 def test_an_image_already_in_ecr_is_used_without_docker(aws, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    uri, _ = ensure_repository(STAGES["clean"])
+    uri, _ = ensure_repository("clean")
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
     tag = image.content_tag("clean")
     boto3.client("ecr").put_image(repositoryName="shop-clean", imageManifest=manifest, imageTag=tag)
@@ -97,7 +97,7 @@ def test_an_image_already_in_ecr_is_used_without_docker(aws, monkeypatch):
 
 def test_without_docker_and_without_the_image_it_stops_with_the_build_command(aws, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    uri, _ = ensure_repository(STAGES["clean"])
+    uri, _ = ensure_repository("clean")
     with pytest.raises(ShopctlError) as caught:
         image.publish("clean", uri, print)
     assert "no Docker engine is reachable" in caught.value.args[0]
@@ -108,14 +108,14 @@ def test_without_docker_and_without_the_image_it_stops_with_the_build_command(aw
 
 def test_a_docker_cli_without_an_engine_is_no_engine(aws, docker, monkeypatch):
     monkeypatch.setenv("DOCKER_FAIL", "info")
-    uri, _ = ensure_repository(STAGES["clean"])
+    uri, _ = ensure_repository("clean")
     with pytest.raises(ShopctlError, match="no Docker engine is reachable"):
         image.publish("clean", uri, print)
     assert not docker.exists()  # nothing was attempted
 
 
 def test_with_docker_it_logs_in_to_ecr_and_pushes_a_multi_arch_build(aws, docker, registry):
-    uri, _ = ensure_repository(STAGES["microservices"])
+    uri, _ = ensure_repository("microservices")
     reference = image.publish("microservices", uri, print)
     login, build = [json.loads(line) for line in docker.read_text().splitlines()]
     registry = uri.split("/")[0]
@@ -131,7 +131,7 @@ def test_with_docker_it_logs_in_to_ecr_and_pushes_a_multi_arch_build(aws, docker
 
 def test_without_buildx_it_builds_for_the_engine_architecture_and_pushes(aws, docker, registry, monkeypatch):
     monkeypatch.setenv("DOCKER_FAIL", "buildx version")
-    uri, _ = ensure_repository(STAGES["clean"])
+    uri, _ = ensure_repository("clean")
     reference = image.publish("clean", uri, print)
     _login, build, push = [json.loads(line)["argv"] for line in docker.read_text().splitlines()]
     tagged = f"{uri}:{image.content_tag('clean')}"
@@ -143,10 +143,10 @@ def test_without_buildx_it_builds_for_the_engine_architecture_and_pushes(aws, do
 def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry, kubectl_calls, monkeypatch):
     from shopctl.targets import ecs_target, eks_target
 
-    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     (details,) = boto3.client("ecr").describe_images(repositoryName="shop-clean")["imageDetails"]
     uri = boto3.client("ecr").describe_repositories()["repositories"][0]["repositoryUri"]
-    (described,) = ecs_target.describe("clean").values()
+    (described,) = ecs_target.describe(get_stage("clean")).values()
     assert described["containerDefinitions"][0]["image"] == f"{uri}@{details['imageDigest']}"
     builds = [line for line in docker.read_text().splitlines() if '"build"' in line]
     ec2 = boto3.client("ec2")
@@ -155,7 +155,7 @@ def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry
     boto3.client("eks").create_cluster(
         name="shop", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": subnets}, tags=tags
     )
-    deployed = eks_target.deploy("clean", eks_target.Options(env="aws", quiet=True))
+    deployed = eks_target.deploy(get_stage("clean"), eks_target.Options(env="aws", quiet=True))
     manifests = Path(deployed.resources.manifests).read_text()
     assert f"image: {uri}@{details['imageDigest']}" in manifests
     assert [line for line in docker.read_text().splitlines() if '"build"' in line] == builds  # built once
@@ -163,7 +163,7 @@ def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry
 
 def test_a_failing_build_is_one_line_with_the_command_to_rerun(aws, docker, monkeypatch):
     monkeypatch.setenv("DOCKER_FAIL", "login")
-    uri, _ = ensure_repository(STAGES["clean"])
+    uri, _ = ensure_repository("clean")
     with pytest.raises(ShopctlError, match="docker login failed") as caught:
         image.publish("clean", uri, print)
     assert "run it yourself" in caught.value.hint

@@ -16,7 +16,7 @@ import yaml
 from shopctl.aws.resources import TableNames, config_document
 from shopctl.paths import REPO_ROOT
 from shopctl.stages import STAGES
-from shopctl.targets import common, k8s, lambda_target
+from shopctl.targets import k8s, lambda_target, naming
 
 # Kubernetes versions the schemas are checked against (ones EKS runs; kubernetes-validate ships them).
 K8S_VERSIONS = ("1.33", "1.34")
@@ -55,7 +55,7 @@ def test_every_document_is_valid_kubernetes(stage: str, version: str) -> None:
 def test_one_deployment_per_service_holding_code_named_like_the_functions(stage: str) -> None:
     docs = render(stage)
     the_stage = STAGES[stage]
-    expected = {common.resource_name(the_stage, s) for s in the_stage.app_services()}
+    expected = {naming.resource_name(the_stage, s) for s in the_stage.app_services()}
     assert {lambda_target.function_name(the_stage, s) for s in the_stage.app_services()} == expected
     for kind in ("ServiceAccount", "Deployment", "Service", "NetworkPolicy"):
         assert {d["metadata"]["name"] for d in k8s.find(docs, kind)} == expected, kind

@@ -15,11 +15,12 @@ import boto3
 import pytest
 
 from shopctl.aws import image
+from shopctl.aws.ecr import ensure_repository
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT
-from shopctl.stages import STAGES
-from shopctl.targets import coldstart, common, lambda_target
-from shopctl.targets.ecs_target import container_command
+from shopctl.stages import STAGES, get_stage
+from shopctl.targets import coldstart, lambda_function, lambda_target
+from shopctl.targets.naming import container_command
 
 SNAPSTART = lambda_target.Options(env="aws", python="3.12", snapstart=True, quiet=True)
 IMAGE = lambda_target.Options(env="aws", python="3.12", package="image", quiet=True)
@@ -34,7 +35,7 @@ def sent_to(calls, operation: str, fn: str = "shop-clean") -> list[dict]:
 
 
 def test_snapstart_deploy_publishes_a_version_and_serves_it_through_the_alias(aws_calls):
-    deployment = lambda_target.deploy("clean", SNAPSTART)
+    deployment = lambda_target.deploy(get_stage("clean"), SNAPSTART)
     (created,) = sent_to(aws_calls, "CreateFunction")
     assert created["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     (published,) = sent_to(aws_calls, "PublishVersion")
@@ -55,23 +56,24 @@ def test_snapstart_deploy_publishes_a_version_and_serves_it_through_the_alias(aw
 
 
 def test_a_public_snapstart_url_gets_both_permissions_on_the_alias(aws_calls):
-    lambda_target.deploy("clean", lambda_target.Options(env="aws", python="3.12", snapstart=True, auth="NONE"))
+    options = lambda_target.Options(env="aws", python="3.12", snapstart=True, auth="NONE")
+    lambda_target.deploy(get_stage("clean"), options)
     permissions = sent_to(aws_calls, "AddPermission")
     assert sorted(p["Action"] for p in permissions) == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
     assert {p["Qualifier"] for p in permissions} == {lambda_target.SNAPSTART_ALIAS}
 
 
 def test_microservices_get_a_snapstart_alias_per_function(aws_calls):
-    lambda_target.deploy("microservices", SNAPSTART)
+    lambda_target.deploy(get_stage("microservices"), SNAPSTART)
     for fn in ("shop-microservices-users", "shop-microservices-orders"):
         assert boto3.client("lambda").get_alias(FunctionName=fn, Name="live")["FunctionVersion"] == "1"
         assert [p["Qualifier"] for p in sent_to(aws_calls, "CreateFunctionUrlConfig", fn)] == ["live"]
 
 
 def test_a_changed_function_gets_a_new_version_and_the_alias_moves_to_it(aws_calls):
-    lambda_target.deploy("clean", SNAPSTART)
+    lambda_target.deploy(get_stage("clean"), SNAPSTART)
     boto3.client("lambda").update_function_configuration(FunctionName="shop-clean", Description="changed")
-    lambda_target.deploy("clean", SNAPSTART)
+    lambda_target.deploy(get_stage("clean"), SNAPSTART)
     client = boto3.client("lambda")
     assert client.get_alias(FunctionName="shop-clean", Name="live")["FunctionVersion"] == "2"
     versions = [v["Version"] for v in client.list_versions_by_function(FunctionName="shop-clean")["Versions"]]
@@ -81,14 +83,14 @@ def test_a_changed_function_gets_a_new_version_and_the_alias_moves_to_it(aws_cal
 
 
 def test_deploying_without_snapstart_turns_it_off_and_serves_the_function_unqualified(aws_calls):
-    lambda_target.deploy("clean", SNAPSTART)
+    lambda_target.deploy(get_stage("clean"), SNAPSTART)
 
     # What AWS reports for a SnapStart function (moto always reports ApplyOn None).
     def as_aws_reports(parsed: dict) -> None:
         parsed["SnapStart"] = {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}
 
     aws_calls.on_response("lambda", "GetFunctionConfiguration", as_aws_reports)
-    deployment = lambda_target.deploy("clean", PLAIN)
+    deployment = lambda_target.deploy(get_stage("clean"), PLAIN)
     (update,) = sent_to(aws_calls, "UpdateFunctionConfiguration")
     assert update["SnapStart"] == {"ApplyOn": "None"}
     assert {"FunctionName": "shop-clean", "Qualifier": "live"} in sent_to(aws_calls, "DeleteFunctionUrlConfig")
@@ -101,15 +103,15 @@ def test_deploying_without_snapstart_turns_it_off_and_serves_the_function_unqual
 
 
 def test_switching_to_snapstart_removes_the_url_of_latest(aws_calls):
-    lambda_target.deploy("clean", PLAIN)
-    lambda_target.deploy("clean", SNAPSTART)
+    lambda_target.deploy(get_stage("clean"), PLAIN)
+    lambda_target.deploy(get_stage("clean"), SNAPSTART)
     assert {"FunctionName": "shop-clean"} in sent_to(aws_calls, "DeleteFunctionUrlConfig")
     assert [p.get("Qualifier") for p in sent_to(aws_calls, "CreateFunctionUrlConfig")] == [None, "live"]
 
 
 def test_destroy_removes_the_alias_its_url_and_the_versions(aws_calls):
-    lambda_target.deploy("clean", SNAPSTART)
-    removed = lambda_target.destroy("clean", SNAPSTART)
+    lambda_target.deploy(get_stage("clean"), SNAPSTART)
+    removed = lambda_target.destroy(get_stage("clean"), SNAPSTART)
     assert {"FunctionName": "shop-clean", "Qualifier": "live"} in sent_to(aws_calls, "DeleteFunctionUrlConfig")
     assert sent_to(aws_calls, "DeleteAlias") == [{"FunctionName": "shop-clean", "Name": "live"}]
     assert "alias shop-clean:live" in removed and "function shop-clean" in removed
@@ -126,7 +128,7 @@ def test_destroy_removes_the_alias_its_url_and_the_versions(aws_calls):
 )
 def test_snapstart_where_lambda_has_none_stops_before_anything_is_created(aws_calls, options, reason):
     with pytest.raises(ShopctlError, match=reason) as stopped:
-        lambda_target.deploy("clean", options)
+        lambda_target.deploy(get_stage("clean"), options)
     assert stopped.value.hint  # one line with a hint, no traceback
     assert aws_calls.sent == []
     with pytest.raises(ShopctlError, match=reason):
@@ -142,7 +144,7 @@ def test_snapstart_with_python_312_or_later_is_accepted():
 
 
 def test_image_function_runs_the_stages_ecr_image_with_the_ecs_command(aws_calls, pushed_images):
-    deployment = lambda_target.deploy("clean", IMAGE)
+    deployment = lambda_target.deploy(get_stage("clean"), IMAGE)
     repository = boto3.client("ecr").describe_repositories(repositoryNames=["shop-clean"])["repositories"][0]
     (created,) = sent_to(aws_calls, "CreateFunction")
     assert created["PackageType"] == "Image"
@@ -155,7 +157,7 @@ def test_image_function_runs_the_stages_ecr_image_with_the_ecs_command(aws_calls
 
 
 def test_microservices_get_one_image_function_per_service_from_one_image(aws_calls, pushed_images):
-    lambda_target.deploy("microservices", IMAGE)
+    lambda_target.deploy(get_stage("microservices"), IMAGE)
     stage = STAGES["microservices"]
     uris = set()
     for service in lambda_target.lambda_services(stage):
@@ -166,16 +168,16 @@ def test_microservices_get_one_image_function_per_service_from_one_image(aws_cal
 
 
 def test_an_unchanged_image_function_is_left_alone(aws_calls, pushed_images):
-    lambda_target.deploy("clean", IMAGE)
-    lambda_target.deploy("clean", IMAGE)
+    lambda_target.deploy(get_stage("clean"), IMAGE)
+    lambda_target.deploy(get_stage("clean"), IMAGE)
     assert sent_to(aws_calls, "UpdateFunctionCode") == []
     assert sent_to(aws_calls, "UpdateFunctionConfiguration") == []
 
 
 def test_image_and_zip_share_the_package_type_guard(aws, pushed_images):
-    lambda_target.deploy("clean", IMAGE)
+    lambda_target.deploy(get_stage("clean"), IMAGE)
     with pytest.raises(ShopctlError, match="is an image function"):
-        lambda_target.deploy("clean", PLAIN)
+        lambda_target.deploy(get_stage("clean"), PLAIN)
 
 
 def _index(*platforms: tuple[str, str]) -> tuple[str, dict[str, str]]:
@@ -194,12 +196,12 @@ def _index(*platforms: tuple[str, str]) -> tuple[str, dict[str, str]]:
 
 def test_lambda_gets_the_image_of_its_architecture_from_the_multi_arch_index(aws_calls):
     # What `docker buildx build --platform linux/amd64,linux/arm64 --push` leaves in ECR under the content tag.
-    repository_uri, _ = common.ensure_repository(STAGES["clean"])
+    repository_uri, _ = ensure_repository("clean")
     manifest, digests = _index(("linux", "amd64"), ("linux", "arm64"), ("unknown", "unknown"))
     pushed = boto3.client("ecr").put_image(
         repositoryName="shop-clean", imageManifest=manifest, imageTag=image.content_tag("clean")
     )
-    lambda_target.deploy("clean", IMAGE)  # x86_64
+    lambda_target.deploy(get_stage("clean"), IMAGE)  # x86_64
     (created,) = sent_to(aws_calls, "CreateFunction")
     assert created["Code"]["ImageUri"] == f"{repository_uri}@{digests['amd64']}"
     index = f"{repository_uri}@{pushed['image']['imageId']['imageDigest']}"
@@ -207,7 +209,7 @@ def test_lambda_gets_the_image_of_its_architecture_from_the_multi_arch_index(aws
 
 
 def test_an_index_without_the_functions_architecture_stops_with_a_hint(aws):
-    repository_uri, _ = common.ensure_repository(STAGES["clean"])
+    repository_uri, _ = ensure_repository("clean")
     manifest, _ = _index(("linux", "amd64"))
     digest = boto3.client("ecr").put_image(repositoryName="shop-clean", imageManifest=manifest, imageTag="x")[
         "image"
@@ -253,7 +255,7 @@ def test_a_forced_snapstart_cold_start_restores_a_snapshot_taken_before_the_time
 
     name = f"ll-coldstart-snap-{uuid.uuid4().hex[:6]}"
     testing.deploy(name, testing.build_zip({"app.py": TINY}), timeout=10)
-    lambda_target.publish_to_alias(name, lambda _: None)  # deploy's SNAPSTART=1 steps
+    lambda_function.publish_to_alias(name, lambda _: None)  # deploy's SNAPSTART=1 steps
     running = testing.start(name, tmp_path / "lambda.log", "--snapstart", timeout=60)
     published: list[str] = []
     record = lambda params, **_: published.append(params["FunctionName"])  # noqa: E731

@@ -16,8 +16,8 @@ import pytest
 from shopctl.aws import state
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
 from shopctl.package import package_path
-from shopctl.stages import STAGES
-from shopctl.targets import lambda_target
+from shopctl.stages import STAGES, get_stage
+from shopctl.targets import lambda_function, lambda_target
 
 OPTIONS = lambda_target.Options(env="aws", python="3.12", quiet=True)
 
@@ -30,12 +30,12 @@ def inline_policy(role: str) -> dict:
 
 
 def test_clean_stage_function_configuration(aws):
-    deployment = lambda_target.deploy("clean", OPTIONS)
+    deployment = lambda_target.deploy(get_stage("clean"), OPTIONS)
     client = boto3.client("lambda")
     config = client.get_function_configuration(FunctionName="shop-clean")
     assert config["Runtime"] == "python3.12"
     assert config["Handler"] == "clean_shop.entrypoints.lambda_handler.handler"
-    assert config["MemorySize"] == lambda_target.MEMORY_MB and config["Timeout"] == lambda_target.TIMEOUT_S
+    assert config["MemorySize"] == lambda_target.MEMORY_MB and config["Timeout"] == lambda_function.TIMEOUT_S
     assert config["Architectures"] == ["x86_64"]
     assert config["Environment"]["Variables"] == {
         "RUNTIME": "LAMBDA",
@@ -49,7 +49,7 @@ def test_clean_stage_function_configuration(aws):
 
 
 def test_execution_role_names_exactly_the_tables_index_and_log_group(aws):
-    lambda_target.deploy("clean", OPTIONS)
+    lambda_target.deploy(get_stage("clean"), OPTIONS)
     dynamodb = boto3.client("dynamodb")
     users_arn = dynamodb.describe_table(TableName="shop-clean-lambda-users")["Table"]["TableArn"]
     orders_arn = dynamodb.describe_table(TableName="shop-clean-lambda-orders")["Table"]["TableArn"]
@@ -72,7 +72,7 @@ def test_execution_role_names_exactly_the_tables_index_and_log_group(aws):
 
 
 def test_microservices_get_two_functions_each_scoped_to_its_own_table(aws):
-    lambda_target.deploy("microservices", OPTIONS)
+    lambda_target.deploy(get_stage("microservices"), OPTIONS)
     client = boto3.client("lambda")
     users = client.get_function_configuration(FunctionName="shop-microservices-users")
     orders = client.get_function_configuration(FunctionName="shop-microservices-orders")
@@ -93,7 +93,7 @@ def test_microservices_get_two_functions_each_scoped_to_its_own_table(aws):
 
 
 def test_package_holds_the_stage_code_and_runtime_wheels_only(aws):
-    lambda_target.deploy("monolith", OPTIONS)
+    lambda_target.deploy(get_stage("monolith"), OPTIONS)
     names = zipfile.ZipFile(package_path("monolith", "app", platform=OPTIONS.platform())).namelist()
     assert "monolith/main.py" in names
     assert not any(n.startswith(("clean_shop/", "users_service/", "tests/")) or "/tests/" in n for n in names)
@@ -103,10 +103,10 @@ def test_package_holds_the_stage_code_and_runtime_wheels_only(aws):
 
 
 def test_deploying_twice_changes_nothing_and_keeps_the_url(aws):
-    first = lambda_target.deploy("clean", OPTIONS)
+    first = lambda_target.deploy(get_stage("clean"), OPTIONS)
     client = boto3.client("lambda")
     before = client.get_function_configuration(FunctionName="shop-clean")
-    second = lambda_target.deploy("clean", OPTIONS)
+    second = lambda_target.deploy(get_stage("clean"), OPTIONS)
     after = client.get_function_configuration(FunctionName="shop-clean")
     assert second.url == first.url
     assert after["CodeSha256"] == before["CodeSha256"]
@@ -116,8 +116,8 @@ def test_deploying_twice_changes_nothing_and_keeps_the_url(aws):
 
 
 def test_a_package_already_in_s3_is_not_uploaded_again(aws_calls):
-    lambda_target.deploy("clean", OPTIONS)
-    lambda_target.deploy("clean", OPTIONS)  # unchanged code: its key (the content's sha256) is there
+    lambda_target.deploy(get_stage("clean"), OPTIONS)
+    lambda_target.deploy(get_stage("clean"), OPTIONS)  # unchanged code: its key (the content's sha256) is there
     assert aws_calls.operations("s3").count("s3.PutObject") == 1
     assert aws_calls.operations("s3").count("s3.HeadObject") == 2
 
@@ -129,28 +129,28 @@ def test_a_package_whose_presence_s3_will_not_tell_is_uploaded(aws_calls):
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
     aws_calls.before("s3", "HeadObject", forbidden)
-    lambda_target.deploy("clean", OPTIONS)
+    lambda_target.deploy(get_stage("clean"), OPTIONS)
     assert aws_calls.operations("s3").count("s3.PutObject") == 1
 
 
 def test_destroy_removes_everything_but_the_data_unless_asked(aws):
-    lambda_target.deploy("clean", OPTIONS)
-    lambda_target.destroy("clean", OPTIONS)
+    lambda_target.deploy(get_stage("clean"), OPTIONS)
+    lambda_target.destroy(get_stage("clean"), OPTIONS)
     assert boto3.client("lambda").list_functions()["Functions"] == []
     assert boto3.client("iam").list_roles()["Roles"] == []
     assert boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
     assert state.load("clean-lambda") is None
     tables = boto3.client("dynamodb").list_tables()["TableNames"]
     assert set(tables) == {"shop-clean-lambda-users", "shop-clean-lambda-orders"}  # data kept by default
-    lambda_target.deploy("clean", OPTIONS)
-    lambda_target.destroy("clean", OPTIONS, keep_data=False)
+    lambda_target.deploy(get_stage("clean"), OPTIONS)
+    lambda_target.destroy(get_stage("clean"), OPTIONS, keep_data=False)
     assert boto3.client("dynamodb").list_tables()["TableNames"] == []
 
 
 def test_public_url_needs_both_invoke_permissions(aws):
     options = lambda_target.Options(env="aws", python="3.12", auth="NONE", quiet=True)
-    lambda_target.deploy("clean", options)
-    lambda_target.deploy("clean", options)  # a re-deploy must not add the statements again
+    lambda_target.deploy(get_stage("clean"), options)
+    lambda_target.deploy(get_stage("clean"), options)  # a re-deploy must not add the statements again
     policy = json.loads(boto3.client("lambda").get_policy(FunctionName="shop-clean")["Policy"])
     actions = [s["Action"] for s in policy["Statement"]]
     assert sorted(actions) == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
@@ -169,7 +169,7 @@ DEPLOYMENT_TAGS = {
 
 
 def test_function_role_log_group_and_tables_carry_the_deployment_tags(aws):
-    lambda_target.deploy("clean", OPTIONS)
+    lambda_target.deploy(get_stage("clean"), OPTIONS)
     function_arn = boto3.client("lambda").get_function_configuration(FunctionName="shop-clean")["FunctionArn"]
     assert boto3.client("lambda").list_tags(Resource=function_arn)["Tags"] == DEPLOYMENT_TAGS
     role_tags = boto3.client("iam").list_role_tags(RoleName="shop-clean-role")["Tags"]

@@ -16,13 +16,13 @@ import pytest
 
 from shopctl import fleet
 from shopctl.aws import census, state
-from shopctl.stages import STAGES
+from shopctl.stages import STAGES, get_stage
 from shopctl.targets import ecs_target, eks_target, lambda_target
 
 
 @pytest.fixture
 def deployed_everywhere(managed_policies, pushed_images, kubectl_calls) -> None:
-    for stage in STAGES:
+    for stage in STAGES.values():
         lambda_target.deploy(stage, lambda_target.Options(env="aws", python="3.12", quiet=True))
         ecs_target.deploy(stage, ecs_target.Options(env="aws", quiet=True))
         eks_target.deploy(stage, eks_target.Options(env="aws", quiet=True, create_cluster=True))
@@ -48,7 +48,7 @@ def test_destroy_all_without_data_leaves_no_resource_in_any_service(deployed_eve
 
 
 def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed_images, kubectl_calls, aws):
-    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     eks_cluster = {eks_target.CREATED_BY_TAG: eks_target.CREATED_BY}
     ec2 = boto3.client("ec2")
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
@@ -58,9 +58,9 @@ def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed
         resourcesVpcConfig={"subnetIds": subnets},
         tags=eks_cluster,
     )
-    eks_target.deploy("clean", eks_target.Options(env="aws", quiet=True))
+    eks_target.deploy(get_stage("clean"), eks_target.Options(env="aws", quiet=True))
     state.remove("clean-ecs")  # e.g. `make clean-build`, or another machine
-    eks_target.destroy("clean", eks_target.Options(env="aws", quiet=True))
+    eks_target.destroy(get_stage("clean"), eks_target.Options(env="aws", quiet=True))
     repositories = boto3.client("ecr").describe_repositories()["repositories"]
     assert "shop-clean" in {r["repositoryName"] for r in repositories}  # the ECS service still pulls from it
 
@@ -68,7 +68,7 @@ def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed
 def test_status_lists_what_aws_holds_even_without_a_state_file(pushed_images, capsys):
     from shopctl.cli import main
 
-    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     state.remove("clean-ecs")
     assert main(["status", "--env", "aws"]) == 0
     out = capsys.readouterr().out
@@ -91,7 +91,7 @@ def test_records_are_kept_per_scope_beside_the_deployments_own_folders(aws, monk
 
 
 def test_destroy_all_without_data_also_removes_tables_an_earlier_destroy_kept(pushed_images):
-    ecs_target.deploy("clean", ecs_target.Options(env="aws", quiet=True))
+    ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     other_stages_images = {str(r) for r in census.census() if r.kind == "repository" and r.name != "shop-clean"}
     fleet.destroy_all(keep_data=True)
     left = {str(r) for r in census.census()} - other_stages_images

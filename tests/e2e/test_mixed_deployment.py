@@ -7,6 +7,7 @@ import pytest
 
 from shopctl import fleet, httpclient
 from shopctl.local.net import free_port
+from shopctl.stages import get_stage
 from shopctl.targets import eks_target, lambda_target
 
 pytestmark = pytest.mark.e2e
@@ -27,5 +28,5 @@ def test_mixed_deployment_user_via_eks_order_via_lambda(local_aws):
                 listed = client.get(f"{base}/orders", params={"user_id": user["id"]}).json()["items"]
                 assert [o["id"] for o in listed] == [order.json()["id"]]
     finally:
-        eks_target.destroy("clean", eks_target.Options(quiet=True), keep_data=False)
-        lambda_target.destroy("clean", lambda_target.Options(quiet=True), keep_data=False)
+        eks_target.destroy(get_stage("clean"), eks_target.Options(quiet=True), keep_data=False)
+        lambda_target.destroy(get_stage("clean"), lambda_target.Options(quiet=True), keep_data=False)

@@ -91,5 +91,5 @@ def test_secret_and_credential_detection() -> None:
 
 def test_function_urls_on_aws_are_iam_authenticated_unless_made_public_with_a_warning() -> None:
     assert lambda_target.Options(env="aws").auth_type == "AWS_IAM"
-    assert lambda_target.public_url_warning(lambda_target.Options(env="aws")) is None
-    assert "PUBLIC" in lambda_target.public_url_warning(lambda_target.Options(env="aws", auth="NONE"))
+    assert lambda_target.warnings(lambda_target.Options(env="aws")) == []
+    assert "PUBLIC" in " ".join(lambda_target.warnings(lambda_target.Options(env="aws", auth="NONE")))

@@ -122,6 +122,16 @@ def attach_managed_policies(role: str, names: list[str]) -> None:
         client.attach_role_policy(RoleName=role, PolicyArn=f"arn:aws:iam::aws:policy/{name}")
 
 
+def role_exists(name: str) -> bool:
+    try:
+        clients.client("iam").get_role(RoleName=name)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        return False
+
+
 def read_role(name: str) -> dict[str, Any] | None:
     """Role `name` as IAM holds it: id, trust policy, inline policy documents, attached policy ARNs
     (None if there is no such role) — what `make verify` compares and checks."""

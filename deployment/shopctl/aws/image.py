@@ -183,3 +183,12 @@ def for_architecture(reference: str, architecture: str) -> str:
         f"image {reference} has no linux/{wanted} variant for a {architecture} function",
         f"build it for linux/{wanted} too (PLATFORMS in shopctl/aws/image.py), or deploy another architecture",
     )
+
+
+def reference(stage: str, repository_uri: str, env: str, say: Callable[[str], None], tag: str | None = None) -> str:
+    """The image ECS/EKS (and Lambda with PACKAGE=image) run: built and pushed on ENV=aws; locally only its
+    reference is recorded (the local tasks and pods run the same command on this machine's Python). The tag
+    is derived from the content unless one is given (e.g. a CI build number)."""
+    if env == "aws":
+        return publish(stage, repository_uri, say, tag=tag)
+    return f"{repository_uri}:{tag or content_tag(stage)}"

@@ -5,7 +5,7 @@ Records are kept per *scope* — environment, account and region (`.run/deployme
 `.run/deployments/aws-123456789012-eu-west-1/`) — so a deployment in one account or region is never
 mistaken for one in another. The scope is that of wherever boto3 points when the record is read.
 Destructive decisions do not rest on these files alone: destroy also asks AWS (see
-shopctl.targets.common.container_deployment_exists and shopctl.aws.census).
+the targets' uses_image and shopctl.aws.census).
 """
 
 from __future__ import annotations

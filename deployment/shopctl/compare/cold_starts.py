@@ -47,12 +47,13 @@ from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing as lambda_testing
 from shopctl.lambda_local.function import extract
 from shopctl.local import localaws, run
+from shopctl.local.deployment import manifest_dir, stop_processes
 from shopctl.local.net import free_port
 from shopctl.local.process import base_environ, temporary_environment, uvicorn_argv
 from shopctl.local.supervisor import Spec, start_replica, write_files
 from shopctl.package import Package, Platform, build, build_root, build_zip, package_path, pinned
 from shopctl.stages import LAMBDA_REQUIREMENTS, STAGES, Service, Stage, get_stage
-from shopctl.targets import coldstart, common, ecs_target, eks_target, lambda_target
+from shopctl.targets import coldstart, ecs_target, eks_target, lambda_function, lambda_target, naming, registry
 
 FLOOR_DIR = Path(__file__).with_name("floor_app")
 FLOOR_FUNCTION = "shop-floor"
@@ -351,7 +352,7 @@ class FloorLambda:
             handler=FLOOR_HANDLER,
             runtime=self.platform.runtime,
             variables={"USERS_TABLE": self.tables.users},
-            timeout=lambda_target.TIMEOUT_S,
+            timeout=lambda_function.TIMEOUT_S,
             memory=lambda_target.MEMORY_MB,
         )
         clients.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_FUNCTION)
@@ -371,7 +372,7 @@ class FloorLambda:
             FLOOR_IMAGE_FUNCTION,
             command,
             variables={"USERS_TABLE": self.tables.users, **lambda_target.WEB_ADAPTER_ENVIRONMENT},
-            timeout=lambda_target.TIMEOUT_S,
+            timeout=lambda_function.TIMEOUT_S,
             memory=lambda_target.MEMORY_MB,
         )
         clients.client("lambda").get_waiter("function_updated_v2").wait(FunctionName=FLOOR_IMAGE_FUNCTION)
@@ -418,7 +419,7 @@ def deploy_stage_lambda(
     stage = get_stage(stage_name)
     where = "AWS Lambda" if options.env == "aws" else "the local Lambda"
     say(f"… deploying {stage.name} to {where} ({MODE_NAMES.get(variant, variant)})")
-    deployment = lambda_target.deploy(stage.name, options)
+    deployment = lambda_target.deploy(stage, options)
     urls = deployment.resources.service_urls
     if options.env == "aws":
         # On AWS the microservices have one URL per function (no gateway), and the URLs want signed requests.
@@ -445,7 +446,7 @@ def deploy_stage_lambda(
         }
         if options.package == "image":
             facts["package"] = None  # the stage's container image: no ZIP to size
-            facts["image_command"] = ecs_target.container_command(service)
+            facts["image_command"] = naming.container_command(service)
         else:
             package = build(stage, service, options.platform(), quiet=True, optimize=options.optimize)
             facts["package"] = package_facts(package)
@@ -504,7 +505,7 @@ def measure_lambda(
         for mode in modes:
             if needs_fresh_deploy(previous, mode):
                 for stage in stages:
-                    lambda_target.destroy(stage, options(previous or "plain"), keep_data=True)
+                    lambda_target.destroy(get_stage(stage), options(previous or "plain"), keep_data=True)
             previous = mode
             subjects = [floor.deploy(mode)] if mode in floor_modes else []
             for stage in stages:
@@ -523,7 +524,7 @@ def measure_lambda(
     finally:
         removed = floor.stop()
         for stage in stages:
-            removed += lambda_target.destroy(stage, options(previous or "plain"), keep_data=False)
+            removed += lambda_target.destroy(get_stage(stage), options(previous or "plain"), keep_data=False)
         if env == "aws":
             say(f"✓ removed from AWS: {len(removed)} resources of this run (functions, roles, logs, packages, tables)")
     return floor_rows, rows
@@ -555,7 +556,7 @@ def floor_process(aws: localaws.LocalAws, target: str) -> ProcessSubject:
 
 
 def _spec_for(stage: Stage, service: Service, deployment: str) -> Spec:
-    path = common.manifest_dir(deployment) / f"{common.resource_name(stage, service)}.spec.json"
+    path = manifest_dir(deployment) / f"{naming.resource_name(stage, service)}.spec.json"
     if not path.exists():
         raise ShopctlError(f"no local spec {path} after deploying {deployment}", "did the deploy code change?")
     return Spec(**json.loads(path.read_text()))
@@ -587,10 +588,10 @@ def process_subjects(stage_name: str, target: str, aws: localaws.LocalAws) -> It
         else eks_target.Options(env="local", port=free_port(), quiet=True, replicas=1)
     )
     try:
-        module.deploy(stage.name, options)
+        module.deploy(stage, options)
         subjects = []
         for service in stage.app_services():
-            spec = _spec_for(stage, service, module.deployment_name(stage.name))
+            spec = _spec_for(stage, service, module.deployment_name(stage))
             subjects.append(
                 ProcessSubject(
                     stage.name,
@@ -605,7 +606,7 @@ def process_subjects(stage_name: str, target: str, aws: localaws.LocalAws) -> It
             )
         yield subjects
     finally:
-        module.destroy(stage.name, options, keep_data=False)
+        registry.destroy(module, stage, options, keep_data=False)
 
 
 def process_run(subject: ProcessSubject, *, warm: int, logs: Path, client: httpx.Client) -> tuple[float, float, list]:
@@ -769,7 +770,7 @@ def import_times(
         for service in lambda_target.lambda_services(stage):
             package = build(stage, service, platform, quiet=True)
             module = service.handler.rsplit(".", 1)[0]
-            variables = common.table_env(service, tables)
+            variables = naming.table_env(service, tables)
             variables.update({f"{up.upper()}_SERVICE_URL": "http://127.0.0.1:9" for up in service.upstreams})
             label = stage.name if len(stage.app_services()) == 1 else f"{stage.name}/{service.name}"
             out[label] = import_breakdown(package, module, lambda_env(aws_environ, variables))
@@ -784,7 +785,7 @@ def clear_run_dir(run: Path) -> int:
     deploy keeps a live process it finds in its state, which would then talk to that run's local AWS."""
     if not run.exists():
         return 0
-    stopped = sum(len(common.stop_processes(deployment)) for deployment in state.all_states())
+    stopped = sum(len(stop_processes(deployment)) for deployment in state.all_states())
     for pid_file in run.glob("moto-*.pid"):  # its local AWS, by the pid it recorded
         with contextlib.suppress(ValueError):
             stopped += localaws.stop(int(pid_file.stem.removeprefix("moto-")), quiet=True)

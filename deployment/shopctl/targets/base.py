@@ -1,19 +1,18 @@
-"""What a deployment target is, and the one registry of them.
+"""What a deployment target is: the names each target module provides (`Target`), so a fourth target knows
+what to write, and every caller — the CLI, serving, `make deploy-all`, status and destroy — asks the target
+instead of branching on its name. The modules are listed once, in `registry.TARGETS`.
 
-Each target is a module — `lambda_target`, `ecs_target`, `eks_target` — that provides the same few names;
-`Target` spells them out, so a fourth target knows what to write and every caller (the CLI, `make
-deploy-all`, the contract suite, `make verify`) finds the targets in one place: `TARGETS`.
+Every method takes the `Stage` (`shopctl.stages.get_stage` turns a name into one, at the edge).
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import Any, Protocol, runtime_checkable
 
 from shopctl.aws.resources import TableNames
 from shopctl.aws.state import DeploymentState
-from shopctl.errors import ShopctlError
 from shopctl.stages import Stage
-from shopctl.targets import ecs_target, eks_target, lambda_target
 
 
 class TargetOptions(Protocol):
@@ -36,10 +35,22 @@ class TargetOptions(Protocol):
 class Target(Protocol):
     """A deployment target: a module with these names (a module satisfies a Protocol like a class does)."""
 
-    TARGET: str  # "lambda" | "ecs" | "eks": TARGET= on the command line
+    TARGET: str  # TARGET= on the command line: "lambda" | "ecs" | "eks"
+    LABEL: str  # as people write it: "Lambda"
+    PORT_BASE: int  # local base URLs: PORT_BASE + the stage's offset (shopctl.targets.naming)
     Options: Any  # the target's frozen dataclass of options, a TargetOptions
 
-    def deployment_name(self, stage: str) -> str:
+    def add_arguments(self, group: Any) -> None:
+        """The command-line flags only this target reads: `group.add_argument(...)` as argparse's (the CLI shows
+        them under the target's name)."""
+        ...
+
+    def options(self, args: argparse.Namespace) -> Any:
+        """Its Options from the parsed command line; a combination the target refuses stops here, with one
+        line and a hint, before credentials are asked for."""
+        ...
+
+    def deployment_name(self, stage: Stage) -> str:
         """`<stage>-<target>`: the name of its state record, its tags and its local processes."""
         ...
 
@@ -47,25 +58,36 @@ class Target(Protocol):
         """What deploy will create, one line each (shown before anything is created in an AWS account)."""
         ...
 
-    def deploy(self, stage_name: str, options: Any) -> DeploymentState:
+    def warnings(self, options: Any) -> list[str]:
+        """What to say before deploying with these options to an AWS account (e.g. a public URL)."""
+        ...
+
+    def deploy(self, stage: Stage, options: Any) -> DeploymentState:
         """Create or update everything, wait until it serves, record it, return the record."""
         ...
 
-    def destroy(self, stage_name: str, options: Any, *, keep_data: bool = True) -> list[str]:
-        """Remove what deploy created, in dependency order; returns what was removed."""
+    def hints(self, stage: Stage, deployment: DeploymentState) -> list[str]:
+        """What to try next, printed after a local deploy."""
         ...
 
-    def describe(self, stage_name: str) -> dict[str, Any]:
+    def destroy_confirmations(self, stage: Stage, options: Any) -> list[str]:
+        """What a destroy with these options deletes beyond the deployment (confirmed on AWS first)."""
+        ...
+
+    def teardown_options(self, env: str) -> Any:
+        """Options that remove everything deploy may have made (`make destroy-all`)."""
+        ...
+
+    def destroy(self, stage: Stage, options: Any, *, keep_data: bool = True) -> list[str]:
+        """Remove what deploy created, in dependency order; returns what was removed. The stage's image
+        repository is shared between targets: `registry.destroy` releases it."""
+        ...
+
+    def uses_image(self, stage: Stage) -> bool:
+        """Does a deployment of the stage on this target run the stage's container image (so its ECR
+        repository must stay)? By its state record or by what AWS holds."""
+        ...
+
+    def describe(self, stage: Stage) -> dict[str, Any]:
         """What AWS reports about the deployment (the payloads as returned, made JSON-safe)."""
         ...
-
-
-# The registry: the one place that lists the targets (in the order the menus show them).
-TARGETS: dict[str, Target] = {module.TARGET: module for module in (lambda_target, ecs_target, eks_target)}
-
-
-def get_target(name: str) -> Target:
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise ShopctlError(f"unknown target {name!r}", f"TARGET is one of: {', '.join(TARGETS)}") from None

@@ -22,7 +22,7 @@ from shopctl import httpclient
 from shopctl.aws import clients
 from shopctl.errors import ShopctlError
 from shopctl.lambda_local import STATUS_PATH
-from shopctl.targets import lambda_target
+from shopctl.targets import lambda_function
 
 REPORT = re.compile(
     r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms\s+Billed Duration: (?P<billed>\d+) ms"
@@ -149,7 +149,7 @@ def force_restore(function_name: str, url: str, *, timeout: float = 180.0) -> No
     is a restore and never includes that init.
     """
     force_cold_start(function_name)
-    lambda_target.publish_to_alias(function_name, lambda _: None)
+    lambda_function.publish_to_alias(function_name, lambda _: None)
     if not served_locally(url):
         return
     from shopctl.lambda_local.function import FunctionConfig
@@ -202,7 +202,7 @@ def measure(
     `snapstart`: force restores (see `force_restore`); None = when the function has the SnapStart alias."""
     client = clients.client("lambda")
     if snapstart is None:
-        snapstart = lambda_target.alias_version(function_name) is not None
+        snapstart = lambda_function.alias_version(function_name) is not None
     rows = []
     for run in range(1, runs + 1):
         if snapstart:

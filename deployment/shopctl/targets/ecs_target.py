@@ -8,26 +8,31 @@ health check) with the service's desired count, read back from the local AWS.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients, iam, resources, state
+from shopctl.aws import clients, ecr, iam, resources, state
+from shopctl.aws import image as images
+from shopctl.aws.logs import delete_log_group, ensure_log_group
 from shopctl.aws.tagging import Tags
-from shopctl.errors import ShopctlError
+from shopctl.local.deployment import local_supervisor, manifest_dir, stop_processes
 from shopctl.local.process import base_environ
 from shopctl.local.supervisor import Spec, write_spec
-from shopctl.stages import Service, Stage, get_stage
-from shopctl.targets import alb, common, security_groups
+from shopctl.stages import Service, Stage
+from shopctl.targets import alb, ecs_cluster, naming, rollout, security_groups
+from shopctl.targets.ecs_cluster import CLUSTER, delete_cluster_if_unused, ensure_cluster
+from shopctl.targets.ecs_rollout import POLL_SECONDS, wait_stable
 
 TARGET = "ecs"
-CLUSTER = "shop"
+LABEL = "ECS"
+PORT_BASE = 9200
 CPU, MEMORY = "256", "512"  # the smallest Fargate size that runs FastAPI comfortably
-CONTAINER_PORT = 8080
+CONTAINER_PORT = naming.CONTAINER_PORT
 ECS_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -52,8 +57,6 @@ DEPLOYMENT_CONFIGURATION = {
     "maximumPercent": 200,
     "minimumHealthyPercent": 100,
 }
-STABLE_TIMEOUT_SECONDS = 15 * 60  # a Fargate rollout with the circuit breaker settles well within this
-POLL_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -66,24 +69,44 @@ class Options:
     image_tag: str | None = None  # default: a digest of the image's content (shopctl.aws.image.content_tag)
 
 
-def deployment_name(stage: str) -> str:
-    return f"{stage}-{TARGET}"
+def add_arguments(group: Any) -> None:
+    """ECS reads only the flags every target has."""
+
+
+def options(args: argparse.Namespace) -> Options:
+    return Options(env=args.env, port=args.port)
+
+
+def warnings(options: Options) -> list[str]:
+    return []
+
+
+def hints(stage: Stage, deployment: state.DeploymentState) -> list[str]:
+    return [f"try:  curl -s {deployment.url}/health"]
+
+
+def destroy_confirmations(stage: Stage, options: Options) -> list[str]:
+    return []
+
+
+def teardown_options(env: str) -> Options:
+    return Options(env=env, quiet=True)
+
+
+def deployment_name(stage: Stage) -> str:
+    return naming.deployment_name(stage, TARGET)
 
 
 def ssm_prefix(stage: str) -> str:
-    return f"/shop/{deployment_name(stage)}"
+    return f"/shop/{stage}-{TARGET}"
 
 
 def family(stage: Stage, service: Service) -> str:
-    return common.resource_name(stage, service)
-
-
-def container_command(service: Service) -> list[str]:
-    return ["python", "-m", "uvicorn", service.asgi, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
+    return naming.resource_name(stage, service)
 
 
 def plan(stage: Stage, options: Options) -> list[str]:
-    name = deployment_name(stage.name)
+    name = deployment_name(stage)
     lines = [
         f"DynamoDB tables shop-{name}-users, shop-{name}-orders; SSM parameters under {ssm_prefix(stage.name)}/",
         f"ECR repository shop-{stage.name}, ECS cluster {CLUSTER}, log group /ecs/shop-{stage.name}",
@@ -141,7 +164,7 @@ def _task_role(stage: Stage, service: Service, tables: resources.TableNames) -> 
     account, region = iam.account_and_region()
     prefix = ssm_prefix(stage.name)
     statements = [
-        *iam.dynamodb_statements(stage.name, common.table_kinds(service, tables)),
+        *iam.dynamodb_statements(stage.name, naming.table_kinds(service, tables)),
         {
             "Sid": "OwnParameters",
             "Effect": "Allow",
@@ -161,7 +184,7 @@ def _container(service: Service, image: str, environment: dict[str, str], log_gr
         "name": "app",
         "image": image,
         "essential": True,
-        "command": container_command(service),
+        "command": naming.container_command(service),
         "portMappings": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "healthCheck": {
@@ -207,111 +230,6 @@ def _register(name: str, container: dict[str, Any], task_role: str, execution_ro
         tags=tags.lower_key_value(),
         **wanted,
     )["taskDefinition"]["taskDefinitionArn"]
-
-
-def _default_vpc() -> dict[str, Any]:
-    vpcs = clients.client("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    if not vpcs:
-        raise ShopctlError("no default VPC in this region", "create one (aws ec2 create-default-vpc) or pick a region")
-    return vpcs[0]
-
-
-def _network(stage: Stage) -> tuple[str, dict[str, Any]]:
-    """The default VPC's id, and its subnets plus a security group that admits the container port from inside
-    the VPC only (the load balancer and Service Connect peers live there)."""
-    ec2 = clients.client("ec2")
-    vpc = _default_vpc()
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
-    group_name = f"shop-{stage.name}-ecs"
-    groups = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": [group_name]}]
-    )["SecurityGroups"]
-    if groups:
-        group_id = groups[0]["GroupId"]
-    else:
-        group_id = ec2.create_security_group(
-            GroupName=group_name,
-            Description=f"shop-{stage.name} tasks: port {CONTAINER_PORT} from the VPC",
-            VpcId=vpc["VpcId"],
-        )["GroupId"]
-        rule = {
-            "IpProtocol": "tcp",
-            "FromPort": CONTAINER_PORT,
-            "ToPort": CONTAINER_PORT,
-            "IpRanges": [{"CidrIp": vpc["CidrBlock"], "Description": "load balancer and services in the VPC"}],
-        }
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
-    subnet_ids = sorted(s["SubnetId"] for s in subnets)[:3]
-    config = {"subnets": subnet_ids, "securityGroups": [group_id], "assignPublicIp": "ENABLED"}
-    return vpc["VpcId"], {"awsvpcConfiguration": config}
-
-
-def _find_namespace(name: str) -> dict[str, Any] | None:
-    namespaces = clients.client("servicediscovery").list_namespaces()["Namespaces"]
-    return next((n for n in namespaces if n["Name"] == name), None)
-
-
-def _wait_operation(operation_id: str, what: str) -> None:
-    """Cloud Map changes namespaces asynchronously; wait for the operation (seconds on AWS)."""
-    client = clients.client("servicediscovery")
-    for _ in range(60):
-        operation = client.get_operation(OperationId=operation_id)["Operation"]
-        if operation["Status"] == "SUCCESS":
-            return
-        if operation["Status"] == "FAIL":
-            reason = operation.get("ErrorMessage", "no reason given")
-            raise ShopctlError(f"{what} failed: {reason}", "retry the command")
-        time.sleep(2)
-    raise ShopctlError(f"{what} did not finish within 2 minutes", "retry the command")
-
-
-def ensure_cluster() -> None:
-    """The shared ECS cluster and its Service Connect namespace. The namespace is created here, by name and
-    tagged, rather than implicitly by ECS: so destroy can find it and remove it with the cluster."""
-    namespace = _find_namespace(CLUSTER)
-    if namespace is None:
-        operation = clients.client("servicediscovery").create_http_namespace(
-            Name=CLUSTER,
-            Description="Service Connect namespace of the shop's ECS cluster",
-            Tags=Tags().key_value(),  # shared by every stage's ECS deployment
-        )["OperationId"]
-        _wait_operation(operation, f"creating the Cloud Map namespace {CLUSTER}")
-        namespace = _find_namespace(CLUSTER)
-    assert namespace is not None
-    ecs = clients.client("ecs")
-    clusters = ecs.describe_clusters(clusters=[CLUSTER])["clusters"]
-    if not any(c["status"] == "ACTIVE" for c in clusters):
-        ecs.create_cluster(
-            clusterName=CLUSTER,
-            serviceConnectDefaults={"namespace": namespace["Arn"]},
-            tags=Tags().lower_key_value(),
-        )
-
-
-def delete_cluster_if_unused() -> list[str]:
-    """Remove the shared cluster and its namespace once no service of any stage is left in it."""
-    ecs = clients.client("ecs")
-    clusters = [c for c in ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
-    removed = []
-    if clusters:
-        active = ecs.list_services(cluster=CLUSTER)["serviceArns"]
-        described = ecs.describe_services(cluster=CLUSTER, services=active)["services"] if active else []
-        if any(s["status"] != "INACTIVE" for s in described):
-            return []
-        ecs.delete_cluster(cluster=CLUSTER)
-        removed.append(f"ECS cluster {CLUSTER}")
-    namespace = _find_namespace(CLUSTER)
-    if namespace is not None:
-        try:
-            operation = clients.client("servicediscovery").delete_namespace(Id=namespace["Id"])["OperationId"]
-            _wait_operation(operation, f"deleting the Cloud Map namespace {CLUSTER}")
-            removed.append(f"Cloud Map namespace {CLUSTER}")
-        except ClientError as error:
-            # Service Connect's Cloud Map services go with the ECS services, a little later on AWS
-            if error.response["Error"]["Code"] != "ResourceInUse":
-                raise
-            print(f"  Cloud Map namespace {CLUSTER} still has services; run make destroy again in a minute", flush=True)
-    return removed
 
 
 def routes(stage: Stage) -> list[alb.Route]:
@@ -375,98 +293,6 @@ def _ensure_service(
     )
 
 
-@dataclass(frozen=True)
-class ServiceRollout:
-    """One ECS service's rollout as DescribeServices reports it."""
-
-    name: str
-    running: int
-    desired: int
-    deployments: int
-    failed: bool  # the circuit breaker stopped the wanted revision (and rolled back)
-    reason: str  # the rollout state's reason, as ECS words it
-
-    @property
-    def stable(self) -> bool:
-        # what `aws ecs wait services-stable` checks: one deployment left, and it runs the desired count
-        return not self.failed and self.deployments == 1 and self.running == self.desired
-
-    def line(self) -> str:
-        return f"{self.name}: {self.running}/{self.desired} tasks running, {self.deployments} deployment(s)"
-
-
-def _rollout(service: dict[str, Any], wanted_revision: str) -> ServiceRollout:
-    deployments = service.get("deployments", [])
-    wanted = [d for d in deployments if d.get("taskDefinition") == wanted_revision]
-    failed = any(d.get("rolloutState") == "FAILED" for d in wanted) or (
-        # rolled back: the service runs an older revision again, the wanted one is gone
-        bool(deployments) and not wanted and service.get("taskDefinition") != wanted_revision
-    )
-    reason = next((d.get("rolloutStateReason", "") for d in wanted), "")
-    return ServiceRollout(
-        name=service["serviceName"],
-        running=service.get("runningCount", 0),
-        desired=service.get("desiredCount", 0),
-        deployments=len(deployments),
-        failed=failed,
-        reason=reason,
-    )
-
-
-def last_stopped_reason(service: str) -> str:
-    """Why the service's most recently stopped task stopped (ECS keeps stopped tasks for about an hour)."""
-    ecs = clients.client("ecs")
-    arns = ecs.list_tasks(cluster=CLUSTER, serviceName=service, desiredStatus="STOPPED")["taskArns"]
-    if not arns:
-        return "no stopped task recorded"
-    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns[:100])["tasks"]
-    latest = max(tasks, key=lambda t: str(t.get("stoppedAt", "")))
-    containers = "; ".join(c["reason"] for c in latest.get("containers", []) if c.get("reason"))
-    return latest.get("stoppedReason", "unknown") + (f" ({containers})" if containers else "")
-
-
-def wait_stable(
-    revisions: dict[str, str],
-    say,
-    *,
-    timeout: float | None = None,
-    poll: float | None = None,
-    sleep=time.sleep,
-    clock=time.monotonic,
-) -> None:
-    """Wait until every service (name -> the task definition just deployed) runs its new revision on all
-    its tasks, as `aws ecs wait services-stable` does, printing progress. One line naming the service and
-    its last stopped task's reason if the circuit breaker rolled the revision back or `timeout` passes."""
-    timeout = STABLE_TIMEOUT_SECONDS if timeout is None else timeout
-    poll = POLL_SECONDS if poll is None else poll
-    ecs = clients.client("ecs")
-    deadline = clock() + timeout
-    hint = "its task logs: aws logs tail /ecs/<family> --follow; aws ecs describe-services --cluster " + CLUSTER
-    while True:
-        described = ecs.describe_services(cluster=CLUSTER, services=list(revisions))["services"]
-        rollouts = [_rollout(service, revisions[service["serviceName"]]) for service in described]
-        for rollout in rollouts:
-            if rollout.failed:
-                raise ShopctlError(
-                    f"the new revision of {rollout.name} never became healthy and ECS rolled it back "
-                    f"({rollout.reason or 'circuit breaker'}); last stopped task: {last_stopped_reason(rollout.name)}",
-                    hint,
-                )
-        waiting = [r for r in rollouts if not r.stable]
-        if not waiting:
-            say(f"✓ services stable: {', '.join(r.name for r in rollouts)}")
-            return
-        if clock() >= deadline:
-            worst = waiting[0]
-            raise ShopctlError(
-                f"{worst.name} did not become stable within {timeout:.0f}s ({worst.line()}); "
-                f"last stopped task: {last_stopped_reason(worst.name)}",
-                hint,
-            )
-        say("  … " + "; ".join(r.line() for r in waiting))
-        sleep(poll)
-
-
 def local_spec(stage: Stage, name: str) -> Spec:
     """What the local tasks run, read back from the local AWS: the service's registered task definition."""
     ecs = clients.client("ecs")
@@ -485,22 +311,25 @@ def local_spec(stage: Stage, name: str) -> Spec:
     )
 
 
-def deploy(stage_name: str, options: Options) -> state.DeploymentState:
-    rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
-    stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
+def deploy(stage: Stage, options: Options) -> state.DeploymentState:
+    started = rollout.begin(
+        stage, target=TARGET, label=LABEL, port_base=PORT_BASE, env=options.env, tables=options.tables,
+        quiet=options.quiet,
+    )
+    deployment, tables, say = started.deployment, started.tables, started.say
     name = deployment.name
     parameters = resources.put_parameters(ssm_prefix(stage.name), tables.settings(), tags=Tags(stage.name, TARGET))
     say(f"✓ SSM parameters {', '.join(parameters)}")
-    repo_uri, repo_arn = common.ensure_repository(stage)
-    reference = common.image_reference(stage, repo_uri, options.env, say, options.image_tag)
+    repo_uri, repo_arn = ecr.ensure_repository(stage.name)
+    reference = images.reference(stage.name, repo_uri, options.env, say, options.image_tag)
     # idempotent; its Service Connect namespace (Cloud Map) lets services call each other by name
     ensure_cluster()
     log_group = f"/ecs/shop-{stage.name}"
-    common.ensure_log_group(log_group, tags=Tags(stage.name, TARGET))
+    ensure_log_group(log_group, tags=Tags(stage.name, TARGET))
     execution_role = _execution_role(stage, repo_arn, log_group)
     say(f"✓ ECR repository {repo_uri}, cluster {CLUSTER}, log group {log_group}, execution role")
 
-    vpc_id, network = _network(stage)
+    vpc_id, network = ecs_cluster.network(stage.name, CONTAINER_PORT)
     balancer_url, target_groups = alb.ensure(
         name,
         vpc_id=vpc_id,
@@ -530,17 +359,17 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         say(f"✓ service {fam}: {task_definition.rsplit('/', 1)[1]}, desired count {options.desired_count}")
         if options.env == "local":
             spec = local_spec(stage, fam)
-            path = write_spec(spec, common.manifest_dir(name))
+            path = write_spec(spec, manifest_dir(name))
             what = f"local ECS service {fam}"
-            port = rollout.entry_port(service, options.port)
-            proc = common.local_supervisor(rollout, spec, path, port=port, what=what)
+            port = started.entry_port(service, options.port)
+            proc = local_supervisor(deployment, spec, path, port=port, what=what)
             urls[service.name] = proc.url
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
         else:
             urls[service.name] = f"http://{fam}:{CONTAINER_PORT}"  # the Service Connect name inside the VPC
     if options.env == "local":
         # The local supervisor (and gateway, for microservices) stands in for the load balancer's DNS name.
-        base_url = common.entry_url(rollout, urls, options.port, "ECS")
+        base_url = started.entry_url(urls, options.port, "ECS")
     else:
         say(f"… waiting for the load balancer to become active ({balancer_url})")
         clients.client("elbv2").get_waiter("load_balancer_available").wait(Names=[alb.load_balancer_name(name)])
@@ -555,16 +384,15 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         log_group=log_group,
         service_urls=urls,
     )
-    return rollout.finish(base_url, created)
+    return started.finish(base_url, created)
 
 
-def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
+def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[str]:
     """Remove the deployment in dependency order: services (waited for until INACTIVE, their tasks gone),
     then what they used — load balancer, security groups, roles, log group, parameters, image repository."""
-    stage = get_stage(stage_name)
-    name = deployment_name(stage.name)
+    name = deployment_name(stage)
     deployment = state.load(name)
-    removed = common.stop_processes(deployment)
+    removed = stop_processes(deployment)
     on_aws = options.env == "aws"
     # Tasks being stopped leave their target groups after the deregistration delay: shortened first, so
     # the load balancer and the security groups can go minutes sooner.
@@ -597,18 +425,16 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         removed.append(f"security group shop-{stage.name}-ecs")
     if iam.delete_role(f"shop-{stage.name}-ecs-execution"):
         removed.append(f"role shop-{stage.name}-ecs-execution")
-    if common.delete_log_group(f"/ecs/shop-{stage.name}"):
+    if delete_log_group(f"/ecs/shop-{stage.name}"):
         removed.append(f"log group /ecs/shop-{stage.name}")
-    tables = common.recorded_tables(deployment, name)
+    tables = rollout.recorded_tables(deployment, name)
     resources.delete_parameters(ssm_prefix(stage.name), list(tables.settings()))
     removed.append(f"SSM parameters under {ssm_prefix(stage.name)}/")
-    if common.delete_repository_unless_used(stage, deleting="ecs"):
-        removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     removed += delete_cluster_if_unused()
     state.remove(name)
-    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
+    return rollout.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
 
 
 def _remove_task_definitions(fam: str) -> list[str]:
@@ -624,8 +450,22 @@ def _remove_task_definitions(fam: str) -> list[str]:
     return [f"{len(inactive)} task definition revision(s) of {fam}"] if inactive else []
 
 
-def describe(stage_name: str) -> dict[str, Any]:
-    stage = get_stage(stage_name)
+def uses_image(stage: Stage) -> bool:
+    """Does the stage's ECS deployment exist — by its state record *or* by what AWS holds (an ACTIVE or
+    DRAINING service), so a lost state file does not make a running service look gone."""
+    if state.load(deployment_name(stage)) is not None:
+        return True
+    names = [family(stage, service) for service in stage.app_services()]
+    try:
+        found = clients.client("ecs").describe_services(cluster=CLUSTER, services=names)["services"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ClusterNotFoundException":
+            raise
+        return False
+    return any(s["status"] != "INACTIVE" for s in found)
+
+
+def describe(stage: Stage) -> dict[str, Any]:
     ecs = clients.client("ecs")
     out = {}
     for service in stage.app_services():

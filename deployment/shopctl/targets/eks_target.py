@@ -9,6 +9,7 @@ its mount, readiness probe — with `shopctl.local.supervisor`.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -17,15 +18,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients, iam, resources, state
+from shopctl.aws import clients, ecr, iam, resources, state
+from shopctl.aws import image as images
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
+from shopctl.local.deployment import local_supervisor, manifest_dir, stop_processes
 from shopctl.local.process import base_environ
 from shopctl.local.supervisor import Spec, write_spec
-from shopctl.stages import Service, Stage, get_stage
-from shopctl.targets import common, k8s, kubectl
+from shopctl.stages import Service, Stage
+from shopctl.targets import k8s, kubectl, naming, rollout
 
 TARGET = "eks"
+LABEL = "EKS"
+PORT_BASE = 9300
 NAMESPACE = k8s.DEFAULT_NAMESPACE
 EKS_TRUST = {
     "Version": "2012-10-17",
@@ -71,12 +76,49 @@ class Options:
     delete_cluster: bool = False  # destroy: also delete the cluster (it is shared by the stages, so only on request)
 
 
-def deployment_name(stage: str) -> str:
-    return f"{stage}-{TARGET}"
+def add_arguments(group: Any) -> None:
+    group.add_argument("--cluster-name", default="shop", help="the EKS cluster")
+    group.add_argument(
+        "--create-cluster", action="store_true", help="ENV=aws: create an EKS Auto Mode cluster if missing"
+    )
+    group.add_argument("--delete-cluster", action="store_true", help="destroy: also delete the EKS cluster")
+
+
+def options(args: argparse.Namespace) -> Options:
+    return Options(
+        env=args.env,
+        port=args.port,
+        cluster_name=args.cluster_name,
+        create_cluster=args.create_cluster,
+        delete_cluster=args.delete_cluster,
+    )
+
+
+def warnings(options: Options) -> list[str]:
+    return []
+
+
+def hints(stage: Stage, deployment: state.DeploymentState) -> list[str]:
+    return [f"try:  curl -s {deployment.url}/health"]
+
+
+def destroy_confirmations(stage: Stage, options: Options) -> list[str]:
+    if options.delete_cluster:
+        return [f"DELETE the EKS cluster {options.cluster_name} (every stage deployed on it stops)"]
+    return []
+
+
+def teardown_options(env: str) -> Options:
+    # The cluster deploy created goes with the last EKS deployment (the local one is a free stand-in).
+    return Options(env=env, quiet=True, delete_cluster=True)
+
+
+def deployment_name(stage: Stage) -> str:
+    return naming.deployment_name(stage, TARGET)
 
 
 def plan(stage: Stage, options: Options) -> list[str]:
-    name = deployment_name(stage.name)
+    name = deployment_name(stage)
     lines = [
         f"DynamoDB tables shop-{name}-users, shop-{name}-orders; ECR repository shop-{stage.name}",
         (
@@ -262,7 +304,7 @@ def irsa_trust(provider_arn: str, host_path: str, service_account: str) -> dict[
 
 def _pod_role(stage: Stage, service: Service, tables: resources.TableNames, provider: tuple[str, str]) -> str:
     res = k8s.resource_name(stage, service)
-    statements = iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))
+    statements = iam.dynamodb_statements(stage.name, naming.table_kinds(service, tables))
     arn, _ = iam.ensure_role(
         f"{res}-eks-pod",
         irsa_trust(*provider, res),
@@ -320,16 +362,19 @@ KINDS = "deployment,service,serviceaccount,configmap,networkpolicy"
 def _kubectl_delete(name: str, cluster: dict[str, Any]) -> None:
     """Delete the deployment's objects and wait for them (a LoadBalancer Service's finalizer holds it
     until EKS has removed its NLB)."""
-    client = _kubectl(cluster, common.manifest_dir(name))
+    client = _kubectl(cluster, manifest_dir(name))
     selector = f"app.kubernetes.io/instance={name}"
     client.run("delete", "-n", NAMESPACE, KINDS, "-l", selector, "--ignore-not-found", "--wait", what="kubectl delete")
 
 
-def deploy(stage_name: str, options: Options) -> state.DeploymentState:
-    rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
-    stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
+def deploy(stage: Stage, options: Options) -> state.DeploymentState:
+    started = rollout.begin(
+        stage, target=TARGET, label=LABEL, port_base=PORT_BASE, env=options.env, tables=options.tables,
+        quiet=options.quiet,
+    )
+    deployment, tables, say = started.deployment, started.tables, started.say
     name = deployment.name
-    repo_uri, _ = common.ensure_repository(stage)
+    repo_uri, _ = ecr.ensure_repository(stage.name)
     cluster = _cluster(options, say)
     provider = _oidc_provider(cluster)
     say(f"✓ cluster {cluster['name']} (OIDC issuer {provider[1]}), image repository {repo_uri}")
@@ -338,14 +383,14 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     _, region = iam.account_and_region()
     docs = k8s.render(
         stage.name,
-        image=common.image_reference(stage, repo_uri, options.env, say, options.image_tag),
+        image=images.reference(stage.name, repo_uri, options.env, say, options.image_tag),
         tables=tables,
         replicas=options.replicas,
         role_arn=roles,
         deployment_name=name,
         region=region,
     )
-    workdir = common.manifest_dir(name)
+    workdir = manifest_dir(name)
     manifest = workdir / "manifests.yaml"
     manifest.write_text(k8s.to_yaml(docs))
     say(f"✓ manifests rendered: {manifest} ({len(docs)} documents)")
@@ -361,26 +406,25 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             spec = local_spec(stage, docs, service, workdir, cluster_urls)
             path = write_spec(spec, workdir)
             what = f"local pods of {spec.name}"
-            port = rollout.entry_port(service, options.port)
-            proc = common.local_supervisor(rollout, spec, path, port=port, what=what)
+            port = started.entry_port(service, options.port)
+            proc = local_supervisor(deployment, spec, path, port=port, what=what)
             urls[service.name] = proc.url
             cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
             say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")
-        base_url = common.entry_url(rollout, urls, options.port, "EKS")
+        base_url = started.entry_url(urls, options.port, "EKS")
     created = state.DeploymentResources(
         cluster=cluster["name"],
         roles=[r.rsplit("/", 1)[1] for r in roles.values()],
         manifests=str(manifest),
         service_urls=urls,
     )
-    return rollout.finish(base_url, created, "(see above)")
+    return started.finish(base_url, created, "(see above)")
 
 
-def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
-    stage = get_stage(stage_name)
-    name = deployment_name(stage.name)
+def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[str]:
+    name = deployment_name(stage)
     deployment = state.load(name)
-    removed = common.stop_processes(deployment)
+    removed = stop_processes(deployment)
     cluster_name = (deployment.resources.cluster if deployment else "") or options.cluster_name
     cluster = _find_cluster(cluster_name)
     if options.env == "aws" and cluster is not None:
@@ -392,15 +436,21 @@ def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> lis
         if iam.delete_role(role):
             removed.append(f"role {role}")
     state.remove(name)
-    if common.delete_repository_unless_used(stage, deleting="eks"):
-        removed.append(f"ECR repository shop-{stage.name}")
     if not keep_data:
-        removed += [f"table {t}" for t in resources.delete_tables(common.recorded_tables(deployment, name))]
+        removed += [f"table {t}" for t in resources.delete_tables(rollout.recorded_tables(deployment, name))]
     cluster_removed, notes = _cluster_outcome(name, cluster_name, options)
     removed += cluster_removed
-    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet, notes=notes)
+    return rollout.report_removed(removed, keep_data=keep_data, quiet=options.quiet, notes=notes)
 
 
-def describe(stage_name: str) -> dict[str, Any]:
-    deployment = state.load(deployment_name(stage_name))
+def uses_image(stage: Stage) -> bool:
+    """Does the stage's EKS deployment exist — by its state record *or* by what AWS holds (a pod role), so
+    a lost state file does not make running pods look gone."""
+    if state.load(deployment_name(stage)) is not None:
+        return True
+    return any(iam.role_exists(f"{k8s.resource_name(stage, service)}-eks-pod") for service in k8s.eks_services(stage))
+
+
+def describe(stage: Stage) -> dict[str, Any]:
+    deployment = state.load(deployment_name(stage))
     return json.loads(json.dumps(dataclasses.asdict(deployment.resources) if deployment else {}))

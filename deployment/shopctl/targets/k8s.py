@@ -33,11 +33,11 @@ from typing import Any
 
 from shopctl.aws.resources import TableNames, config_document
 from shopctl.stages import STAGES, Service, Stage, get_stage
-from shopctl.targets import common
+from shopctl.targets import naming
 
 Manifest = dict[str, Any]
 
-CONTAINER_PORT = 8080
+CONTAINER_PORT = naming.CONTAINER_PORT
 SERVICE_PORT = 80
 HEALTH_PATH = "/health"
 CONFIG_DIR = "/etc/shop"
@@ -86,7 +86,7 @@ def eks_services(stage: Stage) -> list[Service]:
 def resource_name(stage: Stage, service: Service) -> str:
     """`shop-<stage>[-<service>]`, as the Lambda functions and ECS task families are named. The
     ServiceAccount, Deployment and Service share it."""
-    return common.resource_name(stage, service)
+    return naming.resource_name(stage, service)
 
 
 def config_map_name(stage: Stage) -> str:
@@ -96,10 +96,6 @@ def config_map_name(stage: Stage) -> str:
 def service_url(stage: Stage, service: Service, namespace: str = DEFAULT_NAMESPACE) -> str:
     """The in-cluster base URL of a service: its Service's DNS name (port 80)."""
     return f"http://{resource_name(stage, service)}.{namespace}.svc.cluster.local"
-
-
-def container_command(service: Service) -> list[str]:
-    return ["python", "-m", "uvicorn", service.asgi, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
 
 
 def default_deployment_name(stage_name: str) -> str:
@@ -220,7 +216,7 @@ def deployment(
     container = {
         "name": service.name,
         "image": image,
-        "command": container_command(service),
+        "command": naming.container_command(service),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
         "env": [{"name": key, "value": value} for key, value in env.items()],
         "volumeMounts": [

@@ -12,85 +12,102 @@ image, the one ECS and EKS run, behind the Lambda Web Adapter extension the imag
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shopctl import lambda_local
-from shopctl.aws import artifacts, clients, iam, resources, state
+from shopctl.aws import artifacts, clients, ecr, iam, resources, state
+from shopctl.aws import image as images
 from shopctl.aws.tagging import Tags
-from shopctl.errors import ShopctlError
+from shopctl.local.deployment import local_process, python_module, stop_processes
 from shopctl.local.process import base_environ
-from shopctl.package import Package, Platform, build
-from shopctl.stages import Service, Stage, get_stage
-from shopctl.targets import common
+from shopctl.package import build
+from shopctl.stages import Service, Stage
+from shopctl.targets import naming, rollout
+from shopctl.targets.lambda_function import (
+    MEMORY_MB,
+    SNAPSTART_ALIAS,
+    Code,
+    Function,
+    Options,
+    check,
+    create_or_update,
+    ensure_function,
+    execution_role_and_logs,
+    function_config,
+    remove_function,
+    serve_url,
+)
 
 TARGET = "lambda"
-MEMORY_MB = 512  # CPU scales with memory; 512 MB keeps a FastAPI cold start reasonable
-TIMEOUT_S = 15
-LOG_RETENTION_DAYS = 14
-# SNAPSTART=1: the alias the Function URL is on. SnapStart applies to published versions only, never to
-# $LATEST, so callers must reach a version, and an alias is how a URL follows new versions.
-SNAPSTART_ALIAS = "live"
-SNAPSTART_MIN_PYTHON = (3, 12)  # the first Python runtime Lambda offers SnapStart for
+LABEL = "Lambda"
+PORT_BASE = 9100
+def add_arguments(group: Any) -> None:
+    group.add_argument(
+        "--auth",
+        choices=["NONE", "AWS_IAM"],
+        default=None,
+        help="Function URL auth (default: NONE locally, AWS_IAM on AWS)",
+    )
+    group.add_argument("--python", default="3.12", help="the function's Python on AWS (ENV=aws)")
+    group.add_argument(
+        "--optimize",
+        action="store_true",
+        help="the package tuned for cold starts (precompiled bytecode, unused AWS SDK data out)",
+    )
+    group.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="SnapStart — init once at publish, cold starts restore the snapshot (alias live)",
+    )
+    group.add_argument(
+        "--package",
+        choices=("zip", "image"),
+        default="zip",
+        help="image = the stage's container image (as ECS/EKS run it) behind the Lambda Web Adapter",
+    )
 
 
-@dataclass(frozen=True)
-class Options:
-    env: str = "local"  # "local" | "aws"
-    port: int | None = None  # local base URL port
-    auth: str | None = None  # Function URL AuthType; default NONE locally, AWS_IAM on AWS
-    python: str = "3.12"  # the function's runtime on AWS
-    architecture: str = "x86_64"
-    idle_timeout: int = 300  # local Lambda: keep an idle environment warm this long
-    max_concurrency: int = 10  # local Lambda: environments at most
-    quiet: bool = False
-    tables: resources.TableNames | None = None  # share tables with another deployment (the mixed one)
-    optimize: bool = False  # the package tuned for cold starts (shopctl.package: bytecode, stripped SDK data)
-    snapstart: bool = False  # SnapStart on published versions, served through the alias SNAPSTART_ALIAS
-    package: str = "zip"  # "image": the stage's container image behind the Lambda Web Adapter
-
-    @property
-    def auth_type(self) -> str:
-        return self.auth or ("AWS_IAM" if self.env == "aws" else "NONE")
-
-    def platform(self) -> Platform:
-        # Build for the interpreter that will import the package: here, this machine's Python.
-        return Platform.aws(self.python, self.architecture) if self.env == "aws" else Platform.local()
+def options(args: argparse.Namespace) -> Options:
+    chosen = Options(
+        env=args.env, port=args.port, auth=args.auth, python=args.python, optimize=args.optimize,
+        snapstart=args.snapstart, package=args.package,
+    )
+    check(chosen)  # a combination Lambda refuses stops here, before credentials are asked for
+    return chosen
 
 
-def check(options: Options) -> None:
-    """Stop (one line, with a hint) on a combination Lambda refuses, before anything is created."""
-    if options.snapstart and options.package == "image":
-        raise ShopctlError(
-            "SnapStart does not apply to container images (Lambda snapshots managed runtimes only)",
-            "deploy either SNAPSTART=1 (a ZIP package) or PACKAGE=image, not both",
-        )
-    python = tuple(int(part) for part in options.python.split(".")[:2])
-    if options.snapstart and options.env == "aws" and python < SNAPSTART_MIN_PYTHON:
-        raise ShopctlError(
-            f"SnapStart needs Python 3.12 or later on Lambda (PYTHON_VERSION={options.python})",
-            "use PYTHON_VERSION=3.12 or later, or deploy without SNAPSTART=1",
-        )
-
-
-def public_url_warning(options: Options) -> str | None:
-    """What `make deploy` prints before making a public Function URL on AWS (None: nothing to warn of).
-    Public takes an explicit AUTH=NONE; the default on AWS is AWS_IAM."""
+def warnings(options: Options) -> list[str]:
+    """What `make deploy` prints before making a public Function URL on AWS. Public takes an explicit
+    AUTH=NONE; the default on AWS is AWS_IAM."""
     if options.env == "aws" and options.auth_type == "NONE":
-        return "WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it."
-    return None
+        return ["WARNING: the Function URL will be PUBLIC (auth NONE): anyone with the URL can call it."]
+    return []
 
 
-def deployment_name(stage: str) -> str:
-    return f"{stage}-{TARGET}"
+def hints(stage: Stage, deployment: state.DeploymentState) -> list[str]:
+    return [
+        f"try:  curl -s {deployment.url}/health      (the first request is a cold start)",
+        f"cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5",
+    ]
+
+
+def destroy_confirmations(stage: Stage, options: Options) -> list[str]:
+    return []
+
+
+def teardown_options(env: str) -> Options:
+    return Options(env=env, quiet=True)
+
+
+def deployment_name(stage: Stage) -> str:
+    return naming.deployment_name(stage, TARGET)
 
 
 def function_name(stage: Stage, service: Service) -> str:
-    return common.resource_name(stage, service)
+    return naming.resource_name(stage, service)
 
 
 def lambda_services(stage: Stage) -> list[Service]:
@@ -99,13 +116,14 @@ def lambda_services(stage: Stage) -> list[Service]:
 
 def plan(stage: Stage, options: Options) -> list[str]:
     check(options)
-    tables = resources.TableNames.for_deployment(deployment_name(stage.name))
+    tables = resources.TableNames.for_deployment(deployment_name(stage))
     lines = [f"DynamoDB tables {tables.users}, {tables.orders} (on-demand)"]
     for service in lambda_services(stage):
         fn = function_name(stage, service)
         if options.package == "image":
+            command = " ".join(naming.container_command(service))
             package = (
-                f"image shop-{stage.name} from ECR (the one ECS/EKS run, command {' '.join(_image_command(service))}),"
+                f"image shop-{stage.name} from ECR (the one ECS/EKS run, command {command}),"
                 " served through the Lambda Web Adapter extension"
             )
         else:
@@ -129,250 +147,11 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Function:
-    """One function to deploy: a stage's service, or the cold-start floor `make compare` measures them by."""
-
-    name: str
-    handler: str
-    description: str
-    package: Package
-    statements: list[dict[str, Any]]  # its execution role's policy: exact resources, no wildcards
-    environment: dict[str, str]
-    # The function, its role and its log group carry them (the project only by default: the compare floor).
-    tags: Tags = field(default_factory=Tags)
-
-
-@dataclass(frozen=True)
-class Code:
-    """What a function runs, for either package type: where the code is (create_function's `Code`, and
-    update_function_code's arguments alike), and what tells whether the function already runs it."""
-
-    package_type: str  # "Zip" | "Image"
-    location: dict[str, str]  # {"S3Bucket", "S3Key"} or {"ImageUri"}
-    identity: str  # a ZIP's CodeSha256, an image's URI (by digest)
-
-    @classmethod
-    def zip(cls, bucket: str, key: str, sha: str) -> Code:
-        return cls("Zip", {"S3Bucket": bucket, "S3Key": key}, sha)
-
-    @classmethod
-    def image(cls, uri: str) -> Code:
-        return cls("Image", {"ImageUri": uri}, uri)
-
-    def running(self, client: Any, name: str, current: dict[str, Any]) -> str:
-        if self.package_type == "Zip":
-            return current["CodeSha256"]
-        return client.get_function(FunctionName=name)["Code"].get("ImageUri", "")
-
-
-def _seen_config(current: dict[str, Any]) -> dict[str, Any]:
-    """A function's configuration as get_function_configuration reports it, in update_function_configuration's
-    shape (the keys of either package type; the caller compares those it sets)."""
-    image_config = (current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}
-    return {
-        "Role": current["Role"],
-        "Handler": current.get("Handler", ""),
-        "Runtime": current.get("Runtime", ""),
-        "MemorySize": current["MemorySize"],
-        "Timeout": current["Timeout"],
-        "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
-        "Description": current.get("Description", ""),
-        "ImageConfig": {key: value for key, value in image_config.items() if value},  # unset ones: not there
-        "SnapStart": {"ApplyOn": (current.get("SnapStart") or {}).get("ApplyOn", "None")},
-    }
-
-
-def _ensure_function(
-    name: str, code: Code, config: dict[str, Any], tags: Tags, options: Options
-) -> str:
-    """Create the function, or update only what changed (code, then configuration), for either package type.
-    Returns "created", "updated" or "unchanged"."""
-    client = clients.client("lambda")
-    try:
-        current = client.get_function_configuration(FunctionName=name)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        iam.retry_while_role_propagates(
-            lambda: client.create_function(
-                FunctionName=name,
-                Code=code.location,
-                PackageType=code.package_type,
-                Architectures=[options.architecture],
-                Tags=tags.as_dict(),
-                **config,
-            )
-        )
-        client.get_waiter("function_active_v2").wait(FunctionName=name)
-        return "created"
-    current_type = current.get("PackageType") or "Zip"
-    if current_type != code.package_type:  # Lambda cannot change a function's package type
-        deploy_as = "with PACKAGE=image" if code.package_type == "Image" else "as a ZIP"
-        raise ShopctlError(
-            f"{name} is {'an image' if current_type == 'Image' else 'a ZIP'} function",
-            f"run `make destroy` first, then deploy it {deploy_as}",
-        )
-    changed = False
-    if code.running(client, name, current) != code.identity:
-        client.update_function_code(FunctionName=name, **code.location)
-        client.get_waiter("function_updated_v2").wait(FunctionName=name)
-        changed = True
-    seen = _seen_config(current)
-    # moto does not keep SnapStart (it always reports ApplyOn None), so locally a SnapStart function's
-    # configuration is sent again on every deploy; on AWS an unchanged one is left alone.
-    if {key: seen[key] for key in config} != config:
-        iam.retry_while_role_propagates(lambda: client.update_function_configuration(FunctionName=name, **config))
-        client.get_waiter("function_updated_v2").wait(FunctionName=name)
-        changed = True
-    return "updated" if changed else "unchanged"
-
-
-def _execution_role_and_logs(fn: str, statements: list[dict[str, Any]], tags: Tags, say: Callable[[str], None]) -> str:
-    """The function's execution role (its own statements plus writing to its own log group) and that log
-    group, whatever the package type. Returns the role's ARN."""
-    statements = [*statements, iam.lambda_logs_statement(fn)]
-    role_arn, role_created = iam.ensure_role(
-        f"{fn}-role", iam.LAMBDA_TRUST, iam.policy(statements), f"Execution role of {fn}", tags
-    )
-    actions = sum(len(s["Action"]) for s in statements)
-    arns = sum(len(s["Resource"]) for s in statements)
-    verb = "created" if role_created else "policy refreshed"
-    say(f"✓ IAM role {fn}-role ({verb}): {actions} actions on {arns} resources, no wildcards")
-    common.ensure_log_group(f"/aws/lambda/{fn}", LOG_RETENTION_DAYS, tags=tags)
-    return role_arn
-
-
-def _qualified(qualifier: str | None) -> dict[str, str]:
-    return {"Qualifier": qualifier} if qualifier else {}
-
-
-def _ensure_function_url(name: str, auth_type: str, qualifier: str | None = None) -> str:
-    """The Function URL of the function, or of its alias `qualifier`, with the permissions AUTH=NONE needs."""
-    client = clients.client("lambda")
-    where = _qualified(qualifier)
-    try:
-        url = client.get_function_url_config(FunctionName=name, **where)
-        if url["AuthType"] != auth_type:
-            url = client.update_function_url_config(FunctionName=name, AuthType=auth_type, **where)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        url = client.create_function_url_config(FunctionName=name, AuthType=auth_type, **where)
-    if auth_type == "NONE":
-        # A public URL needs both permissions in the resource policy of what it is on — the alias for
-        # SnapStart — since October 2025. Added only when missing: AWS refuses a second statement with the
-        # same Sid, but not every emulator does (moto appends it), and a re-deploy must leave the policy
-        # exactly as it was.
-        present = _statement_ids(client, name, qualifier)
-        for sid, extra in (
-            (
-                "FunctionURLAllowPublicAccess",
-                {"Action": "lambda:InvokeFunctionUrl", "FunctionUrlAuthType": "NONE"},
-            ),
-            (
-                "FunctionURLInvokeAllowPublicAccess",
-                {"Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True},
-            ),
-        ):
-            if sid in present:
-                continue
-            try:
-                client.add_permission(FunctionName=name, StatementId=sid, Principal="*", **where, **extra)
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ResourceConflictException":
-                    raise
-    return url["FunctionUrl"]
-
-
-def _statement_ids(client: Any, name: str, qualifier: str | None = None) -> set[str]:
-    try:
-        policy = json.loads(client.get_policy(FunctionName=name, **_qualified(qualifier))["Policy"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return set()
-    return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
-
-
-def _delete_function_url(name: str, qualifier: str | None = None) -> bool:
-    """Delete the Function URL of the function (or of its alias); False when there was none."""
-    client, where = clients.client("lambda"), _qualified(qualifier)
-    try:
-        # Asked first: AWS refuses to delete a URL that is not there, but moto says yes to it.
-        client.get_function_url_config(FunctionName=name, **where)
-        client.delete_function_url_config(FunctionName=name, **where)
-        return True
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return False
-
-
-def alias_version(fn: str) -> str | None:
-    """The version the SnapStart alias points at (None: no alias, the function is served unqualified)."""
-    try:
-        return clients.client("lambda").get_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)["FunctionVersion"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return None
-
-
-def publish_to_alias(fn: str, say: Callable[[str], None]) -> str:
-    """Publish a version of `fn`, wait until it is active and point the alias at it. Returns the version.
-
-    With SnapStart, publishing is when Lambda runs init and takes the snapshot: the version becomes Active
-    once the snapshot is ready (a minute or more on AWS), so the alias — and the Function URL on it — only
-    moves to a version that restores. Deploy and `make coldstart` both go through here. Earlier versions
-    stay until `make destroy` (deleting the function deletes them): each one's snapshot is billed while it
-    is cached — Lambda drops the snapshot of a version not invoked for 14 days.
-    """
-    client = clients.client("lambda")
-    say(f"… publishing a version of {fn} (SnapStart: init runs and the snapshot is taken now)")
-    version = client.publish_version(FunctionName=fn, Description="Shapeshifting workshop (SnapStart)")["Version"]
-    client.get_waiter("published_version_active").wait(
-        FunctionName=fn, Qualifier=version, WaiterConfig={"Delay": 2, "MaxAttempts": 300}
-    )
-    previous = alias_version(fn)
-    if previous is None:
-        client.create_alias(FunctionName=fn, Name=SNAPSTART_ALIAS, FunctionVersion=version)
-    elif previous != version:  # publish_version returns the latest version when nothing changed
-        client.update_alias(FunctionName=fn, Name=SNAPSTART_ALIAS, FunctionVersion=version)
-    say(f"✓ version {version} of {fn} active (snapshot taken), alias {SNAPSTART_ALIAS} → {version}")
-    return version
-
-
-def _remove_alias(fn: str) -> list[str]:
-    """The SnapStart alias and the Function URL on it (each only if there). Returns what was removed."""
-    if alias_version(fn) is None:
-        return []
-    removed = []
-    if _delete_function_url(fn, SNAPSTART_ALIAS):
-        removed.append(f"Function URL of {fn}:{SNAPSTART_ALIAS}")
-    clients.client("lambda").delete_alias(FunctionName=fn, Name=SNAPSTART_ALIAS)
-    return [*removed, f"alias {fn}:{SNAPSTART_ALIAS}"]
-
-
-def _serve(fn: str, options: Options, say: Callable[[str], None]) -> str:
-    """The Function URL callers use: on the SnapStart alias (after publishing a version), or on the function.
-    Switching modes removes the other mode's URL, so only one way in serves the function."""
-    if options.snapstart:
-        first = alias_version(fn) is None
-        publish_to_alias(fn, say)
-        if first and _delete_function_url(fn):  # it served $LATEST, which SnapStart never applies to
-            say(f"✓ removed the Function URL of {fn} ($LATEST): the one on {fn}:{SNAPSTART_ALIAS} replaces it")
-        return _ensure_function_url(fn, options.auth_type, SNAPSTART_ALIAS)
-    for line in _remove_alias(fn):
-        say(f"✓ removed {line} (deployed without SnapStart now)")
-    return _ensure_function_url(fn, options.auth_type)
-
-
 def _local_lambda(
     deployment: state.DeploymentState, fn: str, port: int | None, options: Options
 ) -> state.LocalProcess:
     """Make sure the local Lambda service runs `fn`; a running one picks up new code and config itself."""
-    argv = common.python_module(
+    argv = python_module(
         "shopctl.lambda_local",
         "--function-name",
         fn,
@@ -386,7 +165,7 @@ def _local_lambda(
         # learns it from this flag; it serves the configuration of $LATEST, which the alias's version copies.
         *(["--snapstart"] if options.snapstart else []),
     )
-    return common.local_process(
+    return local_process(
         deployment,
         fn,
         argv,
@@ -397,48 +176,11 @@ def _local_lambda(
     )
 
 
-def _config(function_environment: dict[str, str], description: str, role_arn: str) -> dict[str, Any]:
-    """What both package types configure alike."""
-    return {
-        "Role": role_arn,
-        "MemorySize": MEMORY_MB,
-        "Timeout": TIMEOUT_S,
-        "Environment": {"Variables": function_environment},
-        "Description": description,
-    }
-
-
-def ensure_function(function: Function, bucket: str, options: Options, say: Callable[[str], None]) -> str:
-    """Package upload, execution role (its statements + logs on its own log group), log group, function and
-    Function URL — created, or updated where they differ. Returns the Function URL."""
-    fn = function.name
-    sha = artifacts.code_sha256(function.package.data)
-    _, key = artifacts.upload(fn, function.package.data)
-    role_arn = _execution_role_and_logs(fn, function.statements, function.tags, say)
-    config = {
-        **_config(function.environment, function.description, role_arn),
-        "Handler": function.handler,
-        "Runtime": options.platform().runtime,
-        "SnapStart": {"ApplyOn": "PublishedVersions" if options.snapstart else "None"},
-    }
-    outcome = _ensure_function(fn, Code.zip(bucket, key, sha), config, function.tags, options)
-    say(f"✓ function {fn} {outcome} (CodeSha256 {sha[:12]}…)")
-    function_url = _serve(fn, options, say)
-    say(f"✓ Function URL of {fn}{':' + SNAPSTART_ALIAS if options.snapstart else ''}, auth {options.auth_type}")
-    return function_url
-
-
 # PACKAGE=image: the stage's own container image (the one ECS and EKS run, same command), served through the
 # Lambda Web Adapter extension (deployment/Dockerfile copies it into /opt/extensions): it checks the app's
 # /health before the first invocation, on the image's port 8080 (AWS_LWA_PORT's default), then turns
 # invocations into HTTP requests.
 WEB_ADAPTER_ENVIRONMENT = {"AWS_LWA_READINESS_CHECK_PATH": "/health"}
-
-
-def _image_command(service: Service) -> list[str]:
-    from shopctl.targets.ecs_target import container_command
-
-    return container_command(service)
 
 
 def ensure_image_function(
@@ -455,33 +197,34 @@ def ensure_image_function(
     reference locally. Lambda takes one platform's image, not the multi-arch index ECS and EKS pull, so the
     function gets the digest of the image for its architecture.
     """
-    from shopctl.aws import image as images
-
     fn = function_name(stage, service)
-    repository_uri, _ = common.ensure_repository(stage)
-    published = common.image_reference(stage, repository_uri, options.env, say)
+    repository_uri, _ = ecr.ensure_repository(stage.name)
+    published = images.reference(stage.name, repository_uri, options.env, say)
     reference = images.for_architecture(published, options.architecture)
     tags = Tags(stage.name, TARGET)
-    role_arn = _execution_role_and_logs(fn, statements, tags, say)
+    role_arn = execution_role_and_logs(fn, statements, tags, say)
     config = {
-        **_config(
+        **function_config(
             {**environment, **WEB_ADAPTER_ENVIRONMENT},
             f"Shapeshifting workshop: {service.asgi} (image, Lambda Web Adapter)",
             role_arn,
         ),
-        "ImageConfig": {"Command": _image_command(service)},
+        "ImageConfig": {"Command": naming.container_command(service)},
     }
-    outcome = _ensure_function(fn, Code.image(reference), config, tags, options)
-    function_url = _serve(fn, options, say)
+    outcome = create_or_update(fn, Code.image(reference), config, tags, options)
+    function_url = serve_url(fn, options, say)
     image = reference.rsplit("/", 1)[-1]
     say(f"✓ function {fn} {outcome} from image {image} (Lambda Web Adapter), URL auth {options.auth_type}")
     return function_url
 
 
-def deploy(stage_name: str, options: Options) -> state.DeploymentState:
+def deploy(stage: Stage, options: Options) -> state.DeploymentState:
     check(options)
-    rollout = common.begin(stage_name, TARGET, env=options.env, tables=options.tables, quiet=options.quiet)
-    stage, deployment, tables, say = rollout.stage, rollout.deployment, rollout.tables, rollout.say
+    started = rollout.begin(
+        stage, target=TARGET, label=LABEL, port_base=PORT_BASE, env=options.env, tables=options.tables,
+        quiet=options.quiet,
+    )
+    deployment, tables, say = started.deployment, started.tables, started.say
     bucket = artifacts.ensure_bucket()
 
     urls: dict[str, str] = {}
@@ -489,9 +232,9 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
     for service in lambda_services(stage):
         fn = function_name(stage, service)
         functions.append(fn)
-        environment = {"RUNTIME": "LAMBDA", **common.table_env(service, tables)}
+        environment = {"RUNTIME": "LAMBDA", **naming.table_env(service, tables)}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
-        statements = [*iam.dynamodb_statements(stage.name, common.table_kinds(service, tables))]
+        statements = [*iam.dynamodb_statements(stage.name, naming.table_kinds(service, tables))]
         if options.package == "image":
             function_url = ensure_image_function(stage, service, statements, environment, options, say)
         else:
@@ -507,7 +250,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             function_url = ensure_function(function, bucket, options, say)
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
-            proc = _local_lambda(deployment, fn, rollout.entry_port(service, options.port), options)
+            proc = _local_lambda(deployment, fn, started.entry_port(service, options.port), options)
             deployment.set_process(proc)
             urls[service.name] = proc.url
             say(f"✓ local Lambda for {fn} serving {proc.url} (stands in for {function_url})")
@@ -515,7 +258,7 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
             urls[service.name] = function_url.rstrip("/")
 
     if options.env == "local":
-        base_url = common.entry_url(rollout, urls, options.port, "LAMBDA")
+        base_url = started.entry_url(urls, options.port, "LAMBDA")
     elif stage.entry in urls:
         base_url = urls[stage.entry]
     else:
@@ -533,64 +276,44 @@ def deploy(stage_name: str, options: Options) -> state.DeploymentState:
         # the image's repository is shared with ECS/EKS: destroy keeps it while they run
         image_repository=f"shop-{stage.name}" if options.package == "image" else "",
     )
-    return rollout.finish(base_url, created)
+    return started.finish(base_url, created)
 
 
-def destroy(stage_name: str, options: Options, *, keep_data: bool = True) -> list[str]:
+def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[str]:
     """Remove what deploy created (tables only when keep_data is False). Returns what was removed."""
-    stage = get_stage(stage_name)
-    name = deployment_name(stage.name)
+    name = deployment_name(stage)
     deployment = state.load(name)
-    removed: list[str] = common.stop_processes(deployment)
+    removed: list[str] = stop_processes(deployment)
     if deployment is None:
         bucket: str | None = artifacts.bucket_for_this_account()
     else:
         bucket = deployment.resources.artifact_bucket or None
     for service in lambda_services(stage):
         removed += remove_function(function_name(stage, service), bucket)
-    image = deployment is not None and bool(deployment.resources.image_repository)
-    if image and common.delete_repository_unless_used(stage, deleting="lambda"):
-        removed.append(f"ECR repository shop-{stage.name}")
     if bucket and artifacts.delete_bucket_if_empty(bucket):
         removed.append(f"S3 bucket {bucket} (no package of any stage left in it)")
     if not keep_data:
-        tables = common.recorded_tables(deployment, name)
+        tables = rollout.recorded_tables(deployment, name)
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     state.remove(name)
-    return common.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
+    return rollout.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
 
 
-def remove_function(fn: str, bucket: str | None) -> list[str]:
-    """Remove what ensure_function created for `fn` (each part only if there). Returns what was removed."""
-    client = clients.client("lambda")
-    removed = _remove_alias(fn)
-    _delete_function_url(fn)
-    try:
-        client.delete_function(FunctionName=fn)  # its published versions go with it
-        removed.append(f"function {fn}")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-    if iam.delete_role(f"{fn}-role"):
-        removed.append(f"role {fn}-role")
-    if common.delete_log_group(f"/aws/lambda/{fn}"):
-        removed.append(f"log group /aws/lambda/{fn}")
-    if bucket:
-        s3 = clients.client("s3")
-        try:
-            listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{fn}/").get("Contents", [])
-        except ClientError:
-            listed = []
-        for obj in listed:
-            s3.delete_object(Bucket=bucket, Key=obj["Key"])
-        if listed:
-            removed.append(f"{len(listed)} package(s) s3://{bucket}/{fn}/")
-    return removed
+def uses_image(stage: Stage) -> bool:
+    """Does a function of the stage run its container image (PACKAGE=image) — by its state record *or* by
+    what Lambda holds, so a lost state file does not make a running function look gone."""
+    record = state.load(deployment_name(stage))
+    if record is not None and record.resources.image_repository:
+        return True
+    names = {function_name(stage, service) for service in stage.app_services()}
+    for page in clients.client("lambda").get_paginator("list_functions").paginate():
+        if any(f["FunctionName"] in names and f.get("PackageType") == "Image" for f in page["Functions"]):
+            return True
+    return False
 
 
-def describe(stage_name: str) -> dict[str, Any]:
+def describe(stage: Stage) -> dict[str, Any]:
     """The function configurations as AWS reports them (tests and `make status` use it)."""
-    stage = get_stage(stage_name)
     client = clients.client("lambda")
     out = {}
     for service in lambda_services(stage):

@@ -34,10 +34,11 @@ from botocore.exceptions import ClientError
 from shopctl import httpclient
 from shopctl.aws import clients, iam, state
 from shopctl.aws.resources import TableNames
+from shopctl.local.deployment import manifest_dir
 from shopctl.local.net import free_port
 from shopctl.serving import DEPLOY_TARGETS
 from shopctl.stages import get_stage
-from shopctl.targets import common, ecs_target, eks_target, k8s, lambda_target
+from shopctl.targets import ecs_target, eks_target, k8s, lambda_target, registry, rollout
 from shopctl.verify.env import current_aws
 from shopctl.verify.result import Result
 
@@ -174,7 +175,7 @@ def _eks_resources(stage_name: str) -> dict[str, Any]:
     stage = get_stage(stage_name)
     roles = [f"{k8s.resource_name(stage, s)}-eks-pod" for s in k8s.eks_services(stage)]
     out = _roles(roles) | _repository(stage.name)
-    deployment = state.load(eks_target.deployment_name(stage.name))
+    deployment = state.load(eks_target.deployment_name(stage))
     manifest = Path(deployment.resources.manifests) if deployment else None
     if manifest is not None and manifest.exists():
         out["kubernetes manifests"] = manifest.read_text()
@@ -184,7 +185,7 @@ def _eks_resources(stage_name: str) -> dict[str, Any]:
 def describe(stage_name: str, target: str) -> dict[str, Any]:
     """Every resource of the deployment in the local AWS (keys say what it is), plus its local processes."""
     name = f"{stage_name}-{target}"
-    tables = common.recorded_tables(state.load(name), name)
+    tables = rollout.recorded_tables(state.load(name), name)
     found = _tables(tables) | {
         "lambda": _lambda_resources, "ecs": _ecs_resources, "eks": _eks_resources
     }[target](stage_name)  # fmt: skip
@@ -276,7 +277,7 @@ def stray_processes(name: str) -> list[str]:
         return []
     tables = TableNames.for_deployment(name)
     markers = [
-        str(common.manifest_dir(name)).encode(),
+        str(manifest_dir(name)).encode(),
         f"SSM_PREFIX=/shop/{name}\0".encode(),
         f"={tables.users}\0".encode(),
         f"={tables.orders}\0".encode(),
@@ -393,7 +394,7 @@ def drift_and_repair(result: Result, stage: str, port: int) -> None:
     wanted = {name: client.get_function_configuration(FunctionName=name)["Description"] for name in names}
     for name in names:
         client.update_function_configuration(FunctionName=name, Description="changed by hand")
-    lambda_target.deploy(stage, _options("lambda", port))
+    lambda_target.deploy(the_stage, _options("lambda", port))
     result.tried += 1
     for name in names:
         now = client.get_function_configuration(FunctionName=name)["Description"]
@@ -408,12 +409,12 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
     port = free_port()
     started = time.monotonic()
     try:
-        deployment = module.deploy(stage, _options(target, port))
+        deployment = module.deploy(get_stage(stage), _options(target, port))
         data = _store(deployment.url)
         first = describe(stage, target)
 
         # 2. deploying twice changes nothing
-        module.deploy(stage, _options(target, port))
+        module.deploy(get_stage(stage), _options(target, port))
         second = describe(stage, target)
         result.tried += 1
         for line in differences(first, second):
@@ -423,7 +424,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
         # 3. a new version keeps the data (Lambda: the code cannot change here, so the configuration
         # drifts out of band and the deploy must update the function back — a real update, new environments)
         if target in ("ecs", "eks"):
-            module.deploy(stage, _options(target, port, image_tag="v2"))
+            module.deploy(get_stage(stage), _options(target, port, image_tag="v2"))
             _data_kept(result, deployment.url, data, "after deploying a new image tag")
         else:
             drift_and_repair(result, stage, port)
@@ -431,7 +432,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
 
         # 4. destroy, keeping the data
         pids = processes_of(name)
-        module.destroy(stage, _options(target, port), keep_data=True)
+        registry.destroy(module, get_stage(stage), _options(target, port), keep_data=True)
         result.tried += 1
         left = sorted(set(describe(stage, target)) - {k for k in first if k.startswith("table ")})
         if left:
@@ -443,7 +444,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
         result.figures["interrupted"] = 1.0 if interrupted else 0.0
         if not interrupted:
             result.notes.append(f"the deploy finished before SIGINT arrived (last line: {last}); rerun still checked")
-        deployment = module.deploy(stage, _options(target, port))
+        deployment = module.deploy(get_stage(stage), _options(target, port))
         result.tried += 1
         rerun = describe(stage, target)
         for line in differences(normalise(first), normalise(rerun)):
@@ -452,7 +453,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
 
         # 6. destroy everything
         pids = processes_of(name)
-        module.destroy(stage, _options(target, port), keep_data=False)
+        registry.destroy(module, get_stage(stage), _options(target, port), keep_data=False)
         result.tried += 1
         left = describe(stage, target)
         if left:
@@ -461,6 +462,6 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
         result.figures["resources"] = float(len(first))
     finally:
         if state.load(name) is not None:  # a failure above must not leave the deployment running
-            module.destroy(stage, _options(target, port), keep_data=False)
+            registry.destroy(module, get_stage(stage), _options(target, port), keep_data=False)
     result.figures["seconds"] = round(time.monotonic() - started, 1)
     return [result]

@@ -35,11 +35,12 @@ from shopctl import fleet
 from shopctl.aws import clients, iam, state
 from shopctl.aws.build_context import build_context
 from shopctl.aws.resources import ORDERS_BY_USER_INDEX, TableNames, parameter_name
+from shopctl.local.deployment import manifest_dir
 from shopctl.local.net import free_port
 from shopctl.paths import REPO_ROOT
 from shopctl.serving import DEPLOY_TARGETS
 from shopctl.stages import STAGES, Service, Stage, get_stage
-from shopctl.targets import common, ecs_target, eks_target, k8s, lambda_target
+from shopctl.targets import ecs_target, eks_target, k8s, lambda_target, naming, registry
 from shopctl.verify import tools
 from shopctl.verify.result import Result
 
@@ -93,7 +94,7 @@ def expected_dynamodb(stage: Stage, service: Service, tables: TableNames) -> set
     """(action, resource ARN) the service's role should hold on DynamoDB — no more, no less."""
     client = clients.client("dynamodb")
     wanted = set()
-    for kind, table in common.table_kinds(service, tables).items():
+    for kind, table in naming.table_kinds(service, tables).items():
         arn = client.describe_table(TableName=table)["Table"]["TableArn"]
         wanted |= {(action, arn) for action in iam.table_actions(stage.name, kind)}
         wanted |= {(action, f"{arn}/index/{ORDERS_BY_USER_INDEX}") for action in iam.INDEX_ACTIONS.get(kind, ())}
@@ -202,12 +203,12 @@ def check_hardening(result: Result, stage: Stage, target: str, deployment: state
     if target == "lambda":
         if lambda_target.Options(env="aws").auth_type != "AWS_IAM":
             result.fail("a Function URL on AWS does not default to AWS_IAM auth")
-        if lambda_target.public_url_warning(lambda_target.Options(env="aws", auth="NONE")) is None:
+        if not lambda_target.warnings(lambda_target.Options(env="aws", auth="NONE")):
             result.fail("AUTH=NONE on AWS prints no warning")
-        if lambda_target.public_url_warning(lambda_target.Options(env="aws")) is not None:
+        if lambda_target.warnings(lambda_target.Options(env="aws")):
             result.fail("the default Function URL auth on AWS prints a public-URL warning")
     elif target == "ecs":
-        for name, definition in ecs_target.describe(stage.name).items():
+        for name, definition in ecs_target.describe(stage).items():
             for container in definition["containerDefinitions"]:
                 user = str(container.get("user", "root")).split(":")[0]
                 if user in ("", "0", "root"):
@@ -270,13 +271,13 @@ def check_secrets(result: Result, stage: Stage, target: str, deployment: state.D
                         if Path(info.filename).name in SECRET_FILE_NAMES:
                             result.fail(f"package {obj['Key']} contains {info.filename}")
                         scanned.append((f"{obj['Key']}:{info.filename}", archive.read(info)))
-        config = json.dumps(lambda_target.describe(stage.name))
+        config = json.dumps(lambda_target.describe(stage))
         scanned.append(("function configuration", config.encode()))
     elif target == "ecs":
-        scanned.append(("task definitions", json.dumps(ecs_target.describe(stage.name)).encode()))
+        scanned.append(("task definitions", json.dumps(ecs_target.describe(stage)).encode()))
     else:
         scanned.append(("rendered manifests", Path(deployment.resources.manifests).read_bytes()))
-    logs = sorted(common.manifest_dir(deployment.name).glob("*.log"))
+    logs = sorted(manifest_dir(deployment.name).glob("*.log"))
     scanned += [(f"log {log.name}", log.read_bytes()) for log in logs]
     for group in deployment.resources.log_groups:  # Lambda: CloudWatch Logs in the local AWS
         events = clients.client("logs").filter_log_events(logGroupName=group).get("events", [])
@@ -396,7 +397,7 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
     module = DEPLOY_TARGETS[target]
     options = module.Options(env="local", port=free_port(), quiet=True)
     result = Result("policy", stage, target)
-    deployment = module.deploy(stage, options)
+    deployment = module.deploy(the_stage, options)
     try:
         # Some traffic first, so the logs scanned below hold what serving requests writes (reduced: the
         # start-up logs only — it saves the test suite a cold start).
@@ -409,5 +410,5 @@ def run(stage: str, target: str, *, reduced: bool) -> list[Result]:
         check_hardening(result, the_stage, target, deployment)
         check_secrets(result, the_stage, target, deployment)
     finally:
-        module.destroy(stage, options, keep_data=False)
+        registry.destroy(module, the_stage, options, keep_data=False)
     return [result]
