@@ -12,7 +12,7 @@ import pytest
 
 from shopctl.aws.resources import TableNames
 from shopctl.compare import cli, cold_starts
-from shopctl.targets.lambda_target import LOG_RETENTION_DAYS, MEMORY_MB, Options
+from shopctl.targets.lambda_function import LOG_RETENTION_DAYS, MEMORY_MB, Options
 
 AWS_OPTIONS = Options(env="aws", python="3.12", quiet=True)
 

@@ -289,11 +289,11 @@ def test_bytecode_is_skipped_with_a_note_when_the_runtime_is_another_python(caps
 
 def test_optimize_is_a_deploy_option_for_lambda() -> None:
     args = cli.build_parser().parse_args(["deploy", "--stage", "clean", "--target", "lambda", "--optimize"])
-    options = cli._options(args)
+    options = lambda_target.options(args)
     assert isinstance(options, lambda_target.Options) and options.optimize
     plan = lambda_target.plan(STAGES["clean"], options)
     assert any("optimised package" in line for line in plan)
-    plain = cli._options(cli.build_parser().parse_args(["deploy", "--stage", "clean"]))
+    plain = lambda_target.options(cli.build_parser().parse_args(["deploy", "--stage", "clean"]))
     assert not plain.optimize
 
 

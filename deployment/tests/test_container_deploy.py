@@ -13,7 +13,7 @@ from shopctl.aws import state
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
 from shopctl.aws.resources import TableNames
 from shopctl.stages import STAGES, get_stage
-from shopctl.targets import ecs_target, eks_target, k8s
+from shopctl.targets import ecs_target, eks_target, k8s, registry
 
 REGION = "eu-west-1"
 
@@ -101,7 +101,7 @@ def test_ecs_deploying_twice_registers_no_new_revision(pushed_images):
 
 def test_ecs_destroy_leaves_nothing_but_data(pushed_images):
     ecs_target.deploy(get_stage("clean"), ECS)
-    ecs_target.destroy(get_stage("clean"), ECS)
+    registry.destroy(ecs_target, get_stage("clean"), ECS)
     ecs = boto3.client("ecs")
     assert ecs.list_task_definitions(familyPrefix="shop-clean", status="ACTIVE")["taskDefinitionArns"] == []
     services = ecs.describe_services(cluster="shop", services=["shop-clean"])["services"]
@@ -261,11 +261,11 @@ def test_ecs_destroy_keeps_the_repository_while_a_lambda_image_function_runs_its
         FunctionName="shop-clean", PackageType="Image", Code={"ImageUri": f"{repository['repositoryUri']}:x"},
         Role=role,
     )
-    ecs_target.destroy(get_stage("clean"), ECS)
+    registry.destroy(ecs_target, get_stage("clean"), ECS)
     names = {r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]}
     assert "shop-clean" in names
     functions.delete_function(FunctionName="shop-clean")
     ecs_target.deploy(get_stage("clean"), ECS)
-    ecs_target.destroy(get_stage("clean"), ECS)
+    registry.destroy(ecs_target, get_stage("clean"), ECS)
     names = {r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]}
     assert "shop-clean" not in names

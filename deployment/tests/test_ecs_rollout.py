@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from shopctl.errors import ShopctlError
 from shopctl.stages import get_stage
-from shopctl.targets import alb, ecs_target, security_groups
+from shopctl.targets import alb, ecs_rollout, ecs_target, security_groups
 
 ECS = ecs_target.Options(env="aws", quiet=True)
 ELB = "elastic-load-balancing-v2."  # how botocore names elbv2 in its events
@@ -60,7 +60,7 @@ def test_deploy_fails_in_one_line_when_the_circuit_breaker_rolls_back(pushed_ima
 
 def test_deploy_times_out_naming_the_service_and_its_last_stopped_reason(pushed_images, monkeypatch):
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "0")  # the tasks never come up
-    monkeypatch.setattr(ecs_target, "STABLE_TIMEOUT_SECONDS", 0)
+    monkeypatch.setattr(ecs_rollout, "STABLE_TIMEOUT_SECONDS", 0)
     ecs = boto3.client("ecs")
     ecs.create_cluster(clusterName="shop")
     ecs.register_task_definition(
@@ -79,7 +79,7 @@ def test_deploy_times_out_naming_the_service_and_its_last_stopped_reason(pushed_
 
 def test_wait_stable_prints_progress_until_the_tasks_run(pushed_images, monkeypatch):
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "0")
-    monkeypatch.setattr(ecs_target, "STABLE_TIMEOUT_SECONDS", 0)
+    monkeypatch.setattr(ecs_rollout, "STABLE_TIMEOUT_SECONDS", 0)
     with pytest.raises(ShopctlError):
         ecs_target.deploy(get_stage("clean"), ECS)
     revision = boto3.client("ecs").describe_services(cluster="shop", services=["shop-clean"])["services"][0]
@@ -88,7 +88,7 @@ def test_wait_stable_prints_progress_until_the_tasks_run(pushed_images, monkeypa
     def tasks_start(_: float) -> None:  # the next poll finds them running (update_service: moto runs them)
         boto3.client("ecs").update_service(cluster="shop", service="shop-clean", desiredCount=2)
 
-    ecs_target.wait_stable({"shop-clean": revision["taskDefinition"]}, lines.append, timeout=60, sleep=tasks_start)
+    ecs_rollout.wait_stable({"shop-clean": revision["taskDefinition"]}, lines.append, timeout=60, sleep=tasks_start)
     assert lines == ["  … shop-clean: 0/2 tasks running, 1 deployment(s)", "✓ services stable: shop-clean"]
 
 

@@ -12,10 +12,10 @@ import pytest
 from shopctl import httpclient
 from shopctl.aws import state
 from shopctl.errors import ShopctlError
+from shopctl.local.deployment import wait_rolled_out
 from shopctl.local.net import free_port, wait_healthy
 from shopctl.local.process import spawn
 from shopctl.local.supervisor import CONTROL_PATH, Spec, write_spec
-from shopctl.targets.common import wait_rolled_out
 
 # A container stand-in: answers /health, and / with its VERSION; listens on --port.
 APP = """

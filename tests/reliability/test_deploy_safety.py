@@ -48,8 +48,8 @@ def test_a_leftover_process_of_the_deployment_is_found(local_aws) -> None:
     import sys
     import time
 
+    from shopctl.local.deployment import manifest_dir
     from shopctl.local.localaws import terminate
-    from shopctl.targets.common import manifest_dir
 
     marker = str(manifest_dir("clean-eks") / "spec.json")
     proc = subprocess.Popen(

@@ -241,7 +241,7 @@ def main_with_args(args: argparse.Namespace) -> int:
 def _leave_nothing_running() -> None:
     """A check interrupted mid-way may leave a deployment behind: stop its processes (by pid)."""
     from shopctl.aws import state
-    from shopctl.targets.common import stop_processes
+    from shopctl.local.deployment import stop_processes
 
     for deployment in state.all_states():
         for line in stop_processes(deployment):
