@@ -13,7 +13,7 @@ from shopctl.verify.result import Result
 def test_monolith_under_load_and_races_loses_nothing_and_orphans_nothing(local_aws) -> None:
     """The monolith writes an order in a transaction with a condition check on its user: under racing
     deletes no order may be written after its user is gone. (That the local AWS keeps the transaction's
-    isolation under concurrency is tested in deployment/tests/test_moto_server.py.)"""
+    isolation under concurrency is tested in deployment/tests/local/test_moto_server.py.)"""
     (result,) = load.run("monolith", "local", reduced=True)
     assert result.ok, result.failures
     sizes = load.REDUCED
