@@ -60,7 +60,7 @@ def test_a_table_name_that_is_not_a_safe_identifier_is_a_configuration_error(tmp
 
 def test_the_table_names_a_deployment_gives_dynamodb_work_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "shop.sqlite3"
-    users, orders = sqlite_repositories(path, "shop-clean-users", "shop.clean_orders")
+    users, orders, _ = sqlite_repositories(path, "shop-clean-users", "shop.clean_orders")
     users.add(a_user(1))
     orders.add(an_order(1, a_user(1).id))
     with sqlite3.connect(path) as db:
@@ -80,13 +80,13 @@ def test_orders_are_indexed_by_user_and_creation_time(tmp_path: Path) -> None:
 
 def test_data_outlives_the_repository_and_the_tables_are_not_recreated(tmp_path: Path) -> None:
     path = tmp_path / "shop.sqlite3"
-    users, orders = sqlite_repositories(path, "users", "orders")
+    users, orders, _ = sqlite_repositories(path, "users", "orders")
     users.add(a_user(1))
     orders.add(an_order(1, a_user(1).id))
     users.close()
     orders.close()
 
-    users, orders = sqlite_repositories(path, "users", "orders")  # CREATE … IF NOT EXISTS: no-op
+    users, orders, _ = sqlite_repositories(path, "users", "orders")  # CREATE … IF NOT EXISTS: no-op
 
     assert users.get(a_user(1).id) == a_user(1)
     assert orders.get(an_order(1, a_user(1).id).id) == an_order(1, a_user(1).id)
@@ -101,7 +101,7 @@ def test_values_are_bound_as_data_never_as_sql(tmp_path: Path) -> None:
 
 
 def test_an_in_memory_database_works_too() -> None:
-    users, orders = sqlite_repositories(":memory:", "users", "orders")
+    users, orders, _ = sqlite_repositories(":memory:", "users", "orders")
     users.add(a_user(1))
     orders.add(an_order(1, a_user(1).id))
     assert [user.id for user in users.list(10).items] == [a_user(1).id]
@@ -110,7 +110,7 @@ def test_an_in_memory_database_works_too() -> None:
 
 @pytest.mark.parametrize("path", ["file", ":memory:"])
 def test_the_repositories_can_be_shared_by_fastapis_worker_threads(tmp_path: Path, path: str) -> None:
-    users, orders = sqlite_repositories(tmp_path / "shop.sqlite3" if path == "file" else path, "users", "orders")
+    users, orders, _ = sqlite_repositories(tmp_path / "shop.sqlite3" if path == "file" else path, "users", "orders")
     owner = a_user(0).id
 
     def work(n: int) -> None:
