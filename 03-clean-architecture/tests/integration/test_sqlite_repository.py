@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from clean_shop.adapters.sqlite_repository import (
+    Database,
     SQLiteOrderRepository,
     SQLiteUserRepository,
     sqlite_repositories,
@@ -130,6 +131,40 @@ def test_the_repositories_can_be_shared_by_fastapis_worker_threads(tmp_path: Pat
         len([o for page in _pages(lambda limit, token: orders.list_by_user(owner, limit, token)) for o in page])
         == 200
     )
+
+
+def test_a_transaction_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    """The unit of work reads the user, then inserts the order: another connection (another process
+    serving DELETE /users/{id}) must not delete the user in between. BEGIN IMMEDIATE makes it wait;
+    a plain (deferred) BEGIN would take the write lock only at the insert, and let the delete through."""
+    path = tmp_path / "shop.sqlite3"
+    users, _, _ = sqlite_repositories(path, "users", "orders")
+    users.add(a_user(1))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)  # fails at once instead of waiting
+    database = Database(path)
+
+    with database.transaction() as connection:
+        assert connection.execute('SELECT 1 FROM "users" WHERE id = ?', (a_user(1).id,)).fetchone()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute('DELETE FROM "users" WHERE id = ?', (a_user(1).id,))
+
+    assert other.execute('DELETE FROM "users" WHERE id = ?', (a_user(1).id,)).rowcount == 1  # now it may
+    other.close()
+
+
+def test_a_failed_unit_rolls_back_what_it_had_written(tmp_path: Path) -> None:
+    users, orders, unit_of_work = sqlite_repositories(tmp_path / "shop.sqlite3", "users", "orders")
+    users.add(a_user(1))
+    first, second = an_order(1, a_user(1).id), an_order(2, a_user(1).id)
+    orders.add(second)  # the unit's second insert will hit a row that exists: make it fail mid-way
+    unit = unit_of_work()
+    unit.require_user(a_user(1).id)
+    unit.add_order(first)
+    unit.add_order(second)
+    orders.insert_sql = orders.insert_sql.replace("INSERT OR REPLACE", "INSERT")
+    with pytest.raises(sqlite3.IntegrityError):
+        unit.commit()
+    assert orders.get(first.id) is None
 
 
 def _pages(list_page, limit: int = 30) -> list[list]:
