@@ -93,7 +93,8 @@ class Database:
         """The connection inside BEGIN IMMEDIATE … COMMIT; ROLLBACK if the block raises.
 
         IMMEDIATE takes the database's write lock at BEGIN, not at the first write: what the block reads
-        cannot change (another connection's DELETE waits) until it commits.
+        cannot change (another connection's DELETE waits) until it commits, and two blocks never both
+        read, then trip over each other's lock when they write.
         """
         with self._lock:
             self._connection.execute("BEGIN IMMEDIATE")

@@ -135,8 +135,9 @@ def test_the_repositories_can_be_shared_by_fastapis_worker_threads(tmp_path: Pat
 
 def test_a_transaction_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
     """The unit of work reads the user, then inserts the order: another connection (another process
-    serving DELETE /users/{id}) must not delete the user in between. BEGIN IMMEDIATE makes it wait;
-    a plain (deferred) BEGIN would take the write lock only at the insert, and let the delete through."""
+    serving DELETE /users/{id}) must not delete the user in between — it waits. BEGIN IMMEDIATE takes
+    the write lock at once, so no other writer even starts: with a deferred BEGIN, two units could both
+    read, then fail on each other's lock (SQLITE_BUSY) when they write."""
     path = tmp_path / "shop.sqlite3"
     users, _, _ = sqlite_repositories(path, "users", "orders")
     users.add(a_user(1))
@@ -147,6 +148,8 @@ def test_a_transaction_holds_the_write_lock_from_its_first_read(tmp_path: Path) 
         assert connection.execute('SELECT 1 FROM "users" WHERE id = ?', (a_user(1).id,)).fetchone()
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute('DELETE FROM "users" WHERE id = ?', (a_user(1).id,))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
 
     assert other.execute('DELETE FROM "users" WHERE id = ?', (a_user(1).id,)).rowcount == 1  # now it may
     other.close()
