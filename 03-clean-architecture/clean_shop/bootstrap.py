@@ -9,9 +9,10 @@ the use cases. Everything else receives what it needs; no other module reads RUN
     RUNTIME=EKS     -> EKSConfigAdapter(CONFIG_FILE)               /etc/shop/config.json
     STORAGE=dynamodb (default) -> DynamoDB repositories; STORAGE=memory -> in-memory ones
     STORAGE=sqlite  -> SQLite repositories in the file SQLITE_PATH (default: in the temp directory)
+    (each storage with its unit of work: the same database, changes committed as one unit)
 
 Moving the shop to another runtime is a different environment variable; moving it to another
-database is another adapter plus one branch in repositories_for(). The use cases never change.
+database is another adapter plus one branch in storage_for(). The use cases never change.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from clean_shop.adapters.config import (
     EKSConfigAdapter,
     LambdaConfigAdapter,
 )
-from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
+from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUnitOfWork, InMemoryUserRepository
 from clean_shop.application.errors import ConfigurationError
-from clean_shop.application.ports import ConfigPort, OrderRepository, UserRepository
+from clean_shop.application.ports import ConfigPort, OrderRepository, UnitOfWorkFactory, UserRepository
 from clean_shop.application.use_cases import (
     CreateOrderUseCase,
     CreateUserUseCase,
@@ -44,6 +45,15 @@ from clean_shop.application.use_cases import (
 
 RUNTIMES = ("LAMBDA", "ECS", "EKS")
 STORAGES = ("dynamodb", "memory", "sqlite")
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The storage adapters of one process: both repositories and the unit of work that spans them."""
+
+    users: UserRepository
+    orders: OrderRepository
+    unit_of_work: UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -106,11 +116,10 @@ def config_for(runtime: str, environ: Mapping[str, str]) -> ConfigPort:
     raise ConfigurationError(f"RUNTIME={runtime!r} is not supported; expected one of {', '.join(RUNTIMES)}")
 
 
-def repositories_for(
-    storage: str, config: ConfigPort, sqlite_path: str | None = None
-) -> tuple[UserRepository, OrderRepository]:
+def storage_for(storage: str, config: ConfigPort, sqlite_path: str | None = None) -> Storage:
     if storage == "memory":
-        return InMemoryUserRepository(), InMemoryOrderRepository()
+        users, orders = InMemoryUserRepository(), InMemoryOrderRepository()
+        return Storage(users, orders, lambda: InMemoryUnitOfWork(users, orders))
     # Resolve both table names now: a missing setting stops the process at startup with a clear
     # ConfigurationError, instead of failing the first request that happens to need it.
     users_table = config.get_table_name("users")
@@ -120,16 +129,24 @@ def repositories_for(
     if storage == "sqlite":
         from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, sqlite_repositories
 
-        return sqlite_repositories(sqlite_path or DEFAULT_SQLITE_PATH, users_table, orders_table)
+        return Storage(*sqlite_repositories(sqlite_path or DEFAULT_SQLITE_PATH, users_table, orders_table))
     import boto3
 
-    from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
+    from clean_shop.adapters.dynamodb_repository import (
+        DynamoDBOrderRepository,
+        DynamoDBUnitOfWork,
+        DynamoDBUserRepository,
+    )
 
     # No endpoint or region here: boto3 takes them from its standard environment (AWS_ENDPOINT_URL
     # points it at the local AWS), so the very same code talks to a real account. One client for both
-    # repositories: clients are thread-safe, and each one costs a cold start its creation.
+    # repositories and the unit of work: clients are thread-safe, and each one costs a cold start its creation.
     dynamodb = boto3.client("dynamodb", config=aws_client_config())
-    return DynamoDBUserRepository(dynamodb, users_table), DynamoDBOrderRepository(dynamodb, orders_table)
+    return Storage(
+        DynamoDBUserRepository(dynamodb, users_table),
+        DynamoDBOrderRepository(dynamodb, orders_table),
+        lambda: DynamoDBUnitOfWork(dynamodb, users_table, orders_table),
+    )
 
 
 def bootstrap(environ: Mapping[str, str] = os.environ) -> Container:
@@ -137,7 +154,8 @@ def bootstrap(environ: Mapping[str, str] = os.environ) -> Container:
     runtime = _choice(environ, "RUNTIME", RUNTIMES, default=None)
     storage = _choice(environ, "STORAGE", STORAGES, default="dynamodb")
     config = config_for(runtime, environ)
-    users, orders = repositories_for(storage, config, environ.get("SQLITE_PATH"))
+    adapters = storage_for(storage, config, environ.get("SQLITE_PATH"))
+    users, orders = adapters.users, adapters.orders
     return Container(
         runtime=runtime,
         storage=storage,
@@ -146,7 +164,7 @@ def bootstrap(environ: Mapping[str, str] = os.environ) -> Container:
         get_user=GetUserUseCase(users),
         list_users=ListUsersUseCase(users),
         delete_user=DeleteUserUseCase(users),
-        create_order=CreateOrderUseCase(orders, users),
+        create_order=CreateOrderUseCase(adapters.unit_of_work),
         get_order=GetOrderUseCase(orders),
         list_orders=ListOrdersUseCase(orders),
         delete_order=DeleteOrderUseCase(orders),

@@ -1,4 +1,5 @@
-"""The repository ports on DynamoDB — the only module that knows the table layout (docs/contract.md).
+"""The repository and unit-of-work ports on DynamoDB — the only module that knows the table layout
+(docs/contract.md).
 
 Each repository is handed a DynamoDB client and its table's name by the composition root (bootstrap.py)
 instead of creating them: it does not know or care which region, endpoint or account that is. The
@@ -23,8 +24,8 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 from botocore.exceptions import HTTPClientError
 
 from clean_shop.adapters import page_token
-from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
-from clean_shop.application.ports import OrderRepository, Page, UserRepository
+from clean_shop.application.errors import InvalidPageToken, StorageUnavailable, UserNotFound
+from clean_shop.application.ports import OrderRepository, Page, UnitOfWork, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
 
 T = TypeVar("T")
@@ -238,3 +239,47 @@ class DynamoDBOrderRepository(OrderRepository):
 
     def delete(self, order_id: str) -> bool:
         return _delete(self._client, self._table, order_id)
+
+
+class DynamoDBUnitOfWork(UnitOfWork):
+    """A unit as one DynamoDB transaction: a ConditionCheck per required user, a Put per new order.
+
+    TransactWriteItems applies all of it or nothing, and serialises it with other writes to the same
+    items: a DeleteItem of the user lands either before it (the check fails, no order) or after it (the
+    order was stored while its user still existed) — never between the check and the write, which is
+    what a GetItem followed by a PutItem allowed. The monolith writes its orders the same way.
+    """
+
+    def __init__(self, client: Any, users_table: str, orders_table: str) -> None:
+        super().__init__()
+        self._client = client
+        self._users_table = users_table
+        self._orders_table = orders_table
+
+    def commit(self) -> None:
+        checks = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._users_table,
+                    "Key": _attributes({"id": user_id}),
+                    "ConditionExpression": "attribute_exists(id)",
+                }
+            }
+            for user_id in self.required_users
+        ]
+        puts = [{"Put": {"TableName": self._orders_table, "Item": _order_item(order)}} for order in self.new_orders]
+        if not checks and not puts:
+            return  # an empty unit: DynamoDB refuses an empty transaction
+        try:
+            with _unavailable_as_storage_error(self._client):
+                self._client.transact_write_items(TransactItems=checks + puts)
+        except self._client.exceptions.TransactionCanceledException as error:
+            # One reason per item, in the order sent: the failed check names the missing user.
+            reasons = error.response.get("CancellationReasons", [])
+            for user_id, reason in zip(self.required_users, reasons, strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    raise UserNotFound(user_id) from error
+            # Cancelled for another reason (a conflicting transaction on the same item, throttling):
+            # nothing was stored, and the same request can succeed a moment later.
+            codes = sorted({reason.get("Code", "") for reason in reasons} - {"None", ""})
+            raise StorageUnavailable(f"transaction cancelled ({', '.join(codes) or 'no reason given'})") from error

@@ -1,4 +1,4 @@
-"""The repository ports on plain dicts.
+"""The repository and unit-of-work ports on plain dicts.
 
 Used by the unit tests (milliseconds, no AWS) and by `STORAGE=memory` (run the app with nothing
 else installed). It keeps the same promises as the DynamoDB adapter — same paging, same opaque
@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from clean_shop.adapters import page_token
-from clean_shop.application.errors import InvalidPageToken
-from clean_shop.application.ports import OrderRepository, Page, UserRepository
+from clean_shop.application.errors import InvalidPageToken, UserNotFound
+from clean_shop.application.ports import OrderRepository, Page, UnitOfWork, UserRepository
 from clean_shop.domain.model import Order, User
 
 T = TypeVar("T")
@@ -44,24 +44,25 @@ class InMemoryUserRepository(UserRepository):
     def __init__(self, users: Iterable[User] = ()) -> None:
         self._users = {user.id: user for user in users}
         # FastAPI runs plain `def` routes in a thread pool: guard the dict like a database would.
-        self._lock = threading.Lock()
+        # Re-entrant and public: InMemoryUnitOfWork holds it across a whole commit, reads included.
+        self.lock = threading.RLock()
 
     def add(self, user: User) -> None:
-        with self._lock:
+        with self.lock:
             self._users[user.id] = user
 
     def get(self, user_id: str) -> User | None:
-        with self._lock:
+        with self.lock:
             return self._users.get(user_id)
 
     def list(self, limit: int, next_token: str | None = None) -> Page[User]:
         after = None if next_token is None else (page_token.decode(next_token, ("id",))["id"],)
-        with self._lock:
+        with self.lock:
             users = sorted(self._users.values(), key=lambda user: user.id)
         return _page(users, limit, after, lambda user: (user.id,), lambda user: {"id": user.id})
 
     def delete(self, user_id: str) -> bool:
-        with self._lock:
+        with self.lock:
             return self._users.pop(user_id, None) is not None
 
 
@@ -105,3 +106,21 @@ class InMemoryOrderRepository(OrderRepository):
     def delete(self, order_id: str) -> bool:
         with self._lock:
             return self._orders.pop(order_id, None) is not None
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """A unit committed while holding the users' lock: a user cannot be deleted (delete takes the same
+    lock) between "does the user exist?" and "store the order"."""
+
+    def __init__(self, users: InMemoryUserRepository, orders: OrderRepository) -> None:
+        super().__init__()
+        self._users = users
+        self._orders = orders
+
+    def commit(self) -> None:
+        with self._users.lock:
+            for user_id in self.required_users:
+                if self._users.get(user_id) is None:
+                    raise UserNotFound(user_id)
+            for order in self.new_orders:
+                self._orders.add(order)

@@ -1,6 +1,7 @@
-"""The repository ports on SQLite (Python's standard library `sqlite3`): the database swap, done.
+"""The repository and unit-of-work ports on SQLite (Python's standard library `sqlite3`): the database
+swap, done.
 
-This module is the whole answer to "swap DynamoDB for another database". It implements the same two
+This module is the whole answer to "swap DynamoDB for another database". It implements the same
 ports as dynamodb_repository.py and passes the same contract suite
 (tests/integration/test_repository_contract.py): same paging, same opaque tokens, same InvalidPageToken
 for a tampered one, `delete` saying whether there was something to delete. bootstrap.py picks it with
@@ -14,26 +15,28 @@ Table names still come from ConfigPort.get_table_name(), exactly as for DynamoDB
 deployment settings (`shop-clean-users`, …) name SQLite tables. A name is spliced into SQL, so it
 is checked against DynamoDB's own table-name alphabet and always double-quoted.
 
-Threads: FastAPI runs the `def` routes in a thread pool. Each repository holds one connection opened
-with check_same_thread=False and a lock around every use of it, so one statement runs at a time per
-repository; SQLite's file locking (with a busy timeout) orders the users and orders connections, and
-other processes using the same file.
+Threads: FastAPI runs the `def` routes in a thread pool. sqlite_repositories() opens one connection
+(check_same_thread=False, a lock around every use of it) for both repositories and the unit of work, so
+one statement or transaction runs at a time, and a transaction sees both tables — even in a
+":memory:" database, which is private to its connection. SQLite's file locking (with a busy timeout)
+orders other processes using the same file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from clean_shop.adapters import page_token
-from clean_shop.application.errors import ConfigurationError, InvalidPageToken
-from clean_shop.application.ports import OrderRepository, Page, UserRepository
+from clean_shop.application.errors import ConfigurationError, InvalidPageToken, UserNotFound
+from clean_shop.application.ports import OrderRepository, Page, UnitOfWork, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
 
 T = TypeVar("T")
@@ -64,11 +67,12 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-class _Database:
+class Database:
     """One connection, used by one thread at a time."""
 
     def __init__(self, path: str | Path) -> None:
-        # isolation_level=None: autocommit. Every method below is one statement, so each is atomic.
+        # isolation_level=None: autocommit. execute() and fetch() run one statement, so each is atomic;
+        # transaction() groups several.
         self._connection = sqlite3.connect(
             str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
@@ -83,6 +87,23 @@ class _Database:
     def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._connection.execute(sql, parameters).fetchall()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside BEGIN IMMEDIATE … COMMIT; ROLLBACK if the block raises.
+
+        IMMEDIATE takes the database's write lock at BEGIN, not at the first write: what the block reads
+        cannot change (another connection's DELETE waits) until it commits, and two blocks never both
+        read, then trip over each other's lock when they write.
+        """
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -121,10 +142,21 @@ def _order_from_row(row: sqlite3.Row) -> Order:
     )
 
 
+def _order_values(order: Order) -> tuple[str | int, ...]:
+    return (
+        order.id,
+        order.user_id,
+        order.product,
+        order.quantity,
+        order.status.value,
+        _timestamp(order.created_at),
+    )
+
+
 class SQLiteUserRepository(UserRepository):
-    def __init__(self, path: str | Path, table: str) -> None:
+    def __init__(self, database: str | Path | Database, table: str) -> None:
         self._table = _identifier(table)
-        self._db = _Database(path)
+        self._db = database if isinstance(database, Database) else Database(database)
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {self._table} "
             "(id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, created_at TEXT NOT NULL)"
@@ -153,29 +185,22 @@ class SQLiteUserRepository(UserRepository):
 
 
 class SQLiteOrderRepository(OrderRepository):
-    def __init__(self, path: str | Path, table: str) -> None:
+    def __init__(self, database: str | Path | Database, table: str) -> None:
         self._table = _identifier(table)
-        self._db = _Database(path)
+        self._db = database if isinstance(database, Database) else Database(database)
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {self._table} (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, product "
             "TEXT NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL)"
         )
         by_user = f'"{table}-by-user"'  # `table` passed _identifier(): no quote in it
         self._db.execute(f"CREATE INDEX IF NOT EXISTS {by_user} ON {self._table} (user_id, created_at, id)")
+        self.insert_sql = (
+            f"INSERT OR REPLACE INTO {self._table} (id, user_id, product, quantity, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
 
     def add(self, order: Order) -> None:
-        self._db.execute(
-            f"INSERT OR REPLACE INTO {self._table} (id, user_id, product, quantity, status, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                order.id,
-                order.user_id,
-                order.product,
-                order.quantity,
-                order.status.value,
-                _timestamp(order.created_at),
-            ),
-        )
+        self._db.execute(self.insert_sql, _order_values(order))
 
     def get(self, order_id: str) -> Order | None:
         rows = self._db.fetch(f"SELECT * FROM {self._table} WHERE id = ?", (order_id,))
@@ -212,8 +237,30 @@ class SQLiteOrderRepository(OrderRepository):
         self._db.close()
 
 
+class SQLiteUnitOfWork(UnitOfWork):
+    """A unit in one SQLite transaction: the user checks and the inserts commit together, or not at all."""
+
+    def __init__(self, database: Database, users_table: str, orders: SQLiteOrderRepository) -> None:
+        super().__init__()
+        self._db = database
+        self._users_table = _identifier(users_table)
+        self._orders = orders
+
+    def commit(self) -> None:
+        with self._db.transaction() as connection:
+            for user_id in self.required_users:
+                found = connection.execute(f"SELECT 1 FROM {self._users_table} WHERE id = ?", (user_id,))
+                if found.fetchone() is None:
+                    raise UserNotFound(user_id)  # rolls the transaction back: nothing stored
+            for order in self.new_orders:
+                connection.execute(self._orders.insert_sql, _order_values(order))
+
+
 def sqlite_repositories(
     path: str | Path, users_table: str, orders_table: str
-) -> tuple[SQLiteUserRepository, SQLiteOrderRepository]:
-    """Both repositories on the database file `path` (tables created if missing)."""
-    return SQLiteUserRepository(path, users_table), SQLiteOrderRepository(path, orders_table)
+) -> tuple[SQLiteUserRepository, SQLiteOrderRepository, Callable[[], SQLiteUnitOfWork]]:
+    """Both repositories and the unit-of-work factory on the database `path` (tables created if missing),
+    sharing one connection."""
+    database = Database(path)
+    users, orders = SQLiteUserRepository(database, users_table), SQLiteOrderRepository(database, orders_table)
+    return users, orders, lambda: SQLiteUnitOfWork(database, users_table, orders)

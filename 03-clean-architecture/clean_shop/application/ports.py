@@ -1,9 +1,10 @@
 """Ports: the interfaces the use cases need from the outside world.
 
 A port says *what* is needed ("store a user", "tell me the users table's name"), never *how*.
-Adapters (clean_shop/adapters/) provide the how: DynamoDB or a dict for storage; environment
-variables, SSM Parameter Store or a mounted file for configuration. Changing database or runtime
-means writing or choosing another adapter; nothing in this package changes.
+Adapters (clean_shop/adapters/) provide the how: DynamoDB, SQLite or a dict for storage (and for
+storing several changes as one unit); environment variables, SSM Parameter Store or a mounted file
+for configuration. Changing database or runtime means writing or choosing another adapter; nothing in
+this package changes.
 
 They are abstract base classes, so an adapter states which port it implements (`class
 DynamoDBUserRepository(UserRepository)`) and forgetting a method fails when it is instantiated.
@@ -15,7 +16,7 @@ import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from clean_shop.domain.model import Order, User
 
@@ -73,6 +74,52 @@ class OrderRepository(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, order_id: str) -> bool: ...
+
+
+class UnitOfWork(abc.ABC):
+    """Changes stored together or not at all: the Unit of Work pattern, cut to what the shop needs.
+
+    The use case states the unit — what must still hold when it is stored, and what to write — and
+    commit() stores it in one atomic step, so nothing (a user's deletion, say) can happen in between:
+
+        with unit_of_work() as unit:
+            unit.require_user(user_id)   # checked at commit, not now
+            unit.add_order(order)
+            unit.commit()                # UserNotFound if the user is gone by then: nothing stored
+
+    Leaving the `with` block without commit() stores nothing. The adapters make commit() atomic their
+    own way: one DynamoDB transaction with a condition check, one SQLite transaction, a lock in memory.
+    A unit is used once, by one request: use cases receive a factory (`Callable[[], UnitOfWork]`).
+    """
+
+    def __init__(self) -> None:
+        self.required_users: list[str] = []
+        self.new_orders: list[Order] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Committed or not, the unit is over: what it collected is dropped, never stored later.
+        self.required_users.clear()
+        self.new_orders.clear()
+
+    def require_user(self, user_id: str) -> None:
+        """Store the unit only if this user exists when it is committed."""
+        self.required_users.append(user_id)
+
+    def add_order(self, order: Order) -> None:
+        self.new_orders.append(order)
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Store the new orders if every required user exists, as one atomic step.
+
+        Raises UserNotFound (for the first missing user) and stores nothing otherwise.
+        """
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 class ConfigPort(abc.ABC):

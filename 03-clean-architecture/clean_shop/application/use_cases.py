@@ -2,7 +2,8 @@
 
 Each receives the ports it needs in its constructor (dependency inversion): it depends on
 `UserRepository`, not on DynamoDB. Production passes DynamoDB adapters (see bootstrap.py), unit tests
-pass in-memory ones, and the use case cannot tell the difference.
+pass in-memory ones, and the use case cannot tell the difference. A change that must be stored as a
+whole goes through a `UnitOfWork`: the use case states the unit, the adapter makes it atomic.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import uuid
 from datetime import UTC, datetime
 
 from clean_shop.application.errors import OrderNotFound, UserNotFound
-from clean_shop.application.ports import Clock, IdGenerator, OrderRepository, Page, UserRepository
+from clean_shop.application.ports import (
+    Clock,
+    IdGenerator,
+    OrderRepository,
+    Page,
+    UnitOfWorkFactory,
+    UserRepository,
+)
 from clean_shop.domain.model import Order, User
 
 DEFAULT_PAGE_SIZE = 20
@@ -76,29 +84,30 @@ class DeleteUserUseCase:
 class CreateOrderUseCase:
     """Places an order for an existing user.
 
-    "An order belongs to an existing user" needs both repositories, so it is enforced here rather
-    than in the domain model. Unknown user: UserNotFound, and nothing is stored.
+    "An order belongs to an existing user" needs both tables, so it is enforced here rather than in the
+    domain model — and as one unit of work: "the user exists" and "store the order" are committed
+    together, so a user deleted at the same moment cannot end up with an order written after them
+    (docs/contract.md, Concurrency). Unknown or just-deleted user: UserNotFound, and nothing is stored.
     """
 
     def __init__(
         self,
-        orders: OrderRepository,
-        users: UserRepository,
+        unit_of_work: UnitOfWorkFactory,
         *,
         ids: IdGenerator = new_id,
         clock: Clock = utc_now,
     ) -> None:
-        self._orders = orders
-        self._users = users
+        self._unit_of_work = unit_of_work
         self._ids = ids
         self._clock = clock
 
     def execute(self, user_id: str, product: str, quantity: int) -> Order:
-        # Check the order's own fields first: it costs nothing, while asking about the user is I/O.
+        # Check the order's own fields first: it costs nothing, while the unit of work is I/O.
         order = Order.place(user_id, product, quantity, id=self._ids(), created_at=self._clock())
-        if self._users.get(user_id) is None:
-            raise UserNotFound(user_id)
-        self._orders.add(order)
+        with self._unit_of_work() as unit:
+            unit.require_user(user_id)
+            unit.add_order(order)
+            unit.commit()
         return order
 
 

@@ -20,11 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clean_shop.adapters.config import ECSConfigAdapter, EKSConfigAdapter, LambdaConfigAdapter
-from clean_shop.adapters.dynamodb_repository import DynamoDBUserRepository
-from clean_shop.adapters.memory_repository import InMemoryUserRepository
-from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, SQLiteUserRepository
+from clean_shop.adapters.dynamodb_repository import DynamoDBUnitOfWork, DynamoDBUserRepository
+from clean_shop.adapters.memory_repository import InMemoryUnitOfWork, InMemoryUserRepository
+from clean_shop.adapters.sqlite_repository import DEFAULT_SQLITE_PATH, SQLiteUnitOfWork, SQLiteUserRepository
 from clean_shop.application.errors import ConfigurationError
-from clean_shop.bootstrap import bootstrap, listen_address
+from clean_shop.bootstrap import bootstrap, config_for, listen_address, storage_for
 from clean_shop.entrypoints.http import create_app
 from shopctl.aws.resources import TableNames, runtime_environment
 
@@ -57,6 +57,19 @@ def test_each_runtime_gets_its_config_adapter_and_a_working_app(
 def test_storage_memory_needs_no_tables() -> None:
     container = bootstrap({"RUNTIME": "EKS", "CONFIG_FILE": "/nonexistent.json", "STORAGE": "memory"})
     assert isinstance(container.list_users._users, InMemoryUserRepository)
+
+
+@pytest.mark.parametrize(
+    ("storage", "unit_of_work"),
+    [("memory", InMemoryUnitOfWork), ("sqlite", SQLiteUnitOfWork), ("dynamodb", DynamoDBUnitOfWork)],
+)
+def test_each_storage_brings_the_unit_of_work_for_its_own_database(
+    storage: str, unit_of_work: type, tables: TableNames, tmp_path: Path
+) -> None:
+    config = config_for("LAMBDA", runtime_environment("LAMBDA", tables.settings()))
+    adapters = storage_for(storage, config, str(tmp_path / "shop.sqlite3"))
+    assert type(adapters.unit_of_work()) is unit_of_work
+    assert adapters.unit_of_work() is not adapters.unit_of_work()  # one unit per request, never shared
 
 
 def test_storage_sqlite_serves_the_api_and_keeps_the_data_across_a_restart(tmp_path: Path) -> None:

@@ -15,8 +15,12 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from clean_shop.adapters import page_token
-from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
-from clean_shop.application.errors import InvalidPageToken, StorageUnavailable
+from clean_shop.adapters.dynamodb_repository import (
+    DynamoDBOrderRepository,
+    DynamoDBUnitOfWork,
+    DynamoDBUserRepository,
+)
+from clean_shop.application.errors import InvalidPageToken, StorageUnavailable, UserNotFound
 from clean_shop.bootstrap import aws_client_config
 from clean_shop.domain.model import Order, User
 
@@ -125,3 +129,67 @@ def test_reads_are_strongly_consistent_and_items_are_typed_attributes(client, st
     DynamoDBOrderRepository(client, "orders").add(order)
     user = DynamoDBUserRepository(client, "users").get(USER_ID)
     assert user is not None and (user.name, user.created_at) == ("Ada", NOW)
+
+
+ORDER = Order.place(USER_ID, "tea", 3, id="00000000-0000-4000-8000-000000000002", created_at=NOW)
+
+
+def commit_one_order(client) -> None:
+    with DynamoDBUnitOfWork(client, "users", "orders") as unit:
+        unit.require_user(USER_ID)
+        unit.add_order(ORDER)
+        unit.commit()
+
+
+def test_a_unit_of_work_is_one_transaction_checking_the_user_and_putting_the_order(client, stub: Stubber) -> None:
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "ConditionCheck": {
+                        "TableName": "users",
+                        "Key": {"id": {"S": USER_ID}},
+                        "ConditionExpression": "attribute_exists(id)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": "orders",
+                        "Item": {
+                            "id": {"S": ORDER.id},
+                            "user_id": {"S": USER_ID},
+                            "product": {"S": "tea"},
+                            "quantity": {"N": "3"},
+                            "status": {"S": "pending"},
+                            "created_at": {"S": "2026-11-23T09:00:00.000000+00:00"},
+                        },
+                    }
+                },
+            ]
+        },
+    )
+    commit_one_order(client)
+
+
+def cancelled(stub: Stubber, *codes: str) -> None:
+    stub.add_client_error(
+        "transact_write_items",
+        service_error_code="TransactionCanceledException",
+        http_status_code=400,
+        modeled_fields={"CancellationReasons": [{"Code": code} for code in codes]},
+    )
+
+
+def test_a_failed_user_check_cancels_the_transaction_as_user_not_found(client, stub: Stubber) -> None:
+    cancelled(stub, "ConditionalCheckFailed", "None")
+    with pytest.raises(UserNotFound, match=USER_ID):
+        commit_one_order(client)
+
+
+def test_a_transaction_cancelled_by_a_conflict_is_storage_unavailable(client, stub: Stubber) -> None:
+    # Another transaction held one of the items: nothing was written, and retrying can succeed.
+    cancelled(stub, "None", "TransactionConflict")
+    with pytest.raises(StorageUnavailable, match="TransactionConflict"):
+        commit_one_order(client)

@@ -1,6 +1,6 @@
-"""One suite, every repository implementation: the promises the UserRepository / OrderRepository
-ports make, checked against the in-memory adapter, the DynamoDB adapter (on the local AWS) and the
-SQLite adapter (a fresh database file per test).
+"""One suite, every storage implementation: the promises the UserRepository / OrderRepository /
+UnitOfWork ports make, checked against the in-memory adapter, the DynamoDB adapter (on the local AWS)
+and the SQLite adapter (a fresh database file per test).
 
 This is what makes the fast unit tests trustworthy: the fake they use passes the same suite as
 production. Adding an adapter means adding one entry to IMPLEMENTATIONS below — SQLite was added
@@ -19,30 +19,39 @@ import boto3
 import pytest
 
 from clean_shop.adapters import dynamodb_repository
-from clean_shop.adapters.dynamodb_repository import DynamoDBOrderRepository, DynamoDBUserRepository
-from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
-from clean_shop.adapters.sqlite_repository import SQLiteOrderRepository, SQLiteUserRepository
-from clean_shop.application.errors import InvalidPageToken
-from clean_shop.application.ports import OrderRepository, UserRepository
+from clean_shop.adapters.dynamodb_repository import (
+    DynamoDBOrderRepository,
+    DynamoDBUnitOfWork,
+    DynamoDBUserRepository,
+)
+from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUnitOfWork, InMemoryUserRepository
+from clean_shop.adapters.sqlite_repository import sqlite_repositories
+from clean_shop.application.errors import InvalidPageToken, UserNotFound
+from clean_shop.application.ports import OrderRepository, UnitOfWorkFactory, UserRepository
 from clean_shop.domain.model import Order, OrderStatus, User
 from shopctl.aws.resources import ORDERS_BY_USER_INDEX
 
-Repositories = tuple[UserRepository, OrderRepository]
+Repositories = tuple[UserRepository, OrderRepository, UnitOfWorkFactory]
 
 
 def in_memory(request: pytest.FixtureRequest) -> Repositories:
-    return InMemoryUserRepository(), InMemoryOrderRepository()
+    users, orders = InMemoryUserRepository(), InMemoryOrderRepository()
+    return users, orders, lambda: InMemoryUnitOfWork(users, orders)
 
 
 def on_dynamodb(request: pytest.FixtureRequest) -> Repositories:
     tables = request.getfixturevalue("tables")  # fresh tables on the local AWS (root conftest.py)
     dynamodb = boto3.client("dynamodb")
-    return DynamoDBUserRepository(dynamodb, tables.users), DynamoDBOrderRepository(dynamodb, tables.orders)
+    return (
+        DynamoDBUserRepository(dynamodb, tables.users),
+        DynamoDBOrderRepository(dynamodb, tables.orders),
+        lambda: DynamoDBUnitOfWork(dynamodb, tables.users, tables.orders),
+    )
 
 
 def on_sqlite(request: pytest.FixtureRequest) -> Repositories:
     path = request.getfixturevalue("tmp_path") / "shop.sqlite3"  # a fresh database per test
-    return SQLiteUserRepository(path, "shop-test-users"), SQLiteOrderRepository(path, "shop-test-orders")
+    return sqlite_repositories(path, "shop-test-users", "shop-test-orders")
 
 
 IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest], Repositories]] = {
@@ -65,6 +74,11 @@ def users(repositories: Repositories) -> UserRepository:
 @pytest.fixture
 def orders(repositories: Repositories) -> OrderRepository:
     return repositories[1]
+
+
+@pytest.fixture
+def unit_of_work(repositories: Repositories) -> UnitOfWorkFactory:
+    return repositories[2]
 
 
 _counter = itertools.count()
@@ -234,6 +248,74 @@ def test_a_page_token_only_works_for_the_list_it_came_from(orders: OrderReposito
         orders.list_by_user(bob, 1, by_user)  # another user's list
     with pytest.raises(InvalidPageToken):
         orders.list(1, by_user)  # the list of all orders has a different key
+
+
+# --- unit of work: "store the order only if its user exists", as one unit -----------------------------
+
+
+def test_a_committed_unit_stores_its_orders(users: UserRepository, orders: OrderRepository, unit_of_work) -> None:
+    user = a_user()
+    users.add(user)
+    order = an_order(user.id, seconds=1)
+    with unit_of_work() as unit:
+        unit.require_user(user.id)
+        unit.add_order(order)
+        unit.commit()
+    assert orders.get(order.id) == order
+
+
+def test_a_unit_for_an_unknown_user_stores_nothing(orders: OrderRepository, unit_of_work) -> None:
+    order = an_order(a_user().id, seconds=1)
+    with pytest.raises(UserNotFound) as raised, unit_of_work() as unit:
+        unit.require_user(order.user_id)
+        unit.add_order(order)
+        unit.commit()
+    assert raised.value.user_id == order.user_id
+    assert orders.get(order.id) is None
+
+
+def test_the_user_is_checked_when_the_unit_commits_not_before(
+    users: UserRepository, orders: OrderRepository, unit_of_work
+) -> None:
+    """The race a check-then-write loses: the user is deleted after the check was asked for."""
+    user = a_user()
+    users.add(user)
+    order = an_order(user.id, seconds=1)
+    with pytest.raises(UserNotFound), unit_of_work() as unit:
+        unit.require_user(user.id)
+        unit.add_order(order)
+        assert users.delete(user.id)  # DELETE /users/{id}, landing between the check and the write
+        unit.commit()
+    assert orders.get(order.id) is None
+    assert orders.list_by_user(user.id, 10).items == []
+
+
+def test_one_missing_user_stores_none_of_the_units_orders(
+    users: UserRepository, orders: OrderRepository, unit_of_work
+) -> None:
+    present, missing = a_user(), a_user()
+    users.add(present)
+    first, second = an_order(present.id, seconds=1), an_order(missing.id, seconds=2)
+    with pytest.raises(UserNotFound) as raised, unit_of_work() as unit:
+        for order in (first, second):
+            unit.require_user(order.user_id)
+            unit.add_order(order)
+        unit.commit()
+    assert raised.value.user_id == missing.id
+    assert (orders.get(first.id), orders.get(second.id)) == (None, None)
+
+
+def test_a_unit_left_without_commit_stores_nothing(
+    users: UserRepository, orders: OrderRepository, unit_of_work
+) -> None:
+    user = a_user()
+    users.add(user)
+    order = an_order(user.id, seconds=1)
+    with unit_of_work() as unit:
+        unit.require_user(user.id)
+        unit.add_order(order)
+    unit.commit()  # too late: the unit ended with the block and forgot its changes
+    assert orders.get(order.id) is None
 
 
 def test_the_adapter_queries_the_index_the_deploy_code_creates() -> None:

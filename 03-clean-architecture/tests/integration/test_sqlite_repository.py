@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from clean_shop.adapters.sqlite_repository import (
+    Database,
     SQLiteOrderRepository,
     SQLiteUserRepository,
     sqlite_repositories,
@@ -60,7 +61,7 @@ def test_a_table_name_that_is_not_a_safe_identifier_is_a_configuration_error(tmp
 
 def test_the_table_names_a_deployment_gives_dynamodb_work_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "shop.sqlite3"
-    users, orders = sqlite_repositories(path, "shop-clean-users", "shop.clean_orders")
+    users, orders, _ = sqlite_repositories(path, "shop-clean-users", "shop.clean_orders")
     users.add(a_user(1))
     orders.add(an_order(1, a_user(1).id))
     with sqlite3.connect(path) as db:
@@ -80,13 +81,13 @@ def test_orders_are_indexed_by_user_and_creation_time(tmp_path: Path) -> None:
 
 def test_data_outlives_the_repository_and_the_tables_are_not_recreated(tmp_path: Path) -> None:
     path = tmp_path / "shop.sqlite3"
-    users, orders = sqlite_repositories(path, "users", "orders")
+    users, orders, _ = sqlite_repositories(path, "users", "orders")
     users.add(a_user(1))
     orders.add(an_order(1, a_user(1).id))
     users.close()
     orders.close()
 
-    users, orders = sqlite_repositories(path, "users", "orders")  # CREATE … IF NOT EXISTS: no-op
+    users, orders, _ = sqlite_repositories(path, "users", "orders")  # CREATE … IF NOT EXISTS: no-op
 
     assert users.get(a_user(1).id) == a_user(1)
     assert orders.get(an_order(1, a_user(1).id).id) == an_order(1, a_user(1).id)
@@ -101,7 +102,7 @@ def test_values_are_bound_as_data_never_as_sql(tmp_path: Path) -> None:
 
 
 def test_an_in_memory_database_works_too() -> None:
-    users, orders = sqlite_repositories(":memory:", "users", "orders")
+    users, orders, _ = sqlite_repositories(":memory:", "users", "orders")
     users.add(a_user(1))
     orders.add(an_order(1, a_user(1).id))
     assert [user.id for user in users.list(10).items] == [a_user(1).id]
@@ -110,7 +111,7 @@ def test_an_in_memory_database_works_too() -> None:
 
 @pytest.mark.parametrize("path", ["file", ":memory:"])
 def test_the_repositories_can_be_shared_by_fastapis_worker_threads(tmp_path: Path, path: str) -> None:
-    users, orders = sqlite_repositories(tmp_path / "shop.sqlite3" if path == "file" else path, "users", "orders")
+    users, orders, _ = sqlite_repositories(tmp_path / "shop.sqlite3" if path == "file" else path, "users", "orders")
     owner = a_user(0).id
 
     def work(n: int) -> None:
@@ -130,6 +131,43 @@ def test_the_repositories_can_be_shared_by_fastapis_worker_threads(tmp_path: Pat
         len([o for page in _pages(lambda limit, token: orders.list_by_user(owner, limit, token)) for o in page])
         == 200
     )
+
+
+def test_a_transaction_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    """The unit of work reads the user, then inserts the order: another connection (another process
+    serving DELETE /users/{id}) must not delete the user in between — it waits. BEGIN IMMEDIATE takes
+    the write lock at once, so no other writer even starts: with a deferred BEGIN, two units could both
+    read, then fail on each other's lock (SQLITE_BUSY) when they write."""
+    path = tmp_path / "shop.sqlite3"
+    users, _, _ = sqlite_repositories(path, "users", "orders")
+    users.add(a_user(1))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)  # fails at once instead of waiting
+    database = Database(path)
+
+    with database.transaction() as connection:
+        assert connection.execute('SELECT 1 FROM "users" WHERE id = ?', (a_user(1).id,)).fetchone()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute('DELETE FROM "users" WHERE id = ?', (a_user(1).id,))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+
+    assert other.execute('DELETE FROM "users" WHERE id = ?', (a_user(1).id,)).rowcount == 1  # now it may
+    other.close()
+
+
+def test_a_failed_unit_rolls_back_what_it_had_written(tmp_path: Path) -> None:
+    users, orders, unit_of_work = sqlite_repositories(tmp_path / "shop.sqlite3", "users", "orders")
+    users.add(a_user(1))
+    first, second = an_order(1, a_user(1).id), an_order(2, a_user(1).id)
+    orders.add(second)  # the unit's second insert will hit a row that exists: make it fail mid-way
+    unit = unit_of_work()
+    unit.require_user(a_user(1).id)
+    unit.add_order(first)
+    unit.add_order(second)
+    orders.insert_sql = orders.insert_sql.replace("INSERT OR REPLACE", "INSERT")
+    with pytest.raises(sqlite3.IntegrityError):
+        unit.commit()
+    assert orders.get(first.id) is None
 
 
 def _pages(list_page, limit: int = 30) -> list[list]:

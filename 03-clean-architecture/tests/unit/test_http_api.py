@@ -15,7 +15,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
+from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUnitOfWork, InMemoryUserRepository
 from clean_shop.application.errors import StorageUnavailable
 from clean_shop.application.use_cases import CreateOrderUseCase, CreateUserUseCase
 from clean_shop.bootstrap import bootstrap
@@ -270,7 +270,9 @@ def test_storage_unavailable_is_a_503_with_retry_after_and_nothing_is_stored() -
     container = bootstrap({"RUNTIME": "LAMBDA", "STORAGE": "memory"})
     users, orders = InMemoryUserRepository(), UnavailableOrders()
     container = dataclasses.replace(
-        container, create_user=CreateUserUseCase(users), create_order=CreateOrderUseCase(orders, users)
+        container,
+        create_user=CreateUserUseCase(users),
+        create_order=CreateOrderUseCase(lambda: InMemoryUnitOfWork(users, orders)),
     )
     client = TestClient(create_app(container))
     user = client.post("/users", json={"name": "Ada", "email": "ada@example.com"}).json()

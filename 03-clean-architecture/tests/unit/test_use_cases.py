@@ -6,12 +6,13 @@ The in-memory adapters are the same ones `STORAGE=memory` uses, and the reposito
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 
-from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUserRepository
+from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMemoryUnitOfWork, InMemoryUserRepository
 from clean_shop.application.errors import OrderNotFound, UserNotFound
 from clean_shop.application.use_cases import (
     CreateOrderUseCase,
@@ -24,7 +25,7 @@ from clean_shop.application.use_cases import (
     ListUsersUseCase,
 )
 from clean_shop.domain.errors import InvalidField
-from clean_shop.domain.model import OrderStatus, User
+from clean_shop.domain.model import Order, OrderStatus, User
 
 UNKNOWN = "ffffffff-ffff-4fff-bfff-ffffffffffff"
 
@@ -51,7 +52,7 @@ def create_order(
     ids: Callable[[], str],
     clock: Callable[[], datetime],
 ):
-    return CreateOrderUseCase(orders, users, ids=ids, clock=clock)
+    return CreateOrderUseCase(lambda: InMemoryUnitOfWork(users, orders), ids=ids, clock=clock)
 
 
 def test_create_user_stores_a_user_with_an_id_and_timestamp_from_its_collaborators(
@@ -112,6 +113,64 @@ def test_create_order_for_an_unknown_user_stores_nothing(create_order, orders) -
     with pytest.raises(UserNotFound):
         create_order.execute(UNKNOWN, "tea", 2)
     assert orders.list(10).items == []
+
+
+class LoggedOrders(InMemoryOrderRepository):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self._log = log
+
+    def add(self, order: Order) -> None:
+        super().add(order)
+        self._log.append("order stored")
+
+
+class DeletedRightAfterTheCheck(InMemoryUserRepository):
+    """A user store where another request deletes the user the moment anyone has checked it exists.
+
+    The deletion runs on its own thread, as a concurrent DELETE /users/{id} would; the check waits for
+    it up to `patience` seconds, the time a real deletion needs to slip in.
+    """
+
+    def __init__(self, log: list[str], patience: float = 0.3) -> None:
+        super().__init__()
+        self._log, self._patience = log, patience
+        self.deleter: threading.Thread | None = None
+
+    def get(self, user_id: str) -> User | None:
+        user = super().get(user_id)
+        if user is not None and self.deleter is None:
+            self.deleter = threading.Thread(target=self._delete, args=(user_id,))
+            self.deleter.start()
+            self.deleter.join(self._patience)
+        return user
+
+    def _delete(self, user_id: str) -> None:
+        DeleteUserUseCase(self).execute(user_id)
+        self._log.append("user deleted")
+
+
+def test_a_user_deleted_during_order_creation_never_gets_an_order_written_after_it(
+    create_user: CreateUserUseCase,
+) -> None:
+    """The race `make verify` measures: check the user, the user is deleted, the order is written."""
+    log: list[str] = []
+    users, orders = DeletedRightAfterTheCheck(log), LoggedOrders(log)
+    user = CreateUserUseCase(users).execute("Ada", "ada@example.com")
+    create_order = CreateOrderUseCase(lambda: InMemoryUnitOfWork(users, orders))
+
+    try:
+        order = create_order.execute(user.id, "tea", 1)
+    except UserNotFound:
+        order = None
+    assert users.deleter is not None
+    users.deleter.join(5)
+
+    assert users.get(user.id) is None  # the deletion went through, as it must
+    if order is not None:  # stored while the user still existed: an order the deletion leaves behind
+        assert log == ["order stored", "user deleted"]
+    else:
+        assert log == ["user deleted"] and orders.list(10).items == []
 
 
 def test_create_order_checks_its_own_fields_before_asking_for_the_user(create_order) -> None:

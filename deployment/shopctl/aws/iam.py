@@ -25,9 +25,10 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "orders": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"),
 }
 INDEX_ACTIONS: dict[str, tuple[str, ...]] = {"orders": ("dynamodb:Query",)}
-# The monolith writes an order in a transaction that also checks the user still exists.
+# The monolith and the clean stage write an order in a transaction that also checks the user still exists.
 STAGE_EXTRA_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "monolith": {"users": ("dynamodb:ConditionCheckItem",)},
+    "clean": {"users": ("dynamodb:ConditionCheckItem",)},
 }
 
 
