@@ -102,7 +102,7 @@ FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architec
 test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (~10 s) — for between exercises
 	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
-lint: $(DEV_STAMP) ## ruff + the clean stage's import-linter contracts
+lint: $(DEV_STAMP) ## ruff + the import-linter contracts: the clean stage's layers and shopctl's (deployment/README.md)
 	@$(PY) -m ruff check .
 	@$(VENV)/bin/lint-imports
 

@@ -10,11 +10,15 @@ from shopctl.verify.result import Result
 
 
 @pytest.mark.e2e
-def test_monolith_under_load_and_races_loses_nothing_and_orphans_nothing(local_aws) -> None:
-    """The monolith writes an order in a transaction with a condition check on its user: under racing
-    deletes no order may be written after its user is gone. (That the local AWS keeps the transaction's
-    isolation under concurrency is tested in deployment/tests/local/test_moto_server.py.)"""
-    (result,) = load.run("monolith", "local", reduced=True)
+@pytest.mark.parametrize("stage", sorted(load.ATOMIC_USER_CHECK))
+def test_a_stage_that_writes_order_and_user_check_as_one_unit_loses_nothing_and_orphans_nothing(
+    local_aws, stage: str
+) -> None:
+    """The monolith (a transaction with a condition check on the user) and the clean stage (its unit of work,
+    the same transaction in its DynamoDB adapter): under racing deletes no order may be written after its
+    user is gone. (That the local AWS keeps the transaction's isolation under concurrency is tested in
+    deployment/tests/local/test_moto_server.py.)"""
+    (result,) = load.run(stage, "local", reduced=True)
     assert result.ok, result.failures
     sizes = load.REDUCED
     assert result.tried >= sizes["users"] * (2 + 2 * sizes["orders"]) + 3 * sizes["races"]
