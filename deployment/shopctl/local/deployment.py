@@ -1,12 +1,16 @@
 """What stands in for AWS's compute on this machine during a deployment: the local Lambda service, the
 local ECS/EKS supervisors and the microservices' gateway, each one process recorded by pid in the
-deployment's state record (so a re-deploy keeps it and `make destroy` stops it)."""
+deployment's state record (so a re-deploy keeps it and `make destroy` stops it).
+
+The record is not written here: a started process is handed to the deployment's `Ledger` (the deploy in
+progress, `shopctl.targets.rollout.Rollout`), the one writer of the record."""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -21,6 +25,21 @@ from shopctl.paths import run_dir
 from shopctl.stages import Stage
 
 
+class Ledger(Protocol):
+    """The deployment a process belongs to: its name, the processes it recorded, and how to record one."""
+
+    @property
+    def name(self) -> str: ...
+
+    def process(self, name: str) -> state.LocalProcess | None: ...
+
+    def record(self, proc: state.LocalProcess) -> None:
+        """Record a started process at once (not when the whole deploy ends): after a Ctrl-C later in the
+        deploy, the next deploy keeps it and `make destroy` stops it (it runs in its own session, so Ctrl-C
+        does not reach it)."""
+        ...
+
+
 def manifest_dir(deployment_name: str) -> Path:
     """Where a deployment's local files live: logs, supervisor specs, rendered manifests."""
     path = run_dir() / "deployments" / deployment_name
@@ -33,7 +52,7 @@ def python_module(module: str, *args: str) -> list[str]:
 
 
 def local_process(
-    deployment: state.DeploymentState,
+    deployment: Ledger,
     name: str,
     argv: list[str],
     env: dict[str, str],
@@ -65,11 +84,7 @@ def local_process(
         proc.stop()
         raise ShopctlError(f"{what} did not start", f"its log, {log}:\n{proc.log_tail()}")
     started = state.LocalProcess(name, proc.pid, port, url, str(log))
-    # Recorded at once, not when the whole deploy ends: after a Ctrl-C later in the deploy, the next
-    # deploy keeps this process and `make destroy` stops it (it runs in its own session, so Ctrl-C
-    # does not reach it).
-    deployment.set_process(started)
-    state.save(deployment)
+    deployment.record(started)
     return started
 
 
@@ -92,7 +107,7 @@ def wait_rolled_out(proc: state.LocalProcess, spec_path: Path, what: str, timeou
 
 
 def local_supervisor(
-    deployment: state.DeploymentState, spec: Spec, spec_path: Path, *, port: int | None, what: str
+    deployment: Ledger, stage: str, spec: Spec, spec_path: Path, *, port: int | None, what: str
 ) -> state.LocalProcess:
     """Local ECS tasks / EKS pods: one supervisor running `spec` (written at `spec_path`) behind `port`, recorded
     in the deployment's state; on a re-deploy, waited for until every replica runs the new spec."""
@@ -100,7 +115,7 @@ def local_supervisor(
         deployment,
         spec.name,
         python_module("shopctl.local.supervisor", "--spec", str(spec_path), "--port", "{port}"),
-        base_environ(deployment.stage, {}),
+        base_environ(stage, {}),
         port=port,
         ready_path=spec.health_path,
         what=what,
@@ -110,7 +125,7 @@ def local_supervisor(
 
 
 def local_gateway(
-    deployment: state.DeploymentState, stage: Stage, urls: dict[str, str], port: int, runtime: str
+    deployment: Ledger, stage: Stage, urls: dict[str, str], port: int, runtime: str
 ) -> state.LocalProcess:
     """Microservices: one local base URL routing /users* and /orders* (an ALB or API gateway on AWS)."""
     gateway = stage.service(stage.entry)

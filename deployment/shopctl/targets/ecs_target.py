@@ -362,7 +362,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
             path = write_spec(spec, manifest_dir(name))
             what = f"local ECS service {fam}"
             port = started.entry_port(service, options.port)
-            proc = local_supervisor(deployment, spec, path, port=port, what=what)
+            proc = local_supervisor(started, stage.name, spec, path, port=port, what=what)
             urls[service.name] = proc.url
             say(f"✓ {spec.replicas} local tasks of {fam} behind {proc.url}")
         else:

@@ -407,7 +407,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
             path = write_spec(spec, workdir)
             what = f"local pods of {spec.name}"
             port = started.entry_port(service, options.port)
-            proc = local_supervisor(deployment, spec, path, port=port, what=what)
+            proc = local_supervisor(started, stage.name, spec, path, port=port, what=what)
             urls[service.name] = proc.url
             cluster_urls[k8s.service_url(stage, service, NAMESPACE)] = proc.url
             say(f"✓ {spec.replicas} local pods of {spec.name} behind {proc.url} (readiness {spec.health_path})")

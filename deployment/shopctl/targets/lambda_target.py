@@ -147,9 +147,7 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
-def _local_lambda(
-    deployment: state.DeploymentState, fn: str, port: int | None, options: Options
-) -> state.LocalProcess:
+def _local_lambda(started: rollout.Rollout, fn: str, port: int | None, options: Options) -> state.LocalProcess:
     """Make sure the local Lambda service runs `fn`; a running one picks up new code and config itself."""
     argv = python_module(
         "shopctl.lambda_local",
@@ -166,10 +164,10 @@ def _local_lambda(
         *(["--snapstart"] if options.snapstart else []),
     )
     return local_process(
-        deployment,
+        started,
         fn,
         argv,
-        base_environ(deployment.stage, {}),
+        base_environ(started.stage.name, {}),
         port=port,
         ready_path=lambda_local.STATUS_PATH,
         what=f"the local Lambda for {fn}",
@@ -224,7 +222,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
         stage, target=TARGET, label=LABEL, port_base=PORT_BASE, env=options.env, tables=options.tables,
         quiet=options.quiet,
     )
-    deployment, tables, say = started.deployment, started.tables, started.say
+    tables, say = started.tables, started.say
     bucket = artifacts.ensure_bucket()
 
     urls: dict[str, str] = {}
@@ -250,8 +248,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
             function_url = ensure_function(function, bucket, options, say)
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
-            proc = _local_lambda(deployment, fn, started.entry_port(service, options.port), options)
-            deployment.set_process(proc)
+            proc = _local_lambda(started, fn, started.entry_port(service, options.port), options)
             urls[service.name] = proc.url
             say(f"✓ local Lambda for {fn} serving {proc.url} (stands in for {function_url})")
         else:

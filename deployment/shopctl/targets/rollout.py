@@ -35,6 +35,18 @@ class Rollout:
     quiet: bool = False
     started: float = field(default_factory=time.monotonic)
 
+    @property
+    def name(self) -> str:
+        return self.deployment.name
+
+    def process(self, name: str) -> state.LocalProcess | None:
+        return self.deployment.process(name)
+
+    def record(self, proc: state.LocalProcess) -> None:
+        """A local process started: recorded at once (see `shopctl.local.deployment.Ledger`)."""
+        self.deployment.set_process(proc)
+        state.save(self.deployment)
+
     def say(self, message: str) -> None:
         if not self.quiet:
             print(message, flush=True)
@@ -52,7 +64,7 @@ class Rollout:
         """The deployment's one local base URL: the entry service's, or a local gateway's for microservices."""
         if self.stage.entry in urls:
             return urls[self.stage.entry]
-        gateway = local_gateway(self.deployment, self.stage, urls, port or self.default_port(), runtime)
+        gateway = local_gateway(self, self.stage, urls, port or self.default_port(), runtime)
         self.say(f"✓ local gateway {gateway.url} → " + ", ".join(f"{k} {v}" for k, v in urls.items()))
         return gateway.url
 

@@ -109,7 +109,7 @@ def _process_target() -> types.ModuleType:
             env.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
             argv = uvicorn_argv(service.asgi, 0, access_log=False)
             argv[argv.index("--port") + 1] = "{port}"
-            proc = local_process(started.deployment, naming.resource_name(stage, service), argv,
+            proc = local_process(started, naming.resource_name(stage, service), argv,
                                  base_environ(stage.name, env), port=started.entry_port(service, options.port),
                                  ready_path="/health", what=service.name)
             urls[service.name] = proc.url
