@@ -1,2 +1,3 @@
-"""AWS resources the targets share: tables and configuration, IAM roles, tags, the container image,
-the account a deployment goes to, the record of what it created (`state`) and the census of what AWS holds."""
+"""AWS resources more than one target creates: tables and configuration, IAM roles, log groups, the ECR repository
+and the container image, the Lambda artifact bucket, tags; the record of what a deployment created (`state`)
+and the census of what AWS holds."""
