@@ -144,10 +144,10 @@ coldstart: $(STAMP) ## Force N cold starts of STAGE on TARGET=lambda and print I
 	@$(SHOPCTL) coldstart $(DEPLOY_FLAGS) -n $(N)
 
 deploy-all: $(STAMP) ## Deploy all 3 stages to all 3 targets locally (9 side by side) and run the talk's flow on each
-	@$(SHOPCTL) deploy-all --aws-port $(LOCAL_AWS_PORT)
+	@$(SHOPCTL) deploy-all --env $(ENV) --aws-port $(LOCAL_AWS_PORT)
 
-destroy-all: $(STAMP) ## Destroy every deployment and stop its processes (KEEP_DATA=0 also drops tables)
-	@$(SHOPCTL) destroy-all --aws-port $(LOCAL_AWS_PORT) $(if $(filter 0,$(KEEP_DATA)),--delete-data)
+destroy-all: $(STAMP) ## Destroy every deployment found (recorded or in AWS), then a census of what is left (KEEP_DATA=0 also drops tables; ENV=aws: your account, YES=1)
+	@$(SHOPCTL) destroy-all --env $(ENV) --aws-port $(LOCAL_AWS_PORT) $(if $(filter 0,$(KEEP_DATA)),--delete-data) $(if $(YES),--yes)
 
 deploy-mixed: $(STAMP) ## The talk's mixed deployment: clean stage, users through EKS, orders through Lambda, same tables
 	@$(SHOPCTL) deploy-mixed --aws-port $(LOCAL_AWS_PORT)

@@ -38,8 +38,11 @@ def use(env: str, aws_port: int) -> None:
     print(f"AWS account {identity['Account']} ({identity['Arn']}), region {region}")
 
 
-def confirm(lines: list[str], assume_yes: bool) -> None:
-    print("This will create or update, in your AWS account (it may cost money):")
+CREATE = "create or update, in your AWS account (it may cost money)"
+
+
+def confirm(lines: list[str], assume_yes: bool, *, verb: str = CREATE) -> None:
+    print(f"This will {verb}:")
     for line in lines:
         print(f"  - {line}")
     if assume_yes:

@@ -170,6 +170,11 @@ def _coldstart(args: argparse.Namespace) -> int:
 def _deploy_all(args: argparse.Namespace) -> int:
     from shopctl import fleet
 
+    if args.env == "aws":
+        raise ShopctlError(
+            "deploy-all runs the nine deployments side by side locally only (on AWS that is nine bills at once)",
+            "deploy to AWS one at a time: make deploy STAGE=… TARGET=… ENV=aws",
+        )
     stages = [get_stage(name) for name in args.stages.split(",")]
     targets = [get_target(name) for name in args.targets.split(",")] if args.targets else list(TARGETS.values())
     account.use("local", args.aws_port)
@@ -186,10 +191,26 @@ def _deploy_all(args: argparse.Namespace) -> int:
 
 def _destroy_all(args: argparse.Namespace) -> int:
     from shopctl import fleet
+    from shopctl.aws import census
 
-    account.use("local", args.aws_port)
-    removed = fleet.destroy_all(keep_data=args.keep_data)
+    account.use(args.env, args.aws_port)
+    if args.env == "aws":
+        # Found by what the account holds, not only by this machine's records: confirmed like a deploy.
+        found = [target.deployment_name(stage) for target, stage in fleet.found_deployments()]
+        lines = [f"DELETE the deployment {name}" for name in found] or ["nothing deployed found; the census runs"]
+        if not args.keep_data:
+            lines.append("DELETE every stage's tables and their data")
+        account.confirm(lines, args.yes, verb="delete, in your AWS account")
+    removed = fleet.destroy_all(args.env, keep_data=args.keep_data)
     print(f"✓ removed {len(removed)} resources and processes" + ("" if not args.keep_data else " (tables kept)"))
+    left = census.census()
+    where = "the local AWS" if args.env == "local" else "this AWS account and region"
+    if not left:
+        print(f"✓ census: nothing of the project left in {where}")
+    else:
+        print(f"  census: {len(left)} resource(s) of the project left in {where}:")
+        for resource in left:
+            print(f"    {resource}")
     return 0
 
 
@@ -270,12 +291,18 @@ def build_parser() -> argparse.ArgumentParser:
     every = sub.add_parser(
         "deploy-all", help="deploy every stage to every target locally and run the talk's flow on each"
     )
+    every.add_argument("--env", default="local", choices=["local", "aws"])
     every.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
     every.add_argument("--stages", default=",".join(STAGES), help="comma-separated (default: all)")
     every.add_argument("--targets", default=None, help="comma-separated (default: all)")
     every.set_defaults(func=_deploy_all)
+    gone = sub.add_parser("destroy-all", help="destroy every deployment found, then a census of what is left")
+    gone.add_argument("--env", default="local", choices=["local", "aws"])
+    gone.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
+    gone.add_argument("--delete-data", dest="keep_data", action="store_false")
+    gone.add_argument("--yes", action="store_true", help="do not ask for confirmation (ENV=aws)")
+    gone.set_defaults(func=_destroy_all)
     for verb, func, text in (
-        ("destroy-all", _destroy_all, "destroy every deployment"),
         ("deploy-mixed", _deploy_mixed, "clean stage: users through EKS, orders through Lambda, same tables"),
     ):
         cmd = sub.add_parser(verb, help=text)
@@ -317,10 +344,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (BotoCoreError, ClientError) as error:
         print(f"error: AWS call failed: {error}", file=sys.stderr)
-        print(
-            "  hint: is the local AWS running (make local-aws-status)? with ENV=aws, are credentials set?",
-            file=sys.stderr,
-        )
+        if getattr(args, "env", "local") == "aws":
+            hint = "check the credentials' permissions and the region; make destroy removes what was created so far"
+        else:
+            hint = "is the local AWS running (make local-aws-status)?"
+        print(f"  hint: {hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

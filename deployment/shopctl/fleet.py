@@ -76,20 +76,31 @@ def table(rows: list[tuple[str, str, str, FlowResult]]) -> str:
     return "\n".join(lines)
 
 
-def destroy_all(*, keep_data: bool = True) -> list[str]:
-    """Destroy every recorded deployment, each with its target's teardown options (EKS: the cluster deploy
-    created goes with the last EKS deployment; the local one is a free stand-in)."""
+def found_deployments() -> list[tuple[Target, Stage]]:
+    """Every deployment of the project that this machine recorded *or* that AWS holds (the target's own
+    check): what `make destroy-all` removes even with no state file (another machine's deploy, a deleted
+    `.run/`)."""
+    recorded = {(d.target, d.stage) for d in state.all_states()}
+    return [
+        (target, stage)
+        for target in TARGETS.values()
+        for stage in STAGES.values()
+        if (target.TARGET, stage.name) in recorded or target.exists(stage)
+    ]
+
+
+def destroy_all(env: str = "local", *, keep_data: bool = True) -> list[str]:
+    """Destroy every deployment found (`found_deployments`), each with its target's teardown options (EKS: the
+    cluster deploy created goes with the last EKS deployment; the local one is a free stand-in)."""
     removed = []
-    for deployment in state.all_states():
-        target = registry.get_target(deployment.target)
-        print(f"… destroying {deployment.name}", flush=True)
-        options = target.teardown_options(deployment.env)
-        removed += registry.destroy(target, get_stage(deployment.stage), options, keep_data=keep_data)
+    for target, stage in found_deployments():
+        print(f"… destroying {target.deployment_name(stage)}", flush=True)
+        removed += registry.destroy(target, stage, target.teardown_options(env), keep_data=keep_data)
     if not keep_data:
-        # Tables an earlier destroy kept on purpose have no state record left: found by their names.
-        for stage in STAGES:
-            for target in TARGETS:
-                tables = resources.TableNames.for_deployment(f"{stage}-{target}")
+        # Tables an earlier destroy kept on purpose (nothing else of their deployment left): by their names.
+        for target in TARGETS.values():
+            for stage in STAGES.values():
+                tables = resources.TableNames.for_deployment(target.deployment_name(stage))
                 removed += [f"table {t}" for t in resources.delete_tables(tables)]
         removed += [f"table {t}" for t in resources.delete_tables(MIXED_TABLES)]
     return removed

@@ -42,7 +42,7 @@ def test_destroy_all_without_data_leaves_no_resource_in_any_service(deployed_eve
         ("ecs", "task definition (ACTIVE)"),
     ]:
         assert expected in kinds
-    fleet.destroy_all(keep_data=False)
+    fleet.destroy_all("aws", keep_data=False)
     assert [str(r) for r in census.census()] == []
     assert state.all_states() == []
 
@@ -93,8 +93,42 @@ def test_records_are_kept_per_scope_beside_the_deployments_own_folders(aws, monk
 def test_destroy_all_without_data_also_removes_tables_an_earlier_destroy_kept(pushed_images):
     ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     other_stages_images = {str(r) for r in census.census() if r.kind == "repository" and r.name != "shop-clean"}
-    fleet.destroy_all(keep_data=True)
+    fleet.destroy_all("aws", keep_data=True)
     left = {str(r) for r in census.census()} - other_stages_images
     assert left == {"dynamodb: table shop-clean-ecs-users", "dynamodb: table shop-clean-ecs-orders"}
-    fleet.destroy_all(keep_data=False)  # no state record is left to name them
+    fleet.destroy_all("aws", keep_data=False)  # no state record is left to name them
     assert {str(r) for r in census.census()} == other_stages_images
+
+
+def test_destroy_all_on_aws_finds_the_deployments_the_account_holds_with_no_state_file(deployed_everywhere, capsys):
+    """Another machine's deploys, or a deleted `.run/`: `make destroy-all ENV=aws` finds them by what the
+    account holds, asks (YES=1 here), removes them all and ends with the census."""
+    from shopctl.cli import main
+
+    for record in state.all_states():
+        state.remove(record.name)
+    assert main(["destroy-all", "--env", "aws", "--delete-data", "--yes"]) == 0
+    out = capsys.readouterr().out
+    for target in ("lambda", "ecs", "eks"):
+        for stage in STAGES:
+            assert f"DELETE the deployment {stage}-{target}" in out
+    assert "✓ census: nothing of the project left in this AWS account and region" in out
+    assert census.census() == []
+
+
+def test_every_aws_fleet_command_without_credentials_is_one_line_about_credentials(monkeypatch, capsys, tmp_path):
+    from shopctl.cli import main
+
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                     "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
+    for argv in (["destroy-all", "--env", "aws", "--yes"], ["status", "--env", "aws"],
+                 ["deploy", "--stage", "clean", "--env", "aws", "--yes"]):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[0].startswith("error: ENV=aws needs AWS credentials"), (argv, err)
+        assert len(err) == 2 and err[1].startswith("  hint: configure them"), (argv, err)

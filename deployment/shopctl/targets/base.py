@@ -83,6 +83,11 @@ class Target(Protocol):
         repository is shared between targets: `registry.destroy` releases it."""
         ...
 
+    def exists(self, stage: Stage) -> bool:
+        """Is the stage deployed on this target — by its state record *or* by what AWS holds, so a lost state
+        file (another machine's deploy, a deleted `.run/`) does not make a billed deployment look gone."""
+        ...
+
     def uses_image(self, stage: Stage) -> bool:
         """Does a deployment of the stage on this target run the stage's container image (so its ECR
         repository must stay)? By its state record or by what AWS holds."""

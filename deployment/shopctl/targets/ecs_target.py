@@ -451,8 +451,12 @@ def _remove_task_definitions(fam: str) -> list[str]:
 
 
 def uses_image(stage: Stage) -> bool:
-    """Does the stage's ECS deployment exist — by its state record *or* by what AWS holds (an ACTIVE or
-    DRAINING service), so a lost state file does not make a running service look gone."""
+    """Every ECS deployment runs the stage's image."""
+    return exists(stage)
+
+
+def exists(stage: Stage) -> bool:
+    """By its state record, or by what AWS holds: a service not yet INACTIVE (ACTIVE or DRAINING)."""
     if state.load(deployment_name(stage)) is not None:
         return True
     names = [family(stage, service) for service in stage.app_services()]

@@ -444,8 +444,12 @@ def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[s
 
 
 def uses_image(stage: Stage) -> bool:
-    """Does the stage's EKS deployment exist — by its state record *or* by what AWS holds (a pod role), so
-    a lost state file does not make running pods look gone."""
+    """Every EKS deployment runs the stage's image."""
+    return exists(stage)
+
+
+def exists(stage: Stage) -> bool:
+    """By its state record, or by what AWS holds: a pod role (made first, removed last)."""
     if state.load(deployment_name(stage)) is not None:
         return True
     return any(iam.role_exists(f"{k8s.resource_name(stage, service)}-eks-pod") for service in k8s.eks_services(stage))

@@ -309,6 +309,15 @@ def uses_image(stage: Stage) -> bool:
     return False
 
 
+def exists(stage: Stage) -> bool:
+    """By its state record, or by what Lambda holds: a function of the stage."""
+    if state.load(deployment_name(stage)) is not None:
+        return True
+    names = {function_name(stage, service) for service in lambda_services(stage)}
+    pages = clients.client("lambda").get_paginator("list_functions").paginate()
+    return any(f["FunctionName"] in names for page in pages for f in page["Functions"])
+
+
 def describe(stage: Stage) -> dict[str, Any]:
     """The function configurations as AWS reports them (tests and `make status` use it)."""
     client = clients.client("lambda")
