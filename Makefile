@@ -137,6 +137,9 @@ deploy: $(STAMP) ## Deploy STAGE to TARGET=lambda|ecs|eks — ENV=local (default
 destroy: $(STAMP) ## Remove STAGE's TARGET deployment and stop its local processes (KEEP_DATA=0 also drops tables; DELETE_CLUSTER=1 the EKS cluster)
 	@$(SHOPCTL) destroy $(DEPLOY_FLAGS) $(if $(filter 0,$(KEEP_DATA)),--delete-data)
 
+doctor: $(STAMP) ## Check what a deploy needs, one line each with a hint (ENV=aws: credentials, tools, VPC, quotas; TARGET= narrows it)
+	@$(SHOPCTL) doctor --env $(ENV) --aws-port $(LOCAL_AWS_PORT) $(if $(filter command line,$(origin TARGET)),--target $(TARGET))
+
 status: $(STAMP) ## List deployments (URL, local processes) and every project resource AWS holds, recorded or not (ENV=aws: your account)
 	@$(SHOPCTL) status --env $(ENV) --aws-port $(LOCAL_AWS_PORT)
 
@@ -163,7 +166,7 @@ manifests: $(STAMP) ## Render deployment/eks/<stage>.yaml from shopctl.targets.k
 
 # Tab-completable aliases: make deploy-<stage>-<target> / make destroy-<stage>-<target>
 ALIASES := $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t) destroy-$(s)-$(t)))
-.PHONY: deploy destroy status coldstart deploy-all destroy-all deploy-mixed compare manifests verify $(ALIASES)
+.PHONY: deploy destroy doctor status coldstart deploy-all destroy-all deploy-mixed compare manifests verify $(ALIASES)
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),deploy-$(s)-$(t))):
 	@$(MAKE) --no-print-directory deploy STAGE=$(word 2,$(subst -, ,$@)) TARGET=$(word 3,$(subst -, ,$@))
 $(foreach t,lambda ecs eks,$(foreach s,$(STAGES),destroy-$(s)-$(t))):

@@ -86,6 +86,9 @@ def _deploy(args: argparse.Namespace) -> int:
     for flag in args.ignored:
         print(f"  note: {flag} applies to another target; ignored for TARGET={args.target}")
     if args.env == "aws":
+        from shopctl import doctor
+
+        doctor.require("aws", aws_port=args.aws_port, target=args.target)  # before anything is created
         account.confirm(target.plan(stage, options), args.yes)
         for warning in target.warnings(options):
             print(warning)
@@ -225,6 +228,16 @@ def _deploy_mixed(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from shopctl import doctor
+
+    if args.env == "aws":
+        account.use("aws", args.aws_port)  # no credentials or region: one line, nothing else asked
+    if args.target is not None:
+        get_target(args.target)
+    return 0 if doctor.report(doctor.run(args.env, aws_port=args.aws_port, target=args.target)) else 1
+
+
 def _verify(args: argparse.Namespace) -> int:
     from shopctl.verify import runner
 
@@ -314,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="fuzz, faults, load, deploy safety and policy checks; one table")
     verify_parser(ver)
     ver.set_defaults(func=_verify)
+    doc = sub.add_parser("doctor", help="check what a deploy needs, one line per check (ENV=aws: your account)")
+    doc.add_argument("--env", default="local", choices=["local", "aws"])
+    doc.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
+    doc.add_argument("--target", default=None, help="only what this target needs")
+    doc.set_defaults(func=_doctor)
     stat = sub.add_parser("status", help="list deployments and every project resource AWS holds")
     stat.add_argument("--env", default="local", choices=["local", "aws"])
     stat.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
