@@ -89,7 +89,9 @@ def _deploy(args: argparse.Namespace) -> int:
         from shopctl import doctor
 
         doctor.require("aws", aws_port=args.aws_port, target=args.target)  # before anything is created
-        account.confirm(target.plan(stage, options), args.yes)
+        from shopctl.aws import prices
+
+        account.confirm([*target.plan(stage, options), *prices.bill(target.costs(stage, options))], args.yes)
         for warning in target.warnings(options):
             print(warning)
     deployment = target.deploy(stage, options)
@@ -201,6 +203,8 @@ def _destroy_all(args: argparse.Namespace) -> int:
         # Found by what the account holds, not only by this machine's records: confirmed like a deploy.
         found = [target.deployment_name(stage) for target, stage in fleet.found_deployments()]
         lines = [f"DELETE the deployment {name}" for name in found] or ["nothing deployed found; the census runs"]
+        if any(name.endswith("-eks") for name in found):
+            lines.append("DELETE the EKS cluster with the last EKS deployment, if deploy created it (CREATE_CLUSTER=1)")
         if not args.keep_data:
             lines.append("DELETE every stage's tables and their data")
         account.confirm(lines, args.yes, verb="delete, in your AWS account")

@@ -4,13 +4,14 @@ same tables — a user created through the EKS URL, an order for that user throu
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
 import httpx
 
 from shopctl import httpclient
-from shopctl.aws import resources, state
+from shopctl.aws import prices, resources, state
 from shopctl.stages import STAGES, Stage, get_stage
 from shopctl.targets import eks_target, lambda_target, registry
 from shopctl.targets.base import Target
@@ -104,6 +105,20 @@ def destroy_all(env: str = "local", *, keep_data: bool = True) -> list[str]:
                 removed += [f"table {t}" for t in resources.delete_tables(tables)]
         removed += [f"table {t}" for t in resources.delete_tables(MIXED_TABLES)]
     return removed
+
+
+def workshop_bill(hours: float = 2.0) -> tuple[list[tuple[str, float]], float]:
+    """What all nine deployments cost on AWS (ENV=aws, each target's defaults) if left running `hours`: the
+    hourly price of each, and the total. The EKS cluster is created once (by the first stage's deploy) and
+    shared, as `CREATE_CLUSTER=1` does."""
+    rows = []
+    for target in TARGETS.values():
+        for number, stage in enumerate(STAGES.values()):
+            options = target.Options(env="aws")
+            if hasattr(options, "create_cluster"):
+                options = dataclasses.replace(options, create_cluster=number == 0)
+            rows.append((target.deployment_name(stage), prices.hourly(target.costs(stage, options))))
+    return rows, sum(hourly for _, hourly in rows) * hours
 
 
 def deploy_mixed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Protocol, runtime_checkable
 
+from shopctl.aws.prices import Billed
 from shopctl.aws.resources import TableNames
 from shopctl.aws.state import DeploymentState
 from shopctl.stages import Stage
@@ -56,6 +57,10 @@ class Target(Protocol):
 
     def plan(self, stage: Stage, options: Any) -> list[str]:
         """What deploy will create, one line each (shown before anything is created in an AWS account)."""
+        ...
+
+    def costs(self, stage: Stage, options: Any) -> list[Billed]:
+        """What the deployment bills while it runs, item by item (`shopctl.aws.prices`): shown with the plan."""
         ...
 
     def warnings(self, options: Any) -> list[str]:

@@ -13,6 +13,7 @@ from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 
 CLUSTER = "shop"
+MAX_SUBNETS = 3  # the tasks and the load balancer use up to three of the default VPC's subnets
 
 
 def default_vpc() -> dict[str, Any]:
@@ -47,7 +48,7 @@ def network(stage: str, port: int) -> tuple[str, dict[str, Any]]:
             "IpRanges": [{"CidrIp": vpc["CidrBlock"], "Description": "load balancer and services in the VPC"}],
         }
         ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
-    subnet_ids = sorted(s["SubnetId"] for s in subnets)[:3]
+    subnet_ids = sorted(s["SubnetId"] for s in subnets)[:MAX_SUBNETS]
     config = {"subnets": subnet_ids, "securityGroups": [group_id], "assignPublicIp": "ENABLED"}
     return vpc["VpcId"], {"awsvpcConfiguration": config}
 

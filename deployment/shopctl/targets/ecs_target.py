@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients, ecr, iam, resources, state
+from shopctl.aws import clients, ecr, iam, prices, resources, state
 from shopctl.aws import image as images
 from shopctl.aws.logs import delete_log_group, ensure_log_group
 from shopctl.aws.tagging import Tags
@@ -125,6 +125,24 @@ def plan(stage: Stage, options: Options) -> list[str]:
         f"{', '.join(r.target_group for r in routes(stage))}; security groups {balancer}-alb and shop-{stage.name}-ecs"
     )
     return lines
+
+
+def costs(stage: Stage, options: Options) -> list[prices.Billed]:
+    """The ALB and its addresses (one per Availability Zone it spans), the Fargate tasks and their public IPs
+    (assignPublicIp: the tasks pull the image without a NAT gateway)."""
+    services = stage.app_services()
+    tasks = len(services) * options.desired_count
+    zones = ecs_cluster.MAX_SUBNETS
+    balancer = alb.load_balancer_name(deployment_name(stage))
+    size = f"{len(services)} service(s) x {options.desired_count}"
+    return [
+        prices.Billed(f"Application Load Balancer {balancer}", 1, prices.ALB_HOUR),
+        prices.Billed("its load balancer capacity units (an idle one uses part of one)", 1, prices.ALB_LCU_HOUR),
+        prices.public_ipv4(zones, "the load balancer (one per Availability Zone)"),
+        prices.fargate_task(int(CPU) / 1024, int(MEMORY) / 1024, tasks, size),
+        prices.public_ipv4(tasks, "the tasks"),
+        prices.Billed("DynamoDB on-demand tables, SSM parameters, logs, the image in ECR", 1, 0.0),
+    ]
 
 
 def _execution_role(stage: Stage, repo_arn: str, log_group: str) -> str:

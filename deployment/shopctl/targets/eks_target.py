@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients, ecr, iam, resources, state
+from shopctl.aws import clients, ecr, iam, prices, resources, state
 from shopctl.aws import image as images
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
@@ -137,6 +137,31 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
+CLUSTER_SUBNETS = 3  # the cluster (and so its load balancers) spans up to three of the default VPC's subnets
+
+
+def costs(stage: Stage, options: Options) -> list[prices.Billed]:
+    """An NLB (and its addresses) per Kubernetes Service; with CREATE_CLUSTER=1 also the control plane and the
+    Auto Mode node the pods run on. On an existing cluster the pods take room on nodes it already pays for."""
+    services = len(k8s.eks_services(stage))
+    items = []
+    if options.create_cluster:
+        items += [
+            prices.Billed(f"EKS cluster {options.cluster_name} (control plane, shared by the stages on it)", 1,
+                          prices.EKS_CLUSTER_HOUR),
+            prices.Billed("Auto Mode node for the pods (estimate: one m5.large-class node with its fee)", 1,
+                          prices.AUTO_MODE_NODE_HOUR),
+            prices.public_ipv4(1, "the node"),
+        ]
+    return [
+        *items,
+        prices.Billed("Network Load Balancer (one per Kubernetes Service)", services, prices.NLB_HOUR),
+        prices.Billed("their capacity units (an idle one uses part of one)", services, prices.NLB_LCU_HOUR),
+        prices.public_ipv4(services * CLUSTER_SUBNETS, "the NLBs (one per Availability Zone)"),
+        prices.Billed("DynamoDB on-demand tables, the image in ECR", 1, 0.0),
+    ]
+
+
 def _find_cluster(name: str) -> dict[str, Any] | None:
     try:
         return clients.client("eks").describe_cluster(name=name)["cluster"]
@@ -189,7 +214,7 @@ def create_auto_mode_cluster(name: str) -> dict[str, Any]:
         lambda: clients.client("eks").create_cluster(
             name=name,
             roleArn=cluster_role,
-            resourcesVpcConfig={"subnetIds": sorted(s["SubnetId"] for s in subnets)[:3]},
+            resourcesVpcConfig={"subnetIds": sorted(s["SubnetId"] for s in subnets)[:CLUSTER_SUBNETS]},
             accessConfig={"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
             bootstrapSelfManagedAddons=False,  # Auto Mode manages the networking/DNS add-ons itself
             computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role},

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shopctl import lambda_local
-from shopctl.aws import artifacts, clients, ecr, iam, resources, state
+from shopctl.aws import artifacts, clients, ecr, iam, prices, resources, state
 from shopctl.aws import image as images
 from shopctl.aws.tagging import Tags
 from shopctl.local.deployment import local_process, python_module, stop_processes
@@ -145,6 +145,25 @@ def plan(stage: Stage, options: Options) -> list[str]:
         lines.append(f"ECR repository shop-{stage.name} (shared with ECS/EKS), the image built and pushed if missing")
     lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages (shared by the stages)")
     return lines
+
+
+# SnapStart: each published version's snapshot is cached, billed per GB-second of the function's memory.
+SNAPSTART_CACHE_GB_SECOND = 0.0000015046
+
+
+def costs(stage: Stage, options: Options) -> list[prices.Billed]:
+    """Nothing by the hour but SnapStart's snapshot cache: invocations, DynamoDB and S3 are billed per request."""
+    functions = len(lambda_services(stage))
+    items = [
+        prices.Billed(f"{functions} Lambda function(s) with Function URL(s)", 1, 0.0,
+                      "$0.20 per million requests + $0.0000166667 per GB-second of duration"),
+        prices.Billed("DynamoDB on-demand tables, the package in S3, logs", 1, 0.0),
+    ]
+    if options.snapstart:
+        per_hour = SNAPSTART_CACHE_GB_SECOND * MEMORY_MB / 1024 * 3600
+        items.append(prices.Billed(f"SnapStart snapshot cache of the published version(s), {MEMORY_MB} MB", functions,
+                                   per_hour))
+    return items
 
 
 def _local_lambda(started: rollout.Rollout, fn: str, port: int | None, options: Options) -> state.LocalProcess:
