@@ -141,6 +141,21 @@ def _status(args: argparse.Namespace) -> int:
     print(f"\n{len(found)} resource(s) of the project in {where}" + (":" if found else ""))
     for resource in found:
         print(f"  {resource}")
+    if args.env == "aws":
+        from shopctl import fleet
+        from shopctl.aws import prices
+
+        deployments = fleet.found_deployments()
+        billed = ", billed while they run (estimate):" if deployments else ""
+        print(f"\n{len(deployments)} deployment(s) found{billed}")
+        total = 0.0
+        for target, stage in deployments:
+            hourly = prices.hourly(target.costs(stage, target.teardown_options("aws")))
+            total += hourly
+            print(f"  {target.deployment_name(stage):<22} ≈ ${hourly:.3f}/h")
+        if deployments:
+            day = total * 24
+            print(f"  total ≈ ${total:.3f}/h, ${day:.2f}/day ({prices.PRICED}); make destroy-all ENV=aws removes them")
     return 0
 
 

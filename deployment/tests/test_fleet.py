@@ -75,6 +75,8 @@ def test_status_lists_what_aws_holds_even_without_a_state_file(pushed_images, ca
     assert "no deployments recorded" in out
     for line in ("ecs: service shop-clean", "elbv2: load balancer shop-clean-ecs", "iam: role shop-clean-ecs-task"):
         assert line in out
+    assert "1 deployment(s) found, billed while they run (estimate):" in out and "clean-ecs" in out
+    assert "total ≈ $0.080/h" in out
 
 
 def test_records_are_kept_per_scope_beside_the_deployments_own_folders(aws, monkeypatch):
