@@ -16,7 +16,7 @@ Per stage (and per package, i.e. per service of the microservices):
 - change impact (impact.py): for four changes, the files and lines each stage has to touch.
 
 `analyse(roots=...)` can point a stage at another directory (a copy with a module added, say): the
-numbers follow the code, which is what tests/test_compare_coupling.py checks.
+numbers follow the code, which is what deployment/tests/compare/test_coupling.py checks.
 """
 
 from __future__ import annotations

@@ -88,16 +88,16 @@ class SideBySide:
     def modes_rows(self) -> list[tuple[str, ...]]:
         """One row per function and mode: init (or restore), the cold request and its ratio to the plain ZIP
         (the report's columns, without the floor and warm ones)."""
-        from shopctl.compare import cold_starts, report
+        from shopctl.compare import coldstart_report, coldstart_run
 
-        table = self.report["coldstart"].get("lambda_modes") or cold_starts.modes_table(self.report["coldstart"])
-        return [tuple(row[: len(MODES_HEADER)]) for row in report.mode_rows(table)]
+        table = self.report["coldstart"].get("lambda_modes") or coldstart_run.modes_table(self.report["coldstart"])
+        return [tuple(row[: len(MODES_HEADER)]) for row in coldstart_report.mode_rows(table)]
 
     def modes_chart(self, path: Path | None = None) -> Path:
-        from shopctl.compare import charts, cold_starts
+        from shopctl.compare import charts, coldstart_run
 
         cold = self.report["coldstart"]
-        cold = {**cold, "lambda_modes": cold.get("lambda_modes") or cold_starts.modes_table(cold)}
+        cold = {**cold, "lambda_modes": cold.get("lambda_modes") or coldstart_run.modes_table(cold)}
         path = path or MODES_OUT / "modes.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         return charts.modes_chart(cold, path)

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shopctl.compare.cold_starts import (
-    goals,
-    modes_table,
-    needs_fresh_deploy,
-    percentile,
-    ratio,
-    rotated,
-    round_ratios,
-    summary,
-)
+from shopctl.compare.coldstart_run import modes_table
+from shopctl.compare.figures import percentile, ratio, rotated, round_ratios, summary
+from shopctl.compare.goals import goals
+from shopctl.compare.lambda_subjects import needs_fresh_deploy
 
 
 def test_percentile_is_a_sample_that_was_seen() -> None:

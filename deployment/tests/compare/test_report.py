@@ -20,7 +20,7 @@ import pytest
 
 from shopctl import cli
 from shopctl.compare import cli as compare_cli
-from shopctl.compare import cold_starts, report, side_by_side
+from shopctl.compare import lambda_subjects, report, side_by_side
 from shopctl.stages import STAGES
 from shopctl.targets import ecs_target, lambda_target
 from shopctl.targets.package import BOTO_SERVICES, Platform, build
@@ -65,7 +65,7 @@ def test_cold_start_figures_are_in_sane_ranges(compared) -> None:
         assert row["cold_request_ms"]["median"] > bare  # the floor imports FastAPI, pydantic, boto3
         assert row["cold_request_ms"]["median"] > row["warm_p50_ms"] > 0
     rows = cold["lambda"]
-    assert [(r["function"], r["variant"]) for r in rows] == [("shop-clean", mode) for mode in cold_starts.MODES]
+    assert [(r["function"], r["variant"]) for r in rows] == [("shop-clean", mode) for mode in lambda_subjects.MODES]
     for row in rows:
         assert row["cold_starts_seen"] == cold["n"]
         if row["variant"] == "snapstart":  # restored from the snapshot: Restore Duration, never Init Duration
@@ -144,7 +144,7 @@ def test_the_modes_table_carries_every_mode_by_stage_against_the_plain_zip(compa
     cold = result["coldstart"]
     table = cold["lambda_modes"]
     assert list(table) == ["floor", "clean"]
-    assert list(table["floor"]) == ["plain"] and list(table["clean"]) == list(cold_starts.MODES)
+    assert list(table["floor"]) == ["plain"] and list(table["clean"]) == list(lambda_subjects.MODES)
     rows = by_variant(cold["lambda"], "plain")
     plain = rows["shop-clean"]["cold_request_ms"]["median"]
     for mode, figures in table["clean"].items():
@@ -232,16 +232,16 @@ def test_bad_options_fail_with_one_line(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_modes_choose_what_is_deployed_and_the_floor_follows() -> None:
     parse = compare_cli.build_parser().parse_args
-    assert compare_cli.options_from(parse([])).modes == cold_starts.MODES  # the full run: all four
+    assert compare_cli.options_from(parse([])).modes == lambda_subjects.MODES  # the full run: all four
     options = compare_cli.options_from(parse(["--modes", "plain,snapstart"]))
     assert options.modes == options.floor_modes == ("plain", "snapstart")
     quick = compare_cli.options_from(parse(["--quick"]))
-    assert quick.modes == cold_starts.MODES and quick.floor_modes == ("plain",)
-    snap = cold_starts.mode_options("snapstart", port=8123)
+    assert quick.modes == lambda_subjects.MODES and quick.floor_modes == ("plain",)
+    snap = lambda_subjects.mode_options("snapstart", port=8123)
     assert (snap.snapstart, snap.optimize, snap.package, snap.port) == (True, False, "zip", 8123)
-    image = cold_starts.mode_options("image")
+    image = lambda_subjects.mode_options("image")
     assert (image.package, image.snapstart, image.optimize) == ("image", False, False)
-    assert cold_starts.mode_options("optimized").optimize and not cold_starts.mode_options("plain").optimize
+    assert lambda_subjects.mode_options("optimized").optimize and not lambda_subjects.mode_options("plain").optimize
 
 
 # --- the optimised package -------------------------------------------------------------------------------
