@@ -32,7 +32,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl import errors
 from shopctl.aws import account
-from shopctl.compare import charts, coldstart_run, coupling, floor, goals, lambda_subjects, report, testcost
+from shopctl.compare import (
+    charts,
+    coldstart_run,
+    coupling,
+    floor,
+    goals,
+    lambda_subjects,
+    report,
+    results,
+    testcost,
+)
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local.localaws import LocalAws
 from shopctl.paths import REPO_ROOT
@@ -400,17 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         return unexpected(error, "shopctl.compare")
     say("")
     say(report.summary_text(result))
-    run_goals = result.get("coldstart", {}).get("goals", {})
-    for gain in run_goals.get("optimized", []):
-        say(f"  OPTIMIZE=1: {gain['function']} cold request {gain['cold_request_gain'] * 100:.0f} % lower than plain")
-    for mode, setting in (("snapstart", "SNAPSTART=1"), ("image", "PACKAGE=image")):
-        limit = run_goals.get(f"{mode}_limit")
-        for check in run_goals.get(mode, []):
-            verdict = "goal met" if check["met"] else "goal not met"
-            say(
-                f"  {setting}: {check['function']} cold request {check['ratio']:.2f}x the plain ZIP's "
-                f"({verdict}: ≤ {limit:.2f}x)"
-            )
+    if "coldstart" in result:  # what the figures support, generated from them (within noise or not)
+        for line in results.findings(result["coldstart"]):
+            say(f"  {line}")
     say(
         f"\n✓ report: {options.out / 'report.md'} (+ report.json, {len(result['charts'])} charts) "
         f"in {result['meta']['duration_s']:.0f} s"

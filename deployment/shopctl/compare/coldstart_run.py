@@ -72,11 +72,13 @@ METHODS = {
     "type. SnapStart's cold figure is the restore: each cold start is forced as on AWS (a configuration "
     "change published as a new version behind the alias `live`) and timed only once that version's snapshot is "
     "ready (`coldstart.force_restore`, untimed), so the timed request "
-    "restores a new environment from that snapshot (REPORT: Restore Duration, no Init Duration). `x plain ZIP` = "
+    "restores a new environment from that snapshot (REPORT: Restore Duration, no Init Duration). "
+    "`x this function's plain ZIP` = "
     "the mode's median cold request / the plain ZIP's median of the same function (measured in another block of "
-    "the run: a ratio of medians); `x floor` = per round, to the floor in the same mode (floor_app with "
-    "SnapStart; floor_app's uvicorn command as the image function's ImageConfig.Command), else to the plain "
-    "floor.",
+    "the run: a ratio of medians); `x floor in the same mode` = per round, to the floor deployed the "
+    "same way (floor_app with SnapStart; floor_app's uvicorn command as the image function's "
+    "ImageConfig.Command); shown only where the floor was measured in that mode (the quick run and notebook 05 "
+    "measure it as the plain ZIP only).",
     "lambda_aws": "ENV=aws: each stage deployed by the same code as `make deploy TARGET=lambda ENV=aws` (the "
     "package built for the function's runtime, {runtime}, {memory} MB, Function URL with AWS_IAM auth, requests "
     "signed with SigV4), in {region}. A cold start is forced N times by changing an environment variable, then "
@@ -88,9 +90,9 @@ METHODS = {
     "floor": "`floor_app` (deployment/shopctl/compare/floor_app): imports fastapi, mangum and boto3, creates one "
     "DynamoDB client, answers GET /users with one DynamoDB Scan — no architecture. Packaged by the same code as "
     "the stages and measured the same way on the same local Lambda / as the same container command, in the "
-    "same run. ratio = the median over the rounds of (the stage's run i / the floor's run i), both measured side "
-    "by side (Lambda: the floor packaged the same way, plain or optimised, when both were measured, else the "
-    "plain floor's median is the denominator; containers: the floor on the same target).",
+    "same run. `x floor` = the median over the rounds of (the stage's run i / the floor's run i), both measured "
+    "side by side, in brackets the lowest and highest of those per-round ratios (Lambda: the floor deployed in "
+    "the same mode; containers: the floor on the same target). Spreads that overlap are within noise.",
     "process": "The container command of the registered ECS task definition / the rendered EKS Deployment (the "
     "spec local ECS/EKS run, read back after a real local deploy), `make run`'s uvicorn command for `local`. "
     "Each of the N runs (interleaved with the floor's and the other stages') starts a fresh process (this "

@@ -1,16 +1,19 @@
-"""The coupling analysis as markdown tables: one section per question, each followed by its method."""
+"""report.md: the coupling analysis as markdown tables (one section per question, each followed by its method),
+the summary table, and the whole document (its cold-start sections are in coldstart_report.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from shopctl.compare.coldstart_report import cold_starts_section, faster_section, fmt_ms, fmt_ratio, over_plain
+from shopctl.compare import results
+from shopctl.compare.coldstart_report import cold_starts_section, faster_section, maintainers_section, spread
+from shopctl.compare.figures import Figure
 from shopctl.compare.tables import image as _image
 from shopctl.compare.tables import method as _method
 from shopctl.compare.tables import table
 
-_table = table  # the name shopctl.workshop imports
+_table = table  # the name shopctl.workshop imports (notebooks: shopctl.workshop.table, or tables.table)
 
 SECTIONS = (
     "## Size",
@@ -125,6 +128,7 @@ REPORT_SECTIONS = (
     "## 2. Cold starts",
     "## 3. Test cost",
     "## 4. Faster Lambda cold starts",
+    "## For maintainers: performance goals",
 )
 NOT_MEASURED = "_Not measured in this run (see `--sections`)._"
 def _load(load: list[float | None] | None) -> str:
@@ -153,15 +157,17 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
         "code lines",
         "modules importing boto3",
         "files touched by the database swap",
-        "Lambda cold request (x floor)",
-        "optimised (x floor)",
-        "SnapStart restore (x plain ZIP)",
-        "image (x plain ZIP)",
-        "ECS start → first response (x floor)",
-        "EKS start → first response (x floor)",
+        f"Lambda cold request, plain ZIP: ms, {results.FLOOR_SAME_MODE}",
+        f"OPTIMIZE=1: ms, {results.PLAIN_ZIP}",
+        f"SnapStart restore: ms, {results.PLAIN_ZIP}",
+        f"image: ms, {results.PLAIN_ZIP}",
+        f"ECS start → first response: ms, {results.FLOOR_SAME_TARGET}",
+        f"EKS start → first response: ms, {results.FLOOR_SAME_TARGET}",
         "tests (need emulator)",
         "test wall time",
     ]
+    starts = results.lambda_cold_starts(cold) if cold else []
+    containers = results.container_starts(cold) if cold else []
     rows = []
     for stage in stages:
         row: list[Any] = [stage]
@@ -178,33 +184,16 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
             row += [facts["lines"], len(facts["aws_sdk_modules"]), files]
         else:
             row += ["—", "—", "—"]
-        for variant in ("plain", "optimized"):
-            lam = [r for r in (cold or {}).get("lambda", []) if r["stage"] == stage and r["variant"] == variant]
-            row.append(
-                " / ".join(
-                    f"{fmt_ms(r['cold_request_ms'])} ms ({fmt_ratio(r['cold_request_ratio'])}"
-                    + ("" if r.get("floor_variant", r["variant"]) == r["variant"] else " of the plain floor")
-                    + ")"
-                    for r in lam
-                )
-                or "—"
-            )
-        for mode in ("snapstart", "image"):
-            lam = [r for r in (cold or {}).get("lambda", []) if r["stage"] == stage and r["variant"] == mode]
-            plain = {r["function"]: r for r in (cold or {}).get("lambda", []) if r["variant"] == "plain"}
-            row.append(
-                " / ".join(
-                    f"{fmt_ms(r['cold_request_ms'])} ms ({fmt_ratio(over_plain(r, plain.get(r['function'])))})"
-                    for r in lam
-                )
-                or "—"
-            )
+        for mode in ("plain", "optimized", "snapstart", "image"):
+            ratios = [
+                (s.cold_request, s.x_floor if mode == "plain" else s.x_plain_zip)
+                for s in starts
+                if s.stage == stage and s.mode == mode and s.label != "floor"
+            ]
+            row.append(" / ".join(_cell(ms, ratio) for ms, ratio in ratios) or "—")
         for target in ("ecs", "eks"):
-            proc = [r for r in (cold or {}).get("process", []) if r["stage"] == stage and r["target"] == target]
-            row.append(
-                " / ".join(f"{fmt_ms(r['start_to_first_response_ms'])} ms ({fmt_ratio(r['ratio'])})" for r in proc)
-                or "—"
-            )
+            found = [c for c in containers if c.stage == stage and c.target == target]
+            row.append(" / ".join(_cell(c.start_to_first_response, c.x_floor) for c in found) or "—")
         totals = (tests or {}).get("stages", {}).get(stage)
         if totals:
             reduced = " (reduced)" if totals["reduced"] else ""
@@ -213,6 +202,11 @@ def summary_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
             row += ["—", "—"]
         rows.append(row)
     return header, rows
+
+
+def _cell(ms: Figure, ratio: Figure | None) -> str:
+    """'812 ms, 1.06x (0.98 to 1.15)': the median, then the ratio named in the column header, with its spread."""
+    return f"{ms.median:.0f} ms, " + (spread(ratio) if ratio else "— (not measured beside it)")
 
 
 def summary_text(report: Mapping[str, Any]) -> str:
@@ -237,9 +231,11 @@ def document(report: Mapping[str, Any]) -> str:
         "",
         *_table(*summary_rows(report)),
         "",
-        "_Ratios are to the floor measured in the same run (Lambda: FastAPI + Mangum + boto3 + one client on the "
+        "_Each ratio's denominator is in its column header. The floor is measured in the same run (Lambda: "
+        "FastAPI + Mangum + boto3 + one client on the "
         + ("same AWS Lambda, in your account" if meta.get("env") == "aws" else "same local Lambda")
-        + "; ECS/EKS: the same app as the same container command). Microservices show users / "
+        + "; ECS/EKS: the same app as the same container command). In brackets: the lowest and highest round; "
+        "a difference smaller than that is within noise (section 2 says which). Microservices show users / "
         "orders. Tests: how many, and how many of them need an AWS emulator._",
         "",
     ]
@@ -297,6 +293,8 @@ def document(report: Mapping[str, Any]) -> str:
         out += faster_section(cold, charts)
     else:
         out += [NOT_MEASURED, ""]
+    if cold and cold.get("goals"):
+        out += [REPORT_SECTIONS[5], "", *maintainers_section(cold)]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -1,14 +1,24 @@
-"""The arithmetic behind the cold-start figures of `make compare`: percentiles, ratios to the floor, the
-order of the interleaved rounds, and the four Lambda modes' table and goals. Pure functions, no measurement."""
+"""The arithmetic behind the cold-start figures of `make compare` (shopctl.compare.figures): percentiles,
+ratios to the floor, the order of the interleaved rounds, a figure's spread and what is within noise. Pure
+functions on synthetic figures, no measurement."""
 
 from __future__ import annotations
 
 import pytest
 
-from shopctl.compare.coldstart_run import modes_table
-from shopctl.compare.figures import percentile, ratio, rotated, round_ratios, summary
-from shopctl.compare.goals import goals
-from shopctl.compare.lambda_subjects import needs_fresh_deploy
+from shopctl.compare.figures import (
+    Figure,
+    compared,
+    percentile,
+    ratio,
+    ratio_figure,
+    rotated,
+    round_ratios,
+    scaled,
+    summary,
+    versus_floor,
+    within_noise,
+)
 
 
 def test_percentile_is_a_sample_that_was_seen() -> None:
@@ -68,57 +78,62 @@ def test_the_spread_of_the_rounds_is_reported_only_for_paired_figures() -> None:
     assert round_ratios(None, floor) is None
 
 
-# --- the four Lambda modes ----------------------------------------------------------------------------------
+# --- a figure's spread, and what is within noise -------------------------------------------------------------
 
 
-def lambda_row(function: str, mode: str, cold: list[float], *, stage: str = "clean", service: str = "app") -> dict:
-    return {
-        "stage": stage,
-        "service": service,
-        "function": function,
-        "variant": mode,
-        "cold_request_ms": summary(cold),
-        "init_ms": None if mode == "snapstart" else summary([c - 100 for c in cold]),
-        "restore_ms": summary([10.0] * len(cold)) if mode == "snapstart" else None,
-        "warm_p50_ms": 5.0,
-        "cold_request_ratio": 1.0,
-        "floor_variant": "plain",
+def test_a_figure_is_its_median_and_its_spread_across_the_rounds() -> None:
+    figure = Figure.of(summary([900.0, 812.0, 780.0]))
+    assert figure == Figure(812.0, 780.0, 900.0, 3, "ms")
+    assert figure.spread == 120.0
+    assert figure.text() == "812 ms (780 to 900, 3 rounds)"
+    assert Figure(1.06, 0.98, 1.15, 3, "x floor").text() == "1.06 x floor (0.98 to 1.15, 3 rounds)"
+    assert Figure.of(summary([812.0])).text() == "812 ms (1 round)"
+    assert Figure.of(None) is None
+
+
+def test_overlapping_spreads_are_within_noise_and_separate_ones_are_not() -> None:
+    # The issue's two runs: 1.14 / 1.34 / 1.06 and 1.06 / 1.22 / 1.12 — ranked differently each time.
+    monolith = Figure(1.14, 0.95, 1.30, 3, "x floor")
+    clean = Figure(1.06, 0.90, 1.25, 3, "x floor")
+    assert within_noise(monolith, clean) is True
+    optimised = Figure(400.0, 380.0, 420.0, 3)
+    plain = Figure(1240.0, 1030.0, 1870.0, 3)  # a wide spread, and still every round above the optimised ones
+    assert within_noise(optimised, plain) is False
+    assert within_noise(Figure(1.0, 1.0, 1.0, 1), clean) is None  # one round: no verdict either way
+
+
+def test_differences_within_noise_are_not_ranked() -> None:
+    figures = {
+        "monolith": Figure(1.14, 0.95, 1.30, 3, "x floor"),
+        "microservices": Figure(1.34, 1.10, 1.40, 3, "x floor"),
+        "clean": Figure(1.06, 0.90, 1.25, 3, "x floor"),
     }
+    sentence = compared(figures, "plain ZIP")
+    assert "within noise" in sentence and "does not rank" in sentence
+    assert "lower than" not in sentence
+    figures["microservices"] = Figure(1.60, 1.45, 1.70, 3, "x floor")  # now beyond every other spread
+    sentence = compared(figures, "plain ZIP")
+    assert "monolith is lower than microservices in every round" in sentence
+    assert "clean is lower than microservices in every round" in sentence
+    assert "Every other difference is within noise" in sentence
+    assert "not ranked" in compared({"a": Figure(1.0, 1.0, 1.0, 1), "b": Figure(2.0, 2.0, 2.0, 1)}, "x")
+    assert compared({"a": figures["clean"]}, "x") == ""  # nothing to compare with
 
 
-def test_only_a_move_into_or_out_of_snapstart_or_the_image_redeploys_from_scratch() -> None:
-    assert not needs_fresh_deploy(None, "snapstart")  # nothing deployed yet
-    assert not needs_fresh_deploy("plain", "optimized")  # a new ZIP: an ordinary update
-    assert needs_fresh_deploy("optimized", "snapstart")  # the local Lambda's settings change
-    assert needs_fresh_deploy("snapstart", "image")  # and Lambda cannot turn a ZIP function into an image one
-    assert needs_fresh_deploy("image", "plain")
+def test_a_ratio_to_the_floor_says_whether_the_floor_lies_inside_its_spread() -> None:
+    assert "within noise of the floor" in versus_floor("clean", Figure(1.06, 0.95, 1.20, 3, "x floor"))
+    assert "above the floor in every round" in versus_floor("clean", Figure(1.30, 1.10, 1.45, 3, "x floor"))
+    assert "below the floor in every round" in versus_floor("clean", Figure(0.80, 0.70, 0.95, 3, "x floor"))
+    assert "one round" in versus_floor("clean", Figure(1.30, 1.30, 1.30, 1, "x floor"))
 
 
-def test_the_modes_table_compares_each_mode_with_the_plain_zip_of_the_same_function() -> None:
-    rows = [
-        lambda_row("shop-clean", "plain", [1000.0, 1200.0, 1100.0]),
-        lambda_row("shop-clean", "snapstart", [100.0, 120.0, 110.0]),
-        lambda_row("shop-microservices-users", "image", [600.0], stage="microservices", service="users"),
-        lambda_row("shop-microservices-users", "plain", [1000.0], stage="microservices", service="users"),
-        lambda_row("shop-microservices-orders", "plain", [900.0], stage="microservices", service="orders"),
-    ]
-    table = modes_table({"lambda": rows, "floor": {}})
-    assert list(table) == ["clean", "microservices/users", "microservices/orders"]
-    assert table["clean"]["snapstart"]["x_plain_zip"] == 0.1
-    assert table["clean"]["snapstart"]["restore_ms"] == 10.0 and table["clean"]["snapstart"]["init_ms"] is None
-    assert table["microservices/users"]["image"]["x_plain_zip"] == 0.6
-    assert table["microservices/orders"] == {"plain": table["microservices/orders"]["plain"]}
-    assert table["microservices/orders"]["plain"]["x_plain_zip"] == 1.0
-
-
-def test_the_goals_of_snapstart_and_the_image_are_ratios_to_the_plain_zip() -> None:
-    rows = [
-        lambda_row("shop-clean", "plain", [1000.0]),
-        lambda_row("shop-clean", "snapstart", [300.0]),
-        lambda_row("shop-clean", "image", [1100.0]),
-    ]
-    out = goals({"lambda": rows})
-    [snap], [image] = out["snapstart"], out["image"]
-    assert (snap["ratio"], snap["met"], snap["restore_ratio"]) == (0.3, False, 0.01)  # 0.3 > 0.25
-    assert (image["ratio"], image["met"]) == (1.1, True)  # 1.1 <= 1.2
-    assert goals({"lambda": rows[1:]})["snapstart"] == []  # no plain ZIP measured: nothing to compare with
+def test_ratio_figures_pair_rounds_or_scale_by_one_named_median() -> None:
+    stage = summary([1000.0, 2200.0, 1500.0])
+    floor = summary([1000.0, 2000.0, 1000.0])
+    same_mode = "x floor in the same mode"
+    assert ratio_figure(stage, floor, same_mode) == Figure(1.1, 1.0, 1.5, 3, same_mode)
+    assert ratio_figure(stage, summary([1000.0]), "x floor") is None  # rounds that do not pair: no per-round ratio
+    plain = summary([1000.0, 1200.0, 1100.0])
+    optimised = summary([440.0, 550.0, 495.0])
+    assert scaled(optimised, plain, "x plain ZIP") == Figure(0.45, 0.4, 0.5, 3, "x plain ZIP")
+    assert scaled(optimised, None, "x plain ZIP") is None

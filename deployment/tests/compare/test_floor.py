@@ -11,7 +11,6 @@ import boto3
 import pytest
 
 from shopctl.aws.resources import TableNames
-from shopctl.compare import cli
 from shopctl.compare import floor as floor_module
 from shopctl.targets.lambda_target import LOG_RETENTION_DAYS, MEMORY_MB, Options
 
@@ -69,29 +68,6 @@ def test_the_floor_is_a_function_like_the_stages_and_is_deleted_after(
     assert not boto3.client("iam").list_roles()["Roles"]
     assert not boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     assert tables.users not in boto3.client("dynamodb").list_tables()["TableNames"]
-
-
-def test_env_aws_measures_lambda_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--env", "aws", "--sections", "coldstart", "--targets", "lambda,ecs"]) == 1
-    err = capsys.readouterr().err
-    assert "ENV=aws measures Lambda cold starts only" in err and "hint:" in err
-    args = cli.build_parser().parse_args(["--env", "aws"])
-    assert cli.options_from(args).targets == ("lambda",)
-    assert cli.options_from(args).modes == ("plain", "optimized", "snapstart")  # the floor has no image in ECR
-    assert cli.main(["--env", "aws", "--sections", "coldstart", "--modes", "plain,image"]) == 1
-    err = capsys.readouterr().err
-    assert "ENV=aws measures plain, optimized and snapstart" in err and "make coldstart PACKAGE=image ENV=aws" in err
-
-
-def test_env_aws_asks_before_creating_anything(
-    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    code = cli.main(["--env", "aws", "--sections", "coldstart", "--stages", "monolith", "--out", str(tmp_path)])
-    out, err = capsys.readouterr()
-    assert code == 1 and "not confirmed" in err and "YES=1" in err
-    assert "shop-floor" in out and "Lambda function shop-monolith" in out and "deleted at the end" in out
-    assert not boto3.client("lambda").list_functions()["Functions"]  # nothing was created
 
 
 def test_the_snapstart_floor_on_aws_is_served_through_its_alias_and_deleted_after(
