@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -76,3 +78,12 @@ def test_env_aws_asks_before_creating_anything(
     assert code == 1 and "not confirmed" in err and "YES=1" in err
     assert "shop-floor" in out and "Lambda function shop-monolith" in out and "deleted at the end" in out
     assert not boto3.client("lambda").list_functions()["Functions"]  # nothing was created
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    """shopctl/compare/__main__.py: what `make compare` runs."""
+    done = subprocess.run(
+        [sys.executable, "-m", "shopctl.compare", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: python -m shopctl.compare") and "--modes" in done.stdout
