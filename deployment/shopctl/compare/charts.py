@@ -192,7 +192,7 @@ def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
     fig, ax = _figure(
         "Container start: process start → first response, against the floor on the same target",
         f"Fresh process of the ECS task definition's / EKS Deployment's command (make run's for local): healthy "
-        f"+ first request, N={cold['n']} each, interleaved. Bar: median of the per-round ratios; whisker: lowest to "
+        f"+ first request, N={cold['n']} each, interleaved.\nBar: median of the per-round ratios; whisker: lowest to "
         "highest round. Floor = floor_app as the same command ("
         + ", ".join(f"{t} {ms:.0f} ms" for t, ms in floors.items())
         + ").",

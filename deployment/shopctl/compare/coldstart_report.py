@@ -314,6 +314,8 @@ def faster_section(cold: Mapping[str, Any], charts: Mapping[str, str] | None = N
                 f"{before['package']['files']} → {after['package']['files']}",
             ]
         )
+    if not rows:  # MODES without plain and optimized: nothing to set side by side
+        return [*out, "_Not measured in this run (see `--modes`)._", "", "Trade-offs:", "", *TRADE_OFFS, ""]
     out += _table(
         [
             "function",
