@@ -1,5 +1,7 @@
 """The report's charts (PNG, matplotlib's Agg backend: no display needed). Each figure carries, under
-its title, one line saying how its numbers were measured — a chart copied out of the report keeps it."""
+its title, a line saying how its numbers were measured — a chart copied out of the report keeps it. The
+cold-start charts show each figure's spread across rounds (whiskers) and name their one denominator on the
+axis; the maintainers' goals are not drawn (report.md lists them)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+from shopctl.compare import results
+from shopctl.compare.figures import Figure
 
 STAGE_COLORS = {"floor": "#9e9e9e", "monolith": "#d95f02", "microservices": "#7570b3", "clean": "#1b9e77"}
 VARIANT_HATCH = {"plain": "", "optimized": "//"}
@@ -79,57 +84,59 @@ def impact_chart(coupling: Mapping[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
+def _whiskers(ax, xs: list[float], figures: list[Figure | None]) -> None:
+    """The lowest and highest round around each bar's median (nothing for one round)."""
+    for x, figure in zip(xs, figures, strict=True):
+        if figure is not None and figure.n > 1:
+            ax.errorbar(
+                x,
+                figure.median,
+                yerr=[[figure.median - figure.low], [figure.high - figure.median]],
+                color="black",
+                capsize=3,
+                linewidth=1,
+            )
+
+
 def coldstart_chart(cold: Mapping[str, Any], path: Path) -> Path:
-    """Lambda cold request as a ratio to the floor, plain vs optimised, one bar pair per function."""
-    rows = cold["lambda"]
-    floor = cold["floor"].get("lambda", {})
-    labels, groups = [], []
-    for function in dict.fromkeys(r["function"] for r in rows):
-        labels.append(function.removeprefix("shop-").replace("microservices-", "microservices\n"))
-        groups.append({r["variant"]: r for r in rows if r["function"] == function})
+    """Lambda cold request per function in ms, plain and optimised ZIP side by side, the floor first: the bar is
+    the median, the whisker the lowest to highest round; the label adds the ratio to the floor in the same mode."""
+    starts = [s for s in results.lambda_cold_starts(cold) if s.mode in VARIANT_HATCH]
+    labels = list(dict.fromkeys(s.label for s in starts))
     fig, ax = _figure(
-        "Lambda cold request, as a ratio to the floor (plain floor = 1.0)",
-        f"Local Lambda, N={cold['n']} forced cold starts per bar; height = the median per-round ratio to the floor "
-        f"of the same package (optimised: times that floor's share of the plain one). Labels: that ratio, median ms.",
+        f"Lambda cold request per function: median and spread over {cold['n']} rounds",
+        f"Local Lambda, N={cold['n']} forced cold starts per bar. Bar: median; whisker: lowest to highest round; "
+        "overlapping whiskers are within noise.\n"
+        f"Label: median ms, then {results.FLOOR_SAME_MODE} (median of the per-round ratios; — where the floor "
+        "was not measured in that mode).",
     )
-    plain_floor = floor.get("plain", {}).get("cold_request_ms")
     width = 0.38
-    xs = list(range(len(labels) + 1))
-    names = ["floor", *labels]
-    for j, variant in enumerate(("plain", "optimized")):
-        values, ms = [], []
-        floor_row = floor.get(variant, {}).get("cold_request_ms")
-        values.append(floor_row["median"] / plain_floor["median"] if floor_row and plain_floor else 0)
-        ms.append(floor_row["median"] if floor_row else 0)
-        for group in groups:
-            row = group.get(variant)
-            ms.append(row["cold_request_ms"]["median"] if row else 0)
-            # The ratio the goals use (per round, to the floor of the same package), on the plain floor's scale.
-            same = row and row["floor_variant"] == variant and floor_row and plain_floor
-            scale = floor_row["median"] / plain_floor["median"] if same else 1.0
-            values.append((row["cold_request_ratio"] or 0) * scale if row and plain_floor else 0)
-        colors = [STAGE_COLORS["floor"], *[STAGE_COLORS.get(n.split("\n")[0], "#555") for n in labels]]
-        positions = [x + (j - 0.5) * width for x in xs]
+    variants = [v for v in VARIANT_HATCH if any(s.mode == v for s in starts)]
+    for j, variant in enumerate(variants):
+        by_label = {s.label: s for s in starts if s.mode == variant}
+        xs = [x + (j - (len(variants) - 1) / 2) * width for x in range(len(labels))]
+        figures = [by_label[label].cold_request if label in by_label else None for label in labels]
         ax.bar(
-            positions,
-            values,
+            xs,
+            [f.median if f else 0 for f in figures],
             width,
-            color=colors,
+            color=[STAGE_COLORS.get(label.split("/")[0], "#555") for label in labels],
             hatch=VARIANT_HATCH[variant],
             edgecolor="white" if variant == "plain" else "black",
-            label=f"{variant} package",
+            label=f"{variant} ZIP",
         )
-        for x, v, m in zip(positions, values, ms, strict=True):
-            if v:
-                # At the foot of the bar, boxed: clear of the goal line whatever the height.
-                box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0}
-                ax.text(x, 0.03, f"{v:.2f}x\n{m:.0f} ms", ha="center", va="bottom", fontsize=6.5, bbox=box)
-    ax.axhline(1.10, color="#b2182b", linestyle="--", linewidth=1)
-    ax.text(len(xs) - 0.55, 1.11, "goal ≤ 1.10 x floor", color="#b2182b", fontsize=7, ha="right", va="bottom")
-    ax.set_xticks(xs)
-    ax.set_xticklabels(names, fontsize=8)
-    ax.set_ylabel("cold request / plain floor")
-    ax.set_ylim(0, max(1.25, *ax.get_ylim()[1:]) * 1.05)
+        _whiskers(ax, xs, figures)
+        for x, label in zip(xs, labels, strict=True):
+            start = by_label.get(label)
+            if start is None:
+                continue
+            versus = "floor" if label == "floor" else f"{start.x_floor.median:.2f}x" if start.x_floor else "—"
+            box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0}
+            ax.text(x, 0, f"{start.cold_request.median:.0f} ms\n{versus}", ha="center", va="bottom", fontsize=6.5,
+                    bbox=box)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels([label.replace("/", "\n") for label in labels], fontsize=8)
+    ax.set_ylabel("cold request, ms (median; whisker: lowest to highest)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
@@ -143,73 +150,76 @@ MODE_STYLE = {  # the four Lambda modes: one colour each, whatever the stage
 
 
 def modes_chart(cold: Mapping[str, Any], path: Path) -> Path:
-    """The four Lambda modes per stage: cold request as a ratio to the plain ZIP of the same function."""
-    table = cold["lambda_modes"]
-    labels = list(table)
-    modes = [m for m in MODE_STYLE if any(m in table[label] for label in labels)]
+    """The four Lambda modes per function: cold request over the same function's plain ZIP median."""
+    starts = results.lambda_cold_starts(cold)
+    labels = list(dict.fromkeys(s.label for s in starts))
+    modes = [m for m in MODE_STYLE if any(s.mode == m for s in starts)]
     fig, ax = _figure(
-        "Lambda cold request in four modes, as a ratio to the plain ZIP of the same function",
-        f"Local Lambda, N={cold['n']} cold starts per bar, median cold request seen by the client. SnapStart: a "
-        "new environment restored\nfrom the snapshot; image: the container command behind the Web Adapter. "
-        "Labels: ratio, median ms.",
+        "Lambda cold request in four modes, against the plain ZIP of the same function",
+        f"Local Lambda, N={cold['n']} cold starts per bar. Bar: the mode's median cold request over the plain ZIP's "
+        "median (same function); whisker: its lowest and highest round.\nSnapStart: a new environment restored "
+        "from the snapshot; image: the container command behind the Web Adapter. Labels: ratio, median ms.",
         width=9.0,
     )
     width = 0.8 / max(1, len(modes))
     for j, mode in enumerate(modes):
         color, hatch, name = MODE_STYLE[mode]
+        by_label = {s.label: s for s in starts if s.mode == mode}
         xs = [x + (j - (len(modes) - 1) / 2) * width for x in range(len(labels))]
-        values = [(table[label].get(mode) or {}).get("x_plain_zip") or 0 for label in labels]
-        ms = [(table[label].get(mode) or {}).get("cold_request_ms") or 0 for label in labels]
-        ax.bar(xs, values, width, color=color, hatch=hatch, edgecolor="white", label=name)
-        for x, v, m in zip(xs, values, ms, strict=True):
-            if v:
-                ax.text(x, v + 0.02, f"{v:.2f}x\n{m:.0f} ms", ha="center", va="bottom", fontsize=6)
-    goals = cold.get("goals", {})
-    for mode, name in (("snapstart", "SnapStart"), ("image", "image")):
-        limit = goals.get(f"{mode}_limit")  # the goal the run reported against
-        if mode in modes and limit is not None:
-            text = f"{name} goal ≤ {limit:g}x"
-            ax.axhline(limit, color=MODE_STYLE[mode][0], linestyle="--", linewidth=1)
-            box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0}
-            ax.text(-0.45, limit + 0.01, text, color=MODE_STYLE[mode][0], fontsize=7, ha="left", va="bottom", bbox=box)
+        figures = [by_label[label].x_plain_zip if label in by_label else None for label in labels]
+        ax.bar(xs, [f.median if f else 0 for f in figures], width, color=color, hatch=hatch, edgecolor="white",
+               label=name)
+        _whiskers(ax, xs, figures)
+        for x, label, figure in zip(xs, labels, figures, strict=True):
+            if figure:
+                ms = by_label[label].cold_request.median
+                ax.text(x, figure.high + 0.02, f"{figure.median:.2f}x\n{ms:.0f} ms", ha="center", va="bottom",
+                        fontsize=6)
+    ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels([label.replace("/", "\n") for label in labels], fontsize=8)
-    ax.set_ylabel("cold request / plain ZIP")
+    ax.set_ylabel(f"cold request, {results.PLAIN_ZIP}")
     ax.set_ylim(0, max(1.35, *ax.get_ylim()[1:]) * 1.1)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 
 def process_chart(cold: Mapping[str, Any], path: Path) -> Path:
-    rows = cold["process"]
+    starts = results.container_starts(cold)
     floors = {t: f["start_to_first_response_ms"]["median"] for t, f in cold["floor"].get("process", {}).items()}
-    targets = list(dict.fromkeys(r["target"] for r in rows))
-    subjects = list(dict.fromkeys(f"{r['stage']}/{r['service']}" for r in rows))
+    targets = list(dict.fromkeys(s.target for s in starts))
+    subjects = list(dict.fromkeys(f"{s.stage}/{s.service}" for s in starts))
     fig, ax = _figure(
-        "Container start: process start → first response, as a ratio to the floor",
+        "Container start: process start → first response, against the floor on the same target",
         f"Fresh process of the ECS task definition's / EKS Deployment's command (make run's for local): healthy "
-        f"+ first request, "
-        f"N={cold['n']} each, interleaved, medians; floor = floor_app as the same command, per target ("
+        f"+ first request, N={cold['n']} each, interleaved.\nBar: median of the per-round ratios; whisker: lowest to "
+        "highest round. Floor = floor_app as the same command ("
         + ", ".join(f"{t} {ms:.0f} ms" for t, ms in floors.items())
         + ").",
     )
     width = 0.8 / max(1, len(subjects))
     for i, subject in enumerate(subjects):
-        values = []
-        for target in targets:
-            row = next((r for r in rows if f"{r['stage']}/{r['service']}" == subject and r["target"] == target), None)
-            values.append(row["ratio"] or 0 if row else 0)
+        figures = [
+            next((s.x_floor for s in starts if f"{s.stage}/{s.service}" == subject and s.target == t), None)
+            for t in targets
+        ]
         xs = [x + i * width for x in range(len(targets))]
         ax.bar(
-            xs, values, width, label=subject, color=STAGE_COLORS.get(subject.split("/")[0]), alpha=0.6 + 0.4 * (i % 2)
+            xs,
+            [f.median if f else 0 for f in figures],
+            width,
+            label=subject,
+            color=STAGE_COLORS.get(subject.split("/")[0]),
+            alpha=0.6 + 0.4 * (i % 2),
         )
-        for x, v in zip(xs, values, strict=True):
-            if v:
-                ax.text(x, v + 0.02, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
+        _whiskers(ax, xs, figures)
+        for x, figure in zip(xs, figures, strict=True):
+            if figure:
+                ax.text(x, figure.high + 0.02, f"{figure.median:.2f}", ha="center", va="bottom", fontsize=7)
     ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1)
     ax.set_xticks([x + width * (len(subjects) - 1) / 2 for x in range(len(targets))])
     ax.set_xticklabels(targets)
-    ax.set_ylabel("start → first response / floor")
+    ax.set_ylabel(f"start → first response, {results.FLOOR_SAME_TARGET}")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 

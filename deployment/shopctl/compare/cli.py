@@ -31,7 +31,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shopctl import account, errors
-from shopctl.compare import charts, cold_starts, coupling, report, testcost
+from shopctl.compare import (
+    charts,
+    coldstart_run,
+    coupling,
+    floor,
+    goals,
+    lambda_subjects,
+    report,
+    results,
+    testcost,
+)
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local.localaws import LocalAws
 from shopctl.paths import REPO_ROOT
@@ -57,9 +67,9 @@ class Options:
     out: Path = DEFAULT_OUT
     sections: tuple[str, ...] = SECTIONS
     stages: tuple[str, ...] = tuple(STAGES)
-    targets: tuple[str, ...] = cold_starts.TARGETS
-    modes: tuple[str, ...] = cold_starts.MODES  # the Lambda modes: plain, optimized, snapstart, image
-    floor_modes: tuple[str, ...] = cold_starts.MODES  # the floor in the same modes
+    targets: tuple[str, ...] = coldstart_run.TARGETS
+    modes: tuple[str, ...] = lambda_subjects.MODES  # the Lambda modes: plain, optimized, snapstart, image
+    floor_modes: tuple[str, ...] = lambda_subjects.MODES  # the floor in the same modes
     floor_importtime: bool = True
     importtime: bool = True  # the -X importtime breakdown of each Lambda handler
     env: str = "local"  # "aws": the Lambda cold starts in a real account (ENV=aws), Lambda only
@@ -93,8 +103,8 @@ class Options:
             "warm": 1,
             "sections": ("coldstart",),
             "targets": ("lambda",),
-            "modes": cold_starts.ZIP_MODES,  # the two packages: this run must stay under three minutes
-            "floor_modes": cold_starts.ZIP_MODES,
+            "modes": lambda_subjects.ZIP_MODES,  # the two packages: this run must stay under three minutes
+            "floor_modes": lambda_subjects.ZIP_MODES,
             "floor_importtime": False,
             "importtime": False,
             "command": "python -m shopctl.compare --side-by-side",
@@ -148,7 +158,7 @@ def aws_plan(options: Options) -> list[str]:
     """What ENV=aws creates for the cold starts (and deletes again at the end of the run)."""
     lambda_options = lambda_target.Options(env="aws", python=options.python)
     lines = [
-        f"Lambda function {cold_starts.FLOOR_FUNCTION} (the floor) with its role, log group, Function URL "
+        f"Lambda function {floor.FLOOR_FUNCTION} (the floor) with its role, log group, Function URL "
         "and its two DynamoDB tables (on-demand)"
     ]
     for stage in options.stages:
@@ -187,7 +197,7 @@ def run(options: Options, *, aws: LocalAws | None = None) -> dict[str, Any]:
             f"… cold starts: N={options.n} per measurement, stages {', '.join(options.stages)}, "
             f"targets {', '.join(options.targets)}" + (" on AWS" if options.env == "aws" else "")
         )
-        result["coldstart"] = cold_starts.measure(
+        result["coldstart"] = coldstart_run.measure(
             stages=list(options.stages),
             targets=list(options.targets),
             n=options.n,
@@ -296,11 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--stages", type=_csv(tuple(STAGES), "stage"), default=None, help="monolith,microservices,clean"
     )
     parser.add_argument(
-        "--targets", type=_csv(cold_starts.TARGETS, "target"), default=None, help="lambda,local,ecs,eks"
+        "--targets", type=_csv(coldstart_run.TARGETS, "target"), default=None, help="lambda,local,ecs,eks"
     )
     parser.add_argument(
         "--modes",
-        type=_csv(cold_starts.MODES, "mode"),
+        type=_csv(lambda_subjects.MODES, "mode"),
         default=None,
         help="Lambda modes: plain,optimized,snapstart,image (default all four; ENV=aws: the first three)",
     )
@@ -339,8 +349,8 @@ def options_from(args: argparse.Namespace) -> Options:
                 "ENV=aws measures Lambda cold starts only",
                 "drop COMPARE_TARGETS (or use COMPARE_TARGETS=lambda); ECS/EKS/local starts need ENV=local",
             )
-        modes = overrides.setdefault("modes", cold_starts.AWS_MODES)
-        if [m for m in modes if m not in cold_starts.AWS_MODES]:
+        modes = overrides.setdefault("modes", lambda_subjects.AWS_MODES)
+        if [m for m in modes if m not in lambda_subjects.AWS_MODES]:
             raise ShopctlError(
                 "ENV=aws measures plain, optimized and snapstart (the floor has no image to compare the image with)",
                 "use MODES=plain,optimized,snapstart; time a stage's image with make coldstart PACKAGE=image ENV=aws",
@@ -375,8 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             result = json.loads(source.read_text())
             result.pop("charts", None)
             if "coldstart" in result:  # the goals and the modes' table as this code evaluates them
-                result["coldstart"]["goals"] = cold_starts.goals(result["coldstart"])
-                result["coldstart"]["lambda_modes"] = cold_starts.modes_table(result["coldstart"])
+                result["coldstart"]["goals"] = goals.goals(result["coldstart"])
+                result["coldstart"]["lambda_modes"] = coldstart_run.modes_table(result["coldstart"])
             result = write(options.out.resolve(), result)
         else:
             result = run(options)
@@ -399,17 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         return unexpected(error, "shopctl.compare")
     say("")
     say(report.summary_text(result))
-    goals = result.get("coldstart", {}).get("goals", {})
-    for gain in goals.get("optimized", []):
-        say(f"  OPTIMIZE=1: {gain['function']} cold request {gain['cold_request_gain'] * 100:.0f} % lower than plain")
-    for mode, setting in (("snapstart", "SNAPSTART=1"), ("image", "PACKAGE=image")):
-        limit = goals.get(f"{mode}_limit")
-        for check in goals.get(mode, []):
-            verdict = "goal met" if check["met"] else "goal not met"
-            say(
-                f"  {setting}: {check['function']} cold request {check['ratio']:.2f}x the plain ZIP's "
-                f"({verdict}: ≤ {limit:.2f}x)"
-            )
+    if "coldstart" in result:  # what the figures support, generated from them (within noise or not)
+        for line in results.findings(result["coldstart"]):
+            say(f"  {line}")
     say(
         f"\n✓ report: {options.out / 'report.md'} (+ report.json, {len(result['charts'])} charts) "
         f"in {result['meta']['duration_s']:.0f} s"

@@ -15,8 +15,10 @@ Per stage (and per package, i.e. per service of the microservices):
   declares layers;
 - change impact (impact.py): for four changes, the files and lines each stage has to touch.
 
-`analyse(roots=...)` can point a stage at another directory (a copy with a module added, say): the
-numbers follow the code, which is what tests/test_compare_coupling.py checks.
+`analysis()` returns the same as typed dataclasses (shopctl.compare.results.Coupling); `analyse()` keeps
+the JSON-shaped dict that report.json stores. Either can point a stage at another directory (`roots=`, a
+copy with a module added, say): the numbers follow the code, which deployment/tests/compare/test_coupling.py
+checks.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shopctl.compare import impact, report
+from shopctl.compare import impact, report, results
 from shopctl.compare.markers import (
     AWS_SDK,
     CONFIG_LOCATION_LITERAL,
@@ -270,6 +272,11 @@ def analyse(roots: Mapping[str, Path] | None = None, stages: Iterable[str] | Non
         "impact": impact.analyse_impact(sources, graphs),
         "methods": METHODS,
     }
+
+
+def analysis(roots: Mapping[str, Path] | None = None, stages: Iterable[str] | None = None) -> results.Coupling:
+    """The same as `analyse()`, typed: `.stages["clean"].lines`, `.changes[0].stages["monolith"].summary`."""
+    return results.Coupling.of(analyse(roots, stages))
 
 
 def markdown(result: Mapping[str, Any]) -> str:

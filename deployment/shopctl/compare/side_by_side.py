@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopctl.compare import coldstart_report, results
+from shopctl.compare.figures import within_noise
 from shopctl.paths import REPO_ROOT
 
 OUT = REPO_ROOT / "build" / "compare-side-by-side"
@@ -56,26 +58,26 @@ class SideBySide:
             + (f". {self.note}" if self.note else "")
         )
 
+    def cold_starts(self) -> list[results.ColdStart]:
+        """Every function in every mode measured, the floor first: typed figures with their spread."""
+        return results.lambda_cold_starts(self.report["coldstart"])
+
+    def findings(self) -> str:
+        """What these figures support, as markdown bullets generated from the numbers (within noise or not)."""
+        return "\n".join(f"- {line}" for line in results.findings(self.report["coldstart"]))
+
     def rows(self) -> list[tuple[str, ...]]:
-        """One row per function: cold request (median ms, ratio to the floor) plain and optimised, and the gain."""
-        cold = self.report["coldstart"]
-        floor = cold["floor"].get("lambda", {})
-        rows: list[tuple[str, ...]] = [
-            (
-                "floor (fastapi + mangum + boto3)",
-                *(_cell(floor.get(v, {}).get("cold_request_ms"), 1.0 if v in floor else None) for v in VARIANTS),
-                "",
-            )
-        ]
-        for function in dict.fromkeys(r["function"] for r in cold["lambda"]):
-            by_variant = {r["variant"]: r for r in cold["lambda"] if r["function"] == function}
-            cells = [
-                _cell(row["cold_request_ms"], row["cold_request_ratio"]) if (row := by_variant.get(v)) else "—"
-                for v in VARIANTS
-            ]
-            plain, optimized = (by_variant.get(v, {}).get("cold_request_ms") for v in VARIANTS)
-            gain = f"{1 - optimized['median'] / plain['median']:.0%} faster" if plain and optimized else "—"
-            rows.append((f"**{by_variant[next(iter(by_variant))]['stage']}** `{function}`", *cells, gain))
+        """One row per function: the cold request (median ms and spread, ratio to the floor in the same mode)
+        as the plain and the optimised ZIP, and what OPTIMIZE=1 changed."""
+        starts = {(s.label, s.mode): s for s in self.cold_starts()}
+        rows = []
+        for label in dict.fromkeys(label for label, _ in starts):
+            plain, optimized = (starts.get((label, v)) for v in VARIANTS)
+            if label == "floor":
+                name = "floor (fastapi + mangum + boto3)"
+            else:
+                name = f"**{label}** `{_function(plain, optimized)}`"
+            rows.append((name, _cell(plain), _cell(optimized), _gain(plain, optimized)))
         return rows
 
     def chart(self, path: Path | None = None) -> Path:
@@ -86,32 +88,51 @@ class SideBySide:
         return charts.coldstart_chart(self.report["coldstart"], path)
 
     def modes_rows(self) -> list[tuple[str, ...]]:
-        """One row per function and mode: init (or restore), the cold request and its ratio to the plain ZIP
-        (the report's columns, without the floor and warm ones)."""
-        from shopctl.compare import cold_starts, report
-
-        table = self.report["coldstart"].get("lambda_modes") or cold_starts.modes_table(self.report["coldstart"])
-        return [tuple(row[: len(MODES_HEADER)]) for row in report.mode_rows(table)]
+        """One row per function and mode: init (or restore), the cold request with its spread and its ratio to
+        the plain ZIP (the report's columns, without the floor and warm ones)."""
+        return [tuple(row[: len(MODES_HEADER)]) for row in coldstart_report.mode_rows(self.cold_starts())]
 
     def modes_chart(self, path: Path | None = None) -> Path:
-        from shopctl.compare import charts, cold_starts
+        from shopctl.compare import charts
 
-        cold = self.report["coldstart"]
-        cold = {**cold, "lambda_modes": cold.get("lambda_modes") or cold_starts.modes_table(cold)}
         path = path or MODES_OUT / "modes.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return charts.modes_chart(cold, path)
+        return charts.modes_chart(self.report["coldstart"], path)
 
 
 VARIANTS = ("plain", "optimized")
-HEADER = ["function", "plain package: cold request (x floor)", "optimised (x floor)", "OPTIMIZE=1"]
-MODES_HEADER = ["function", "mode", "init / restore ms", "cold request ms", "x plain ZIP"]
+HEADER = [
+    "function",
+    f"plain ZIP: cold request ms (lowest to highest); {results.FLOOR_SAME_MODE}",
+    f"OPTIMIZE=1: cold request ms (lowest to highest); {results.FLOOR_SAME_MODE}",
+    "OPTIMIZE=1 against the plain ZIP",
+]
+MODES_HEADER = ["function", "mode", "init / restore ms", "cold request ms (lowest to highest)", results.PLAIN_ZIP]
 
 
-def _cell(stats: dict[str, Any] | None, ratio: float | None) -> str:
-    if not stats:
+def _function(*starts: results.ColdStart | None) -> str:
+    return next(s.function for s in starts if s is not None)
+
+
+def _cell(start: results.ColdStart | None) -> str:
+    if start is None:
         return "—"
-    return f"{stats['median']:.0f} ms" + (f" ({ratio:.2f}x)" if ratio is not None else "")
+    ms = start.cold_request
+    cell = f"{ms.median:.0f} ms ({ms.low:.0f} to {ms.high:.0f})" if ms.n > 1 else f"{ms.median:.0f} ms (1 round)"
+    if start.label == "floor":
+        return cell + "; the floor"
+    return cell + (f"; {coldstart_report.spread(start.x_floor)}" if start.x_floor else "; — (no floor in this mode)")
+
+
+def _gain(plain: results.ColdStart | None, optimized: results.ColdStart | None) -> str:
+    """How much lower the optimised ZIP's median is, and whether that is beyond the spread of the rounds."""
+    if not plain or not optimized:
+        return "—"
+    gain = f"{1 - optimized.cold_request.median / plain.cold_request.median:.0%} faster"
+    noise = within_noise(plain.cold_request, optimized.cold_request)
+    if noise is None:
+        return f"one round: {gain}"
+    return f"within noise: {gain}" if noise else gain
 
 
 def reference(path: Path = REFERENCE) -> dict[str, Any]:

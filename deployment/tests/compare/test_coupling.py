@@ -252,3 +252,17 @@ def test_without_the_sqlite_adapter_the_swap_falls_back_to_the_dynamodb_code(tmp
         "clean_shop/adapters/dynamodb_repository.py",
         "clean_shop/bootstrap.py",
     }
+
+
+def test_the_typed_analysis_reads_the_same_figures_as_attributes(result: dict[str, Any]) -> None:
+    typed = coupling.analysis(stages=["monolith"])
+    assert list(typed.stages) == ["monolith"]
+    monolith = typed.stages["monolith"]
+    assert monolith.lines == result["stages"]["monolith"]["lines"]
+    assert monolith.aws_sdk_modules == result["stages"]["monolith"]["aws_sdk_modules"]
+    assert [c.title for c in typed.changes] == [c["title"] for c in result["impact"].values()]
+    for change in typed.changes:
+        raw = result["impact"][change.key]["stages"]["monolith"]
+        assert change.stages["monolith"].edited_definitions == raw["edited_definitions"]
+        assert change.stages["monolith"].files == raw["new_files"] + raw["edited_files"]
+        assert change.stages["monolith"].summary == raw["summary"]

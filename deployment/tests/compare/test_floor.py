@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from shopctl.aws.resources import TableNames
-from shopctl.compare import cli, cold_starts
+from shopctl.compare import floor as floor_module
 from shopctl.targets.lambda_function import LOG_RETENTION_DAYS, MEMORY_MB, Options
 
 AWS_OPTIONS = Options(env="aws", python="3.12", quiet=True)
@@ -34,35 +34,35 @@ def test_the_floor_is_a_function_like_the_stages_and_is_deleted_after(
 ) -> None:
     checked: list[tuple[str, str]] = []
     # The untimed GET /health before measuring: moto serves no Function URL, so record what would be called.
-    monkeypatch.setattr(cold_starts, "health", lambda url, auth, function, **_: checked.append((url, auth)))
-    floor = cold_starts.FloorLambda(AWS_OPTIONS.platform(), tmp_path, AWS_OPTIONS)
+    monkeypatch.setattr(floor_module, "health", lambda url, auth, function, **_: checked.append((url, auth)))
+    floor = floor_module.FloorLambda(AWS_OPTIONS.platform(), tmp_path, AWS_OPTIONS)
     subject = floor.deploy("plain")
 
-    config = boto3.client("lambda").get_function_configuration(FunctionName=cold_starts.FLOOR_FUNCTION)
+    config = boto3.client("lambda").get_function_configuration(FunctionName=floor_module.FLOOR_FUNCTION)
     assert (config["Handler"], config["Runtime"], config["MemorySize"]) == (
-        cold_starts.FLOOR_HANDLER,
+        floor_module.FLOOR_HANDLER,
         "python3.12",
         MEMORY_MB,
     )
     tables = TableNames.for_deployment("floor-lambda")
     assert config["Environment"]["Variables"] == {"USERS_TABLE": tables.users}
-    url = boto3.client("lambda").get_function_url_config(FunctionName=cold_starts.FLOOR_FUNCTION)
+    url = boto3.client("lambda").get_function_url_config(FunctionName=floor_module.FLOOR_FUNCTION)
     assert url["AuthType"] == "AWS_IAM"  # never a public URL for a measurement
     assert subject.auth == "AWS_IAM" and subject.url == url["FunctionUrl"].rstrip("/")
     assert checked == [(subject.url, "AWS_IAM")]
 
-    statements = role_statements(f"{cold_starts.FLOOR_FUNCTION}-role")
+    statements = role_statements(f"{floor_module.FLOOR_FUNCTION}-role")
     table = next(s for s in statements if s["Sid"] == "UsersTable")
     assert table["Action"] == ["dynamodb:Scan"] and table["Resource"][0].endswith(f":table/{tables.users}")
     assert {s["Sid"] for s in statements} == {"UsersTable", "OwnLogGroup"}
     logs_statement = next(s for s in statements if s["Sid"] == "OwnLogGroup")
-    assert logs_statement["Resource"] == [logs_arn(cold_starts.FLOOR_FUNCTION)]  # its streams, nothing else
-    group = f"/aws/lambda/{cold_starts.FLOOR_FUNCTION}"
+    assert logs_statement["Resource"] == [logs_arn(floor_module.FLOOR_FUNCTION)]  # its streams, nothing else
+    group = f"/aws/lambda/{floor_module.FLOOR_FUNCTION}"
     [logs] = boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     assert logs["retentionInDays"] == LOG_RETENTION_DAYS
 
     removed = floor.stop()
-    assert f"function {cold_starts.FLOOR_FUNCTION}" in removed
+    assert f"function {floor_module.FLOOR_FUNCTION}" in removed
     assert f"table {tables.users}" in removed
     assert not boto3.client("lambda").list_functions()["Functions"]
     assert not boto3.client("iam").list_roles()["Roles"]
@@ -70,34 +70,11 @@ def test_the_floor_is_a_function_like_the_stages_and_is_deleted_after(
     assert tables.users not in boto3.client("dynamodb").list_tables()["TableNames"]
 
 
-def test_env_aws_measures_lambda_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--env", "aws", "--sections", "coldstart", "--targets", "lambda,ecs"]) == 1
-    err = capsys.readouterr().err
-    assert "ENV=aws measures Lambda cold starts only" in err and "hint:" in err
-    args = cli.build_parser().parse_args(["--env", "aws"])
-    assert cli.options_from(args).targets == ("lambda",)
-    assert cli.options_from(args).modes == ("plain", "optimized", "snapstart")  # the floor has no image in ECR
-    assert cli.main(["--env", "aws", "--sections", "coldstart", "--modes", "plain,image"]) == 1
-    err = capsys.readouterr().err
-    assert "ENV=aws measures plain, optimized and snapstart" in err and "make coldstart PACKAGE=image ENV=aws" in err
-
-
-def test_env_aws_asks_before_creating_anything(
-    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    code = cli.main(["--env", "aws", "--sections", "coldstart", "--stages", "monolith", "--out", str(tmp_path)])
-    out, err = capsys.readouterr()
-    assert code == 1 and "not confirmed" in err and "YES=1" in err
-    assert "shop-floor" in out and "Lambda function shop-monolith" in out and "deleted at the end" in out
-    assert not boto3.client("lambda").list_functions()["Functions"]  # nothing was created
-
-
 def test_the_snapstart_floor_on_aws_is_served_through_its_alias_and_deleted_after(
     aws: None, aws_calls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cold_starts, "health", lambda url, auth, function, **_: None)  # moto runs no function
-    floor = cold_starts.FloorLambda(AWS_OPTIONS.platform(), tmp_path, AWS_OPTIONS)
+    monkeypatch.setattr(floor_module, "health", lambda url, auth, function, **_: None)  # moto runs no function
+    floor = floor_module.FloorLambda(AWS_OPTIONS.platform(), tmp_path, AWS_OPTIONS)
     floor.deploy("snapstart")
     [created] = aws_calls.params("lambda", "CreateFunction")
     assert created["SnapStart"] == {"ApplyOn": "PublishedVersions"}
@@ -105,5 +82,6 @@ def test_the_snapstart_floor_on_aws_is_served_through_its_alias_and_deleted_afte
     [url] = aws_calls.params("lambda", "CreateFunctionUrlConfig")
     assert url["Qualifier"] == "live" and url["AuthType"] == "AWS_IAM"
     removed = floor.stop()
-    assert f"alias {cold_starts.FLOOR_FUNCTION}:live" in removed and f"function {cold_starts.FLOOR_FUNCTION}" in removed
+    assert f"alias {floor_module.FLOOR_FUNCTION}:live" in removed
+    assert f"function {floor_module.FLOOR_FUNCTION}" in removed
     assert not boto3.client("lambda").list_functions()["Functions"]
