@@ -205,11 +205,11 @@ def setting(key: str) -> str:
 
 
 class BodyLimit:
-    """Starlette's body limit, but a declared oversized body is refused before any route runs, in JSON.
+    """A shim: Starlette's 413 is plain text, sent after a route that never reads the body has run (a DELETE).
 
-    Starlette's middleware would let a route that never reads its body (a DELETE) do its work, then
-    swap the answer for a plain-text 413. A body it finds too large while a route reads it ends as
-    an HTTPException(413), answered by `http_error` below.
+    So a declared Content-Length over the limit is refused here first, in the contract's JSON. A body
+    sent without one is counted by Starlette's RequestBodyLimitMiddleware (wrapped) as a route reads
+    it; the HTTPException(413) it raises then is answered by `http_error` below, in the same words.
     """
 
     def __init__(self, app: Any) -> None:

@@ -74,12 +74,12 @@ app.router.routes[:] = [route for route in app.router.routes if getattr(route, "
 
 
 class BodyLimit:
-    """Starlette's body limit, but a declared oversized body is refused before anything is forwarded, in JSON.
+    """A shim: Starlette's 413 is plain text, sent after a route that never reads the body has run (a DELETE).
 
-    Starlette's RequestBodyLimitMiddleware counts a body as it arrives (chunked too), but would let a
-    route that never reads its body run, then swap the answer for a plain-text 413. A body it finds
-    too large while the proxy reads it ends as an HTTPException(413): `too_large` below. (The services
-    keep their own copy: the gateway deploys apart from them.)
+    So a declared Content-Length over the limit is refused here first, in the contract's JSON. A body
+    sent without one is counted by Starlette's RequestBodyLimitMiddleware (wrapped) as a route reads
+    it; the HTTPException(413) it raises then is answered by `too_large` below, in the same words.
+    (The services keep their own copy: the gateway deploys apart from them.)
     """
 
     def __init__(self, app: ASGIApp) -> None:
