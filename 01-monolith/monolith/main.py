@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import random
-import re
 import sys
 import threading
 import uuid
@@ -36,23 +35,28 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from mangum import Mangum
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from snapshot_restore_py import register_after_restore, register_before_snapshot
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
 
-from monolith.offline_docs import serve_docs_offline
-
-app = FastAPI(title="Shapeshifting shop — monolith")
-serve_docs_offline(app)  # /docs from local assets: it renders offline
+# FastAPIOffline: FastAPI whose /docs loads Swagger UI from the installed package, not a CDN, so it
+# renders offline. No /redoc: ReDoc's bundle fetches its logo from the vendor's site even when local.
+app = FastAPIOffline(
+    title="Shapeshifting shop — monolith", redoc_url=None, swagger_ui_parameters={"validatorUrl": None}
+)
 log = logging.getLogger("monolith")
 
 MAX_BODY_BYTES = 64 * 1024  # the largest request body accepted (docs/contract.md); a user or order is < 1 KiB
+TOO_LARGE = f"Request body too large: at most {MAX_BODY_BYTES} bytes"
 RETRY_AFTER_SECONDS = 1  # what a 503 tells the client to wait before trying again
 
 ORDERS_BY_USER_INDEX = "user_id-index"  # hard-coded: the code knows the table's physical layout
@@ -195,50 +199,30 @@ def setting(key: str) -> str:
 
 
 # --- request size -------------------------------------------------------------------------------------
-# Bodies over MAX_BODY_BYTES are refused with a 413 before any route reads them: a declared
-# Content-Length is checked at once, and a chunked body (no Content-Length) is counted as it arrives
-# and refused as soon as it passes the limit. Through Mangum on Lambda the body arrives in one piece,
-# and the same check applies.
+# Bodies over MAX_BODY_BYTES are refused with a 413 before any route uses them. Starlette's
+# RequestBodyLimitMiddleware counts a body as it arrives (a chunked one too: no Content-Length);
+# through Mangum on Lambda the body arrives in one piece, and the same check applies.
 
 
-class BodySizeLimit:
-    """ASGI middleware: read at most `limit` bytes of a request body, then hand it to the app."""
+class BodyLimit:
+    """A shim: Starlette's 413 is plain text, sent after a route that never reads the body has run (a DELETE).
 
-    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
+    So a declared Content-Length over the limit is refused here first, in the contract's JSON. A body
+    sent without one is counted by Starlette's RequestBodyLimitMiddleware (wrapped) as a route reads
+    it; the HTTPException(413) it raises then is answered by `http_error` below, in the same words.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=MAX_BODY_BYTES)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            return await self._refuse(scope, receive, send)
-        received: list[dict[str, Any]] = []
-        size = 0
-        while True:
-            message = await receive()
-            received.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.limit:
-                return await self._refuse(scope, receive, send)
-            if not message.get("more_body"):
-                break
-        replay = iter(received)
-
-        async def replayed() -> dict[str, Any]:
-            return next(replay, None) or await receive()
-
-        await self.app(scope, replayed, send)
-
-    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        detail = f"Request body too large: at most {self.limit} bytes"
-        await JSONResponse(status_code=413, content={"detail": detail})(scope, receive, send)
+        declared = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await JSONResponse(status_code=413, content={"detail": TOO_LARGE})(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
-app.add_middleware(BodySizeLimit)
+app.add_middleware(BodyLimit)
 
 
 # --- small helpers ----------------------------------------------------------------------------------
@@ -483,79 +467,30 @@ QUANTITY_MIN, QUANTITY_MAX = 1, 1000
 PAGE_SIZE_MIN, PAGE_SIZE_MAX, DEFAULT_PAGE_SIZE = 1, 100, 20
 MAX_PAGE_TOKEN_LENGTH = 1024  # far above any key we issue; bounds the work done on garbage
 
-# The characters pydantic's strip_whitespace removes (Unicode White_Space), spelled out: JSON Schema's
-# (ECMA-262's) \s and Python's str.strip() are slightly different sets, and the schema's patterns below
-# must say exactly what the code does.
-WHITESPACE = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-WHITESPACE_CHARS = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
-    + "\u2028\u2029\u202f\u205f\u3000"
-)
-EMAIL_SHAPE = re.compile(rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+")  # local@domain.tld
+# local@domain.tld with no whitespace: one "@", a dot after it. Deliberately simple. \s alone is not
+# the same set in every regex engine (JSON Schema's ECMA-262, pydantic's Rust, Python's re), so the
+# few characters they disagree on are named too: every reader of the schema draws the same line.
+NOT_SPACE = r"[^@\s\x1c-\x1f\x85\ufeff]"
+EMAIL_PATTERN = rf"^{NOT_SPACE}+@{NOT_SPACE}+\.{NOT_SPACE}+$"
 
-
-def _encodable(value: str) -> str:
-    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as UTF-8,
-    # so it could never be stored or sent back.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-def _trimmed(value: str) -> str:
-    return value.strip(WHITESPACE_CHARS)
-
-
-def _email_shape(value: str) -> str:
-    if not EMAIL_SHAPE.fullmatch(value):
-        raise ValueError("must look like local@domain.tld")
-    return value
-
-
-def trimmed_text(low: int, high: int) -> Any:
-    """A string `low`..`high` characters long after trimming: pydantic checks it, the schema says it.
-
-    minLength/maxLength would count the untrimmed string, so the schema gets the same rule as a pattern.
-    """
-    last = f"(?:[\\s\\S]{{{max(low - 2, 0)},{high - 2}}}[^{WHITESPACE}])" + ("?" if low < 2 else "")
-    pattern = f"^[{WHITESPACE}]*[^{WHITESPACE}]{last}[{WHITESPACE}]*$"
-
-    def schema(json_schema: dict[str, Any]) -> None:
-        json_schema.pop("minLength", None)
-        json_schema.pop("maxLength", None)
-        json_schema["pattern"] = pattern
-
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=low, max_length=high),
-        AfterValidator(_encodable),
-        Field(json_schema_extra=schema),
-    ]
-
-
-# The email's length is counted as sent (the schema's maxLength can say that), then it is trimmed.
-Email = Annotated[
-    str,
-    StringConstraints(max_length=EMAIL_MAX),
-    AfterValidator(_trimmed),
-    AfterValidator(_encodable),
-    AfterValidator(_email_shape),
-    Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
-]
+# Lengths are counted as sent, in characters, as JSON Schema's minLength/maxLength count them. A string
+# that is not text (a lone surrogate, "\ud800", which JSON allows) is a 422 from pydantic: it could
+# never be stored or sent back as UTF-8.
+Name = Annotated[str, StringConstraints(min_length=NAME_MIN, max_length=NAME_MAX)]
+Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX, pattern=EMAIL_PATTERN)]
+Product = Annotated[str, StringConstraints(min_length=PRODUCT_MIN, max_length=PRODUCT_MAX)]
 PageSize = Annotated[int, Query(ge=PAGE_SIZE_MIN, le=PAGE_SIZE_MAX)]
 PageToken = Annotated[str | None, Query(alias="next", max_length=MAX_PAGE_TOKEN_LENGTH)]
 
 
 class UserCreate(BaseModel):
-    name: trimmed_text(NAME_MIN, NAME_MAX)  # type: ignore[valid-type]
+    name: Name
     email: Email
 
 
 class OrderCreate(BaseModel):
     user_id: uuid.UUID
-    product: trimmed_text(PRODUCT_MIN, PRODUCT_MAX)  # type: ignore[valid-type]
+    product: Product
     # strict: a JSON integer only — "5", 5.0 and true are rejected instead of quietly converted.
     quantity: Annotated[int, Field(strict=True, ge=QUANTITY_MIN, le=QUANTITY_MAX)]
 
@@ -625,6 +560,8 @@ async def http_error(request: Request, error: StarletteHTTPException) -> Respons
     Starlette names only the methods of the first route whose path matched (`Allow: POST` on /users,
     which also has GET).
     """
+    if error.status_code == 413:  # Starlette's body limit says "Content Too Large"; the contract names the limit
+        error = StarletteHTTPException(413, TOO_LARGE)
     if error.status_code == 405:
         allowed = [
             method

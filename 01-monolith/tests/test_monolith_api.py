@@ -69,12 +69,25 @@ def assert_invalid(response: Any, field: str, where: str = "body") -> None:
     assert any(error["loc"][0] == where and error["loc"][-1] == field for error in errors), errors
 
 
+# --- /docs ---------------------------------------------------------------------------------------------
+
+
+def test_docs_render_from_local_assets_behind_a_path_prefix(client: TestClient):
+    # root_path: what an API Gateway stage or a proxy's path prefix tells the app.
+    prefixed = TestClient(main.app, root_path="/prod")
+    page = prefixed.get("/docs").text
+    assert "/prod/openapi.json" in page and "/prod/static-offline-docs/swagger-ui-bundle.js" in page
+    assert "cdn" not in page and "https://" not in page
+    assert prefixed.get("/prod/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 404
+
+
 # --- the talk's flow -----------------------------------------------------------------------------------
 
 
 def test_user_then_order_then_order_for_unknown_user(client: TestClient, tables: TableNames, dynamodb: Any):
     user = create_user(client, name="  Ann Example  ")
-    assert user["name"] == "Ann Example"  # trimmed
+    assert user["name"] == "  Ann Example  "  # as sent: the contract trims nothing
     assert uuid.UUID(user["id"]).version == 4
     assert user["created_at"].endswith("+00:00")
     assert stored(dynamodb, tables.users) == [

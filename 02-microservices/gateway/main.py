@@ -10,7 +10,7 @@ and content type, and passes back status, body and content type as they came.
   /orders, /orders/…    -> ORDERS_SERVICE_URL
   /health               -> its own: 200 when both services answer their /health, else 503 "degraded"
   /docs, /openapi.json  -> the two services' OpenAPI documents merged, so the stage has one API page
-                           (/docs from local assets, so it renders offline: offline_docs.py)
+                           (/docs from local assets, so it renders offline: fastapi-offline)
   anything else         -> 404 (FastAPI's default)
 
 Async on purpose: a proxy mostly waits on the network, and one httpx.AsyncClient (created in the app's
@@ -28,10 +28,10 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
-
-from gateway.body_limit import BodySizeLimit
-from gateway.offline_docs import serve_docs_offline
+from fastapi_offline import FastAPIOffline
+from starlette.datastructures import Headers
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 UPSTREAM_ENV = {"users": "USERS_SERVICE_URL", "orders": "ORDERS_SERVICE_URL"}
 UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVICE_TIMEOUT on users
@@ -42,6 +42,8 @@ HEALTH_TIMEOUT = 5.0
 REQUEST_HEADERS = ("content-type", "accept", "host")
 # Allow: a 405 from a service names the path's methods; the gateway has no list of its own to give.
 RESPONSE_HEADERS = ("content-type", "location", "retry-after", "allow")
+MAX_BODY_BYTES = 64 * 1024  # as the services: the front door refuses what they would refuse
+TOO_LARGE = f"Request body too large: at most {MAX_BODY_BYTES} bytes"
 
 
 def _upstreams() -> dict[str, str]:
@@ -60,13 +62,44 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-# FastAPI's generated docs would describe the proxy routes, not the shop: /docs and /openapi.json are
-# served below from the services' own documents instead.
-app = FastAPI(title="shop gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+# FastAPIOffline: FastAPI whose /docs loads Swagger UI from the installed package, not a CDN, so it
+# renders offline (no /redoc: ReDoc's bundle fetches its logo from the vendor's site even when local).
+# The page shows the document at /openapi.json: the services' documents merged, below.
+app = FastAPIOffline(
+    title="shop gateway", lifespan=lifespan, redoc_url=None, swagger_ui_parameters={"validatorUrl": None}
+)
+# FastAPI's own document at that path would describe the proxy routes, not the shop, and fastapi-offline
+# needs the app to have one: its route goes, so that the merged document below answers there.
+app.router.routes[:] = [route for route in app.router.routes if getattr(route, "path", None) != app.openapi_url]
+
+
+class BodyLimit:
+    """A shim: Starlette's 413 is plain text, sent after a route that never reads the body has run (a DELETE).
+
+    So a declared Content-Length over the limit is refused here first, in the contract's JSON. A body
+    sent without one is counted by Starlette's RequestBodyLimitMiddleware (wrapped) as a route reads
+    it; the HTTPException(413) it raises then is answered by `too_large` below, in the same words.
+    (The services keep their own copy: the gateway deploys apart from them.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=MAX_BODY_BYTES)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await JSONResponse(status_code=413, content={"detail": TOO_LARGE})(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+async def too_large(request: Request, error: Exception) -> Response:
+    """The 413 of Starlette's body limit ("Content Too Large") in the contract's words."""
+    return JSONResponse(status_code=413, content={"detail": TOO_LARGE})
+
+
 # The front door refuses oversized bodies itself, before buffering them to forward (the services do too).
-app.add_middleware(BodySizeLimit)
-# The merged document below, shown by /docs from local assets: it renders offline.
-serve_docs_offline(app)
+app.add_middleware(BodyLimit)
+app.add_exception_handler(413, too_large)
 
 
 async def _forward(request: Request, service: str) -> Response:

@@ -3,9 +3,9 @@ reads them there itself.
 
 Yes, this is the users-service's config.py again, with "orders" in it. The duplication is deliberate:
 each service deploys on its own, so neither imports the other's code, and a shared "common" package
-would tie their releases back together. Which means every runtime change — a new SSM prefix, a fifth
-runtime, a different file layout — is now an edit in *every* service. That is what the microservices
-split did not fix; the clean-architecture stage moves this knowledge out of the application.
+would tie their releases back together. Which means every runtime change — a new SSM prefix, a runtime
+beyond Lambda, ECS and EKS, a different file layout — is an edit in *every* service. That is what the
+microservices split did not fix; the clean-architecture stage moves this knowledge out of the application.
 
 Logical keys are paths (`orders/table`, docs/contract.md): the path is the SSM parameter name under the
 prefix, the path into the JSON file, and — upper-cased with `/` -> `_` — the environment variable name.

@@ -134,6 +134,28 @@ def test_docs_merge_both_services(shop: TestClient) -> None:
     assert shop.get("/docs").headers["content-type"].startswith("text/html")
 
 
+def test_docs_show_the_merged_document_from_local_assets_behind_a_path_prefix(wire) -> None:
+    # root_path: what a load balancer's or API Gateway's path prefix tells the app.
+    with TestClient(gateway_app, root_path="/shop") as prefixed:
+        page = prefixed.get("/docs").text
+        assert "/shop/openapi.json" in page and "/shop/static-offline-docs/swagger-ui-bundle.js" in page
+        assert "cdn" not in page and "https://" not in page
+        assert prefixed.get("/shop/static-offline-docs/swagger-ui.css").status_code == 200
+        # The page's document is the services' merge, not FastAPI's own one of the proxy routes.
+        assert "/users/{user_id}" in prefixed.get("/shop/openapi.json").json()["paths"]
+
+
+def test_the_front_door_refuses_an_oversized_body_with_the_contracts_json_413(shop: TestClient) -> None:
+    too_large = {"detail": "Request body too large: at most 65536 bytes"}
+    user = shop.post("/users", json={"name": "Ada Lovelace", "email": "ada@example.com"}).json()
+    declared = shop.request("DELETE", f"/users/{user['id']}", content=b"x" * 70_000)
+    assert (declared.status_code, declared.json()) == (413, too_large)
+    assert shop.get(f"/users/{user['id']}").status_code == 200  # refused before anything was forwarded
+    chunks = iter([b"x" * 16_384] * 5)  # no Content-Length: counted while the gateway reads it
+    streamed = shop.post("/users", content=chunks, headers={"content-type": "application/json"})
+    assert (streamed.status_code, streamed.json()) == (413, too_large)
+
+
 def test_an_undeclared_method_is_the_services_405_with_the_paths_methods(shop: TestClient) -> None:
     for method, path, allow in (("PUT", "/users", "GET, POST"), ("TRACE", "/orders/x", "GET, DELETE")):
         response = shop.request(method, path)

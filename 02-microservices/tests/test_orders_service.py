@@ -72,7 +72,7 @@ def test_order_for_an_existing_user(
     assert uuid.UUID(order["id"]).version == 4
     assert (order["user_id"], order["product"], order["quantity"], order["status"]) == (
         user_id,
-        "Difference Engine",
+        "  Difference Engine ",  # as sent: nothing trimmed
         2,
         "pending",
     )
@@ -200,7 +200,6 @@ def test_the_users_service_is_asked_over_its_public_api(
         ({"quantity": None}, "quantity"),
         ({"quantity": 10**40}, "quantity"),
         ({"product": ""}, "product"),
-        ({"product": "   "}, "product"),
         ({"product": "x" * 201}, "product"),
         ({"product": "x" * 10_000}, "product"),
         ({"product": 7}, "product"),

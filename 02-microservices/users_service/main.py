@@ -9,30 +9,59 @@ from __future__ import annotations
 
 import random
 import sys
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from mangum import Mangum
 from snapshot_restore_py import register_after_restore, register_before_snapshot
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
 
 from users_service import config, repository
-from users_service.body_limit import BodySizeLimit
-from users_service.offline_docs import serve_docs_offline
+from users_service.models import MAX_BODY_BYTES
 from users_service.repository import StorageUnavailable
 from users_service.routes import router
 
-app = FastAPI(
+# FastAPIOffline: FastAPI whose /docs loads Swagger UI from the installed package, not a CDN, so it
+# renders offline. No /redoc: ReDoc's bundle fetches its logo from the vendor's site even when local.
+app = FastAPIOffline(
     title="users-service",
     version="0.1.0",
     description="The shop's users — stage 02, microservices.",
+    redoc_url=None,
+    swagger_ui_parameters={"validatorUrl": None},
 )
 app.include_router(router)
-serve_docs_offline(app)  # /docs from local assets: it renders offline
-app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
+
+TOO_LARGE = f"Request body too large: at most {MAX_BODY_BYTES} bytes"
+
+
+class BodyLimit:
+    """A shim: Starlette's 413 is plain text, sent after a route that never reads the body has run (a DELETE).
+
+    So a declared Content-Length over the limit is refused here first, in the contract's JSON. A body
+    sent without one is counted by Starlette's RequestBodyLimitMiddleware (wrapped) as a route reads
+    it; the HTTPException(413) it raises then is answered by `http_error` below, in the same words.
+    (The gateway and the other service keep their own copy: services share no code.)
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=MAX_BODY_BYTES)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        declared = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await JSONResponse(status_code=413, content={"detail": TOO_LARGE})(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+app.add_middleware(BodyLimit)  # bodies over 64 KiB: 413 before any route uses them
 
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")  # what a 405 may list
@@ -44,6 +73,8 @@ async def http_error(request: Request, error: StarletteHTTPException) -> Respons
     Starlette names only the methods of the first route whose path matched (`Allow: POST` on /users,
     which also has GET).
     """
+    if error.status_code == 413:  # Starlette's body limit says "Content Too Large"; the contract names the limit
+        error = StarletteHTTPException(413, TOO_LARGE)
     if error.status_code == 405:
         allowed = [
             method

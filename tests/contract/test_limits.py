@@ -11,6 +11,7 @@ import pytest
 from tests.support.api import create_user, list_all, unique_email
 
 LIMIT = 64 * 1024
+TOO_LARGE = {"detail": f"Request body too large: at most {LIMIT} bytes"}
 
 
 def big_user(email: str, size: int) -> bytes:
@@ -32,8 +33,16 @@ def test_a_body_over_the_limit_is_a_413_and_nothing_is_stored(api, how):
     response = api.post("/users", content=content, headers={"content-type": "application/json"})
     assert response.status_code == 413, response.text
     assert response.headers["content-type"].startswith("application/json")
-    assert "detail" in response.json()
+    assert response.json() == TOO_LARGE
     assert not [user for user in list_all(api, "/users") if user["email"] == email]
+
+
+def test_an_operation_without_a_body_is_refused_too_and_changes_nothing(api):
+    # A DELETE never reads its body: the declared length alone must stop it before it deletes.
+    user = create_user(api)
+    response = api.request("DELETE", f"/users/{user['id']}", content=b"x" * (LIMIT + 1))
+    assert (response.status_code, response.json()) == (413, TOO_LARGE)
+    assert api.get(f"/users/{user['id']}").status_code == 200
 
 
 def test_an_order_over_the_limit_is_a_413_too(api):

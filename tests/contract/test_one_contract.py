@@ -88,8 +88,12 @@ def probes(user_id: str, other_user_id: str, token_of_other_user: str) -> dict[s
     order = {"user_id": user_id, "product": "Keyboard", "quantity": 1}
     return {
         "health": ("GET", "/health", {}),
-        "name too short once trimmed": ("POST", "/users", {"json": {"name": "  A ", "email": unique_email()}}),
+        "name too short": ("POST", "/users", {"json": {"name": "A", "email": unique_email()}}),
+        "name too long": ("POST", "/users", {"json": {"name": "A" * 101, "email": unique_email()}}),
         "email without a dot": ("POST", "/users", {"json": {"name": "Ada", "email": "ada@example"}}),
+        "email with a space": ("POST", "/users", {"json": {"name": "Ada", "email": "ada@example.com "}}),
+        "name not text": ("POST", "/users", {"content": b'{"name": "\\ud800x", "email": "a@example.com"}',
+                                              "headers": {"content-type": "application/json"}}),
         "name not a string": ("POST", "/users", {"json": {"name": 5, "email": unique_email()}}),
         "missing fields": ("POST", "/users", {"json": {}}),
         "not JSON": ("POST", "/users", {"content": b"name=Ada", "headers": {"content-type": "text/plain"}}),
@@ -98,7 +102,8 @@ def probes(user_id: str, other_user_id: str, token_of_other_user: str) -> dict[s
         "quantity as a boolean": ("POST", "/orders", {"json": {**order, "quantity": True}}),
         "quantity 0": ("POST", "/orders", {"json": {**order, "quantity": 0}}),
         "quantity 1001": ("POST", "/orders", {"json": {**order, "quantity": 1001}}),
-        "blank product": ("POST", "/orders", {"json": {**order, "product": " \t "}}),
+        "empty product": ("POST", "/orders", {"json": {**order, "product": ""}}),
+        "product too long": ("POST", "/orders", {"json": {**order, "product": "p" * 201}}),
         "user_id not a UUID": ("POST", "/orders", {"json": {**order, "user_id": "ada"}}),
         "order for nobody": ("POST", "/orders", {"json": {**order, "user_id": nobody}}),
         "limit 0": ("GET", "/users", {"params": {"limit": 0}}),

@@ -18,7 +18,7 @@ def test_create_user_returns_201_with_server_fields(api):
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == {"id", "name", "email", "created_at"}
-    assert body["name"] == "Grace Hopper"  # trimmed
+    assert body["name"] == "  Grace Hopper  "  # as sent: nothing is trimmed
     assert body["email"] == email
     assert uuid.UUID(body["id"]).version == 4
     created = datetime.fromisoformat(body["created_at"])
@@ -47,7 +47,7 @@ NAME_100 = "n" * 100
     [
         ({"email": "a@example.com"}, "name"),
         ({"name": "Ada"}, "email"),
-        ({"name": " a ", "email": "a@example.com"}, "name"),  # 1 char after trimming
+        ({"name": " ", "email": "a@example.com"}, "name"),  # 1 character, counted as sent
         ({"name": "n" * 101, "email": "a@example.com"}, "name"),
         ({"name": "x" * 10_000, "email": "a@example.com"}, "name"),
         ({"name": 123, "email": "a@example.com"}, "name"),
@@ -57,6 +57,9 @@ NAME_100 = "n" * 100
         ({"name": "Ada", "email": "a@b"}, "email"),
         ({"name": "Ada", "email": "a b@example.com"}, "email"),
         ({"name": "Ada", "email": "a@@example.com"}, "email"),
+        ({"name": "Ada", "email": " a@example.com"}, "email"),  # whitespace is refused, not trimmed
+        ({"name": "Ada", "email": "a@example.com\n"}, "email"),
+        ({"name": "Ada", "email": "a@example.com\u00a0"}, "email"),  # a no-break space
         ({"name": "Ada", "email": ("a" * 64) + "@" + ("d" * 186) + ".com"}, "email"),  # 255 chars
         ({"name": "Ada", "email": 42}, "email"),
     ],
@@ -72,6 +75,7 @@ def test_boundaries_are_accepted(api):
     assert len(longest_email) == 254
     assert api.post("/users", json={"name": NAME_100, "email": longest_email}).status_code == 201
     assert api.post("/users", json={"name": "Al", "email": unique_email()}).status_code == 201
+    assert api.post("/users", json={"name": "  ", "email": unique_email()}).status_code == 201  # 2 as sent
     unicode = api.post("/users", json={"name": "Zoë 李 🚀", "email": unique_email()})
     assert unicode.status_code == 201 and unicode.json()["name"] == "Zoë 李 🚀"
 

@@ -22,8 +22,11 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field, StringConstraints
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
 
 from clean_shop.application.errors import InvalidPageToken, OrderNotFound, StorageUnavailable, UserNotFound
@@ -34,89 +37,42 @@ from clean_shop.domain import model
 from clean_shop.domain.errors import InvalidField
 from clean_shop.domain.model import (
     EMAIL_MAX,
-    EMAIL_SHAPE,
+    EMAIL_PATTERN,
     NAME_MAX,
     NAME_MIN,
     PRODUCT_MAX,
     PRODUCT_MIN,
     QUANTITY_MAX,
     QUANTITY_MIN,
-    WHITESPACE,
-    WHITESPACE_CHARS,
 )
-from clean_shop.entrypoints.body_limit import MAX_BODY_BYTES, BodySizeLimit
-from clean_shop.entrypoints.offline_docs import serve_docs_offline
 
 STAGE = "clean"
 RETRY_AFTER_SECONDS = 1  # what a 503 tells the client to wait before trying again
 PAGE_SIZE_MIN, PAGE_SIZE_MAX = 1, 100
+MAX_BODY_BYTES = 64 * 1024  # the largest request body accepted (docs/contract.md); a user or order is < 1 KiB
+TOO_LARGE = f"Request body too large: at most {MAX_BODY_BYTES} bytes"
 
 
 # --- request and response bodies ---------------------------------------------------------------------
 
-
-def _encodable(value: str) -> str:
-    # JSON may carry a lone surrogate ("\ud800"); Python accepts it, but it cannot be encoded as UTF-8,
-    # so it could never be stored or sent back.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-def _trimmed(value: str) -> str:
-    return value.strip(WHITESPACE_CHARS)
-
-
-def _email_shape(value: str) -> str:
-    if not EMAIL_SHAPE.fullmatch(value):
-        raise ValueError("must look like local@domain.tld")
-    return value
-
-
-def trimmed_text(low: int, high: int) -> Any:
-    """A string `low`..`high` characters long after trimming: pydantic checks it, the schema says it.
-
-    minLength/maxLength would count the untrimmed string, so the schema gets the same rule as a pattern.
-    """
-    last = f"(?:[\\s\\S]{{{max(low - 2, 0)},{high - 2}}}[^{WHITESPACE}])" + ("?" if low < 2 else "")
-    pattern = f"^[{WHITESPACE}]*[^{WHITESPACE}]{last}[{WHITESPACE}]*$"
-
-    def schema(json_schema: dict[str, Any]) -> None:
-        json_schema.pop("minLength", None)
-        json_schema.pop("maxLength", None)
-        json_schema["pattern"] = pattern
-
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=low, max_length=high),
-        AfterValidator(_encodable),
-        Field(json_schema_extra=schema),
-    ]
-
-
-# The email's length is counted as sent (the schema's maxLength can say that), then it is trimmed.
-Email = Annotated[
-    str,
-    StringConstraints(max_length=EMAIL_MAX),
-    AfterValidator(_trimmed),
-    AfterValidator(_encodable),
-    AfterValidator(_email_shape),
-    Field(json_schema_extra={"pattern": f"^[{WHITESPACE}]*{EMAIL_SHAPE.pattern}[{WHITESPACE}]*$"}),
-]
+# Lengths are counted as sent, in characters, as JSON Schema's minLength/maxLength count them. A string
+# that is not text (a lone surrogate, "\ud800", which JSON allows) is a 422 from pydantic here, before
+# the domain would refuse it.
+Name = Annotated[str, StringConstraints(min_length=NAME_MIN, max_length=NAME_MAX)]
+Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX, pattern=EMAIL_PATTERN)]
+Product = Annotated[str, StringConstraints(min_length=PRODUCT_MIN, max_length=PRODUCT_MAX)]
 PageSize = Annotated[int, Query(ge=PAGE_SIZE_MIN, le=PAGE_SIZE_MAX)]
 PageToken = Annotated[str | None, Query(alias="next", max_length=MAX_PAGE_TOKEN_LENGTH)]
 
 
 class UserCreate(BaseModel):
-    name: trimmed_text(NAME_MIN, NAME_MAX)  # type: ignore[valid-type]
+    name: Name
     email: Email
 
 
 class OrderCreate(BaseModel):
     user_id: uuid.UUID
-    product: trimmed_text(PRODUCT_MIN, PRODUCT_MAX)  # type: ignore[valid-type]
+    product: Product
     # strict: a JSON integer only — "5", 5.0 and true are rejected instead of quietly converted.
     quantity: Annotated[int, Field(strict=True, ge=QUANTITY_MIN, le=QUANTITY_MAX)]
 
@@ -268,13 +224,37 @@ def delete_order(order_id: uuid.UUID, shop: Shop) -> Response:
 
 
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(title="Shapeshifting shop: clean architecture", version="1.0")
-    serve_docs_offline(app)  # /docs from local assets: it renders offline
+    # FastAPIOffline: FastAPI whose /docs loads Swagger UI from the installed package, not a CDN, so it
+    # renders offline. No /redoc: ReDoc's bundle fetches its logo from the vendor's site even when local.
+    app = FastAPIOffline(
+        title="Shapeshifting shop: clean architecture",
+        version="1.0",
+        redoc_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
+    )
     app.state.container = container
     app.include_router(router)
     _add_error_handlers(app)
-    app.add_middleware(BodySizeLimit)  # bodies over 64 KiB: 413 before any route reads them
+    app.add_middleware(BodyLimit)  # bodies over 64 KiB: 413 before any route uses them
     return app
+
+
+class BodyLimit:
+    """A shim: Starlette's 413 is plain text, sent after a route that never reads the body has run (a DELETE).
+
+    So a declared Content-Length over the limit is refused here first, in the contract's JSON. A body
+    sent without one is counted by Starlette's RequestBodyLimitMiddleware (wrapped) as a route reads
+    it; the HTTPException(413) it raises then is answered by `http_error` below, in the same words.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=MAX_BODY_BYTES)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        declared = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await JSONResponse(status_code=413, content={"detail": TOO_LARGE})(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def _validation_error(location: str, field: str, message: str) -> JSONResponse:
@@ -294,6 +274,8 @@ async def http_error(request: Request, error: StarletteHTTPException) -> Respons
     Starlette names only the methods of the first route whose path matched (`Allow: POST` on /users,
     which also has GET).
     """
+    if error.status_code == 413:  # Starlette's body limit says "Content Too Large"; the contract names the limit
+        error = StarletteHTTPException(413, TOO_LARGE)
     if error.status_code == 405:
         allowed = [
             method

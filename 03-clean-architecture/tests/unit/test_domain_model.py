@@ -20,26 +20,26 @@ def place(product: object = "tea", quantity: object = 2) -> Order:
     return Order.place("u-1", product, quantity, id="o-1", created_at=NOW)
 
 
-def test_a_registered_user_has_trimmed_fields() -> None:
-    user = register("  Ada Lovelace \n", " ada@example.com ")
-    assert user == User(id="u-1", name="Ada Lovelace", email="ada@example.com", created_at=NOW)
+def test_a_registered_user_keeps_its_fields_as_sent() -> None:
+    user = register("  Ada Lovelace \n", "ada@example.com")
+    assert user == User(id="u-1", name="  Ada Lovelace \n", email="ada@example.com", created_at=NOW)
 
 
-@pytest.mark.parametrize("name", ["Al", "x" * 100, "  Zoë  ", "李小龙"])
+@pytest.mark.parametrize("name", ["Al", "x" * 100, "  Zoë  ", "李小龙", "  "])  # counted as sent: "  " is 2
 def test_names_of_2_to_100_characters_are_accepted(name: str) -> None:
-    assert register(name=name).name == name.strip()
+    assert register(name=name).name == name
 
 
-@pytest.mark.parametrize("name", ["", "A", "   A   ", "x" * 101, "x" * 1_000_000, None, 42, ["Ada"]])
+@pytest.mark.parametrize("name", ["", "A", " ", "x" * 101, " " + "x" * 100, "x" * 1_000_000, None, 42, ["Ada"]])
 def test_other_names_are_rejected_naming_the_field(name: object) -> None:
     with pytest.raises(InvalidField) as caught:
         register(name=name)
     assert caught.value.field == "name"
 
 
-@pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org", "  ada@example.com  "])
+@pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org", "zoë@例え.jp", "a@b." + "c" * 250])
 def test_emails_shaped_local_at_domain_dot_tld_are_accepted(email: str) -> None:
-    assert register(email=email).email == email.strip()
+    assert register(email=email).email == email
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,11 @@ def test_emails_shaped_local_at_domain_dot_tld_are_accepted(email: str) -> None:
         "ada lovelace@example.com",
         "ada@exa mple.com",
         "ada@example.com\nbcc@evil.com",
+        "  ada@example.com  ",  # whitespace is refused, not trimmed
+        "ada@example.com\n",
+        "ada@example.com\u3000",  # an ideographic space
+        "ada\x85@example.com",  # whitespace to Python and Rust, not to ECMA-262's \s: named in the pattern
+        "ada@example.com\ufeff",  # the other way round
         "a@b." + "c" * 251,  # 255 characters
         None,
     ],
@@ -76,9 +81,9 @@ def test_invalid_field_is_a_domain_error_with_a_message() -> None:
     assert "2 to 100" in caught.value.message
 
 
-def test_a_placed_order_is_pending_with_a_trimmed_product() -> None:
+def test_a_placed_order_is_pending_with_its_product_as_sent() -> None:
     order = place(" green tea ", 3)
-    assert (order.product, order.quantity, order.status) == ("green tea", 3, OrderStatus.PENDING)
+    assert (order.product, order.quantity, order.status) == (" green tea ", 3, OrderStatus.PENDING)
     assert order.status == "pending"  # a StrEnum: serialises as the plain string
 
 
@@ -94,7 +99,7 @@ def test_other_quantities_are_rejected(quantity: object) -> None:
     assert caught.value.field == "quantity"
 
 
-@pytest.mark.parametrize("product", ["", "   ", "x" * 201, 7])
+@pytest.mark.parametrize("product", ["", " " * 201, "x" * 201, 7])
 def test_products_must_be_1_to_200_characters(product: object) -> None:
     with pytest.raises(InvalidField) as caught:
         place(product=product)

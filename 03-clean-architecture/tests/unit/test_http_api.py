@@ -19,7 +19,7 @@ from clean_shop.adapters.memory_repository import InMemoryOrderRepository, InMem
 from clean_shop.application.errors import StorageUnavailable
 from clean_shop.application.use_cases import CreateOrderUseCase, CreateUserUseCase
 from clean_shop.bootstrap import bootstrap
-from clean_shop.domain.model import Order
+from clean_shop.domain.model import EMAIL_PATTERN, Order
 from clean_shop.entrypoints.http import create_app
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a fixed id: test ids must be stable (pytest-xdist)
@@ -50,11 +50,11 @@ def test_health_names_the_stage_and_the_runtime(client: TestClient) -> None:
 
 
 def test_create_user_returns_201_and_the_user(client: TestClient) -> None:
-    response = client.post("/users", json={"name": "  Ada  ", "email": " ada@example.com "})
+    response = client.post("/users", json={"name": "  Ada  ", "email": "ada@example.com"})
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "name", "email", "created_at"}
-    assert (body["name"], body["email"]) == ("Ada", "ada@example.com")
+    assert (body["name"], body["email"]) == ("  Ada  ", "ada@example.com")  # as sent: nothing trimmed
     assert uuid.UUID(body["id"]).version == 4
     assert ISO_UTC.fullmatch(body["created_at"])
     assert client.get(f"/users/{body['id']}").json() == body
@@ -66,6 +66,7 @@ def test_create_user_returns_201_and_the_user(client: TestClient) -> None:
         ({"name": "A", "email": "ada@example.com"}, "name"),  # a domain rule
         ({"name": 42, "email": "ada@example.com"}, "name"),  # a type, checked at the edge
         ({"name": "Ada", "email": "not-an-email"}, "email"),
+        ({"name": "Ada", "email": " ada@example.com"}, "email"),  # whitespace is refused, not trimmed
         ({"name": "Ada"}, "email"),
         ({"name": "Ada", "email": "a@" + "b" * 300 + ".com"}, "email"),
     ],
@@ -77,11 +78,15 @@ def test_invalid_users_are_422_naming_the_field(client: TestClient, body: dict, 
 
 
 def test_a_domain_rule_violation_uses_fastapis_error_shape(client: TestClient) -> None:
-    # The edge checks the domain's rule (built from domain/model.py) before the use case runs.
+    # The edge checks the domain's rule (its pattern, from domain/model.py) before the use case runs.
     response = client.post("/users", json={"name": "Ada", "email": "nope"})
     assert response.json() == {
         "detail": [
-            {"loc": ["body", "email"], "msg": "Value error, must look like local@domain.tld", "type": "value_error"}
+            {
+                "loc": ["body", "email"],
+                "msg": f"String should match pattern '{EMAIL_PATTERN}'",
+                "type": "string_pattern_mismatch",
+            }
         ]
     }
 
@@ -93,7 +98,7 @@ def test_create_order_returns_a_pending_order(client: TestClient, user: dict) ->
     assert set(order) == {"id", "user_id", "product", "quantity", "status", "created_at"}
     assert (order["user_id"], order["product"], order["quantity"], order["status"]) == (
         user["id"],
-        "tea",
+        " tea ",
         3,
         "pending",
     )
@@ -108,7 +113,7 @@ def test_create_order_returns_a_pending_order(client: TestClient, user: dict) ->
         ({"quantity": True}, "quantity"),
         ({"quantity": 0}, "quantity"),
         ({"quantity": 1001}, "quantity"),
-        ({"product": "   "}, "product"),
+        ({"product": ""}, "product"),
         ({"product": "x" * 201}, "product"),
         ({"user_id": "not-a-uuid"}, "user_id"),
     ],
@@ -249,14 +254,27 @@ def test_the_openapi_document_builds(client: TestClient) -> None:
 # --- refusals that protect the service: size and storage failures --------------------------------------
 
 
-def test_a_body_over_64_kib_is_a_413_before_anything_reads_it(client: TestClient) -> None:
+def test_a_body_over_64_kib_is_a_413_before_anything_reads_it(client: TestClient, user: dict) -> None:
+    too_large = {"detail": "Request body too large: at most 65536 bytes"}
     big = json.dumps({"name": "x" * 70_000, "email": "a@example.com"}).encode()
     response = client.post("/users", content=big, headers={"content-type": "application/json"})
-    assert response.status_code == 413
-    assert "65536" in response.json()["detail"]
+    assert (response.status_code, response.json()) == (413, too_large)
     chunked = client.post("/users", content=iter([big[:40_000], big[40_000:]]))  # no Content-Length
-    assert chunked.status_code == 413
-    assert client.get("/users").json()["items"] == []
+    assert (chunked.status_code, chunked.json()) == (413, too_large)  # Starlette's limit, in the contract's words
+    # A DELETE never reads its body: refused on its declared length, before the route runs.
+    declared = client.request("DELETE", f"/users/{user['id']}", content=big)
+    assert (declared.status_code, declared.json()) == (413, too_large)
+    assert client.get("/users").json()["items"] == [user]
+
+
+def test_docs_render_from_local_assets_behind_a_path_prefix(client: TestClient) -> None:
+    # root_path: what an API Gateway stage or a proxy's path prefix tells the app.
+    prefixed = TestClient(client.app, root_path="/prod")
+    page = prefixed.get("/docs").text
+    assert "/prod/openapi.json" in page and "/prod/static-offline-docs/swagger-ui-bundle.js" in page
+    assert "cdn" not in page and "https://" not in page
+    assert prefixed.get("/prod/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 404
 
 
 class UnavailableOrders(InMemoryOrderRepository):

