@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from shopctl.workshop import exercises, notebooks
+from shopctl.errors import ShopctlError
+from shopctl.paths import REPO_ROOT
+from shopctl.workshop import exercises, notebooks, regions
+from shopctl.workshop.cases import CaseResult
 
 
 def test_at_least_one_exercise_per_notebook_and_each_notebook_checks_its_own() -> None:
@@ -38,18 +41,32 @@ def test_a_crashing_checker_is_one_failed_case_not_an_error(tmp_path: Path) -> N
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
-    """A git repository holding a copy of the tree (so reset and the diff work on it, not on ours)."""
-    with exercises.scratch_copy() as scratch:
-        shutil.copytree(scratch, tmp_path / "repo")
+    """A git repository holding HEAD's files: pristine, whatever the learner changed in the working tree."""
     root = tmp_path / "repo"
+    root.mkdir()
+    regions.export_head(REPO_ROOT, root)
     for command in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x"]):
         subprocess.run(["git", *command], cwd=root, check=True, capture_output=True)
     return root
 
 
+def _solve(root: Path, *names: str) -> None:
+    for name in names:
+        subprocess.run(["git", "apply", "-"], cwd=root, input=exercises.get(name).patch(), text=True, check=True)
+
+
+def _head_with(tmp_path: Path, *names: str) -> Path:
+    """HEAD's files with some reference solutions applied (not a git repository): what a file should be."""
+    root = tmp_path / ("head-with-" + "-".join(names))
+    root.mkdir()
+    regions.export_head(REPO_ROOT, root)
+    _solve(root, *names)
+    return root
+
+
 def test_your_change_per_stage_is_read_from_your_diff_and_reset_undoes_it(repo_copy: Path) -> None:
     lesson = exercises.get("fourth-runtime")
-    subprocess.run(["git", "apply", "-"], cwd=repo_copy, input=lesson.patch(), text=True, check=True)
+    _solve(repo_copy, lesson.name)
     mine = exercises.my_change(repo_copy)
     assert {s: bool(c["files"]) for s, c in mine.items()} == {"monolith": True, "microservices": True, "clean": True}
     # The microservices carry the same ladder twice: two config modules; the clean stage adds a class.
@@ -62,10 +79,10 @@ def test_your_change_per_stage_is_read_from_your_diff_and_reset_undoes_it(repo_c
     table = exercises.lesson_table(repo_copy).markdown
     assert table.count("existing definitions edited: **") == 6  # yours and the prediction, per stage
 
-    assert exercises.touched(lesson, repo_copy)
+    assert exercises.parts(repo_copy).started(lesson.name)
     changed = exercises.reset(lesson, repo_copy)
-    assert len(changed) == len(lesson.files())
-    assert not exercises.touched(lesson, repo_copy)
+    assert len(changed) == len(lesson.files()) + 1  # and the line naming the copy
+    assert not exercises.parts(repo_copy).started(lesson.name)
     assert exercises.my_change(repo_copy) == {
         s: {"files": [], "definitions": 0, "existing": 0, "lines": 0} for s in mine
     }
@@ -73,7 +90,7 @@ def test_your_change_per_stage_is_read_from_your_diff_and_reset_undoes_it(repo_c
 
 def test_a_new_file_counts_in_full_and_reset_removes_it(repo_copy: Path) -> None:
     cached = exercises.get("cached-config")
-    subprocess.run(["git", "apply", "-"], cwd=repo_copy, input=cached.patch(), text=True, check=True)
+    _solve(repo_copy, cached.name)
     new_file = repo_copy / "03-clean-architecture/clean_shop/adapters/cached_config.py"
     files = {f["file"]: f for f in exercises.my_change(repo_copy)["clean"]["files"]}
     assert "class CachedConfig" in files[str(new_file.relative_to(repo_copy))]["definitions"]
@@ -81,10 +98,12 @@ def test_a_new_file_counts_in_full_and_reset_removes_it(repo_copy: Path) -> None
     assert not new_file.exists()
 
 
-def test_list_reports_todo_for_an_untouched_exercise_and_exits_non_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    # Only the cheap in-process checkers, on the working tree as it is (untouched in the tests).
+def test_list_reports_todo_for_an_untouched_exercise_and_exits_non_zero(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only the cheap in-process checkers, on a pristine copy of HEAD (the working tree may hold your solutions).
     verdicts = [
-        exercises.Verdict(e, r := exercises.run_checker(e), exercises.status(e, r))
+        exercises.judge(e, repo_copy)
         for e in exercises.EXERCISES
         if e.name in ("users-retry", "cached-config", "pod-budget")
     ]
@@ -100,8 +119,80 @@ def test_commands_fail_with_one_line_and_a_hint(capsys: pytest.CaptureFixture[st
     assert err[0] == "error: no exercise 'no-such-exercise'" and err[1].strip().startswith("hint:")
 
 
-def test_the_show_cell_holds_task_hints_and_the_folded_solution() -> None:
+def test_the_show_cell_holds_task_and_hints_but_not_the_reference_solution() -> None:
     shown = exercises.show("cached-config")._repr_markdown_()
-    assert "<summary><b>Hints</b>" in shown and "<summary><b>Reference solution</b>" in shown
-    assert exercises.get("cached-config").patch() in shown
+    assert "<summary><b>Hints</b>" in shown and "exercises/cached-config/solution.patch" in shown
+    patch = exercises.get("cached-config").patch()
+    added = [line[1:] for line in patch.splitlines() if line.startswith("+") and len(line) > 30]
+    assert added and not any(line in shown for line in added), "the solution's code is in the notebook cell"
     json.dumps(shown)  # plain text, storable in a notebook
+
+
+# --- what each exercise owns: reset, status and check concern it alone ---------------------------------
+
+BOOTSTRAP = "03-clean-architecture/clean_shop/bootstrap.py"  # cached-config's and fourth-runtime's
+
+
+def test_every_exercise_owns_what_its_solution_changes_and_whole_files_are_nobody_else_s() -> None:
+    for exercise in exercises.EXERCISES:
+        patched = set(re.findall(r"^\+\+\+ b/(\S+)$", exercise.patch(), re.MULTILINE))
+        assert patched <= set(exercise.claims()), exercise.name
+        for path, claim in exercise.claims().items():
+            others = [e.name for e in exercises.EXERCISES if e != exercise and path in e.claims()]
+            assert not (claim.whole and others), f"{path} is {exercise.name}'s whole, and {others}'s"
+
+
+def test_resetting_one_exercise_keeps_the_other_s_work_in_a_shared_file(repo_copy: Path, tmp_path: Path) -> None:
+    # cancel-order and fourth-runtime both change 01-monolith/monolith/main.py.
+    _solve(repo_copy, "cancel-order", "fourth-runtime")
+    main = "01-monolith/monolith/main.py"
+    before = (repo_copy / main).read_text()
+    said = exercises.reset(exercises.get("fourth-runtime"), repo_copy)
+    # main.py is now exactly HEAD with cancel-order's solution: its work intact, fourth-runtime's gone.
+    assert (repo_copy / main).read_text() == (_head_with(tmp_path, "cancel-order") / main).read_text()
+    for path in exercises.get("fourth-runtime").files():
+        if path != main:
+            assert (repo_copy / path).read_text() == regions.head_text(repo_copy, path), path
+    # What was replaced is kept, and the last line names where.
+    copy = said[-1].split(": ", 1)[1].rstrip("/")
+    assert (repo_copy / copy / main).read_text() == before
+    assert exercises.judge(exercises.get("cancel-order"), repo_copy).status == "passed"
+
+
+def test_a_definition_two_exercises_share_is_not_reset_while_the_other_has_work_there(repo_copy: Path) -> None:
+    # cached-config and fourth-runtime both change config_for() in clean_shop/bootstrap.py.
+    _solve(repo_copy, "cached-config", "fourth-runtime")
+    bootstrap = repo_copy / BOOTSTRAP
+    before = bootstrap.read_text()
+    with pytest.raises(ShopctlError, match=r"shares config_for in .*bootstrap\.py with fourth-runtime") as refused:
+        exercises.reset(exercises.get("cached-config"), repo_copy)
+    assert "FORCE=1" in refused.value.hint
+    assert bootstrap.read_text() == before
+    said = exercises.reset(exercises.get("cached-config"), repo_copy, force=True)
+    # Forced: config_for() is HEAD's again (a copy keeps both exercises' work); fourth-runtime's RUNTIMES stays.
+    now, head = regions.units(bootstrap.read_text()), regions.units(regions.head_text(repo_copy, BOOTSTRAP) or "")
+    assert now["config_for"].text == head["config_for"].text and "APPRUNNER" in now["RUNTIMES"].text
+    assert not (repo_copy / "03-clean-architecture/clean_shop/adapters/cached_config.py").exists()
+    assert (repo_copy / said[-1].split(": ", 1)[1] / BOOTSTRAP).read_text() == before
+
+
+def test_status_comes_from_the_exercise_s_own_part_alone(repo_copy: Path) -> None:
+    _solve(repo_copy, "fourth-runtime")  # edits main.py (cancel-order's file too) and bootstrap.py (cached-config's)
+    failing = [CaseResult("a case", False, "not yet")]
+    assert exercises.status(exercises.get("cancel-order"), failing, repo_copy) == "todo"
+    assert exercises.status(exercises.get("cached-config"), failing, repo_copy) == "todo"
+    assert exercises.status(exercises.get("fourth-runtime"), failing, repo_copy) == "failed"
+
+
+def test_another_exercise_s_broken_edit_does_not_reach_this_one_s_check(repo_copy: Path) -> None:
+    _solve(repo_copy, "cached-config")
+    bootstrap = repo_copy / BOOTSTRAP
+    # fourth-runtime half done: its RUNTIMES line in the same file does not parse.
+    half_done = 'RUNTIMES = ("LAMBDA", "ECS", "EKS", "APPRUNNER"))'
+    text = bootstrap.read_text().replace('RUNTIMES = ("LAMBDA", "ECS", "EKS")', half_done)
+    bootstrap.write_text(text)
+    assert exercises.judge(exercises.get("cached-config"), repo_copy).status == "passed"
+    lesson = exercises.judge(exercises.get("fourth-runtime"), repo_copy)
+    line = text.splitlines().index(half_done) + 1
+    assert lesson.status == "failed"
+    assert [r.detail for r in lesson.results] == [f"{BOOTSTRAP}:{line}: unmatched ')'"]

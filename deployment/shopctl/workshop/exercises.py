@@ -125,20 +125,30 @@ def _checker_env(root: Path) -> dict[str, str]:
     return env
 
 
-def syntax_error(exercise: Exercise, root: Path) -> str | None:
-    """`file:line: message` for the first of the exercise's Python files under `root` that does not parse."""
+def syntax_error(exercise: Exercise, root: Path, *, shown: Path | None = None) -> str | None:
+    """`file:line: message` for the first of the exercise's Python files under `root` that does not parse —
+    the line as the same file under `shown` has it (the learner's file, when `root` is a scratch copy)."""
     for path in exercise.files():
-        text = regions.work_text(root, path) if path.endswith(".py") else None
-        try:
-            compile(text or "", path, "exec", dont_inherit=True)
-        except SyntaxError as error:
-            return f"{path}:{error.lineno}: {error.msg}"
+        if not path.endswith(".py") or _parses(regions.work_text(root, path) or "", path) is None:
+            continue
+        return _parses(regions.work_text(shown or root, path) or "", path) or _parses(
+            regions.work_text(root, path) or "", path
+        )
     return None
 
 
-def run_checker(exercise: Exercise, root: Path = REPO_ROOT) -> list[CaseResult]:
-    """Judge the tree at `root` in a fresh interpreter; a checker that crashes is one failed case, not an error."""
-    if broken := syntax_error(exercise, root):
+def _parses(text: str, path: str) -> str | None:
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"{path}:{error.lineno}: {error.msg}"
+    return None
+
+
+def run_checker(exercise: Exercise, root: Path = REPO_ROOT, *, shown: Path | None = None) -> list[CaseResult]:
+    """Judge the tree at `root` in a fresh interpreter; a checker that crashes is one failed case, not an error.
+    A file that does not parse is named as `shown` (the working tree, for a scratch copy of it) has it."""
+    if broken := syntax_error(exercise, root, shown=shown):
         return [CaseResult("your code parses", False, broken, "fix that line, then check again")]
     try:
         done = subprocess.run(
@@ -196,7 +206,7 @@ def judge(exercise: Exercise, root: Path = REPO_ROOT) -> Verdict:
     """The exercise's own part of the tree at `root`, checked on a copy of HEAD (regions.isolated_copy)."""
     tree = parts(root)
     with regions.isolated_copy(tree, exercise.name) as copy:
-        results = run_checker(exercise, copy)
+        results = run_checker(exercise, copy, shown=root)
     started = tree.started(exercise.name)
     state = "todo" if not started else "passed" if all(r.passed for r in results) else "failed"
     return Verdict(exercise, results, state)
