@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,19 @@ def test_another_exercise_s_broken_edit_does_not_reach_this_one_s_check(repo_cop
     line = text.splitlines().index(half_done) + 1
     assert lesson.status == "failed"
     assert [r.detail for r in lesson.results] == [f"{BOOTSTRAP}:{line}: unmatched ')'"]
+
+
+def test_the_check_of_an_exercise_sees_what_a_shared_definition_needs(repo_copy: Path) -> None:
+    # Both bootstrap exercises solved: fourth-runtime's config_for() wraps with CachedConfig, whose module is
+    # cached-config's own new file — the copy fourth-runtime is checked on must hold it.
+    _solve(repo_copy, "cached-config", "fourth-runtime")
+    tree = exercises.parts(repo_copy)
+    with regions.isolated_copy(tree, "fourth-runtime") as copy:
+        imported = subprocess.run(
+            [sys.executable, "-c", "import clean_shop.bootstrap as b; print(b.RUNTIMES)"],
+            env={**os.environ, "PYTHONPATH": str(copy / "03-clean-architecture")},
+            capture_output=True,
+            text=True,
+        )
+    assert imported.returncode == 0, imported.stderr[-300:]
+    assert "APPRUNNER" in imported.stdout

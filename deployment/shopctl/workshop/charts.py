@@ -46,6 +46,8 @@ def invocations_chart(reports: Sequence[Any]) -> Any:
     bars = axis.bar(labels, totals, color=colors)
     axis.bar_label(bars, labels=[f"{t:,.0f} ms" if t >= 10 else f"{t:.1f} ms" for t in totals], fontsize=8)
     axis.set_yscale("log")
+    # Head room above the tallest bar on a log scale, so its label stays inside the frame.
+    axis.set_ylim(top=max(totals, default=1) * 5)
     axis.set_ylabel("Init Duration + Duration (ms)")
     axis.set_title("One cold start, then warm reuse of the same execution environment")
     return figure

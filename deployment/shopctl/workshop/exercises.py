@@ -320,7 +320,11 @@ def show(name: str) -> Shown:
     """The task and its hints, for a notebook cell. The reference solution stays in its patch file."""
     exercise = get(name)
     body, _, hints = exercise.task().partition("## Hints")
+    # Links relative to notebooks/ (make lab roots JupyterLab at the repository): they open in Lab's editor.
+    files = ", ".join(f"[`{path}`](../{path})" for path in exercise.files() if (REPO_ROOT / path).exists())
     parts = [f"### Exercise `{exercise.name}` — {exercise.title}\n", body.strip()]
+    if files:
+        parts.append(f"Files to open: {files}.")
     if hints.strip():
         parts.append(f"<details><summary><b>Hints</b> (open one at a time)</summary>\n\n{hints.strip()}\n\n</details>")
     parts.append(

@@ -319,8 +319,7 @@ class Tree:
     def started(self, name: str) -> bool:
         if self.has_own_work(name):
             return True
-        changed = self.changed(name).items()
-        shared = {other for path, keys in changed for k in keys or () for other in self.sharers(name, path, k)}
+        shared = self.entangled(name)
         # Only shared definitions changed: whose work is it? The other exercise's, if it has work of its own.
         return bool(shared) and not any(self.has_own_work(other) for other in shared)
 
@@ -336,6 +335,11 @@ class Tree:
             if self.has_own_work(other)
         ]
 
+    def entangled(self, name: str) -> set[str]:
+        """The exercises that share a changed definition with `name` (their work is mixed in it)."""
+        changed = self.changed(name).items()
+        return {other for path, keys in changed for k in keys or () for other in self.sharers(name, path, k)}
+
     def own_version(self, name: str, path: str, *, donor: str = "work") -> str | None:
         """The file with the exercise's changed definitions taken from the working tree (donor="work",
         the rest as HEAD has it) or from HEAD (donor="head", the rest as the working tree has it)."""
@@ -350,12 +354,15 @@ class Tree:
 
 @contextmanager
 def isolated_copy(tree: Tree, name: str) -> Iterator[Path]:
-    """HEAD of the tree, with the exercise's own part of the working tree and nothing else."""
+    """HEAD of the tree, with the exercise's own part of the working tree and nothing else — but for the whole
+    files of an exercise it shares a changed definition with: what that definition uses (config_for() of
+    both bootstrap exercises imports cached-config's new module) must be there."""
     with tempfile.TemporaryDirectory(prefix=f"shop-{name}-") as scratch:
         root = Path(scratch)
         export_head(tree.root, root)
-        for path in tree.changed(name):
-            text = tree.own_version(name, path)
+        whole = {path for other in tree.entangled(name) for path, keys in tree.changed(other).items() if keys is None}
+        for path in sorted(set(tree.changed(name)) | whole):
+            text = tree.own_version(name, path) if path in tree.changed(name) else tree.files[path].work
             target = root / path
             if text is None:
                 target.unlink(missing_ok=True)
