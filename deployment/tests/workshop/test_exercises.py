@@ -1,5 +1,6 @@
-"""The tools around the exercises work: every notebook checks its own, reset, your diff per stage, the list.
-(That every checker fails untouched and passes with its reference solution: test_solutions.py.)
+"""shopctl.workshop.exercises: every notebook checks its own exercise, what each exercise owns (reset, status,
+check), your diff per stage, the list. (That every checker fails untouched and passes with its reference
+solution: tests/exercises/test_solutions.py.)
 """
 
 from __future__ import annotations
