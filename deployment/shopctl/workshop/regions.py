@@ -30,7 +30,6 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -375,8 +374,4 @@ def isolated_copy(tree: Tree, name: str) -> Iterator[Path]:
 def export_head(repo: Path, into: Path) -> None:
     """The files HEAD has (no .git, no .venv, no build/), written into `into`."""
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=repo, capture_output=True, check=True).stdout
-    with tempfile.TemporaryFile() as file:
-        file.write(archive)
-        file.seek(0)
-        with tarfile.open(fileobj=file) as tar:
-            tar.extractall(into, filter="data")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
