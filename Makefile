@@ -187,11 +187,13 @@ notebooks-strip: $(STAMP) ## Remove outputs from notebooks/*.ipynb before commit
 # This project's JupyterLab settings (notebooks/.jupyter/overrides.json: no "get notified about Jupyter
 # news?" prompt, no update checks) go into the virtualenv's own JupyterLab, not into your user settings.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
-LAB_ARGS = --notebook-dir=notebooks --port=$(LAB_PORT) --LabApp.default_url=/lab/tree/00-welcome.ipynb \
+# Rooted at the repository, so that the notebooks' links to the stages' code open in Lab's editor.
+LAB_ARGS = --ServerApp.root_dir="$(CURDIR)" --port=$(LAB_PORT) \
+           --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb \
            $(if $(filter 0,$(shell id -u)),--allow-root)
-lab: $(STAMP) ## Open JupyterLab on notebooks/00-welcome.ipynb, the project's virtualenv as kernel (LAB_PORT=8888)
+lab: $(STAMP) ## Open JupyterLab on the repository at notebooks/00-welcome.ipynb, the project's virtualenv as kernel (LAB_PORT=8888)
 	@mkdir -p $(LAB_SETTINGS) && cp notebooks/.jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
-	@echo "… starting JupyterLab on notebooks/00-welcome.ipynb (Ctrl-C stops it)"
+	@echo "… starting JupyterLab on the repository, at notebooks/00-welcome.ipynb (Ctrl-C stops it)"
 	@# --allow-root: dev containers often run as root, which Jupyter otherwise refuses.
 	@$(VENV)/bin/jupyter lab $(LAB_ARGS) $(LAB_FLAGS) \
 	  || { echo "error: Jupyter Lab did not start"; echo "  hint: is port $(LAB_PORT) taken? try make lab LAB_PORT=8899"; exit 1; }
@@ -199,12 +201,12 @@ lab: $(STAMP) ## Open JupyterLab on notebooks/00-welcome.ipynb, the project's vi
 # --- exercises ---------------------------------------------------------------------------------------
 
 .PHONY: exercises exercise-reset
-exercises: $(STAMP) ## The exercises of notebooks 01-05 and their status (todo/passed/failed); SOLUTIONS=1: check the reference solutions in a scratch copy
+exercises: $(STAMP) ## The exercises of notebooks 01-05, each judged on its own part (todo/passed/failed); SOLUTIONS=1: the reference solutions on a copy of HEAD
 	@$(PY) -m shopctl.workshop.exercises list $(if $(filter 1,$(SOLUTIONS)),--solutions)
 
-exercise-reset: $(STAMP) ## Put one exercise's files back as git has them: make exercise-reset NAME=cached-config
+exercise-reset: $(STAMP) ## Put back only one exercise's part as HEAD has it, a copy kept in build/exercises/: make exercise-reset NAME=cached-config [FORCE=1]
 	@test -n "$(NAME)" || { echo "error: NAME is not set"; echo "  hint: make exercise-reset NAME=<exercise>; make exercises lists them"; exit 1; }
-	@$(PY) -m shopctl.workshop.exercises reset $(NAME)
+	@$(PY) -m shopctl.workshop.exercises reset $(NAME) $(if $(filter 1,$(FORCE)),--force)
 
 # --- verify ------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The exercises' checkers (shopctl/workshop/exercises.py runs each in its own interpreter, inside the judged tree).
+"""The exercises' checkers (exercises.py runs each in its own interpreter, inside the tree it judges).
 
 Each returns one CaseResult per case: passed or not, what was seen in one line, where to look next. They judge
 behaviour — HTTP answers of the running stage, what an adapter returns, the manifests deploy renders — not
@@ -23,7 +23,7 @@ import httpx
 
 from shopctl import httpclient
 from shopctl.paths import REPO_ROOT
-from shopctl.workshop.exercises import CaseResult, _case
+from shopctl.workshop.cases import CaseResult, case
 
 # --- serving a stage of the judged tree -----------------------------------------------------------------
 
@@ -135,23 +135,23 @@ def cancel_order() -> list[CaseResult]:
                 return got.status_code == 422, f"/orders/not-a-uuid/cancel -> {got.status_code} (expected 422)"
 
             return [
-                _case("cancelling a pending order answers 200 with status 'cancelled'", cancels, look),
-                _case("the cancellation is stored", stored, "an UpdateItem on the orders table, not just the reply"),
-                _case(
+                case("cancelling a pending order answers 200 with status 'cancelled'", cancels, look),
+                case("the cancellation is stored", stored, "an UpdateItem on the orders table, not just the reply"),
+                case(
                     "a second cancel is refused with 409",
                     twice,
                     "a ConditionExpression on status = pending; ConditionalCheckFailedException -> 409",
                 ),
-                _case(
+                case(
                     "an unknown order is a 404 (and nothing is created)",
                     unknown,
                     "attribute_exists(id) in the condition: UpdateItem creates missing items otherwise",
                 ),
-                _case("an id that is not a UUID is a 422", not_a_uuid, "type the path parameter as uuid.UUID"),
+                case("an id that is not a UUID is a 422", not_a_uuid, "type the path parameter as uuid.UUID"),
             ]
     except Exception as error:  # the stage did not even start: one case that says so
         reason = f"{type(error).__name__}: {error}"
-        return [_case("the monolith starts", lambda: (False, reason), "make run STAGE=monolith shows the traceback")]
+        return [case("the monolith starts", lambda: (False, reason), "make run STAGE=monolith shows the traceback")]
 
 
 # --- 02 · users-retry -------------------------------------------------------------------------------------
@@ -215,11 +215,11 @@ def users_retry() -> list[CaseResult]:
         )
 
     return [
-        _case("a 503 is retried once", after_503, look),
-        _case("a refused connection is retried once", after_connect_error, look),
-        _case("it gives up after the second try", only_once, "retry once, not in a loop"),
-        _case("a 404 is not retried", no_retry_on_404, "only 'cannot tell' outcomes deserve a retry"),
-        _case("a timeout is not retried", no_retry_on_timeout, "httpx.TimeoutException is raised before you retry"),
+        case("a 503 is retried once", after_503, look),
+        case("a refused connection is retried once", after_connect_error, look),
+        case("it gives up after the second try", only_once, "retry once, not in a loop"),
+        case("a 404 is not retried", no_retry_on_404, "only 'cannot tell' outcomes deserve a retry"),
+        case("a timeout is not retried", no_retry_on_timeout, "httpx.TimeoutException is raised before you retry"),
     ]
 
 
@@ -327,23 +327,23 @@ def cached_config() -> list[CaseResult]:
         return not isinstance(config, adapter), f"without CONFIG_MAX_AGE -> {type(config).__name__} (unchanged)"
 
     return [
-        _case("CachedConfig implements ConfigPort", is_port, look),
-        _case("reads through to the wrapped source", reads_through, look),
-        _case(
+        case("CachedConfig implements ConfigPort", is_port, look),
+        case("reads through to the wrapped source", reads_through, look),
+        case(
             "a second read within max_age is served from the cache", cached_within_max_age, "keep (value, time) per key"
         ),
-        _case(
+        case(
             "after max_age the source is read again", refreshed_after_max_age, "compare clock() with the time stored"
         ),
-        _case("each key is cached on its own", per_key, look),
-        _case("a failed read is not cached (and its error passes through)", errors_not_cached, "store only on success"),
-        _case("the clock defaults to time.monotonic", default_clock, "clock: Callable[[], float] = time.monotonic"),
-        _case(
+        case("each key is cached on its own", per_key, look),
+        case("a failed read is not cached (and its error passes through)", errors_not_cached, "store only on success"),
+        case("the clock defaults to time.monotonic", default_clock, "clock: Callable[[], float] = time.monotonic"),
+        case(
             "bootstrap wraps the runtime's adapter when CONFIG_MAX_AGE is set",
             wired,
             "config_for() in clean_shop/bootstrap.py — the one place that knows the process",
         ),
-        _case("… and leaves it alone when it is not", not_wired_by_default, "config_for() in clean_shop/bootstrap.py"),
+        case("… and leaves it alone when it is not", not_wired_by_default, "config_for() in clean_shop/bootstrap.py"),
     ]
 
 
@@ -403,7 +403,7 @@ def pod_budget() -> list[CaseResult]:
                 + (f"; {'; '.join(missing)}" if missing else "")
             )
 
-        results.append(_case(f"{stage}: every Deployment has a PodDisruptionBudget (policy/v1)", budget, look))
+        results.append(case(f"{stage}: every Deployment has a PodDisruptionBudget (policy/v1)", budget, look))
 
     def rendered(stage: str) -> str:  # what `make manifests` writes into deployment/eks/<stage>.yaml
         out = io.StringIO()
@@ -426,8 +426,8 @@ def pod_budget() -> list[CaseResult]:
         kinds = sorted({d["kind"] for d in docs if d})
         return "PodDisruptionBudget" in kinds, f"deployment/eks/clean.yaml holds {', '.join(kinds)}"
 
-    results.append(_case("deployment/eks/*.yaml are re-rendered", rendered_files_current, "make manifests"))
-    results.append(_case("the clean stage's manifest holds the budget", clean_yaml_has_it, "make manifests"))
+    results.append(case("deployment/eks/*.yaml are re-rendered", rendered_files_current, "make manifests"))
+    results.append(case("the clean stage's manifest holds the budget", clean_yaml_has_it, "make manifests"))
     return results
 
 
@@ -445,7 +445,7 @@ def fourth_runtime() -> list[CaseResult]:
     from shopctl.stages import STAGES
 
     with _private_aws("shop-check-aws-") as aws:  # one local AWS for the three stages: their tables differ
-        return [case for stage in STAGES for case in _fourth_runtime_of(stage, aws)]
+        return [result for stage in STAGES for result in _fourth_runtime_of(stage, aws)]
 
 
 def _fourth_runtime_of(stage: str, aws: Any) -> list[CaseResult]:
@@ -477,13 +477,13 @@ def _fourth_runtime_of(stage: str, aws: Any) -> list[CaseResult]:
                 return ok, f"user 201, order {order.status_code}, the user's orders: {count}"
 
             return [
-                _case(f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG", health, look),
-                _case(f"{stage}: a user and an order land in the tables SHOP_CONFIG names", flow, look),
+                case(f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG", health, look),
+                case(f"{stage}: a user and an order land in the tables SHOP_CONFIG names", flow, look),
             ]
     except Exception as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         return [
-            _case(
+            case(
                 f"{stage}: serves with RUNTIME=APPRUNNER and only SHOP_CONFIG",
                 lambda first=first: (False, f"did not start: {first}"),
                 look,

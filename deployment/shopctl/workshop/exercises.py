@@ -2,14 +2,20 @@
 
     python -m shopctl.workshop.exercises list [--solutions]   # every exercise: notebook, status; exit 1 unless all pass
     python -m shopctl.workshop.exercises check NAME           # one exercise's cases, each passed/failed with a reason
-    python -m shopctl.workshop.exercises reset NAME           # put NAME's files back as they are in git (HEAD)
-    python -m shopctl.workshop.exercises diff NAME            # your change per stage: files, functions, lines (lesson)
+    python -m shopctl.workshop.exercises reset NAME [--force] # put back NAME's own part as HEAD has it
+    python -m shopctl.workshop.exercises diff                 # your change per stage: files, functions, lines (lesson)
 
 Each exercise lives in exercises/<name>/: task.md (the task, then "## Hints"), solution.patch (the reference
-solution as a git diff against the tree it starts from). The registry below says which notebook it belongs to
-and which checker judges it. A checker always runs in a *separate* Python process whose import path is the
-tree being judged (the working tree, or a scratch copy with the solution applied): the kernel's already
-imported modules never hide the learner's latest edit, and checking a solution never touches the working tree.
+solution as a git diff against HEAD) and owns.txt (the files or top-level definitions that are its own:
+shopctl/workshop/regions.py). The registry below says which notebook it belongs to and which checker
+(exercise_checks.py) judges it.
+
+A checker always runs in a *separate* Python process whose import path is a scratch copy of HEAD holding
+the exercise's own part of the working tree and nothing else: the kernel's imported modules never hide the
+learner's latest edit, and another exercise's edits never change this one's verdict. Its status is `todo`
+while its own part is as HEAD has it, else `passed` or `failed`. Reset puts back only that part, keeps a copy
+of every file it changes under build/exercises/<name>/, and refuses (unless forced) when another exercise
+may have worked in a definition the two share.
 
 Regenerating a solution after the code moved on: in a clean tree, make the change, run the checker until it
 passes, then `git diff > exercises/<name>/solution.patch` (add new files with `git add -N` first so they
@@ -20,22 +26,27 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from shopctl import errors
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT
+from shopctl.workshop import regions
+from shopctl.workshop.cases import CaseResult
+from shopctl.workshop.display import Shown, markdown_table
+from shopctl.workshop.lesson import lesson_table, my_change
+
+__all__ = ["EXERCISES", "CaseResult", "Shown", "check", "get", "lesson_table", "my_change", "reset", "show"]
 
 EXERCISES_DIR = REPO_ROOT / "exercises"
+BACKUP_DIR = Path("build") / "exercises"  # under the tree's root: what reset replaced
 CHECK_TIMEOUT_S = 240
 # The stage folders and the deploy code: put first on a checker's import path, they make the judged tree's
 # code win over the virtualenv's .pth entries (which point at the working tree).
@@ -43,19 +54,11 @@ SOURCE_DIRS = ("01-monolith", "02-microservices", "03-clean-architecture", "depl
 
 
 @dataclass(frozen=True)
-class CaseResult:
-    case: str
-    passed: bool
-    detail: str  # one line: what was seen
-    next: str = ""  # for a failed case: where to look next
-
-
-@dataclass(frozen=True)
 class Exercise:
     name: str
     notebook: str  # "01" … "05"
     title: str
-    checker: str  # the name of a function in CHECKERS
+    checker: str  # the name of a function in exercise_checks
     lesson: bool = False  # the exercise that carries the talk's lesson: the same change in all three stages
 
     @property
@@ -68,9 +71,12 @@ class Exercise:
     def patch(self) -> str:
         return (self.folder / "solution.patch").read_text()
 
+    def claims(self) -> dict[str, regions.Claim]:
+        """What the exercise owns (owns.txt): path -> the whole file, or some of its top-level definitions."""
+        return regions.read_claims((self.folder / regions.OWNS_FILE).read_text())
+
     def files(self) -> list[str]:
-        """The repository paths the reference solution touches — what `reset` restores."""
-        return patch_files(self.patch())
+        return sorted(self.claims())
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -99,11 +105,9 @@ def for_notebook(notebook: str) -> list[Exercise]:
     return [e for e in EXERCISES if e.notebook == notebook]
 
 
-PATCH_TARGET = re.compile(r"^\+\+\+ b/(\S+)$", re.MULTILINE)
-
-
-def patch_files(patch: str) -> list[str]:
-    return sorted(set(PATCH_TARGET.findall(patch)))
+def parts(root: Path = REPO_ROOT) -> regions.Tree:
+    """Every exercise's own part of the tree at `root`, against its HEAD."""
+    return regions.Tree.read(root, {e.name: e.claims() for e in EXERCISES})
 
 
 # --- running a checker on a tree --------------------------------------------------------------------------
@@ -121,8 +125,31 @@ def _checker_env(root: Path) -> dict[str, str]:
     return env
 
 
-def run_checker(exercise: Exercise, root: Path = REPO_ROOT) -> list[CaseResult]:
-    """Judge the tree at `root` in a fresh interpreter; a checker that crashes is one failed case, not an error."""
+def syntax_error(exercise: Exercise, root: Path, *, shown: Path | None = None) -> str | None:
+    """`file:line: message` for the first of the exercise's Python files under `root` that does not parse —
+    the line as the same file under `shown` has it (the learner's file, when `root` is a scratch copy)."""
+    for path in exercise.files():
+        if not path.endswith(".py") or _parses(regions.work_text(root, path) or "", path) is None:
+            continue
+        return _parses(regions.work_text(shown or root, path) or "", path) or _parses(
+            regions.work_text(root, path) or "", path
+        )
+    return None
+
+
+def _parses(text: str, path: str) -> str | None:
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"{path}:{error.lineno}: {error.msg}"
+    return None
+
+
+def run_checker(exercise: Exercise, root: Path = REPO_ROOT, *, shown: Path | None = None) -> list[CaseResult]:
+    """Judge the tree at `root` in a fresh interpreter; a checker that crashes is one failed case, not an error.
+    A file that does not parse is named as `shown` (the working tree, for a scratch copy of it) has it."""
+    if broken := syntax_error(exercise, root, shown=shown):
+        return [CaseResult("your code parses", False, broken, "fix that line, then check again")]
     try:
         done = subprocess.run(
             [sys.executable, "-m", "shopctl.workshop.exercises", "_judge", exercise.name],
@@ -151,23 +178,10 @@ def run_checker(exercise: Exercise, root: Path = REPO_ROOT) -> list[CaseResult]:
 
 
 def status(exercise: Exercise, results: list[CaseResult], root: Path = REPO_ROOT) -> str:
-    """passed, or todo while the exercise's files are as git has them, else failed."""
-    if all(r.passed for r in results):
-        return "passed"
-    return "failed" if touched(exercise, root) else "todo"
-
-
-def _git(root: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise ShopctlError(f"git {' '.join(args)} failed: {done.stderr.strip()}", "is this a git checkout?")
-    return done.stdout
-
-
-def touched(exercise: Exercise, root: Path = REPO_ROOT) -> bool:
-    files = exercise.files()
-    changed = _git(root, "status", "--porcelain", "--", *files, check=False)
-    return bool(changed.strip())
+    """todo while the exercise's own part is as HEAD has it; else passed or failed, from its own check."""
+    if not parts(root).started(exercise.name):
+        return "todo"
+    return "passed" if all(r.passed for r in results) else "failed"
 
 
 @dataclass
@@ -175,8 +189,8 @@ class Verdict:
     exercise: Exercise
     results: list[CaseResult]
     status: str
-    solution: list[CaseResult] | None = None  # with --solutions: the reference solution in a scratch copy
-    untouched: list[CaseResult] | None = None  # … and the same scratch copy without it
+    solution: list[CaseResult] | None = None  # with --solutions: the reference solution on a copy of HEAD
+    untouched: list[CaseResult] | None = None  # … and the same copy without it
 
     @property
     def solution_ok(self) -> bool:
@@ -188,28 +202,25 @@ class Verdict:
         )
 
 
-# --- scratch copies -------------------------------------------------------------------------------------
+def judge(exercise: Exercise, root: Path = REPO_ROOT) -> Verdict:
+    """The exercise's own part of the tree at `root`, checked on a copy of HEAD (regions.isolated_copy)."""
+    tree = parts(root)
+    with regions.isolated_copy(tree, exercise.name) as copy:
+        results = run_checker(exercise, copy, shown=root)
+    started = tree.started(exercise.name)
+    state = "todo" if not started else "passed" if all(r.passed for r in results) else "failed"
+    return Verdict(exercise, results, state)
+
+
+# --- copies of HEAD -------------------------------------------------------------------------------------
 
 
 @contextmanager
-def scratch_copy(exercise: Exercise | None = None, *, apply_solution: bool = False) -> Iterator[Path]:
-    """A copy of the working tree's files (not .venv, not build/) in a temporary folder; the exercise's own
-    files as git has them (a learner's half-done edit does not count), its solution applied if asked."""
-    listed = _git(REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    own = set(exercise.files()) if exercise else set()
+def head_copy(exercise: Exercise | None = None, *, apply_solution: bool = False) -> Iterator[Path]:
+    """The files of HEAD in a temporary folder (the working tree plays no part), the solution applied if asked."""
     with tempfile.TemporaryDirectory(prefix="shop-exercise-") as scratch:
         root = Path(scratch)
-        for name in filter(None, listed):
-            source, target = REPO_ROOT / name, root / name
-            if name in own or not source.is_file():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        for name in own:  # as committed; a file the solution adds does not exist yet
-            done = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=REPO_ROOT, capture_output=True)
-            if done.returncode == 0:
-                (root / name).parent.mkdir(parents=True, exist_ok=True)
-                (root / name).write_bytes(done.stdout)
+        regions.export_head(REPO_ROOT, root)
         if exercise and apply_solution:
             applied = subprocess.run(
                 ["git", "apply", "--whitespace=nowarn", "-"],
@@ -227,13 +238,13 @@ def scratch_copy(exercise: Exercise | None = None, *, apply_solution: bool = Fal
 
 
 def check_solution(exercise: Exercise) -> tuple[list[CaseResult], list[CaseResult]]:
-    """(the checker on a scratch copy with the solution applied, … on one without) — the working tree untouched.
+    """(the checker on a copy of HEAD with the solution applied, … on one without) — the working tree untouched.
 
     The two run side by side: each checker is its own process, mostly starting servers and waiting on them."""
     from concurrent.futures import ThreadPoolExecutor
 
     def checked(apply_solution: bool) -> list[CaseResult]:
-        with scratch_copy(exercise, apply_solution=apply_solution) as root:
+        with head_copy(exercise, apply_solution=apply_solution) as root:
             return run_checker(exercise, root)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -242,29 +253,54 @@ def check_solution(exercise: Exercise) -> tuple[list[CaseResult], list[CaseResul
         return solved.result(), untouched
 
 
-def reset(exercise: Exercise, root: Path = REPO_ROOT) -> list[str]:
-    """Put the exercise's files back as HEAD has them; remove the ones it adds. Returns what changed."""
-    changed = []
-    for name in exercise.files():
-        path = root / name
-        in_head = subprocess.run(["git", "cat-file", "-e", f"HEAD:{name}"], cwd=root, capture_output=True)
-        if in_head.returncode == 0:
-            if _git(root, "status", "--porcelain", "--", name).strip():
-                _git(root, "checkout", "HEAD", "--", name)
-                changed.append(f"restored {name}")
-        elif path.exists():
-            _git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", name)
-            path.unlink()
-            changed.append(f"removed {name}")
-    return changed
+# --- reset: only the exercise's own part ------------------------------------------------------------------
+
+
+def _definitions(keys: set[str]) -> str:
+    return ", ".join(sorted(keys))
+
+
+def reset(exercise: Exercise, root: Path = REPO_ROOT, *, force: bool = False) -> list[str]:
+    """Put the exercise's own part back as HEAD has it; a copy of each file it changes is kept first.
+
+    Refuses (ShopctlError) when a definition it would reset is shared with another exercise that has work of
+    its own — unless `force`. Returns one line per change, the last one naming the copy."""
+    tree = parts(root)
+    if not force and (conflicts := tree.conflicts(exercise.name)):
+        path, key, other = conflicts[0]
+        raise ShopctlError(
+            f"{exercise.name} shares {key} in {path} with {other}, which has work there too: "
+            "resetting it would lose that work",
+            f"finish or reset {other} first, or FORCE=1 (make exercise-reset NAME={exercise.name} FORCE=1) "
+            f"resets it anyway and keeps a copy under {BACKUP_DIR}/{exercise.name}/",
+        )
+    changed = tree.changed(exercise.name)
+    if not changed:
+        return []
+    backup = BACKUP_DIR / exercise.name / time.strftime("%Y%m%d-%H%M%S")
+    done = []
+    for path, keys in sorted(changed.items()):
+        text = tree.own_version(exercise.name, path, donor="head")
+        target = root / path
+        if target.is_file():
+            (root / backup / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / backup / path).write_bytes(target.read_bytes())
+        if text is None:
+            regions.git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", path)
+            target.unlink(missing_ok=True)
+            done.append(f"removed {path}")
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            done.append(f"restored {path}" + (f": {_definitions(keys)}" if keys else ""))
+    done.append(f"a copy of each file as it was: {backup}/")
+    return done
 
 
 # --- what the notebooks show -------------------------------------------------------------------------------
 
 
 def _markdown_results(title: str, results: list[CaseResult], state: str) -> str:
-    from shopctl.workshop import markdown_table
-
     icon = {"passed": "✅", "todo": "📝", "failed": "❌"}[state]
     failed = sum(not r.passed for r in results)
     verdict = (
@@ -280,199 +316,39 @@ def _markdown_results(title: str, results: list[CaseResult], state: str) -> str:
     return f"{icon} **{title}: {verdict}**\n\n" + markdown_table(["", "case", "what the checker saw", "look at"], rows)
 
 
-@dataclass
-class Shown:
-    markdown: str
-    results: list[CaseResult] = field(default_factory=list)
-    status: str = ""
-
-    def _repr_markdown_(self) -> str:
-        return self.markdown
-
-
 def show(name: str) -> Shown:
-    """The task, its hints and the reference solution (folded), for a notebook cell."""
+    """The task and its hints, for a notebook cell. The reference solution stays in its patch file."""
     exercise = get(name)
-    task = exercise.task()
-    body, _, hints = task.partition("## Hints")
+    body, _, hints = exercise.task().partition("## Hints")
+    # Links relative to notebooks/ (make lab roots JupyterLab at the repository): they open in Lab's editor.
+    files = ", ".join(f"[`{path}`](../{path})" for path in exercise.files() if (REPO_ROOT / path).exists())
     parts = [f"### Exercise `{exercise.name}` — {exercise.title}\n", body.strip()]
+    if files:
+        parts.append(f"Files to open: {files}.")
     if hints.strip():
         parts.append(f"<details><summary><b>Hints</b> (open one at a time)</summary>\n\n{hints.strip()}\n\n</details>")
     parts.append(
-        "<details><summary><b>Reference solution</b> (try first!)</summary>\n\n"
-        f"Apply it with `git apply exercises/{exercise.name}/solution.patch`; undo with "
-        f"`make exercise-reset NAME={exercise.name}`.\n\n```diff\n{exercise.patch()}```\n\n</details>"
-    )
-    parts.append(
         "Check it with the next cell, or `make exercises`; start again with "
-        f"`make exercise-reset NAME={exercise.name}`."
+        f"`make exercise-reset NAME={exercise.name}` (it puts back only this exercise's part, and keeps a copy). "
+        f"Stuck for good? The reference solution is `exercises/{exercise.name}/solution.patch`."
     )
     return Shown("\n\n".join(parts))
 
 
 def check(name: str) -> Shown:
-    """Run the checker on the working tree; never raises for a failed case (a notebook keeps running)."""
-    exercise = get(name)
-    results = run_checker(exercise)
-    state = status(exercise, results)
-    return Shown(_markdown_results(exercise.title, results, state), results, state)
+    """Check the exercise's own part of the working tree; never raises for a failed case (a notebook keeps running)."""
+    verdict = judge(get(name))
+    markdown = _markdown_results(verdict.exercise.title, verdict.results, verdict.status)
+    return Shown(markdown, verdict.results, verdict.status)
 
 
-# --- the lesson: your change, per stage -----------------------------------------------------------------
-
-
-STAGE_FOLDERS = {"monolith": "01-monolith/", "microservices": "02-microservices/", "clean": "03-clean-architecture/"}
-
-
-def _changed_lines(root: Path) -> dict[str, set[int]]:
-    """file -> the line numbers (in the new version) the working tree adds or changes against HEAD; new
-    (untracked) files count in full. Tests are left out: the lesson is about the code that serves."""
-    diff = _git(root, "diff", "HEAD", "--unified=0", "--no-color", "--", *STAGE_FOLDERS.values())
-    changed: dict[str, set[int]] = {}
-    current = None
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            current = line[6:] if line.startswith("+++ b/") else None
-            if current:
-                changed.setdefault(current, set())
-        elif line.startswith("@@") and current:
-            match = re.search(r"\+(\d+)(?:,(\d+))?", line)
-            if match:
-                start, count = int(match.group(1)), int(match.group(2) or 1)
-                # a pure deletion (count 0) still edits the definition around it
-                changed[current].update(range(start, start + max(count, 1)))
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "--", *STAGE_FOLDERS.values())
-    for name in untracked.splitlines():
-        if name.endswith(".py"):
-            changed[name] = set(range(1, len((root / name).read_text().splitlines()) + 1))
-    return {f: lines for f, lines in changed.items() if "/tests/" not in f and f.endswith(".py")}
-
-
-def _definitions(path: Path, lines: set[int]) -> list[str]:
-    """The top-level functions and classes (or `module level`) the changed lines fall in."""
-    import ast
-
-    try:
-        text = path.read_text()
-        tree = ast.parse(text)
-    except (OSError, SyntaxError):
-        return ["(does not parse)"]
-    source = text.splitlines()
-    # Blank lines between definitions are no edit of "module level".
-    lines = {n for n in lines if 0 < n <= len(source) and source[n - 1].strip()}
-    names = []
-    covered: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            span = set(range(node.lineno - len(node.decorator_list), (node.end_lineno or node.lineno) + 1))
-            if span & lines:
-                names.append(f"{node.name}()" if not isinstance(node, ast.ClassDef) else f"class {node.name}")
-                covered |= span
-    if lines - covered:
-        names.append("module level")
-    return names
-
-
-def my_change(root: Path = REPO_ROOT) -> dict[str, dict[str, Any]]:
-    """Per stage: the files, definitions and lines your working tree changes (from `git diff HEAD`)."""
-    per_stage: dict[str, dict[str, Any]] = {
-        s: {"files": [], "definitions": 0, "existing": 0, "lines": 0} for s in STAGE_FOLDERS
-    }
-    for name, lines in sorted(_changed_lines(root).items()):
-        stage = next((s for s, folder in STAGE_FOLDERS.items() if name.startswith(folder)), None)
-        if stage is None:
-            continue
-        try:
-            source = (root / name).read_text().splitlines()
-        except OSError:
-            source = []
-        lines = {n for n in lines if 0 < n <= len(source) and source[n - 1].strip()}  # blank lines are no change
-        definitions = _definitions(root / name, lines)
-        # Opened up: a function or class that was there before your change (where regressions come from).
-        before = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=root, capture_output=True, text=True).stdout
-        existing = [d for d in definitions if d != "module level" and _defines(before, d)]
-        per_stage[stage]["files"].append(
-            {"file": name, "lines": len(lines), "definitions": definitions, "existing": existing}
-        )
-        per_stage[stage]["definitions"] += len(definitions)
-        per_stage[stage]["existing"] += len(existing)
-        per_stage[stage]["lines"] += len(lines)
-    return per_stage
-
-
-def _defines(source: str, definition: str) -> bool:
-    """Does `source` have the top-level `name()` / `class Name` that _definitions() reported?"""
-    name = definition.removeprefix("class ").removesuffix("()")
-    keyword = "class" if definition.startswith("class ") else "(?:async )?def"
-    return re.search(rf"^{keyword} {re.escape(name)}\b", source, re.MULTILINE) is not None
-
-
-def predicted(root: Path = REPO_ROOT) -> dict[str, Any]:
-    """`make compare`'s figure for adding a runtime (its "add EKS" change), computed from the stages as HEAD
-    has them — the code before your change."""
-    from shopctl.compare import coupling
-    from shopctl.paths import STAGE_DIRS
-
-    with tempfile.TemporaryDirectory(prefix="shop-head-") as scratch:
-        folders = [STAGE_DIRS[s].name for s in STAGE_FOLDERS]
-        archive = subprocess.run(["git", "archive", "HEAD", *folders], cwd=root, capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", scratch], input=archive.stdout, check=True)
-        roots = {s: Path(scratch) / STAGE_DIRS[s].name for s in STAGE_FOLDERS}
-        return coupling.analyse(roots)["impact"]["add_eks"]["stages"]
-
-
-def lesson_table(root: Path = REPO_ROOT) -> Shown:
-    """Your change per stage next to what `make compare` predicts for adding a runtime (its "add EKS" row)."""
-    from shopctl.workshop import markdown_table
-
-    mine = my_change(root)
-    prediction = predicted(root)
-    rows = []
-    for stage, change in mine.items():
-        files = (
-            "\n".join(
-                f"`{f['file'].split('/', 1)[1]}`: {f['lines']} lines in {', '.join(f['definitions'])}"
-                for f in change["files"]
-            )
-            or "nothing yet"
-        )
-        guess = prediction.get(stage, {})
-        rows.append(
-            (
-                f"**{stage}**",
-                files,
-                f"{change['lines']} lines in {len(change['files'])} files; existing definitions edited: "
-                f"**{change['existing']}**",
-                f"{guess.get('summary', '?')}; existing definitions edited: **{guess.get('edited_definitions', '?')}**",
-            )
-        )
-    table = markdown_table(
-        ["stage", "your change (git diff HEAD)", "in total", "make compare predicted (add EKS)"], rows
-    )
-    return Shown(table)
-
-
-# --- the checkers (run by `_judge`, inside the judged tree) ------------------------------------------------
-
-Case = Callable[[], tuple[bool, str]]
-
-
-def _case(name: str, body: Case, next_step: str) -> CaseResult:
-    try:
-        passed, detail = body()
-    except Exception as error:  # the learner's code may raise anything: report it, do not crash the check
-        passed, detail = False, f"raised {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-    return CaseResult(name, passed, detail, "" if passed else next_step)
-
-
-def _checkers() -> dict[str, Callable[[], list[CaseResult]]]:
-    from shopctl.workshop import exercise_checks
-
-    return {e.checker: getattr(exercise_checks, e.checker) for e in EXERCISES}
+# --- the checkers' process (run by run_checker, inside the tree it judges) ------------------------------
 
 
 def _judge(name: str) -> int:
-    results = _checkers()[get(name).checker]()
+    from shopctl.workshop import exercise_checks
+
+    results = getattr(exercise_checks, get(name).checker)()
     print(json.dumps([asdict(r) for r in results]), flush=True)
     return 0
 
@@ -483,11 +359,10 @@ def _judge(name: str) -> int:
 def list_all(*, solutions: bool = False, say: Callable[[str], None] = print) -> list[Verdict]:
     verdicts = []
     for exercise in EXERCISES:
-        say(f"… {exercise.notebook} {exercise.name}: checking the working tree")
-        results = run_checker(exercise)
-        verdict = Verdict(exercise, results, status(exercise, results))
+        say(f"… {exercise.notebook} {exercise.name}: checking its part of the working tree")
+        verdict = judge(exercise)
         if solutions:
-            say(f"… {exercise.notebook} {exercise.name}: the reference solution, in a scratch copy")
+            say(f"… {exercise.notebook} {exercise.name}: the reference solution, on a copy of HEAD")
             verdict.solution, verdict.untouched = check_solution(exercise)
         verdicts.append(verdict)
     return verdicts
@@ -518,9 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = errors.ArgumentParser(prog="python -m shopctl.workshop.exercises", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="every exercise with its notebook and status; exit 1 unless all pass")
-    listing.add_argument("--solutions", action="store_true", help="check each reference solution in a scratch copy")
+    listing.add_argument("--solutions", action="store_true", help="check each reference solution on a copy of HEAD")
     for command in ("check", "reset", "diff", "_judge"):
         sub.add_parser(command).add_argument("name", nargs="?" if command == "diff" else None)
+    sub.choices["reset"].add_argument(
+        "--force", action="store_true", help="reset definitions shared with a started exercise too (a copy is kept)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "_judge":
@@ -538,15 +416,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             return 0 if ok else 1
         if args.command == "check":
-            exercise = get(args.name)
-            results = run_checker(exercise)
-            for r in results:
+            verdict = judge(get(args.name))
+            for r in verdict.results:
                 print(("✓ " if r.passed else "✗ ") + f"{r.case}: {r.detail}" + (f" → {r.next}" if r.next else ""))
-            print(f"{exercise.name}: {status(exercise, results)}")
-            return 0 if all(r.passed for r in results) else 1
+            print(f"{args.name}: {verdict.status}")
+            return 0 if verdict.status == "passed" else 1
         if args.command == "reset":
-            changed = reset(get(args.name))
-            print("\n".join(changed) or f"{args.name}: nothing to reset, its files are as git has them")
+            changed = reset(get(args.name), force=args.force)
+            print("\n".join(changed) or f"{args.name}: nothing to reset, its part is as HEAD has it")
             return 0
         if args.command == "diff":
             for stage, change in my_change().items():

@@ -1,17 +1,14 @@
-"""The tools behind the notebooks: the runner's notebook handling and a notebook's session."""
+"""shopctl.workshop.notebooks: the runner's notebook handling (stripping, solutions, picking)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from shopctl import workshop
 from shopctl.errors import ShopctlError
-from shopctl.local import localaws
 from shopctl.workshop import notebooks
 
 
@@ -52,46 +49,3 @@ def test_picking_an_unknown_notebook_fails_with_one_line_and_a_hint(capsys: pyte
 
 def test_notebooks_are_picked_by_number_or_name() -> None:
     assert [p.stem for p in notebooks.notebook_paths(["00", "05-compare"])] == ["00-welcome", "05-compare"]
-
-
-def test_a_session_has_its_own_run_directory_and_restores_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(workshop.SESSION_ROOT_ENV, str(tmp_path))
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    before = dict(os.environ)
-    session = workshop.Session.start("test", aws=False, quiet=True)
-    closed: list[str] = []
-    session.on_close(closed.append, "callback ran")
-    assert os.environ["SHOP_RUN_DIR"] == str(session.run_dir)
-    assert session.run_dir.parent == tmp_path
-    assert "FORCE_COLOR" not in os.environ  # tools whose output is parsed must not write colour codes
-    session.close(quiet=True)
-    assert closed == ["callback ran"]
-    assert not session.run_dir.exists()
-    assert dict(os.environ) == before
-    assert session.close(quiet=True) == []  # a second close does nothing
-
-
-def test_a_session_with_aws_stops_its_local_aws_and_restores_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(workshop.SESSION_ROOT_ENV, str(tmp_path))
-    before = dict(os.environ)
-    session = workshop.Session.start("test", quiet=True)
-    assert session.aws is not None and localaws.is_up(session.aws.port)
-    assert os.environ["AWS_ENDPOINT_URL"] == session.aws.endpoint
-    assert os.environ["SHOP_RUN_DIR"] == str(session.run_dir)  # the local AWS keeps its pid file there
-    stopped = session.close(quiet=True)
-    assert stopped == [f"local AWS on port {session.aws.port} (pid {session.aws.pid})"]
-    assert not localaws.is_up(session.aws.port)
-    assert dict(os.environ) == before
-
-
-def test_markdown_tables_escape_pipes_and_show_missing_values() -> None:
-    assert workshop.markdown_table(["a", "b"], [("x|y", None), (1.25, 2)]).splitlines() == [
-        "| a | b |",
-        "| --- | --- |",
-        "| x\\|y | — |",
-        "| 1.2 | 2 |",
-    ]
