@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from shopctl import workshop
-from shopctl.compare import cli as compare_cli
+from shopctl.compare import latest as compare_latest
 from shopctl.compare import side_by_side
 from shopctl.workshop import exercises, notebooks
 
@@ -126,7 +126,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
         # others do not wait for it: they run while it is measured.
         with ThreadPoolExecutor(max_workers=2) as pool:
             running = [pool.submit(notebooks.execute, p, solutions=True) for p in order if p not in shows_report]
-            mp.setenv(compare_cli.OUT_ENV, str(request.getfixturevalue("quick_compare")[1]))
+            mp.setenv(compare_latest.OUT_ENV, str(request.getfixturevalue("quick_compare")[1]))
             running += [pool.submit(notebooks.execute, p, solutions=True) for p in shows_report]
             results = [job.result() for job in running]
     finally:

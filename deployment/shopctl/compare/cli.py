@@ -42,23 +42,14 @@ from shopctl.compare import (
     results,
     testcost,
 )
+from shopctl.compare.latest import DEFAULT_OUT
 from shopctl.errors import ShopctlError, unexpected
 from shopctl.local.localaws import LocalAws
-from shopctl.paths import REPO_ROOT
 from shopctl.stages import STAGES
 from shopctl.targets import lambda_target
 
 SECTIONS = ("coupling", "coldstart", "tests")
 CHARTS = ("coupling", "impact", "coldstart", "modes", "process", "testcost")
-DEFAULT_OUT = REPO_ROOT / "build" / "compare"
-OUT_ENV = "SHOP_COMPARE_OUT"  # where readers (notebook 05) look for the latest report; default DEFAULT_OUT
-
-
-def report_dir() -> Path:
-    """The folder holding the report to show: $SHOP_COMPARE_OUT, else where `make compare` writes."""
-    return Path(os.environ.get(OUT_ENV) or DEFAULT_OUT)
-
-
 @dataclass(frozen=True)
 class Options:
     n: int = 5

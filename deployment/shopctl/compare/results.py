@@ -2,7 +2,6 @@
 show. report.json keeps the measured dicts; these are read from them, so an old report still reads.
 
     analysis = coupling.analysis()                 # Coupling: .stages["clean"].lines, .changes[0].title
-    latest_report()                                # Report of the last `make compare`, or None
     lambda_cold_starts(report["coldstart"])        # [ColdStart]: .cold_request.median, .x_floor.text()
     findings(report["coldstart"])                  # the sentences this run's numbers support
 
@@ -13,10 +12,8 @@ its spread, and two figures whose medians differ by less than their spread are w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from shopctl.compare.figures import Figure, compared, ratio_figure, scaled, versus_floor, within_noise
@@ -288,45 +285,3 @@ def tier_costs(tests: Mapping[str, Any]) -> list[TierCost]:
 
 
 # --- a whole report ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Report:
-    """A `make compare` report as written to its folder: report.json read back, the charts beside it."""
-
-    folder: Path
-    data: dict[str, Any]
-
-    @property
-    def caption(self) -> str:
-        meta = self.data["meta"]
-        return f"the latest `{meta['command']}` report: {self.folder / 'report.md'} ({meta['generated']})"
-
-    def summary(self) -> tuple[list[str], list[list[Any]]]:
-        """The report's main table: (header, rows), one row per stage."""
-        from shopctl.compare import report
-
-        return report.summary_rows(self.data)
-
-    def cold_starts(self) -> list[ColdStart]:
-        return lambda_cold_starts(self.data["coldstart"]) if "coldstart" in self.data else []
-
-    def findings(self) -> list[str]:
-        return findings(self.data["coldstart"]) if "coldstart" in self.data else []
-
-    def tier_costs(self) -> list[TierCost]:
-        return tier_costs(self.data["tests"]) if "tests" in self.data else []
-
-    def charts(self, *names: str) -> list[Path]:
-        """The PNGs of these charts ("coldstart", "modes", "testcost", …) that this run drew."""
-        drawn = self.data.get("charts", {})
-        return [self.folder / drawn[name] for name in names if name in drawn and (self.folder / drawn[name]).exists()]
-
-
-def latest_report(folder: Path | None = None) -> Report | None:
-    """The report in `folder` (default: $SHOP_COMPARE_OUT, else build/compare), None when there is none yet."""
-    from shopctl.compare import cli
-
-    folder = folder or cli.report_dir()
-    path = folder / "report.json"
-    return Report(folder, json.loads(path.read_text())) if path.exists() else None

@@ -93,7 +93,7 @@ class Session:
         try:
             self._stack.close()
             if state.deployments_dir().exists() and any(state.all_states()):
-                from shopctl.targets import fleet
+                from shopctl import fleet
 
                 with contextlib.redirect_stdout(io.StringIO()):
                     done += fleet.destroy_all(keep_data=False)

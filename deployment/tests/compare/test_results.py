@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from shopctl.compare import results
@@ -97,24 +94,3 @@ def test_the_coupling_analysis_reads_as_attributes() -> None:
     assert (swap.key, swap.title) == ("swap", "Swap the database")
     assert swap.stages["monolith"].files == 3 and swap.stages["monolith"].edited_definitions == 3
     assert coupling.raw == raw
-
-
-def test_the_latest_report_is_read_from_its_folder(tmp_path: Path, cold: dict) -> None:
-    assert results.latest_report(tmp_path) is None  # no `make compare` yet
-    data = {
-        "meta": {"command": "make compare", "generated": "2026-12-07 14:00 UTC", "stages": ["monolith", "clean"]},
-        "coldstart": cold,
-        "tests": {"tiers": [{"stage": "clean", "tier": "unit", "tests": 10, "failed": 0, "wall_s": 1.5,
-                             "per_test_ms": 150.0, "needs_emulator": False, "tests_with_emulator": 0}]},
-        "charts": {"coldstart": "coldstart.png", "testcost": "testcost.png"},
-    }
-    (tmp_path / "report.json").write_text(json.dumps(data))
-    (tmp_path / "coldstart.png").write_bytes(b"\x89PNG")
-    report = results.latest_report(tmp_path)
-    assert report is not None and "2026-12-07 14:00 UTC" in report.caption
-    assert report.charts("coldstart", "testcost") == [tmp_path / "coldstart.png"]  # only what is on disk
-    [tier] = report.tier_costs()
-    assert (tier.stage, tier.tests, tier.needs_emulator) == ("clean", 10, False)
-    header, rows = report.summary()
-    assert [row[0] for row in rows] == ["monolith", "clean"] and len(rows[0]) == len(header)
-    assert report.findings() == results.findings(cold)
