@@ -69,6 +69,12 @@ WHEELHOUSE  ?=
 PIP_FROM     = $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)))
 PIP_HINT     = $(if $(WHEELHOUSE),is every package of the lock in $(WHEELHOUSE)? (make wheelhouse builds it),check your network / PyPI access)
 WHEELHOUSE_CHECK = $(if $(WHEELHOUSE),PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.wheelhouse check $(WHEELHOUSE) --set $(1) || exit 1)
+# Every other pip that make's commands start (the Lambda package's dependencies, on the first `make deploy`)
+# reads pip's own environment variables: with a wheelhouse, it too finds its wheels there and nowhere else.
+ifneq ($(WHEELHOUSE),)
+export PIP_NO_INDEX   := 1
+export PIP_FIND_LINKS := $(abspath $(WHEELHOUSE))
+endif
 
 venv: $(STAMP) ## Create .venv with the workshop's locked packages (done automatically by the other targets); WHEELHOUSE=dir: offline, from a wheelhouse
 
