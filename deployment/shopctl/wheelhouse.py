@@ -251,28 +251,48 @@ NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 NO_INDEX = re.compile(r"(Could not fetch URL|NewConnectionError|Max retries exceeded|Temporary failure in name)")
 
 
+def batches(pins: list[Pin]) -> list[list[Pin]]:
+    """Pins split so that no batch names a package twice: one pip run cannot take two versions of one
+    package (the lock has some for either side of a Python patch release, e.g. soupsieve for 3.11)."""
+    split: list[list[Pin]] = []
+    for pin in pins:
+        batch = next((b for b in split if all(other.name != pin.name for other in b)), None)
+        if batch is None:
+            split.append(batch := [])
+        batch.append(pin)
+    return split
+
+
 def download(target: Target, pins: list[Pin], out: Path) -> list[Pin]:
     """Fetch the pins' wheels for the target into `out`; returns the pins that have no wheel there.
     pip stops at the first such pin: it is set aside and pip runs again (files already there are kept)."""
     missing: list[Pin] = []
-    todo = list(pins)
     with tempfile.TemporaryDirectory() as scratch:
         requirements = Path(scratch) / "requirements.txt"
-        while todo:
-            requirements.write_text("".join(f"{pin}\n" for pin in todo))
-            done = subprocess.run(pip_command(target, out, requirements), capture_output=True, text=True)
-            if done.returncode == 0:
-                break
-            found = NO_MATCH.search(done.stderr)
-            name, _, version = found.group(1).partition("==") if found else ("", "", "")
-            lost = [pin for pin in todo if pin.name == canonicalize_name(name) and version in ("", pin.version)]
-            if not lost:
-                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                hint = "check your network / PyPI access" if NO_INDEX.search(done.stderr) else "pip's message is above"
-                raise ShopctlError(f"pip failed for {target.label}: {last}", f"{hint}, then run the same command again")
-            missing += lost
-            todo = [pin for pin in todo if pin not in lost]
+        for todo in batches(pins):
+            while todo:
+                requirements.write_text("".join(f"{pin}\n" for pin in todo))
+                done = subprocess.run(pip_command(target, out, requirements), capture_output=True, text=True)
+                if done.returncode == 0:
+                    break
+                found = NO_MATCH.search(done.stderr)
+                name, _, version = found.group(1).partition("==") if found else ("", "", "")
+                lost = [pin for pin in todo if pin.name == canonicalize_name(name) and version in ("", pin.version)]
+                if not lost:
+                    raise pip_failed(target, done, out)
+                missing += lost
+                todo = [pin for pin in todo if pin not in lost]
     return missing
+
+
+def pip_failed(target: Target, done: subprocess.CompletedProcess[str], out: Path) -> ShopctlError:
+    """pip's first error line; its whole output goes to a log beside the wheels."""
+    log = out / f"pip-{target.platform}-{target.python}.log"
+    log.write_text(f"$ {' '.join(map(str, done.args))}\n{done.stdout}{done.stderr}")
+    lines = done.stderr.strip().splitlines() or ["no output"]
+    first = next((line for line in lines if line.startswith("ERROR:")), lines[-1])
+    where = "check your network / PyPI access" if NO_INDEX.search(done.stderr) else f"pip's whole output: {log}"
+    return ShopctlError(f"pip failed for {target.label}: {first}", f"{where}; then run the same command again")
 
 
 def targets_for(platforms: list[str] | None, pythons: list[str] | None) -> list[Target]:

@@ -115,6 +115,10 @@ def test_check_names_other_locks_a_missing_set_and_a_missing_platform(locks: Pat
 FAKE_PIP = """\
 import pathlib, sys
 out, requirements = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text().split()
+names = [pin.split("==")[0] for pin in requirements]
+if len(set(names)) < len(names):  # what pip says to two versions of one package
+    sys.exit("ERROR: Cannot install soupsieve==2.10 and soupsieve==4.1.3 because these package versions have "
+             "conflicting dependencies.\\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io/")
 for pin in requirements:
     if pin.startswith(("numpy", "soupsieve==2.10")):
         sys.exit(f"ERROR: Could not find a version that satisfies the requirement {pin}\\n"
@@ -134,6 +138,7 @@ def test_build_names_every_pin_without_a_wheel_in_one_line(
     monkeypatch.setattr(wheelhouse, "pip_command", lambda target, out, req: [sys.executable, str(fake), out, req])
     out = tmp_path / "house"
 
+    # Python 3.11 takes both soupsieves (either side of 3.11.5): one pip run cannot fetch both.
     status = wheelhouse.main(["build", "--out", str(out), "--platforms", "linux-x86_64", "--pythons", "3.11"])
 
     err = capsys.readouterr().err.splitlines()
@@ -174,6 +179,25 @@ def test_build_records_each_target_and_measures_what_each_platform_needs(
     monkeypatch.setattr(wheelhouse, "pip_command", lambda target, out, req: [sys.executable, "-c", "exit(1)"])
     assert wheelhouse.build(out, targets[:1], ["workshop"], say=said.append) == {"linux-x86_64": 0.003}
     assert said[-1] == "… linux x86_64, Python 3.12 (1/1): all 3 wheels already there"
+
+
+def test_any_other_pip_failure_is_its_first_error_line_and_the_log_is_kept(
+    locks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said = "WARNING: Retrying\nERROR: Could not install packages due to an OSError: disk full\nERROR: more"
+    failing = [sys.executable, "-c", f"import sys; sys.exit({said!r})"]
+    monkeypatch.setattr(wheelhouse, "pip_command", lambda target, out, req: failing)
+    out = tmp_path / "house"
+
+    assert wheelhouse.main(["build", "--out", str(out), "--platforms", "macos-arm64", "--pythons", "3.13"]) == 1
+
+    log = out / "pip-macos-arm64-3.13.log"
+    assert capsys.readouterr().err.splitlines() == [
+        "error: pip failed for macOS arm64, Python 3.13: ERROR: Could not install packages due to an OSError: "
+        "disk full",
+        f"  hint: pip's whole output: {log}; then run the same command again",
+    ]
+    assert "disk full" in log.read_text()
 
 
 def test_an_unknown_platform_is_one_line_and_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
