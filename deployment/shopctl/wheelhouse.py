@@ -248,7 +248,7 @@ def pip_command(target: Target, out: Path, requirements: Path) -> list[str]:
 
 
 NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
-NO_INDEX = re.compile(r"(Could not fetch URL|NewConnectionError|Max retries exceeded|Temporary failure in name)")
+NO_INDEX = re.compile(r"Could not fetch URL|NewConnectionError|Max retries exceeded|name resolution|timed out")
 
 
 def batches(pins: list[Pin]) -> list[list[Pin]]:
@@ -275,7 +275,8 @@ def download(target: Target, pins: list[Pin], out: Path) -> list[Pin]:
                 done = subprocess.run(pip_command(target, out, requirements), capture_output=True, text=True)
                 if done.returncode == 0:
                     break
-                found = NO_MATCH.search(done.stderr)
+                # Offline, pip also ends with "no matching distribution": that is no answer about the wheel.
+                found = None if NO_INDEX.search(done.stderr) else NO_MATCH.search(done.stderr)
                 name, _, version = found.group(1).partition("==") if found else ("", "", "")
                 lost = [pin for pin in todo if pin.name == canonicalize_name(name) and version in ("", pin.version)]
                 if not lost:

@@ -200,6 +200,29 @@ def test_any_other_pip_failure_is_its_first_error_line_and_the_log_is_kept(
     assert "disk full" in log.read_text()
 
 
+OFFLINE_PIP = """\
+import pathlib, sys
+first = pathlib.Path(sys.argv[1]).read_text().split()[0]
+sys.exit(f"WARNING: Retrying (Retry(total=4)) after connection broken by 'NewConnectionError(...)': /simple/\\n"
+         f"ERROR: Could not find a version that satisfies the requirement {first} (from versions: none)\\n"
+         f"ERROR: No matching distribution found for {first}")
+"""
+
+
+def test_an_unreachable_index_is_said_as_such_not_taken_for_a_missing_wheel(
+    locks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "offline_pip.py"
+    fake.write_text(OFFLINE_PIP)
+    monkeypatch.setattr(wheelhouse, "pip_command", lambda target, out, req: [sys.executable, str(fake), req])
+
+    assert wheelhouse.main(["build", "--out", str(tmp_path), "--platforms", "linux-x86_64", "--pythons", "3.12"]) == 1
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: pip failed for linux x86_64, Python 3.12: ERROR: Could not find a version")
+    assert err[1] == "  hint: check your network / PyPI access; then run the same command again"
+
+
 def test_an_unknown_platform_is_one_line_and_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     assert wheelhouse.main(["build", "--platforms", "windows-x86_64"]) == 1
     assert capsys.readouterr().err.splitlines() == [
