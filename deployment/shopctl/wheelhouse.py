@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopctl.errors import ArgumentParser, ShopctlError
+from shopctl.errors import ArgumentParser, ShopctlError, unexpected
 from shopctl.paths import REPO_ROOT
 
 # The system Python may lack `packaging`; pip, which this module drives anyway, always vendors it.
@@ -243,8 +243,9 @@ def pip_command(target: Target, out: Path, requirements: Path) -> list[str]:
     if target.native:  # builds a wheel for any locked package that has only a source distribution
         return [*pip, "wheel", "--wheel-dir", str(out), *quiet]
     where = [arg for p in PLATFORMS[target.platform].pip_platforms for arg in ("--platform", p)]
+    # The latest patch release: pip checks Requires-Python against it (soupsieve 4 wants 3.11.5 or newer).
     return [*pip, "download", "--dest", str(out), "--only-binary=:all:", "--implementation", "cp",
-            "--python-version", target.python, *where, *quiet]  # fmt: skip
+            "--python-version", f"{target.python}.99", *where, *quiet]  # fmt: skip
 
 
 NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
@@ -331,15 +332,13 @@ def build(out: Path, targets: list[Target], sets: list[str], say=print) -> dict[
         chosen, absent = select(out, pins, target)
         if absent:
             say(f"… downloading for {target.label} ({number}/{len(targets)}): {len(absent)} of {len(pins)} wheels")
-            no_wheel = download(target, absent, out)
-            if no_wheel:
-                problems.append(f"{target.label}: {', '.join(map(str, no_wheel))}")
-            chosen, absent = select(out, pins, target)
+            download(target, absent, out)
+            chosen, absent = select(out, pins, target)  # what pip had no wheel for is still absent
         else:
             say(f"… {target.label} ({number}/{len(targets)}): all {len(pins)} wheels already there")
-        if absent and not problems:  # pip said it succeeded, yet a pin has no wheel we recognise
-            problems.append(f"{target.label}: {', '.join(map(str, absent))} (not found in {out})")
-        if not absent:
+        if absent:
+            problems.append(f"{target.label}: {', '.join(map(str, absent))}")
+        else:
             manifest = record(manifest, sets, target)
         per_platform.setdefault(target.platform, set()).update(chosen.values())
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -380,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     except ShopctlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # a bug: still one line and a hint
+        return unexpected(error, "python -m shopctl.wheelhouse")
     return 0
 
 

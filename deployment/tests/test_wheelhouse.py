@@ -71,6 +71,14 @@ def test_linux_wheels_reach_down_to_manylinux2014_but_not_past_glibc_2_28() -> N
         assert Tag(*tag.split("-")) not in accepted, tag
 
 
+def test_pip_is_asked_for_the_latest_patch_release_of_a_foreign_python(tmp_path: Path) -> None:
+    # The lock pins soupsieve 4.1.3 for Python >= 3.11.5 (it says Requires-Python >= 3.11.5): asked for
+    # "3.11", pip takes 3.11.0 and finds no version of it.
+    argv = wheelhouse.pip_command(Target("linux-x86_64", "3.11"), tmp_path, tmp_path / "requirements.txt")
+    assert argv[argv.index("--python-version") + 1] == "3.11.99"
+    assert argv.count("--platform") == len(wheelhouse.PLATFORMS["linux-x86_64"].pip_platforms)
+
+
 def test_select_picks_the_wheel_pip_would_install_there_and_names_the_pins_without_one(tmp_path: Path) -> None:
     for name in ["numpy-2.5.5-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
                  "numpy-2.5.5-cp312-cp312-macosx_14_0_arm64.whl", "numpy-2.5.5-cp312-cp312-macosx_11_0_arm64.whl",
