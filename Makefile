@@ -71,9 +71,12 @@ PIP_HINT     = $(if $(WHEELHOUSE),is every package of the lock in $(WHEELHOUSE)?
 WHEELHOUSE_CHECK = $(if $(WHEELHOUSE),PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.wheelhouse check $(WHEELHOUSE) --set $(1) || exit 1)
 # Every other pip that make's commands start (the Lambda package's dependencies, on the first `make deploy`)
 # reads pip's own environment variables: with a wheelhouse, it too finds its wheels there and nowhere else.
+# (Not for `make wheelhouse WHEELHOUSE=…`, which names the folder to fill from the index.)
 ifneq ($(WHEELHOUSE),)
+ifeq ($(filter wheelhouse,$(MAKECMDGOALS)),)
 export PIP_NO_INDEX   := 1
 export PIP_FIND_LINKS := $(abspath $(WHEELHOUSE))
+endif
 endif
 
 venv: $(STAMP) ## Create .venv with the workshop's locked packages (done automatically by the other targets); WHEELHOUSE=dir: offline, from a wheelhouse

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import platform
 import re
 import subprocess
@@ -317,6 +318,9 @@ def _mb(paths: set[Path]) -> float:
 
 def build(out: Path, targets: list[Target], sets: list[str], say=print) -> dict[str, float]:
     """Fill `out` for every target; returns the size in MB per platform (what an attendee of it needs)."""
+    if os.environ.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on"):
+        # pip would then say "no matching distribution" for every package, as if none had a wheel.
+        raise ShopctlError("PIP_NO_INDEX is set: a wheelhouse is filled from the package index", "unset PIP_NO_INDEX")
     out.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(out)
     stale = [n for n in sets if n in manifest["sets"] and manifest["sets"][n]["lock_sha256"] != lock_digest(n)]

@@ -231,6 +231,19 @@ def test_an_unreachable_index_is_said_as_such_not_taken_for_a_missing_wheel(
     assert err[1] == "  hint: check your network / PyPI access; then run the same command again"
 
 
+def test_no_index_is_refused_at_once_not_taken_for_packages_without_wheels(
+    locks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setattr(wheelhouse, "pip_command", lambda *_: pytest.fail("pip ran"))
+
+    assert wheelhouse.main(["build", "--out", str(tmp_path), "--platforms", "linux-x86_64", "--pythons", "3.12"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: PIP_NO_INDEX is set: a wheelhouse is filled from the package index",
+        "  hint: unset PIP_NO_INDEX",
+    ]
+
+
 def test_an_unknown_platform_is_one_line_and_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     assert wheelhouse.main(["build", "--platforms", "windows-x86_64"]) == 1
     assert capsys.readouterr().err.splitlines() == [
