@@ -346,12 +346,15 @@ def build(out: Path, targets: list[Target], sets: list[str], say=print) -> dict[
             manifest = record(manifest, sets, target)
         per_platform.setdefault(target.platform, set()).update(chosen.values())
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    sizes = {key: _mb(paths) for key, paths in per_platform.items()}
+    for key, size in sizes.items():
+        say(f"  {key:<14} {size:7.0f} MB")
     if problems:
         raise ShopctlError(
             f"no wheel for {'; '.join(problems)}",
             "that platform can't install offline from this lock: drop it from PLATFORMS=, or bump the package",
         )
-    return {key: _mb(paths) for key, paths in per_platform.items()}
+    return sizes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -374,9 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         platforms = list(PLATFORMS) if listed == ["all"] else listed
         targets = targets_for(platforms, args.pythons.split(",") if args.pythons else None)
         sets = list(SETS) if args.dev else ["workshop"]
-        sizes = build(args.out, targets, sets)
-        for key, size in sizes.items():
-            print(f"  {key:<14} {size:7.0f} MB")
+        build(args.out, targets, sets)
         total = _mb(set(args.out.glob("*.whl")))
         print(f"✓ {args.out}: {total:.0f} MB of wheels for {len(targets)} platform/Python pair(s); "
               f"attendees type: make venv WHEELHOUSE=<this folder>")  # fmt: skip

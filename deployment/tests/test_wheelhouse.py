@@ -186,7 +186,7 @@ def test_build_records_each_target_and_measures_what_each_platform_needs(
     # Again: every wheel is there already, so pip is not run (a fake that fails would say so).
     monkeypatch.setattr(wheelhouse, "pip_command", lambda target, out, req: [sys.executable, "-c", "exit(1)"])
     assert wheelhouse.build(out, targets[:1], ["workshop"], say=said.append) == {"linux-x86_64": 0.003}
-    assert said[-1] == "… linux x86_64, Python 3.12 (1/1): all 3 wheels already there"
+    assert said[-2:] == ["… linux x86_64, Python 3.12 (1/1): all 3 wheels already there", "  linux-x86_64         0 MB"]
 
 
 def test_any_other_pip_failure_is_its_first_error_line_and_the_log_is_kept(
