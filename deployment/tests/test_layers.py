@@ -2,7 +2,7 @@
 bites, and no module or package of shopctl imports another that imports it back.
 
     cli -> workshop -> compare | verify -> fleet | serving -> targets | account -> lambda_local -> local
-        -> aws | package -> stages -> errors | paths | httpclient
+        -> aws | package -> stages | wheelhouse -> errors | paths | httpclient
 """
 
 from __future__ import annotations
