@@ -143,6 +143,7 @@ def _process_target() -> types.ModuleType:
     target.teardown_options = lambda env: Options(env=env, quiet=True)
     target.destroy = destroy
     target.uses_image = lambda stage: False
+    target.exists = lambda stage: state.load(deployment_name(stage)) is not None
     target.describe = describe
     return target
 
