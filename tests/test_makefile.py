@@ -80,10 +80,10 @@ def test_a_make_line_naming_no_target_fails_the_dry_run() -> None:
 def test_the_workflows_pass_githubs_schema_and_zizmor() -> None:
     """What `make lint` runs on them: GitHub's workflow schema (check-jsonschema's own copy, offline) and
     zizmor's security audits (offline)."""
-    bin_dir = Path(sys.executable).parent
+    bin_dir, folder = Path(sys.executable).parent, REPO / ".github" / "workflows"
     for argv in (
         [str(bin_dir / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
-        [str(bin_dir / "zizmor"), "--offline", "--no-progress", "--min-severity", "low", str(REPO / ".github" / "workflows")],
+        [str(bin_dir / "zizmor"), "--offline", "--no-progress", "--min-severity", "low", str(folder)],
     ):
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{Path(argv[0]).name}: {done.stdout}{done.stderr}"

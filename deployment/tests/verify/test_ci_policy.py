@@ -49,6 +49,7 @@ def test_the_recording_reaches_every_service_the_deploy_code_creates_something_i
                  ("elastic-load-balancing-v2", "DeleteLoadBalancer"), ("eks", "DescribeCluster"),
                  ("sts", "GetCallerIdentity")]:  # fmt: skip
         assert step in operations, f"the recording skipped {step}"
+    assert sorted(ci_policy.ANY_RESOURCE - ci_policy.actions_for(recorded)) == [], "ANY_RESOURCE lists unused actions"
 
 
 def _only_the_projects(params: dict[str, Any]) -> bool:
@@ -103,7 +104,8 @@ def test_resources_are_the_projects_except_where_aws_allows_none(tmp_path: Path)
         "Sid": "AnyResource", "Effect": "Allow", "Resource": "*",
         "Action": ["lambda:ListFunctions", "sts:GetCallerIdentity"],
     }  # fmt: skip
-    assert by_sid["Lambda"]["Resource"] == "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:shop-*"
+    arn = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:shop-*"
+    assert by_sid["Lambda"]["Resource"] == arn
     assert by_sid["Servicediscovery"]["Action"] == ["servicediscovery:DeleteNamespace"]
     assert by_sid["Servicediscovery"]["Condition"] == {
         "StringEquals": {"aws:ResourceTag/project": "shapeshifting-workshop"}
