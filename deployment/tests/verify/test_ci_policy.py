@@ -54,7 +54,7 @@ def test_the_recording_reaches_every_service_the_deploy_code_creates_something_i
 
 def _only_the_projects(params: dict[str, Any]) -> bool:
     """Does a call name something of the project, and nothing of what the recording put beside it?"""
-    text = json.dumps(params, default=str)
+    text = json.dumps(params, default=lambda v: "" if isinstance(v, bytes) else str(v))  # not the packages
     ours = "shop" in text or ci_policy.PROJECT_TAG[1] in text
     return ours and "someone" not in text and ":cluster/default" not in text
 
