@@ -396,6 +396,7 @@ def record(cluster_name: str = "shop-ci") -> list[tuple[str, str, dict[str, Any]
     from shopctl.stages import STAGES
     from shopctl.targets import coldstart, ecs_target, eks_target, lambda_target
 
+    clients.one_sdk_loader()  # each new botocore session would parse the SDK's JSON again (~10 s of CPU here)
     with tempfile.TemporaryDirectory(prefix="shop-ci-policy-") as scratch, _moto_account(Path(scratch)):
         # The maintainer's cluster (CLUSTER_NAME), made before recording: the weekly run never creates one.
         ec2 = boto3.client("ec2")
