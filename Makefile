@@ -108,6 +108,10 @@ wheelhouse: ## (facilitators) Every locked package as wheels in build/wheelhouse
 	@PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.wheelhouse build --out $(or $(WHEELHOUSE),build/wheelhouse) \
 	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(if $(PYTHONS),--pythons $(PYTHONS)) $(if $(filter 1,$(DEV)),--dev)
 
+.PHONY: ci-policy
+ci-policy: $(STAMP) ## Regenerate the weekly AWS run's IAM policy (deployment/aws-ci-role.yaml) from the calls deploy/coldstart/destroy-all make
+	@$(PY) -m shopctl.verify.ci_policy
+
 .PHONY: lock
 lock: ## Regenerate lock/*.txt from pyproject.toml with uv (after adding or bumping a dependency)
 	@UV=$$(PYTHONPATH=deployment $(PYTHON_BOOT) -m shopctl.verify.tools uv) || exit 1; \
@@ -129,9 +133,12 @@ FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architec
 test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (~10 s) — for between exercises
 	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
-lint: $(DEV_STAMP) ## ruff + the import-linter contracts: the clean stage's layers and shopctl's (deployment/README.md)
+lint: $(DEV_STAMP) ## ruff + the import-linter contracts (deployment/README.md); the GitHub workflows (schema, zizmor) and the weekly run's role template (cfn-lint)
 	@$(PY) -m ruff check .
 	@$(VENV)/bin/lint-imports
+	@$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@$(VENV)/bin/zizmor --offline --no-progress --min-severity low .github/workflows
+	@$(VENV)/bin/cfn-lint deployment/aws-ci-role.yaml && echo "✓ cfn-lint: deployment/aws-ci-role.yaml"
 
 # --- local AWS -----------------------------------------------------------------------------------------
 
