@@ -4,6 +4,9 @@ Lifecycle as on Lambda: INIT (start the runtime, import the handler — a cold s
 one request at a time, until it is recycled (idle too long, configuration changed) or dies
 (timeout, crash, init failure). The worker talks to us over a private socket; its log lines come
 over that socket too, anything written straight to its file descriptors 1/2 over a pipe.
+
+Why one module of ~550 lines: it is one class's lifecycle (init, invoke, restore, shutdown) and the small
+types its phases hand each other; the SnapStart snapshot that builds on it is `snapshot.py`.
 """
 
 from __future__ import annotations

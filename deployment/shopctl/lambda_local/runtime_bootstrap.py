@@ -10,6 +10,9 @@ then run one invocation at a time. stdout/stderr lines and logging records becom
 the root logger gets Lambda's handler and format. It talks to the local Lambda service over the
 control socket only (one JSON document per line), never over stdout.
 
+Why one file of ~500 lines: it is copied into each environment and run with `-I -S` beside the user's code,
+so it can import nothing of shopctl — no split into modules is possible without shipping a package.
+
 With `--snapshot` it plays Lambda SnapStart: init once, run the before-snapshot hooks, then stay as
 the snapshot. Each `restore` request forks it (the fork is the restored environment: the imported,
 initialised interpreter as it was), the child runs the after-restore hooks and serves invocations.
