@@ -104,6 +104,7 @@ def test_a_changed_configuration_gets_new_environments(service: LambdaService) -
     boto3.client("lambda").update_function_configuration(
         FunctionName="inproc", Environment={"Variables": {"GREETING": "bonjour"}}
     )
+    assert service.status()["environments"] == []  # seen: the idle one of the old configuration retired
     _, _, after = get(service, "/hello")
     assert after["greeting"] == "bonjour"
     assert after["pid"] != before["pid"]

@@ -75,24 +75,29 @@ def test_the_race_phase_sends_an_order_and_its_users_deletion_together(shop: str
     assert result["problems"] == []
 
 
-def test_a_read_that_differs_from_the_write_and_a_5xx_are_problems() -> None:
+def test_what_a_client_can_see_go_wrong_is_a_problem() -> None:
     app = _app()
 
     @app.middleware("http")
-    async def forgetful(request, call_next):  # a shop whose reads do not return what was written
-        if request.method == "GET" and request.url.path.startswith("/users/"):
+    async def faulty(request, call_next):  # a shop whose reads do not return what was written
+        path = request.url.path
+        if request.method == "GET" and path.startswith("/users/"):
             return JSONResponse({"id": "someone else"})
-        if request.method == "GET" and request.url.path == "/orders":
+        if request.method == "GET" and path.startswith("/orders/"):
             return JSONResponse({"detail": "boom"}, status_code=503)
+        if request.method == "GET" and path == "/orders":
+            return JSONResponse({"items": []})
         return await call_next(request)
 
     rec = loadgen.Recorder()
     with TestClient(app) as client:
         loadgen.user_and_orders(client, rec, "t2", 0, 1)
-    assert any(p.startswith("GET /users/") and "returned" in p for p in rec.problems)
-    assert any(p.startswith("GET /orders?user_id=: 503") for p in rec.problems)
-    assert any(p.startswith("GET /orders -> 503") for p in rec.problems)
-    assert rec.statuses["503"] == 1
+    assert len(rec.problems) == 4, rec.problems
+    assert any(p.startswith("GET /users/") and "returned {'id': 'someone else'}" in p for p in rec.problems)
+    assert any(p.startswith("GET /orders/") and " -> 503: " in p for p in rec.problems)  # any 5xx
+    assert any(p.startswith("GET /orders/{id}: 503, expected 200") for p in rec.problems)
+    assert any(p.endswith("lists 0 orders, 1 were created") for p in rec.problems)
+    assert rec.statuses == {"201": 2, "200": 2, "503": 1}
 
 
 def test_a_lost_connection_is_counted_as_an_error_not_a_latency(tmp_path: Path) -> None:
