@@ -5,7 +5,6 @@ fakes with the lifecycle the pool relies on (no processes)."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 
@@ -17,11 +16,8 @@ from shopctl.lambda_local.pool import Pool, Throttled
 class FakeEnvironment:
     """What the pool uses of an ExecutionEnvironment: its fingerprint, state, alive(), finish(), kill()."""
 
-    numbers = itertools.count()
-
     def __init__(self, fingerprint: str) -> None:
         self.fingerprint = fingerprint
-        self.number = next(self.numbers)
         self.state = "new"
         self.last_used = time.monotonic()
         self.killed = False
