@@ -60,7 +60,10 @@ class Check:
 def _tool(name: str, argv: list[str], hint: str, needed_by: frozenset[str]) -> Check:
     if shutil.which(argv[0]) is None:
         return Check(name, False, "not found on PATH", hint, needed_by)
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return Check(name, False, f"`{' '.join(argv)}` did not answer ({error})", hint, needed_by)
     version = (result.stdout or result.stderr).strip().splitlines()[:1]
     return Check(name, result.returncode == 0, version[0] if version else "found", hint, needed_by)
 
@@ -219,16 +222,20 @@ def fargate_vcpu() -> Check:
 _CONTAINERS = frozenset({"ecs", "eks"})
 
 
-def tools() -> list[Check]:
-    image_users = frozenset({"ecs", "eks", "lambda"})
+def tools(target: str | None = None) -> list[Check]:
+    """The tools a deploy drives: Docker for the image, and for EKS kubectl and the AWS CLI (only asked when the
+    deploy is to EKS, or for every target: each tool may take seconds to answer)."""
+    engine = images.engine_reachable()
     docker = Check(
         "docker",
-        images.engine_reachable() and images.has_buildx(),
-        "engine and buildx reachable" if images.engine_reachable() else "no engine reachable (or no docker CLI)",
+        engine and images.has_buildx(),
+        "engine and buildx reachable" if engine else "no engine reachable (or no docker CLI)",
         "install Docker with buildx: ECS, EKS and PACKAGE=image deploy the stage's image (Lambda ZIPs do not)",
-        image_users,
+        frozenset({"ecs", "eks", "lambda"}),
         warning=True,  # ECR may already hold the image; deploy says so at the image step
     )
+    if target not in (None, "eks"):
+        return [docker]
     return [
         docker,
         _tool("kubectl", ["kubectl", "version", "--client"], "install kubectl (EKS applies manifests with it)",
@@ -239,16 +246,16 @@ def tools() -> list[Check]:
     ]
 
 
-def aws_checks() -> list[Check]:
+def aws_checks(target: str | None = None) -> list[Check]:
     first = [credentials(), region()]
     if not all(check.ok for check in first):
         return first  # nothing else can be asked without them
-    return [*first, *tools(), default_vpc(), ecs_service_linked_role(), lambda_concurrency(), fargate_vcpu()]
+    return [*first, *tools(target), default_vpc(), ecs_service_linked_role(), lambda_concurrency(), fargate_vcpu()]
 
 
 def run(env: str, *, aws_port: int, target: str | None = None) -> list[Check]:
     """The checks for `env` (for one target's deploy, only those it needs), printed one line each."""
-    checks = local_checks(aws_port) if env == "local" else aws_checks()
+    checks = local_checks(aws_port) if env == "local" else aws_checks(target)
     return [check for check in checks if target is None or target in check.needed_by]
 
 

@@ -87,8 +87,8 @@ def test_lambda_bills_by_the_hour_only_snapstart_snapshots() -> None:
 def test_an_aws_deploy_shows_the_plan_with_its_prices_before_asking(pushed_images, capsys) -> None:
     # no terminal to answer the question, no YES=1: not confirmed, nothing created
     assert cli.main(["deploy", "--stage", "clean", "--target", "ecs", "--env", "aws"]) == 1
-    out = capsys.readouterr().out
-    assert "$0.0225/h  Application Load Balancer shop-clean-ecs" in out
+    out, err = capsys.readouterr()
+    assert "$0.0225/h  Application Load Balancer shop-clean-ecs" in out, err
     assert "per hour" in out and "per day" in out
     assert [r for r in census.census() if r.service in ("ecs", "elbv2")] == []
 
