@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients
+from shopctl.aws import clients, iam
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 
@@ -85,13 +85,24 @@ def ensure_cluster() -> None:
         namespace = _find_namespace(CLUSTER)
     assert namespace is not None
     ecs = clients.client("ecs")
+    # A fresh account has no ECS service-linked role: its first CreateCluster/CreateService would fail.
+    iam.ensure_service_linked_role("ecs.amazonaws.com", "AWSServiceRoleForECS")
     clusters = ecs.describe_clusters(clusters=[CLUSTER])["clusters"]
     if not any(c["status"] == "ACTIVE" for c in clusters):
-        ecs.create_cluster(
-            clusterName=CLUSTER,
-            serviceConnectDefaults={"namespace": namespace["Arn"]},
-            tags=Tags().lower_key_value(),
+        iam.retry_while_role_propagates(
+            lambda: ecs.create_cluster(
+                clusterName=CLUSTER,
+                serviceConnectDefaults={"namespace": namespace["Arn"]},
+                tags=Tags().lower_key_value(),
+            )
         )
+
+
+def cluster_exists() -> bool:
+    """Is the shared cluster there (ACTIVE)? Without it ECS answers ClusterNotFoundException to every
+    service call, so destroy asks first."""
+    clusters = clients.client("ecs").describe_clusters(clusters=[CLUSTER])["clusters"]
+    return any(c["status"] == "ACTIVE" for c in clusters)
 
 
 def delete_cluster_if_unused() -> list[str]:
