@@ -132,3 +132,44 @@ def test_eks_oidc_provider_is_created_without_a_made_up_thumbprint(managed_polic
     eks_target._oidc_provider(eks_target._cluster(AWS_EKS, print))
     (params,) = aws_calls.params("iam", "CreateOpenIDConnectProvider")
     assert "ThumbprintList" not in params
+
+
+# --- what destroy leaves alone ---------------------------------------------------------------------------
+
+
+def test_ecs_destroy_leaves_a_cluster_namespace_security_group_and_repository_it_did_not_make(aws, capsys):
+    """Someone's own resources that happen to carry the names deploy uses, without the project's tag."""
+    boto3.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    boto3.client("ecs").create_cluster(clusterName="shop")
+    boto3.client("servicediscovery").create_http_namespace(Name="shop")
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    ec2.create_security_group(GroupName="shop-clean-ecs", Description="theirs", VpcId=vpc)
+    boto3.client("ecr").create_repository(repositoryName="shop-clean")
+    registry.destroy(ecs_target, get_stage("clean"), ecs_target.Options(env="aws"))
+    out = capsys.readouterr().out
+    for kept in (
+        "ECS cluster shop",
+        "Cloud Map namespace shop",
+        "security group shop-clean-ecs",
+        "ECR repository shop-clean",
+    ):
+        assert f"{kept} kept" in out or f"{kept} (" in out, kept
+    assert [c["status"] for c in boto3.client("ecs").describe_clusters(clusters=["shop"])["clusters"]] == ["ACTIVE"]
+    assert [n["Name"] for n in boto3.client("servicediscovery").list_namespaces()["Namespaces"]] == ["shop"]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["shop-clean-ecs"]}])
+    assert len(groups["SecurityGroups"]) == 1
+    assert ecr.repository_exists("clean")
+
+
+def test_ecs_security_groups_are_tagged_and_a_missing_rule_is_added_on_the_next_deploy(pushed_images, aws_calls):
+    ecs_target.deploy(get_stage("clean"), ECS)
+    ec2 = boto3.client("ec2")
+    (group,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["shop-clean-ecs"]}])[
+        "SecurityGroups"
+    ]
+    assert {"Key": "project", "Value": "shapeshifting-workshop"} in group["Tags"]
+    ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+    ecs_target.deploy(get_stage("clean"), ECS)  # a deploy that had stopped between create and authorize
+    (group,) = ec2.describe_security_groups(GroupIds=[group["GroupId"]])["SecurityGroups"]
+    assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in group["IpPermissions"]] == [(8080, "172.31.0.0/16")]
