@@ -163,6 +163,7 @@ def kubectl_calls(fake_cli: Callable[[str, str, str], Path], monkeypatch: pytest
 
     log = fake_cli("kubectl", FAKE_KUBECTL, "FAKE_KUBECTL_LOG")
     log.touch()
+    fake_cli("aws", f"#!{sys.executable}\n# the AWS CLI kubectl's exec plugin runs (never, here)\n", "FAKE_AWS_LOG")
     run = kubectl.Kubectl.run
 
     def as_eks_answers(self: kubectl.Kubectl, *args: str, stdin: str | None = None, what: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -425,6 +426,13 @@ def local_spec(
 
 
 def _kubectl(cluster: dict[str, Any], workdir: Path) -> kubectl.Kubectl:
+    # kubectl gets its EKS credentials from the kubeconfig's exec plugin, `aws eks get-token`: without the
+    # AWS CLI every kubectl call would fail with an error about the plugin, not about what is missing.
+    if shutil.which("aws") is None:
+        raise ShopctlError(
+            "the AWS CLI (aws) is not installed: kubectl gets its EKS token from `aws eks get-token`",
+            "install AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)",
+        )
     _, region = iam.account_and_region()
     return kubectl.Kubectl(kubectl.Cluster.from_description(cluster, region), workdir)
 

@@ -4,15 +4,19 @@ each test here fails on a deploy that ignores the refusal."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from shopctl.aws import clients, ecr, resources
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.stages import get_stage
-from shopctl.targets import ecs_target, eks_target, registry
+from shopctl.targets import ecs_target, eks_target, lambda_target, registry
 
 ECS = ecs_target.Options(env="aws", quiet=True)
 
@@ -173,3 +177,44 @@ def test_ecs_security_groups_are_tagged_and_a_missing_rule_is_added_on_the_next_
     ecs_target.deploy(get_stage("clean"), ECS)  # a deploy that had stopped between create and authorize
     (group,) = ec2.describe_security_groups(GroupIds=[group["GroupId"]])["SecurityGroups"]
     assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in group["IpPermissions"]] == [(8080, "172.31.0.0/16")]
+
+
+def test_eks_on_aws_without_the_aws_cli_stops_before_kubectl(
+    managed_policies, pushed_images, kubectl_calls, monkeypatch
+):
+    kubectl_dir = str(Path(shutil.which("kubectl") or "").parent)
+    monkeypatch.setenv("PATH", kubectl_dir)  # kubectl, and no `aws`
+    with pytest.raises(ShopctlError, match=r"the AWS CLI \(aws\) is not installed"):
+        eks_target.deploy(get_stage("clean"), AWS_EKS)
+    assert kubectl_calls.read_text() == ""
+
+
+# --- Lambda ----------------------------------------------------------------------------------------------
+
+LAMBDA = lambda_target.Options(env="aws", python="3.12", quiet=True)
+
+
+def test_lambda_url_switched_from_public_to_iam_loses_its_public_statements(aws):
+    lambda_target.deploy(get_stage("clean"), dataclasses.replace(LAMBDA, auth="NONE"))
+    policy = json.loads(boto3.client("lambda").get_policy(FunctionName="shop-clean")["Policy"])
+    assert {"FunctionURLAllowPublicAccess", "FunctionURLInvokeAllowPublicAccess"} <= {
+        s["Sid"] for s in policy["Statement"]
+    }
+    lambda_target.deploy(get_stage("clean"), dataclasses.replace(LAMBDA, auth="AWS_IAM"))
+    try:
+        statements = json.loads(boto3.client("lambda").get_policy(FunctionName="shop-clean")["Policy"])["Statement"]
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ResourceNotFoundException"
+        statements = []
+    assert [s for s in statements if s.get("Principal") == "*"] == []
+
+
+def test_the_artifact_bucket_is_tagged_and_every_call_names_its_owner(aws_calls):
+    lambda_target.deploy(get_stage("clean"), LAMBDA)
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    # CreateBucket has no owner to expect: the bucket is made in the caller's own account
+    sent = [(op, p) for service, op, p in aws_calls.sent if service == "s3" and op != "CreateBucket"]
+    assert sent and [op for op, p in sent if p.get("ExpectedBucketOwner") != account] == []
+    bucket = boto3.client("s3").list_buckets()["Buckets"][0]["Name"]
+    tags = boto3.client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"]
+    assert {"Key": "project", "Value": "shapeshifting-workshop"} in tags
