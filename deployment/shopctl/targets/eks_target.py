@@ -178,6 +178,12 @@ def _cluster(options: Options, say) -> dict[str, Any]:
 
 def create_auto_mode_cluster(name: str) -> dict[str, Any]:
     """An EKS Auto Mode cluster in the default VPC: EKS runs the nodes, load balancers and storage."""
+    longest = f"{name}-eks-cluster"  # IAM role names have at most 64 characters: checked before anything exists
+    if len(longest) > 64:
+        raise ShopctlError(
+            f"CLUSTER_NAME {name!r} is {len(name)} characters: its role {longest[:20]}… would exceed IAM's 64",
+            f"pick a CLUSTER_NAME of at most {64 - len('-eks-cluster')} characters",
+        )
     cluster_role, _ = iam.ensure_role(f"{name}-eks-cluster", EKS_TRUST, None, f"EKS Auto Mode cluster role of {name}")
     iam.attach_managed_policies(f"{name}-eks-cluster", AUTO_MODE_CLUSTER_POLICIES)
     node_role, _ = iam.ensure_role(f"{name}-eks-node", NODE_TRUST, None, f"EKS Auto Mode node role of {name}")

@@ -218,3 +218,10 @@ def test_the_artifact_bucket_is_tagged_and_every_call_names_its_owner(aws_calls)
     bucket = boto3.client("s3").list_buckets()["Buckets"][0]["Name"]
     tags = boto3.client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"]
     assert {"Key": "project", "Value": "shapeshifting-workshop"} in tags
+
+
+def test_eks_cluster_name_too_long_for_its_role_names_stops_before_anything_is_made(managed_policies, aws_calls):
+    with pytest.raises(ShopctlError, match="is 53 characters"):
+        eks_target.create_auto_mode_cluster("c" * 53)
+    assert aws_calls.sent == []
+    assert eks_target.create_auto_mode_cluster("c" * 52)["name"] == "c" * 52
