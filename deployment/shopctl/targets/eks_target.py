@@ -327,6 +327,18 @@ def delete_cluster(name: str, *, wait: bool) -> list[str]:
     return removed
 
 
+def _leftover_cluster_roles(name: str) -> list[str]:
+    removed = []
+    client = clients.client("iam")
+    for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
+        if not iam.role_exists(role):
+            continue
+        tags = client.list_role_tags(RoleName=role)["Tags"]
+        if {"Key": "project", "Value": "shapeshifting-workshop"} in tags and iam.delete_role(role):
+            removed.append(f"role {role}")
+    return removed
+
+
 def _delete_oidc_provider(cluster: dict[str, Any]) -> list[str]:
     host_path = cluster.get("identity", {}).get("oidc", {}).get("issuer", "").removeprefix("https://")
     client = clients.client("iam")
@@ -343,7 +355,8 @@ def _cluster_outcome(name: str, cluster_name: str, options: Options) -> tuple[li
     created it and no other EKS deployment still runs on it; otherwise kept, and said why and at what cost."""
     cluster = _find_cluster(cluster_name)
     if cluster is None:
-        return [], ()
+        # A CREATE_CLUSTER=1 deploy that failed before the cluster existed left its two roles (tagged by it)
+        return (_leftover_cluster_roles(cluster_name) if options.delete_cluster else []), ()
     cost = f"about ${CLUSTER_HOURLY_USD:.2f}/hour for its control plane on AWS, plus its nodes while pods run"
     if not created_by_deploy(cluster):
         return [], (f"EKS cluster {cluster_name} kept: deploy did not create it (yours; {cost})",)
