@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from shopctl.aws import clients
+from shopctl.local import strict
 
 MOCK_REGION = "eu-west-1"
 
@@ -70,6 +71,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     # moto's EC2 otherwise makes ~1,300 AMIs (each with a volume and a snapshot) in every region it is asked
     # about: a sixth of this suite's CPU time, for images nothing here launches.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    strict.apply()  # the refusals of a real account, as the local AWS server has them
     with mock_aws():
         yield
 
@@ -150,8 +152,27 @@ def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, 
 
 
 @pytest.fixture
-def kubectl_calls(fake_cli: Callable[[str, str, str], Path]) -> Path:
-    """A fake kubectl first on PATH; returns the file where it records its calls, one JSON list a line."""
+def kubectl_calls(fake_cli: Callable[[str, str, str], Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake kubectl first on PATH; returns the file where it records its calls, one JSON list a line.
+    `kubectl get service NAME` is answered as EKS Auto Mode would, from the local AWS's state
+    (`strict.load_balancer_hostname`: an address only once a subnet of the cluster's VPC is tagged for
+    internet-facing load balancers)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from shopctl.targets import kubectl
+
     log = fake_cli("kubectl", FAKE_KUBECTL, "FAKE_KUBECTL_LOG")
     log.touch()
+    fake_cli("aws", f"#!{sys.executable}\n# the AWS CLI kubectl's exec plugin runs (never, here)\n", "FAKE_AWS_LOG")
+    run = kubectl.Kubectl.run
+
+    def as_eks_answers(self: kubectl.Kubectl, *args: str, stdin: str | None = None, what: str) -> str:
+        out = run(self, *args, stdin=stdin, what=what)
+        if args[:2] == ("get", "service"):
+            service = next(a for a in args[2:] if not a.startswith("-") and a != args[args.index("-n") + 1])
+            region = os.environ["AWS_REGION"]
+            return strict.load_balancer_hostname(DEFAULT_ACCOUNT_ID, region, self.cluster.name, service) or ""
+        return out
+
+    monkeypatch.setattr(kubectl.Kubectl, "run", as_eks_answers)
     return log

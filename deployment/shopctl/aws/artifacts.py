@@ -4,6 +4,9 @@ Deploy uploads the ZIP here and points the function at it (Code={S3Bucket, S3Key
 packages larger than the 50 MB direct-upload limit. The object key is derived from the package's SHA-256,
 which Lambda reports back as the function's `CodeSha256`: the local Lambda uses that to fetch exactly the
 code the function holds, and checks the digest before running it.
+
+The bucket's name is predictable (account and region), so anyone could create it first in *their* account:
+every call says whose it must be (`ExpectedBucketOwner`), and S3 refuses it if the bucket is someone else's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shopctl.aws import clients
+from shopctl.aws.tagging import Tags
 
 
 def code_sha256(data: bytes) -> str:
@@ -33,8 +37,11 @@ def artifact_key(function_name: str, sha256_b64: str) -> str:
 def _bucket(region: str | None = None) -> tuple[str, str]:
     session = clients.session()
     region = region or session.region_name or "us-east-1"
-    account = clients.client("sts").get_caller_identity()["Account"]
-    return bucket_name(account, region), region
+    return bucket_name(_owner(), region), region
+
+
+def _owner() -> str:
+    return clients.client("sts").get_caller_identity()["Account"]
 
 
 def bucket_for_this_account(region: str | None = None) -> str:
@@ -44,11 +51,11 @@ def bucket_for_this_account(region: str | None = None) -> str:
 
 def delete_bucket_if_empty(bucket: str) -> bool:
     """Remove the artifact bucket once no package is left in it (other stages' functions keep it)."""
-    s3 = clients.client("s3")
+    s3, owner = clients.client("s3"), _owner()
     try:
-        if s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount", 0):
+        if s3.list_objects_v2(Bucket=bucket, MaxKeys=1, ExpectedBucketOwner=owner).get("KeyCount", 0):
             return False
-        s3.delete_bucket(Bucket=bucket)
+        s3.delete_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
         return True
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("NoSuchBucket", "404"):
@@ -58,10 +65,12 @@ def delete_bucket_if_empty(bucket: str) -> bool:
 
 def ensure_bucket(region: str | None = None) -> str:
     bucket, region = _bucket(region)
-    s3 = clients.client("s3")
+    s3, owner = clients.client("s3"), _owner()
     try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
+            raise  # 403: the name is taken by another account (or not ours to see): never write to it
         extra: dict[str, Any] = {}
         if region != "us-east-1":
             extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -74,7 +83,9 @@ def ensure_bucket(region: str | None = None) -> str:
                 "BlockPublicPolicy": True,
                 "RestrictPublicBuckets": True,
             },
+            ExpectedBucketOwner=owner,
         )
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": Tags().key_value()}, ExpectedBucketOwner=owner)
     return bucket
 
 
@@ -84,13 +95,13 @@ def upload(function_name: str, data: bytes) -> tuple[str, str]:
     time — on a conference network, most of a deploy's wait)."""
     bucket = ensure_bucket()
     key = artifact_key(function_name, code_sha256(data))
-    s3 = clients.client("s3")
+    s3, owner = clients.client("s3"), _owner()
     try:
-        s3.head_object(Bucket=bucket, Key=key)
+        s3.head_object(Bucket=bucket, Key=key, ExpectedBucketOwner=owner)
         return bucket, key
     except ClientError:  # not there — or not knowable: without s3:ListBucket, S3 answers 403 for a missing key
         pass
-    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    s3.put_object(Bucket=bucket, Key=key, Body=data, ExpectedBucketOwner=owner)
     return bucket, key
 
 
@@ -99,7 +110,7 @@ def download(function_name: str, sha256_b64: str) -> bytes:
     bucket, _ = _bucket()
     data = (
         clients.client("s3")
-        .get_object(Bucket=bucket, Key=artifact_key(function_name, sha256_b64))["Body"]
+        .get_object(Bucket=bucket, Key=artifact_key(function_name, sha256_b64), ExpectedBucketOwner=_owner())["Body"]
         .read()
     )
     if code_sha256(data) != sha256_b64:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from shopctl.aws import clients
-from shopctl.aws.tagging import Tags
+from shopctl.aws.tagging import PROJECT, Tags
 
 
 def repository_name(stage: str) -> str:
@@ -42,9 +42,19 @@ def repository_exists(stage: str) -> bool:
 
 
 def delete_repository(stage: str) -> bool:
-    """Delete the repository with its images (force). False: it was not there."""
+    """Delete the repository with its images (force) — only if it carries the project's tag: a repository of
+    the same name that deploy did not make is someone's images, and stays. False: not deleted."""
+    ecr = clients.client("ecr")
     try:
-        clients.client("ecr").delete_repository(repositoryName=repository_name(stage), force=True)
+        arn = ecr.describe_repositories(repositoryNames=[repository_name(stage)])["repositories"][0]["repositoryArn"]
+        if {"Key": "project", "Value": PROJECT} not in ecr.list_tags_for_resource(resourceArn=arn)["tags"]:
+            print(
+                f"  ECR repository {repository_name(stage)} kept: it lacks the tag project={PROJECT}, so make "
+                "deploy did not create it",
+                flush=True,
+            )
+            return False
+        ecr.delete_repository(repositoryName=repository_name(stage), force=True)
         return True
     except ClientError as error:
         if error.response["Error"]["Code"] != "RepositoryNotFoundException":

@@ -158,9 +158,35 @@ def read_role(name: str) -> dict[str, Any] | None:
     }
 
 
+def ensure_service_linked_role(service: str, name: str) -> bool:
+    """The account's service-linked role for `service` (e.g. ecs.amazonaws.com → AWSServiceRoleForECS),
+    created if missing: on a fresh account ECS refuses its first CreateCluster/CreateService without it
+    ("Unable to assume the service linked role"). Account-wide and owned by the service, so destroy
+    leaves it. Returns True if it was created now."""
+    iam = clients.client("iam")
+    if role_exists(name):
+        return False
+    try:
+        iam.create_service_linked_role(AWSServiceName=service)
+    except ClientError as error:
+        # made meanwhile (another deploy): IAM says the name "has been taken"
+        if error.response["Error"]["Code"] not in ("InvalidInput", "EntityAlreadyExists"):
+            raise
+        return False
+    return True
+
+
 def delete_role(name: str) -> bool:
     iam = clients.client("iam")
     try:
+        # EKS Auto Mode puts the node role in an instance profile of its own, which outlives the cluster;
+        # IAM refuses DeleteRole (DeleteConflict) until the role is out of it. A profile left empty by
+        # that holds nothing of anyone else's: it goes too.
+        for profile in iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"]:
+            profile_name = profile["InstanceProfileName"]
+            iam.remove_role_from_instance_profile(InstanceProfileName=profile_name, RoleName=name)
+            if not iam.get_instance_profile(InstanceProfileName=profile_name)["InstanceProfile"]["Roles"]:
+                iam.delete_instance_profile(InstanceProfileName=profile_name)
         for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
         for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
@@ -174,8 +200,9 @@ def delete_role(name: str) -> bool:
 
 
 # How AWS words "this new role is not usable yet": Lambda says the role "cannot be assumed", EKS that it
-# "could not be assumed". Both are matched; any other refusal is a real error and raised at once.
-ROLE_NOT_YET_USABLE = ("cannot be assumed", "could not be assumed")
+# "could not be assumed", ECS (its service-linked role just made) "Unable to assume". All are matched;
+# any other refusal is a real error and raised at once.
+ROLE_NOT_YET_USABLE = ("cannot be assumed", "could not be assumed", "Unable to assume the service linked role")
 ROLE_PROPAGATION_DELAY = 3.0  # seconds between attempts; IAM is usually consistent within ten
 
 

@@ -96,6 +96,25 @@ def single_arch_build_command(stage: str, image: str) -> list[str]:
     ]  # fmt: skip
 
 
+# What the tasks and functions run on unless told otherwise: Fargate's default runtime platform and Lambda's
+# default architecture are both x86_64.
+RUN_PLATFORM = "linux/amd64"
+
+
+def check_platform(image: str) -> None:
+    """A single-platform build is for the engine's own architecture: on an arm64 laptop, an arm64 image,
+    which x86_64 Fargate tasks and Lambda functions cannot start. Stopped before it is pushed."""
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image], capture_output=True, text=True
+    )
+    platform = result.stdout.strip()
+    if result.returncode != 0 or platform != RUN_PLATFORM:
+        raise ShopctlError(
+            f"built {image} for {platform or 'an unknown platform'}; the tasks and functions here run {RUN_PLATFORM}",
+            f"install docker buildx (it builds {PLATFORMS}), or build where Docker runs on x86_64",
+        )
+
+
 def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag: str | None = None) -> str:
     """Make sure ECR holds the stage's image for the current code; returns its reference by digest.
 
@@ -127,6 +146,7 @@ def publish(stage: str, repository_uri: str, say: Callable[[str], None], *, tag:
     else:
         say(f"… building {image} for this engine's architecture only (no buildx: no multi-arch build)")
         _run(single_arch_build_command(stage, image), "docker build")
+        check_platform(image)
         _run(["docker", "push", image], "docker push")
     digest = _image_digest(repository, tag)
     if digest is None:

@@ -1,6 +1,6 @@
 """The local AWS's server process: moto's server, with DynamoDB's item operations made atomic (and its
 service lookup made once, not per request; AWS managed policies loaded into the one partition it serves;
-the SDK's data read once).
+the SDK's data read once), and refusing what a real AWS account refuses (`shopctl.local.strict`).
 
 Why: moto serves requests on threads, and its TransactWriteItems is not isolated from them — it copies
 the tables, applies the items one by one (even after a condition check failed) and, on cancellation,
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shopctl.aws import clients
+from shopctl.local import strict
 
 # (moto is imported inside the functions: main() first gives the SDK's data one loader, which moto's
 # imports already use.)
@@ -87,6 +88,7 @@ def main() -> None:
     serialise_item_operations()
     list_moto_modules_once()
     managed_policies_in_one_partition()
+    strict.apply()  # a fresh local AWS behaves like a fresh account
     from moto.server import main as moto_main
 
     moto_main()

@@ -60,29 +60,15 @@ def _find_target_group(name: str) -> dict[str, Any] | None:
         return None
 
 
-def _security_group(name: str, vpc_id: str) -> str:
+def _security_group(name: str, vpc_id: str, tags: Tags) -> str:
     """The load balancer's own security group: HTTP from anywhere (it is the shop's public front door)."""
-    ec2 = clients.client("ec2")
-    found = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [name]}]
-    )["SecurityGroups"]
-    if found:
-        return found[0]["GroupId"]
-    group_id = ec2.create_security_group(
-        GroupName=name, Description=f"{name}: HTTP {LISTENER_PORT} from the internet", VpcId=vpc_id
-    )["GroupId"]
-    ec2.authorize_security_group_ingress(
-        GroupId=group_id,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": LISTENER_PORT,
-                "ToPort": LISTENER_PORT,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "the shop's public HTTP endpoint"}],
-            }
-        ],
-    )
-    return group_id
+    rule = {
+        "IpProtocol": "tcp",
+        "FromPort": LISTENER_PORT,
+        "ToPort": LISTENER_PORT,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "the shop's public HTTP endpoint"}],
+    }
+    return security_groups.ensure(name, f"{name}: HTTP {LISTENER_PORT} from the internet", vpc_id, rule, tags)
 
 
 def _target_group(name: str, vpc_id: str, port: int, health_path: str, tags: Tags) -> str:
@@ -141,7 +127,7 @@ def ensure(
         balancer = elbv2.create_load_balancer(
             Name=name,
             Subnets=subnets,
-            SecurityGroups=[_security_group(f"{name}-alb", vpc_id)],
+            SecurityGroups=[_security_group(f"{name}-alb", vpc_id, tags)],
             Scheme="internet-facing",
             Type="application",
             IpAddressType="ipv4",

@@ -8,9 +8,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients
-from shopctl.aws.tagging import Tags
+from shopctl.aws import clients, iam
+from shopctl.aws.tagging import PROJECT, Tags
 from shopctl.errors import ShopctlError
+from shopctl.targets import security_groups
 
 CLUSTER = "shop"
 MAX_SUBNETS = 3  # the tasks and the load balancer use up to three of the default VPC's subnets
@@ -29,25 +30,14 @@ def network(stage: str, port: int) -> tuple[str, dict[str, Any]]:
     ec2 = clients.client("ec2")
     vpc = default_vpc()
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
-    group_name = f"shop-{stage}-ecs"
-    groups = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": [group_name]}]
-    )["SecurityGroups"]
-    if groups:
-        group_id = groups[0]["GroupId"]
-    else:
-        group_id = ec2.create_security_group(
-            GroupName=group_name,
-            Description=f"shop-{stage} tasks: port {port} from the VPC",
-            VpcId=vpc["VpcId"],
-        )["GroupId"]
-        rule = {
-            "IpProtocol": "tcp",
-            "FromPort": port,
-            "ToPort": port,
-            "IpRanges": [{"CidrIp": vpc["CidrBlock"], "Description": "load balancer and services in the VPC"}],
-        }
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
+    rule = {
+        "IpProtocol": "tcp",
+        "FromPort": port,
+        "ToPort": port,
+        "IpRanges": [{"CidrIp": vpc["CidrBlock"], "Description": "load balancer and services in the VPC"}],
+    }
+    description = f"shop-{stage} tasks: port {port} from the VPC"
+    group_id = security_groups.ensure(f"shop-{stage}-ecs", description, vpc["VpcId"], rule, Tags(stage, "ecs"))
     subnet_ids = sorted(s["SubnetId"] for s in subnets)[:MAX_SUBNETS]
     config = {"subnets": subnet_ids, "securityGroups": [group_id], "assignPublicIp": "ENABLED"}
     return vpc["VpcId"], {"awsvpcConfiguration": config}
@@ -86,21 +76,41 @@ def ensure_cluster() -> None:
         namespace = _find_namespace(CLUSTER)
     assert namespace is not None
     ecs = clients.client("ecs")
+    # A fresh account has no ECS service-linked role: its first CreateCluster/CreateService would fail.
+    iam.ensure_service_linked_role("ecs.amazonaws.com", "AWSServiceRoleForECS")
     clusters = ecs.describe_clusters(clusters=[CLUSTER])["clusters"]
     if not any(c["status"] == "ACTIVE" for c in clusters):
-        ecs.create_cluster(
-            clusterName=CLUSTER,
-            serviceConnectDefaults={"namespace": namespace["Arn"]},
-            tags=Tags().lower_key_value(),
+        iam.retry_while_role_propagates(
+            lambda: ecs.create_cluster(
+                clusterName=CLUSTER,
+                serviceConnectDefaults={"namespace": namespace["Arn"]},
+                tags=Tags().lower_key_value(),
+            )
         )
 
 
+def cluster_exists() -> bool:
+    """Is the shared cluster there (ACTIVE)? Without it ECS answers ClusterNotFoundException to every
+    service call, so destroy asks first."""
+    clusters = clients.client("ecs").describe_clusters(clusters=[CLUSTER])["clusters"]
+    return any(c["status"] == "ACTIVE" for c in clusters)
+
+
+def _kept(what: str) -> None:
+    print(f"  {what} kept: it lacks the tag project={PROJECT}, so make deploy did not create it", flush=True)
+
+
 def delete_cluster_if_unused() -> list[str]:
-    """Remove the shared cluster and its namespace once no service of any stage is left in it."""
+    """Remove the shared cluster and its namespace once no service of any stage is left in it — only if they
+    carry the project's tag: a cluster or namespace called `shop` that deploy did not make is left alone."""
     ecs = clients.client("ecs")
-    clusters = [c for c in ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
+    described = ecs.describe_clusters(clusters=[CLUSTER], include=["TAGS"])["clusters"]
+    clusters = [c for c in described if c["status"] == "ACTIVE"]
     removed = []
-    if clusters:
+    ours = [c for c in clusters if {"key": "project", "value": PROJECT} in c.get("tags", [])]
+    if clusters and not ours:
+        _kept(f"ECS cluster {CLUSTER}")
+    elif clusters:
         active = ecs.list_services(cluster=CLUSTER)["serviceArns"]
         described = ecs.describe_services(cluster=CLUSTER, services=active)["services"] if active else []
         if any(s["status"] != "INACTIVE" for s in described):
@@ -109,6 +119,12 @@ def delete_cluster_if_unused() -> list[str]:
         removed.append(f"ECS cluster {CLUSTER}")
     namespace = _find_namespace(CLUSTER)
     if namespace is not None:
+        tags = clients.client("servicediscovery").list_tags_for_resource(ResourceARN=namespace["Arn"])["Tags"]
+        if {"Key": "project", "Value": PROJECT} not in tags:
+            _kept(f"Cloud Map namespace {CLUSTER}")
+            return removed
+        if clusters and not ours:  # ours, but serving someone else's cluster
+            return removed
         try:
             operation = clients.client("servicediscovery").delete_namespace(Id=namespace["Id"])["OperationId"]
             _wait_operation(operation, f"deleting the Cloud Map namespace {CLUSTER}")

@@ -203,7 +203,10 @@ def _container(service: Service, image: str, environment: dict[str, str], log_gr
         "image": image,
         "essential": True,
         "command": naming.container_command(service),
-        "portMappings": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "tcp"}],
+        # awsvpc: ECS stores hostPort = containerPort; said here, so a re-deploy compares equal and is a no-op
+        "portMappings": [
+            {"name": "http", "containerPort": CONTAINER_PORT, "hostPort": CONTAINER_PORT, "protocol": "tcp"}
+        ],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "healthCheck": {
             "command": HEALTH_COMMAND,
@@ -418,7 +421,9 @@ def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[s
         alb.shorten_deregistration_delay(arn)
     ecs = clients.client("ecs")
     deleted = []
-    for service in stage.app_services():
+    # No cluster (a first deploy that stopped before it, e.g. at the image): no service to remove, and ECS
+    # would answer ClusterNotFoundException; the rest of what that deploy made still goes.
+    for service in stage.app_services() if ecs_cluster.cluster_exists() else []:
         fam = family(stage, service)
         found = ecs.describe_services(cluster=CLUSTER, services=[fam])["services"]
         if found and found[0]["status"] == "ACTIVE":
@@ -446,12 +451,17 @@ def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[s
     if delete_log_group(f"/ecs/shop-{stage.name}"):
         removed.append(f"log group /ecs/shop-{stage.name}")
     tables = rollout.recorded_tables(deployment, name)
-    resources.delete_parameters(ssm_prefix(stage.name), list(tables.settings()))
-    removed.append(f"SSM parameters under {ssm_prefix(stage.name)}/")
+    names = [resources.parameter_name(ssm_prefix(stage.name), key) for key in tables.settings()]
+    if clients.client("ssm").get_parameters(Names=names)["Parameters"]:
+        resources.delete_parameters(ssm_prefix(stage.name), list(tables.settings()))
+        removed.append(f"SSM parameters under {ssm_prefix(stage.name)}/")
     if not keep_data:
         removed += [f"table {t}" for t in resources.delete_tables(tables)]
     removed += delete_cluster_if_unused()
     state.remove(name)
+    if not removed and not options.quiet:
+        print(f"✓ nothing of {name} to remove: no ECS service, load balancer, role or parameter of it here")
+        return removed
     return rollout.report_removed(removed, keep_data=keep_data, quiet=options.quiet)
 
 

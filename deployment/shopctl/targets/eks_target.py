@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,6 +203,12 @@ def _cluster(options: Options, say) -> dict[str, Any]:
 
 def create_auto_mode_cluster(name: str) -> dict[str, Any]:
     """An EKS Auto Mode cluster in the default VPC: EKS runs the nodes, load balancers and storage."""
+    longest = f"{name}-eks-cluster"  # IAM role names have at most 64 characters: checked before anything exists
+    if len(longest) > 64:
+        raise ShopctlError(
+            f"CLUSTER_NAME {name!r} is {len(name)} characters: its role {longest[:20]}… would exceed IAM's 64",
+            f"pick a CLUSTER_NAME of at most {64 - len('-eks-cluster')} characters",
+        )
     cluster_role, _ = iam.ensure_role(f"{name}-eks-cluster", EKS_TRUST, None, f"EKS Auto Mode cluster role of {name}")
     iam.attach_managed_policies(f"{name}-eks-cluster", AUTO_MODE_CLUSTER_POLICIES)
     node_role, _ = iam.ensure_role(f"{name}-eks-node", NODE_TRUST, None, f"EKS Auto Mode node role of {name}")
@@ -210,19 +218,100 @@ def create_auto_mode_cluster(name: str) -> dict[str, Any]:
     if not vpcs:
         raise ShopctlError("no default VPC in this region", "create one (aws ec2 create-default-vpc) or pick a region")
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
-    return iam.retry_while_role_propagates(
-        lambda: clients.client("eks").create_cluster(
-            name=name,
-            roleArn=cluster_role,
-            resourcesVpcConfig={"subnetIds": sorted(s["SubnetId"] for s in subnets)[:CLUSTER_SUBNETS]},
-            accessConfig={"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
-            bootstrapSelfManagedAddons=False,  # Auto Mode manages the networking/DNS add-ons itself
-            computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role},
-            kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
-            storageConfig={"blockStorage": {"enabled": True}},
-            tags={"project": "shapeshifting-workshop", CREATED_BY_TAG: CREATED_BY},
-        )["cluster"]
-    )
+
+    def create(zones: set[str] | None) -> dict[str, Any]:
+        chosen = cluster_subnets(subnets, zones)
+        return iam.retry_while_role_propagates(
+            lambda: clients.client("eks").create_cluster(
+                name=name,
+                roleArn=cluster_role,
+                resourcesVpcConfig={"subnetIds": chosen},
+                accessConfig={"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
+                bootstrapSelfManagedAddons=False,  # Auto Mode manages the networking/DNS add-ons itself
+                computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role},
+                kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
+                storageConfig={"blockStorage": {"enabled": True}},
+                tags={"project": "shapeshifting-workshop", CREATED_BY_TAG: CREATED_BY},
+            )["cluster"]
+        )
+
+    try:
+        cluster = create(None)
+    except ClientError as error:
+        # Some zones cannot hold an EKS control plane (us-east-1's use1-az3, …); EKS names the ones that can.
+        if error.response["Error"]["Code"] != "UnsupportedAvailabilityZoneException":
+            raise
+        cluster = create(set(error.response.get("validZones", [])))
+    tag_load_balancer_subnets(name, cluster["resourcesVpcConfig"]["subnetIds"])
+    return cluster
+
+
+def cluster_subnets(subnets: list[dict[str, Any]], zones: set[str] | None) -> list[str]:
+    """Up to three subnets, one per Availability Zone (in `zones` when given; EKS wants two zones at
+    least), in zone order."""
+    by_zone: dict[str, str] = {}
+    for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
+        zone = subnet["AvailabilityZone"]
+        if (zones is None or zone in zones) and zone not in by_zone:
+            by_zone[zone] = subnet["SubnetId"]
+    chosen = [by_zone[zone] for zone in sorted(by_zone)][:CLUSTER_SUBNETS]
+    if len(chosen) < 2:
+        raise ShopctlError(
+            "the default VPC has no subnets in two Availability Zones EKS supports",
+            "create a default subnet in another zone (aws ec2 create-default-subnet --availability-zone …)",
+        )
+    return chosen
+
+
+# EKS Auto Mode places an internet-facing load balancer only in subnets tagged kubernetes.io/role/elb; the
+# default VPC's carry no tag, so a Service's NLB would stay pending. Deploy tags the cluster's subnets, and
+# marks the ones it tagged so deleting the cluster takes the tag off again.
+ELB_SUBNET_TAG = "kubernetes.io/role/elb"
+TAGGED_FOR_TAG = "shapeshifting-workshop/elb-tag-for-cluster"
+
+
+def tag_load_balancer_subnets(cluster_name: str, subnet_ids: list[str]) -> None:
+    ec2 = clients.client("ec2")
+    untagged = [
+        s["SubnetId"]
+        for s in ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+        if not any(t["Key"] == ELB_SUBNET_TAG for t in s.get("Tags", []))
+    ]
+    if untagged:
+        ec2.create_tags(
+            Resources=untagged,
+            Tags=[{"Key": ELB_SUBNET_TAG, "Value": "1"}, {"Key": TAGGED_FOR_TAG, "Value": cluster_name}],
+        )
+
+
+def untag_load_balancer_subnets(cluster_name: str) -> list[str]:
+    ec2 = clients.client("ec2")
+    filters = [{"Name": f"tag:{TAGGED_FOR_TAG}", "Values": [cluster_name]}]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=filters)["Subnets"]]
+    if subnets:
+        ec2.delete_tags(Resources=subnets, Tags=[{"Key": ELB_SUBNET_TAG}, {"Key": TAGGED_FOR_TAG}])
+        return [f"tag {ELB_SUBNET_TAG} of subnets {', '.join(subnets)}"]
+    return []
+
+
+def check_load_balancer_subnets(cluster: dict[str, Any]) -> None:
+    """The cluster's VPC must have a subnet tagged for internet-facing load balancers, or every Service's NLB
+    stays pending: a cluster deploy created gets its subnets tagged; one the user named is refused."""
+    subnet_ids = cluster.get("resourcesVpcConfig", {}).get("subnetIds", [])
+    ec2 = clients.client("ec2")
+    vpcs = sorted({s["VpcId"] for s in ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]}) if subnet_ids else []
+    filters = [{"Name": "vpc-id", "Values": vpcs}, {"Name": f"tag:{ELB_SUBNET_TAG}", "Values": ["1", ""]}]
+    if not vpcs or ec2.describe_subnets(Filters=filters)["Subnets"]:
+        return
+    if created_by_deploy(cluster):
+        tag_load_balancer_subnets(cluster["name"], subnet_ids)
+    else:
+        vpc = ", ".join(vpcs)
+        raise ShopctlError(
+            f"EKS cluster {cluster['name']}: no subnet of {vpc} is tagged {ELB_SUBNET_TAG}=1, so its load "
+            "balancers would stay pending",
+            f"tag its public subnets: aws ec2 create-tags --resources <subnet-ids> --tags Key={ELB_SUBNET_TAG},Value=1",
+        )
 
 
 def created_by_deploy(cluster: dict[str, Any]) -> bool:
@@ -256,8 +345,21 @@ def delete_cluster(name: str, *, wait: bool) -> list[str]:
             eks.get_waiter("cluster_deleted").wait(name=name, WaiterConfig={"Delay": 30, "MaxAttempts": 60})
         removed.append(f"EKS cluster {name}")
         removed += _delete_oidc_provider(cluster)
+        removed += untag_load_balancer_subnets(name)
     for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
         if iam.delete_role(role):
+            removed.append(f"role {role}")
+    return removed
+
+
+def _leftover_cluster_roles(name: str) -> list[str]:
+    removed = []
+    client = clients.client("iam")
+    for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
+        if not iam.role_exists(role):
+            continue
+        tags = client.list_role_tags(RoleName=role)["Tags"]
+        if {"Key": "project", "Value": "shapeshifting-workshop"} in tags and iam.delete_role(role):
             removed.append(f"role {role}")
     return removed
 
@@ -278,7 +380,8 @@ def _cluster_outcome(name: str, cluster_name: str, options: Options) -> tuple[li
     created it and no other EKS deployment still runs on it; otherwise kept, and said why and at what cost."""
     cluster = _find_cluster(cluster_name)
     if cluster is None:
-        return [], ()
+        # A CREATE_CLUSTER=1 deploy that failed before the cluster existed left its two roles (tagged by it)
+        return (_leftover_cluster_roles(cluster_name) if options.delete_cluster else []), ()
     cost = f"about ${CLUSTER_HOURLY_USD:.2f}/hour for its control plane on AWS, plus its nodes while pods run"
     if not created_by_deploy(cluster):
         return [], (f"EKS cluster {cluster_name} kept: deploy did not create it (yours; {cost})",)
@@ -300,8 +403,7 @@ def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
             return provider["Arn"], host_path
     arn = iam_client.create_open_id_connect_provider(
         Url=issuer,
-        ClientIDList=["sts.amazonaws.com"],
-        ThumbprintList=["0" * 40],
+        ClientIDList=["sts.amazonaws.com"],  # no ThumbprintList: optional, and IAM verifies EKS's issuer itself
         Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
     )["OpenIDConnectProviderArn"]
     return arn, host_path
@@ -368,6 +470,13 @@ def local_spec(
 
 
 def _kubectl(cluster: dict[str, Any], workdir: Path) -> kubectl.Kubectl:
+    # kubectl gets its EKS credentials from the kubeconfig's exec plugin, `aws eks get-token`: without the
+    # AWS CLI every kubectl call would fail with an error about the plugin, not about what is missing.
+    if shutil.which("aws") is None:
+        raise ShopctlError(
+            "the AWS CLI (aws) is not installed: kubectl gets its EKS token from `aws eks get-token`",
+            "install AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)",
+        )
     _, region = iam.account_and_region()
     return kubectl.Kubectl(kubectl.Cluster.from_description(cluster, region), workdir)
 
@@ -390,6 +499,30 @@ def _kubectl_delete(name: str, cluster: dict[str, Any]) -> None:
     client = _kubectl(cluster, manifest_dir(name))
     selector = f"app.kubernetes.io/instance={name}"
     client.run("delete", "-n", NAMESPACE, KINDS, "-l", selector, "--ignore-not-found", "--wait", what="kubectl delete")
+
+
+LOAD_BALANCER_WAIT_SECONDS = 600.0  # EKS Auto Mode usually has an NLB's address in 2 to 3 minutes
+LOAD_BALANCER_POLL_SECONDS = 10.0
+
+
+def wait_load_balancer(cluster: dict[str, Any], workdir: Path, service: str, say) -> str:
+    """The address EKS gives Service `service`'s load balancer, polled until it appears."""
+    client = _kubectl(cluster, workdir)
+    jsonpath = "jsonpath={.status.loadBalancer.ingress[0].hostname}"
+    deadline = time.monotonic() + LOAD_BALANCER_WAIT_SECONDS
+    while True:
+        address = client.run("get", "service", "-n", NAMESPACE, service, "-o", jsonpath, what="kubectl get").strip()
+        if address:
+            say(f"✓ Service {NAMESPACE}/{service}: http://{address}")
+            return address
+        if time.monotonic() >= deadline:
+            raise ShopctlError(
+                f"Service {NAMESPACE}/{service} got no load balancer address within "
+                f"{LOAD_BALANCER_WAIT_SECONDS / 60:.0f} minutes",
+                f"see why: kubectl -n {NAMESPACE} describe service {service} (public subnets need the tag "
+                f"{ELB_SUBNET_TAG}=1)",
+            )
+        time.sleep(LOAD_BALANCER_POLL_SECONDS)
 
 
 def deploy(stage: Stage, options: Options) -> state.DeploymentState:
@@ -422,9 +555,14 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
 
     urls: dict[str, str] = {}
     if options.env == "aws":
+        check_load_balancer_subnets(cluster)
         _kubectl_apply(manifest, cluster)
-        say("✓ applied with kubectl; the NLB address appears in a few minutes: kubectl -n shop get svc")
-        base_url = ""
+        say("✓ applied with kubectl; waiting for the load balancers' addresses (a few minutes)")
+        for service in k8s.eks_services(stage):
+            address = wait_load_balancer(cluster, workdir, k8s.resource_name(stage, service), say)
+            urls[service.name] = f"http://{address}"
+        # The microservices' gateway is not deployed on EKS: each service has its own load balancer.
+        base_url = urls.get(stage.entry, "")
     else:
         cluster_urls: dict[str, str] = {}
         for service in k8s.eks_services(stage):
@@ -443,7 +581,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
         manifests=str(manifest),
         service_urls=urls,
     )
-    return started.finish(base_url, created, "(see above)")
+    return started.finish(base_url, created, "one per service: " + ", ".join(f"{k} {v}" for k, v in urls.items()))
 
 
 def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[str]:

@@ -198,6 +198,12 @@ def _ensure_function_url(name: str, auth_type: str, qualifier: str | None = None
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
         url = client.create_function_url_config(FunctionName=name, AuthType=auth_type, **where)
+    public_sids = ("FunctionURLAllowPublicAccess", "FunctionURLInvokeAllowPublicAccess")
+    if auth_type != "NONE":
+        # AUTH=NONE → AWS_IAM: the public statements would stay in the policy, and let anyone invoke again
+        # the moment the URL were switched back; they go with the public URL.
+        for sid in set(public_sids) & _statement_ids(client, name, qualifier):
+            client.remove_permission(FunctionName=name, StatementId=sid, **where)
     if auth_type == "NONE":
         # A public URL needs both permissions in the resource policy of what it is on — the alias for
         # SnapStart — since October 2025. Added only when missing: AWS refuses a second statement with the

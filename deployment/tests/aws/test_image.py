@@ -24,6 +24,9 @@ if any(" ".join(sys.argv[1:]).startswith(c) for c in failing):
     sys.exit(1)
 if sys.argv[1:2] in (["info"], ["buildx"]) and sys.argv[2:3] != ["build"]:
     sys.exit(0)  # probes are not recorded: the log holds what changes something
+if sys.argv[1:3] == ["image", "inspect"]:  # the platform a single-platform build made (DOCKER_PLATFORM)
+    print(os.environ.get("DOCKER_PLATFORM", "linux/amd64"))
+    sys.exit(0)
 with open(os.environ["DOCKER_CALLS"], "a") as log:
     stdin = sys.stdin.read() if "--password-stdin" in sys.argv else ""
     log.write(json.dumps({"argv": sys.argv[1:], "stdin": stdin}) + "\\n")
@@ -138,6 +141,16 @@ def test_without_buildx_it_builds_for_the_engine_architecture_and_pushes(aws, do
     assert build[0] == "build" and "--platform" not in build and build[build.index("-t") + 1] == tagged
     assert push == ["push", tagged]
     assert reference.startswith(f"{uri}@sha256:")
+
+
+def test_a_single_platform_build_for_another_architecture_is_not_pushed(aws, docker, registry, monkeypatch):
+    """An arm64 laptop without buildx builds an arm64 image; x86_64 Fargate and Lambda cannot start it."""
+    monkeypatch.setenv("DOCKER_FAIL", "buildx version")
+    monkeypatch.setenv("DOCKER_PLATFORM", "linux/arm64")
+    uri, _ = ensure_repository("clean")
+    with pytest.raises(ShopctlError, match="for linux/arm64; the tasks and functions here run linux/amd64"):
+        image.publish("clean", uri, print)
+    assert [json.loads(line)["argv"][0] for line in docker.read_text().splitlines()] == ["login", "build"]
 
 
 def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry, kubectl_calls, monkeypatch):

@@ -62,6 +62,7 @@ def test_deploy_times_out_naming_the_service_and_its_last_stopped_reason(pushed_
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "0")  # the tasks never come up
     monkeypatch.setattr(ecs_rollout, "STABLE_TIMEOUT_SECONDS", 0)
     ecs = boto3.client("ecs")
+    boto3.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")  # as deploy makes it
     ecs.create_cluster(clusterName="shop")
     ecs.register_task_definition(
         family="shop-clean", containerDefinitions=[{"name": "app", "image": "x", "memory": 512}]
@@ -128,7 +129,8 @@ def test_destroy_waits_for_the_services_before_removing_what_they_use(pushed_ima
 def test_security_group_delete_backs_off_then_gives_up(aws, aws_calls):
     ec2 = boto3.client("ec2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    ec2.create_security_group(GroupName="shop-x", Description="x", VpcId=vpc)
+    tags = [{"ResourceType": "security-group", "Tags": [{"Key": "project", "Value": "shapeshifting-workshop"}]}]
+    ec2.create_security_group(GroupName="shop-x", Description="x", VpcId=vpc, TagSpecifications=tags)
 
     def always() -> None:
         raise ClientError({"Error": {"Code": "DependencyViolation", "Message": "in use"}}, "DeleteSecurityGroup")

@@ -115,7 +115,10 @@ def test_destroy_stops_when_kubectl_delete_fails(workshop_cluster, pushed_images
 
 
 def test_a_cluster_deploy_did_not_create_is_never_deleted(aws, pushed_images, kubectl_calls, capsys):
-    create_cluster("theirs", {"team": "platform"})
+    cluster = create_cluster("theirs", {"team": "platform"})
+    # their cluster is set up for internet-facing load balancers (test_aws_refusals.py: when it is not)
+    subnet = cluster["resourcesVpcConfig"]["subnetIds"][:1]
+    boto3.client("ec2").create_tags(Resources=subnet, Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
     options = eks_target.Options(env="aws", cluster_name="theirs", delete_cluster=True)
     eks_target.deploy(get_stage("clean"), options)
     eks_target.destroy(get_stage("clean"), options)

@@ -1,0 +1,263 @@
+"""The local AWS refuses what AWS refuses: behaviours of a real account that moto lacks, added around
+moto's own backends and request handlers (no copy of moto is patched), so a deploy that would fail on a
+fresh AWS account fails locally first. `apply()` turns them on; it is idempotent. The local AWS server
+(`shopctl.local.moto_server`) and the deploy-code tests' in-process moto (`deployment/tests/conftest.py`)
+both call it. Each behaviour names its AWS source; docs/local-vs-aws.md lists them in one table.
+
+What each rule reads (roles, subnets, images) is moto's state of the same account and region, so a
+fresh local AWS behaves like a fresh account.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+# Availability Zones EKS refuses cluster subnets in, by zone *ID* (zone names are shuffled per account).
+# Source: Amazon EKS user guide, "Create a cluster" / subnet requirements (UnsupportedAvailabilityZoneException).
+EKS_UNSUPPORTED_ZONE_IDS = {"us-east-1": {"use1-az3"}, "us-west-1": {"usw1-az2"}, "ca-central-1": {"cac1-az3"}}
+ELB_SUBNET_TAG = "kubernetes.io/role/elb"  # public subnets for internet-facing load balancers
+ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
+# The media types Lambda accepts for a container image's manifest: one image, not an index of several.
+# Source: Lambda developer guide, "Create a Lambda function using a container image" (image requirements).
+LAMBDA_IMAGE_MANIFESTS = {
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+}
+
+
+def _wrap(owner: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace `owner.name` by `make(original)` once (a second apply() leaves it as it is)."""
+    original = getattr(owner, name)
+    if getattr(original, "__shop_strict__", False):
+        return
+    wrapper = functools.wraps(original)(make(original))
+    wrapper.__shop_strict__ = True  # type: ignore[attr-defined]
+    setattr(owner, name, wrapper)
+
+
+def _iam(account_id: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id]["aws"]
+
+
+def _ec2(account_id: str, region: str) -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[account_id][region]
+
+
+# --- ECS -----------------------------------------------------------------------------------------------
+
+
+def ecs_service_linked_role() -> None:
+    """A fresh account has no `AWSServiceRoleForECS`; the first CreateCluster/CreateService then fails
+    with "Unable to assume the service linked role" (widely reported; the ECS developer guide's "Using
+    service-linked roles for Amazon ECS" has the fix: create it first, iam create-service-linked-role)."""
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.iam import models as iam_models
+
+    # moto would name the role `AWSServiceRoleForecs`; AWS spells it AWSServiceRoleForECS.
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("ecs", "ECS")
+
+    def refuse_without_role(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not any(r.name == ECS_SERVICE_LINKED_ROLE for r in _iam(self.account_id).roles.values()):
+                raise InvalidParameterException(
+                    "Unable to assume the service linked role. Please verify that the ECS service linked role exists."
+                )
+            return original(self, *args, **kwargs)
+
+        return call
+
+    for name in ("create_cluster", "create_service"):
+        _wrap(EC2ContainerServiceBackend, name, refuse_without_role)
+
+
+def ecs_awsvpc_host_port() -> None:
+    """With awsvpc networking ECS stores every port mapping with `hostPort` equal to `containerPort`, so a
+    task definition read back differs from the one sent without it (ECS API reference, PortMapping:
+    "hostPort … must be the same as containerPort" for awsvpc; RegisterTaskDefinition fills it in)."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    def fill_host_port(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, family: str, container_definitions: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("network_mode") == "awsvpc":
+                container_definitions = [
+                    {**c, "portMappings": [{"hostPort": m["containerPort"], **m} for m in c.get("portMappings", [])]}
+                    if "portMappings" in c
+                    else c
+                    for c in container_definitions
+                ]
+            return original(self, family, container_definitions, *args, **kwargs)
+
+        return call
+
+    _wrap(EC2ContainerServiceBackend, "register_task_definition", fill_host_port)
+
+
+# --- EKS -----------------------------------------------------------------------------------------------
+
+
+def _eks_error(kind: str, **fields: Any) -> Exception:
+    from moto.eks.exceptions import EKSError
+
+    error_class = type(kind, (EKSError,), {"TYPE": kind, "STATUS": 400})
+    return error_class(**fields)
+
+
+def eks_cluster_rules() -> None:
+    """CreateCluster as EKS answers it:
+    - a subnet in an Availability Zone EKS does not support → `UnsupportedAvailabilityZoneException` with
+      `validZones` (EKS API reference; the zone IDs in EKS_UNSUPPORTED_ZONE_IDS);
+    - an Auto Mode cluster (`computeConfig.enabled` with a node role) puts that node role in an instance
+      profile EKS makes, and which outlives the cluster: DeleteRole on the node role then answers
+      `DeleteConflict` until the role is removed from it (EKS user guide, "Auto Mode node IAM role";
+      moto's DeleteRole already refuses a role in an instance profile)."""
+    from moto.eks.responses import EKSResponse
+
+    def strict_create(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any) -> Any:
+            name = self._get_param("name")
+            subnet_ids = (self._get_param("resourcesVpcConfig") or {}).get("subnetIds", [])
+            ec2 = _ec2(self.current_account, self.region)
+            unsupported = EKS_UNSUPPORTED_ZONE_IDS.get(self.region, set())
+            subnets = ec2.describe_subnets(subnet_ids=subnet_ids) if subnet_ids else []
+            refused = sorted({s.availability_zone for s in subnets if s.availability_zone_id in unsupported})
+            if refused:
+                zones = ec2.describe_availability_zones()
+                valid = sorted(z.name for z in zones if z.zone_id not in unsupported)
+                raise _eks_error(
+                    "UnsupportedAvailabilityZoneException",
+                    message=(
+                        f"Cannot create cluster '{name}' because {', '.join(refused)}, the targeted availability "
+                        f"zone, does not currently have sufficient capacity to support the cluster. Retry and "
+                        f"choose from these availability zones: {', '.join(valid)}"
+                    ),
+                    clusterName=name,
+                    validZones=valid,
+                )
+            result = original(self)
+            compute = self._get_param("computeConfig") or {}
+            if compute.get("enabled") and compute.get("nodeRoleArn"):
+                _auto_mode_instance_profile(self.current_account, self.region, name, compute["nodeRoleArn"])
+            return result
+
+        return call
+
+    _wrap(EKSResponse, "create_cluster", strict_create)
+
+
+def _auto_mode_instance_profile(account_id: str, region: str, cluster: str, node_role_arn: str) -> None:
+    iam = _iam(account_id)
+    role_name = node_role_arn.rsplit("/", 1)[1]
+    suffix = hashlib.sha256(f"{cluster}/{node_role_arn}".encode()).hexdigest()[:8]
+    profile_name = f"eks-{region}-{cluster}-{suffix}"[:128]
+    if not any(p.name == profile_name for p in iam.get_instance_profiles()):
+        iam.create_instance_profile(profile_name, "/", [])
+    iam.add_role_to_instance_profile(profile_name, role_name)
+
+
+def load_balancer_hostname(account_id: str, region: str, cluster_name: str, service: str) -> str | None:
+    """The address EKS Auto Mode gives an internet-facing Service of type LoadBalancer of this cluster, or
+    None while it stays pending: Auto Mode places such a load balancer only in subnets of the cluster's VPC
+    tagged `kubernetes.io/role/elb` (EKS user guide, "Tag subnets for EKS Auto Mode"; AWS Load Balancer
+    Controller, "Subnet auto-discovery"). The default VPC's subnets carry no such tag. The local AWS has no
+    Kubernetes API; the deploy-code tests answer `kubectl get service` with this."""
+    from moto.eks.models import eks_backends
+
+    cluster = eks_backends[account_id][region].clusters.get(cluster_name)
+    if cluster is None:
+        return None
+    ec2 = _ec2(account_id, region)
+    cluster_subnets = ec2.describe_subnets(subnet_ids=cluster.resources_vpc_config.get("subnetIds", []))
+    vpcs = {s.vpc_id for s in cluster_subnets}
+    tagged = [
+        s
+        for s in ec2.describe_subnets(filters={"vpc-id": sorted(vpcs)})
+        if any(t["key"] == ELB_SUBNET_TAG and t["value"] in ("1", "") for t in s.get_tags())
+    ]
+    if not tagged:
+        return None
+    digest = hashlib.sha256(f"{cluster_name}/{service}".encode()).hexdigest()[:16]
+    return f"k8s-{service[:20]}-{digest}.elb.{region}.amazonaws.com"
+
+
+# --- Lambda --------------------------------------------------------------------------------------------
+
+
+def lambda_image_manifests() -> None:
+    """CreateFunction / UpdateFunctionCode with an image Lambda cannot run are refused: an image *index* —
+    a multi-platform build, or a single-platform one with the provenance attestation buildx adds by
+    default — instead of one image manifest (Lambda developer guide, "Container image requirements";
+    AWS answers "The image manifest, config or layer media type for the source image … is not
+    supported"). A single manifest's architecture is in its config blob, which moto's ECR does not keep:
+    that check is the deploy code's (shopctl.aws.image), not this layer's."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+
+    def check(backend: Any, image_uri: str | None) -> None:
+        manifest = _ecr_manifest(backend.account_id, backend.region_name, image_uri) if image_uri else None
+        if manifest is None:
+            return
+        if manifest.get("mediaType", "") not in LAMBDA_IMAGE_MANIFESTS or "manifests" in manifest:
+            raise InvalidParameterValueException(
+                f"The image manifest, config or layer media type for the source image {image_uri} is not supported."
+            )
+
+    def on_create(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, spec: dict[str, Any]) -> Any:
+            check(self, (spec.get("Code") or {}).get("ImageUri"))
+            return original(self, spec)
+
+        return call
+
+    def on_update(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, function_name: str, qualifier: str, body: dict[str, Any]) -> Any:
+            check(self, body.get("ImageUri"))
+            return original(self, function_name, qualifier, body)
+
+        return call
+
+    _wrap(LambdaBackend, "create_function", on_create)
+    _wrap(LambdaBackend, "update_function_code", on_update)
+
+
+def _ecr_manifest(account_id: str, region: str, image_uri: str) -> dict[str, Any] | None:
+    """The manifest moto's ECR holds for `<registry>/<repository>(:tag|@digest)`, or None if it holds none."""
+    from moto.ecr.models import ecr_backends
+
+    path = image_uri.split("/", 1)[1] if "/" in image_uri else image_uri
+    if "@" in path:
+        repository, reference = path.split("@", 1)
+    else:
+        repository, _, reference = path.rpartition(":") if ":" in path else (path, "", "latest")
+    repo = ecr_backends[account_id][region].repositories.get(repository)
+    if repo is None:
+        return None
+    for image in repo.images:
+        if reference in (image.image_digest, *image.image_tags):
+            try:
+                return json.loads(image.image_manifest)
+            except ValueError:
+                return None
+    return None
+
+
+BEHAVIOURS: tuple[Callable[[], None], ...] = (
+    ecs_service_linked_role,
+    ecs_awsvpc_host_port,
+    eks_cluster_rules,
+    lambda_image_manifests,
+)
+
+
+def apply() -> None:
+    """Turn every behaviour on in this process's moto (the server's, or the tests' in-process one)."""
+    for behaviour in BEHAVIOURS:
+        behaviour()

@@ -1,0 +1,134 @@
+"""The local AWS refuses what AWS refuses (shopctl.local.strict): each behaviour as a boto3 caller meets it,
+in the tests' in-process moto (the `aws` fixture applies the layer, as the local AWS server does)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from shopctl.local import strict
+
+
+def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return error.value.response["Error"]["Code"]
+
+
+def test_apply_is_idempotent(aws) -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    before = EC2ContainerServiceBackend.create_cluster
+    strict.apply()
+    assert EC2ContainerServiceBackend.create_cluster is before
+
+
+def test_ecs_needs_its_service_linked_role_first(aws) -> None:
+    ecs = boto3.client("ecs")
+    with pytest.raises(ClientError, match="Unable to assume the service linked role") as error:
+        ecs.create_cluster(clusterName="c")
+    assert error_code(error) == "InvalidParameterException"
+    role = boto3.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForECS"
+    assert ecs.create_cluster(clusterName="c")["cluster"]["status"] == "ACTIVE"
+
+
+def test_ecs_fills_in_host_port_on_awsvpc_port_mappings(aws) -> None:
+    ecs = boto3.client("ecs")
+    container = {"name": "app", "image": "x", "memory": 512, "portMappings": [{"containerPort": 8080}]}
+    ecs.register_task_definition(family="a", networkMode="awsvpc", containerDefinitions=[container])
+    ecs.register_task_definition(family="b", networkMode="bridge", containerDefinitions=[container])
+    read = {f: ecs.describe_task_definition(taskDefinition=f)["taskDefinition"] for f in ("a", "b")}
+    assert read["a"]["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 8080
+    assert "hostPort" not in read["b"]["containerDefinitions"][0]["portMappings"][0]
+
+
+def _trust(service: str) -> str:
+    return json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    )
+
+
+def _cluster_role() -> str:
+    role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument=_trust("eks.amazonaws.com"))
+    return role["Role"]["Arn"]
+
+
+def _default_subnets(region: str) -> dict[str, str]:
+    subnets = boto3.client("ec2", region_name=region).describe_subnets()["Subnets"]
+    return {s["AvailabilityZoneId"]: s["SubnetId"] for s in subnets if s["DefaultForAz"]}
+
+
+def test_eks_refuses_a_subnet_in_an_unsupported_zone_and_names_the_valid_ones(aws) -> None:
+    by_zone = _default_subnets("us-east-1")
+    eks = boto3.client("eks", region_name="us-east-1")
+    with pytest.raises(ClientError) as error:
+        subnets = [by_zone["use1-az3"], by_zone["use1-az1"]]
+        eks.create_cluster(name="c", roleArn=_cluster_role(), resourcesVpcConfig={"subnetIds": subnets})
+    assert error_code(error) == "UnsupportedAvailabilityZoneException"
+    assert "us-east-1e" not in error.value.response["validZones"]
+    assert {"us-east-1a", "us-east-1b"} <= set(error.value.response["validZones"])
+    role = boto3.client("iam").get_role(RoleName="r")["Role"]["Arn"]
+    subnets = [by_zone["use1-az1"], by_zone["use1-az2"]]
+    cluster = eks.create_cluster(name="c", roleArn=role, resourcesVpcConfig={"subnetIds": subnets})["cluster"]
+    assert cluster["name"] == "c"
+
+
+def test_eks_auto_mode_keeps_the_node_role_in_an_instance_profile(aws) -> None:
+    iam = boto3.client("iam")
+    node = iam.create_role(RoleName="node", AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))["Role"]["Arn"]
+    eks = boto3.client("eks")
+    eks.create_cluster(
+        name="c",
+        roleArn=_cluster_role(),
+        resourcesVpcConfig={"subnetIds": list(_default_subnets("eu-west-1").values())[:2]},
+        computeConfig={"enabled": True, "nodePools": ["general-purpose"], "nodeRoleArn": node},
+    )
+    eks.delete_cluster(name="c")
+    (profile,) = iam.list_instance_profiles_for_role(RoleName="node")["InstanceProfiles"]
+    assert profile["InstanceProfileName"].startswith("eks-eu-west-1-c-")
+    with pytest.raises(ClientError) as error:
+        iam.delete_role(RoleName="node")
+    assert error_code(error) == "DeleteConflict"
+
+
+def test_eks_load_balancers_stay_pending_until_a_public_subnet_is_tagged(aws) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    subnets = list(_default_subnets("eu-west-1").values())[:2]
+    boto3.client("eks").create_cluster(name="c", roleArn=_cluster_role(), resourcesVpcConfig={"subnetIds": subnets})
+    assert strict.load_balancer_hostname(DEFAULT_ACCOUNT_ID, "eu-west-1", "c", "shop-clean") is None
+    boto3.client("ec2").create_tags(Resources=subnets[:1], Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
+    address = strict.load_balancer_hostname(DEFAULT_ACCOUNT_ID, "eu-west-1", "c", "shop-clean")
+    assert address and address.endswith(".elb.eu-west-1.amazonaws.com")
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []},
+        {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json", "manifests": []},
+    ],
+    ids=["oci-index", "docker-manifest-list"],
+)
+def test_lambda_refuses_an_image_index(aws, manifest) -> None:
+    uri = boto3.client("ecr").create_repository(repositoryName="img")["repository"]["repositoryUri"]
+    boto3.client("ecr").put_image(repositoryName="img", imageManifest=json.dumps(manifest), imageTag="t")
+    role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    with pytest.raises(ClientError, match="media type for the source image") as error:
+        boto3.client("lambda").create_function(
+            FunctionName="f", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:t"}
+        )
+    assert error_code(error) == "InvalidParameterValueException"
+
+
+def test_lambda_takes_one_image_manifest(aws) -> None:
+    uri = boto3.client("ecr").create_repository(repositoryName="img")["repository"]["repositoryUri"]
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}
+    boto3.client("ecr").put_image(repositoryName="img", imageManifest=json.dumps(manifest), imageTag="t")
+    role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    created = boto3.client("lambda").create_function(
+        FunctionName="f", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:t"}
+    )
+    assert created["PackageType"] == "Image"
