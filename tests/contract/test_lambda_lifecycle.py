@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shopctl.stages import STAGES
-from shopctl.targets import coldstart, lambda_target
+from shopctl.targets import coldstart, lambda_function, lambda_target
 
 
 def test_first_invoke_is_cold_then_warm(api, deployment):
@@ -20,8 +20,14 @@ def test_first_invoke_is_cold_then_warm(api, deployment):
         assert api.get("/health").status_code == 200
     for service in lambda_target.lambda_services(stage):
         fn = lambda_target.function_name(stage, service)
-        everything = coldstart.read_reports(fn, 0, expect=1)
-        assert everything, f"no REPORT lines for {fn}"
+        reports = coldstart.read_reports(fn, 0, expect=1)
+        assert reports, f"no REPORT lines for {fn}"
+        # On a machine loaded to several times its cores, a first INIT can outlast Lambda's init limit plus the
+        # timeout; Lambda then runs init again inside that invoke, whose REPORT (duration at the limit) carries no
+        # Init Duration. The first invoke that completed in time must be the cold start.
+        limit_ms = lambda_function.TIMEOUT_S * 1000
+        everything = [r for r in reports if r.duration_ms < limit_ms]
+        assert everything, f"every invoke of {fn} ran into the timeout: {reports}"
         assert everything[0].cold, "the first invoke of a new function must be a cold start"
         if deployment.snapstart:  # init ran at publish: a cold start restores, and says so instead
             assert everything[0].init_ms is None and everything[0].restore_ms > 0

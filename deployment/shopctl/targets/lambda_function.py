@@ -299,9 +299,42 @@ def _remove_alias(fn: str) -> list[str]:
     return [*removed, f"alias {fn}:{SNAPSTART_ALIAS}"]
 
 
+# A public Function URL on AWS (AUTH=NONE) is a spend cap's first candidate: anyone with the URL can call it,
+# and each call costs Lambda and DynamoDB money. Reserved concurrency caps the requests served at once (Lambda
+# answers 429 beyond), so a stranger's loop cannot scale it to the account's limit.
+PUBLIC_URL_CONCURRENCY = 5
+
+
+def spend_cap(fn: str, options: Options, say: Callable[[str], None]) -> None:
+    """On AWS: a public URL's function gets PUBLIC_URL_CONCURRENCY reserved; with AUTH=AWS_IAM none (a cap an
+    earlier public deploy set is removed). Lambda refuses a reservation that would leave the account less than
+    100 unreserved: said in one line. Locally nothing (the local Lambda has its own max concurrency)."""
+    if options.env != "aws":
+        return
+    client = clients.client("lambda")
+    reserved = client.get_function_concurrency(FunctionName=fn).get("ReservedConcurrentExecutions")
+    if options.auth_type != "NONE":
+        if reserved is not None:
+            client.delete_function_concurrency(FunctionName=fn)
+            say(f"✓ reserved concurrency of {fn} removed (its URL takes signed requests only now)")
+        return
+    if reserved == PUBLIC_URL_CONCURRENCY:
+        return
+    try:
+        client.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=PUBLIC_URL_CONCURRENCY)
+    except ClientError as error:
+        raise ShopctlError(
+            f"Lambda refused to reserve {PUBLIC_URL_CONCURRENCY} concurrent executions for {fn}'s public URL: "
+            f"{error.response['Error'].get('Message', error)}",
+            "ask for more in Service Quotas (AWS Lambda, Concurrent executions), or deploy with AUTH=AWS_IAM",
+        ) from None
+    say(f"✓ reserved concurrency {PUBLIC_URL_CONCURRENCY} for {fn}: a spend cap on its public URL (429 beyond)")
+
+
 def serve_url(fn: str, options: Options, say: Callable[[str], None]) -> str:
     """The Function URL callers use: on the SnapStart alias (after publishing a version), or on the function.
     Switching modes removes the other mode's URL, so only one way in serves the function."""
+    spend_cap(fn, options, say)
     if options.snapstart:
         first = alias_version(fn) is None
         publish_to_alias(fn, say)

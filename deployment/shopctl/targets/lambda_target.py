@@ -25,7 +25,7 @@ from shopctl.local.deployment import local_process, python_module, stop_processe
 from shopctl.local.process import base_environ
 from shopctl.package import build
 from shopctl.stages import Service, Stage
-from shopctl.targets import naming, rollout
+from shopctl.targets import lambda_function, naming, rollout
 from shopctl.targets.lambda_function import (
     MEMORY_MB,
     SNAPSTART_ALIAS,
@@ -141,6 +141,11 @@ def plan(stage: Stage, options: Options) -> list[str]:
                 f"and alias {SNAPSTART_ALIAS} pointing at it"
             )
         lines.append(f"Function URL for {url_on} (auth {options.auth_type}), log group /aws/lambda/{fn}")
+        if options.env == "aws" and options.auth_type == "NONE":
+            lines.append(
+                f"reserved concurrency {lambda_function.PUBLIC_URL_CONCURRENCY} for {fn}: a spend cap on the public "
+                "URL (at most that many requests at once; Lambda answers 429 beyond)"
+            )
     if options.package == "image":
         lines.append(f"ECR repository shop-{stage.name} (shared with ECS/EKS), the image built and pushed if missing")
     lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages (shared by the stages)")

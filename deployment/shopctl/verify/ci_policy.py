@@ -92,6 +92,7 @@ ANY_RESOURCE = {
     "eks:DescribeCluster", "eks:ListClusters",
     "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+    "iam:CreateServiceLinkedRole",  # AWSServiceRoleForECS: AWS's own role name, made once per account
     "iam:GetRole", "iam:ListOpenIDConnectProviderTags", "iam:ListOpenIDConnectProviders", "iam:ListRoleTags",
     "iam:ListRoles",
     "lambda:GetAccountSettings", "lambda:ListFunctions",
@@ -281,7 +282,8 @@ def generate() -> list[dict[str, Any]]:
 
 
 FAKE_KUBECTL = f"""#!{sys.executable}
-# kubectl stand-in for the recording: `config view` answers the kubeconfig's server; the rest succeeds.
+# kubectl stand-in for the recording: `config view` answers the kubeconfig's server, a Service its load
+# balancer's address (the subnets are tagged for it); the rest succeeds.
 import sys, yaml
 args = sys.argv[1:]
 if "config" in args:
@@ -289,6 +291,8 @@ if "config" in args:
     context = next(c for c in config["contexts"] if c["name"] == args[args.index("--context") + 1])
     cluster = next(c for c in config["clusters"] if c["name"] == context["context"]["cluster"])
     print(cluster["cluster"]["server"], end="")
+elif args[:1] == ["get"] or ("get" in args and "service" in args):
+    print(args[args.index("service") + 3] + ".elb.example", end="")
 """
 
 
@@ -369,6 +373,8 @@ def _someone_elses(subnets: list[str]) -> None:
     boto3.client("s3").create_bucket(Bucket="someone-elses", CreateBucketConfiguration={"LocationConstraint": REGION})
     boto3.client("logs").create_log_group(logGroupName="/aws/lambda/someone-else")
     boto3.client("ecr").create_repository(repositoryName="someone-else")
+    # an account that has run ECS before has its service-linked role (the local AWS refuses a cluster without it)
+    boto3.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
     boto3.client("ecs").create_cluster(clusterName="default")
     boto3.client("eks").create_cluster(
         name="someone-elses", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={"subnetIds": subnets}
@@ -404,6 +410,8 @@ def record(cluster_name: str = "shop-ci") -> list[tuple[str, str, dict[str, Any]
         cluster = boto3.client("eks").create_cluster(
             name=cluster_name, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={"subnetIds": subnets}
         )["cluster"]
+        # …its public subnets tagged for load balancers (EKS Auto Mode places them only there; docs/aws-first-run.md)…
+        ec2.create_tags(Resources=subnets, Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
         # …with its IAM OIDC provider, which the deploy uses and (for a cluster it did not create) never deletes.
         boto3.client("iam").create_open_id_connect_provider(
             Url=cluster["identity"]["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]

@@ -55,8 +55,9 @@ def test_the_eks_bill_matches_what_the_deploy_creates(
     managed_policies, pushed_images, kubectl_calls, create_cluster: bool
 ) -> None:
     stage = get_stage("microservices")
-    if not create_cluster:  # an existing cluster, not made by deploy
+    if not create_cluster:  # an existing cluster, not made by deploy, its public subnets tagged for load balancers
         subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:2]
+        boto3.client("ec2").create_tags(Resources=subnets, Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
         boto3.client("eks").create_cluster(
             name="shop", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": subnets}
         )

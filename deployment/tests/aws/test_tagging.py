@@ -48,6 +48,7 @@ def test_each_spelling_is_the_one_its_api_accepts(aws: None) -> None:
     assert {t["Key"]: t["Value"] for t in role_tags} == tags.as_dict()
 
     ecs = boto3.client("ecs")
+    boto3.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")  # as AWS wants it first
     arn = ecs.create_cluster(clusterName="tagged", tags=tags.lower_key_value())["cluster"]["clusterArn"]
     cluster_tags = ecs.list_tags_for_resource(resourceArn=arn)["tags"]
     assert {t["key"]: t["value"] for t in cluster_tags} == tags.as_dict()
