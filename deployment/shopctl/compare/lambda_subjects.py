@@ -104,11 +104,16 @@ def round_robin_lambda(subjects: list[LambdaSubject], *, n: int, warm: int, say:
             say(f"    run {i}/{n} {subject.label}: {init}, cold request {row.first_request_ms:.0f} ms")
 
 
-def health(url: str, auth: str, function: str, *, hint: str = "see its CloudWatch Logs") -> None:
-    """One untimed GET /health (signed for AWS_IAM): the function serves before any timing starts."""
-    status, _ = coldstart.invoke_url(f"{url}/health", auth_type=auth)
-    if status != 200:
-        raise ShopctlError(f"{function} answered GET /health with {status}", hint)
+def health(url: str, auth: str, function: str, *, hint: str = "see its CloudWatch Logs", tries: int = 3) -> None:
+    """Untimed GET /health (signed for AWS_IAM) until the function serves, before any timing starts. On a busy
+    machine the first INIT after a deploy can run past Lambda's init limit and answer 5xx; the next request
+    gets a fresh environment, as on AWS. A 4xx, or 5xx `tries` times, is one line."""
+    for attempt in range(1, tries + 1):
+        status, _ = coldstart.invoke_url(f"{url}/health", auth_type=auth)
+        if status == 200:
+            return
+        if status < 500 or attempt == tries:
+            raise ShopctlError(f"{function} answered GET /health with {status}", hint)
 
 
 def deploy_stage_lambda(

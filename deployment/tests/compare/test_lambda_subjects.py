@@ -27,3 +27,27 @@ def test_the_first_request_reads_the_database() -> None:
     services = {s.name: s for stage in STAGES.values() for s in stage.app_services()}
     assert request_path(services["orders"]) == "/orders?limit=1"
     assert request_path(services["users"]) == "/users?limit=1"
+
+
+def test_the_untimed_health_request_retries_a_5xx_once_more_but_not_a_4xx(monkeypatch) -> None:
+    import pytest
+
+    from shopctl.compare import lambda_subjects
+    from shopctl.errors import ShopctlError
+
+    answers: list[int] = []
+
+    def invoke_url(url: str, *, auth_type: str) -> tuple[int, float]:
+        return answers.pop(0), 1.0
+
+    monkeypatch.setattr(lambda_subjects.coldstart, "invoke_url", invoke_url)
+    answers[:] = [502, 200]
+    lambda_subjects.health("http://x", "NONE", "shop-floor")  # an init past the limit, then a fresh environment
+    assert answers == []
+    answers[:] = [502, 502, 502]
+    with pytest.raises(ShopctlError, match="answered GET /health with 502"):
+        lambda_subjects.health("http://x", "NONE", "shop-floor")
+    answers[:] = [403, 200]
+    with pytest.raises(ShopctlError, match="with 403"):
+        lambda_subjects.health("http://x", "AWS_IAM", "shop-floor")
+    assert answers == [200]
