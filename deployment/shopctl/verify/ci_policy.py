@@ -373,9 +373,12 @@ def _someone_elses(subnets: list[str]) -> None:
     boto3.client("s3").create_bucket(Bucket="someone-elses", CreateBucketConfiguration={"LocationConstraint": REGION})
     boto3.client("logs").create_log_group(logGroupName="/aws/lambda/someone-else")
     boto3.client("ecr").create_repository(repositoryName="someone-else")
-    # an account that has run ECS before has its service-linked role (the local AWS refuses a cluster without it)
-    boto3.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    # someone else's ECS cluster needs the service-linked role (the local AWS refuses a cluster without it, as
+    # AWS does); it is removed again so the recording takes the fresh account's path, where deploy creates it.
+    iam = boto3.client("iam")
+    role = iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]["RoleName"]
     boto3.client("ecs").create_cluster(clusterName="default")
+    iam.delete_service_linked_role(RoleName=role)
     boto3.client("eks").create_cluster(
         name="someone-elses", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={"subnetIds": subnets}
     )
