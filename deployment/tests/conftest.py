@@ -77,6 +77,17 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
 
 
 @pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A machine with no AWS credentials anywhere boto3 looks (environment, files, instance metadata)."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                     "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
 def managed_policies(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS managed policies exist in a real account (the EKS Auto Mode roles attach some); moto loads them
     when asked, before its IAM backend is first used — only where needed, and (as in the local AWS) only in

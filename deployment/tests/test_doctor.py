@@ -65,13 +65,7 @@ def test_an_aws_deploy_stops_at_a_failed_check_before_anything_is_created(aws, n
     assert census.census() == []
 
 
-def test_doctor_on_aws_without_credentials_is_one_line_about_credentials(monkeypatch, capsys, tmp_path) -> None:
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                     "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_doctor_on_aws_without_credentials_is_one_line_about_credentials(no_credentials, capsys) -> None:
     assert cli.main(["doctor", "--env", "aws"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("error: ENV=aws needs AWS credentials") and len(err) == 2

@@ -118,15 +118,11 @@ def test_destroy_all_on_aws_finds_the_deployments_the_account_holds_with_no_stat
     assert census.census() == []
 
 
-def test_every_aws_fleet_command_without_credentials_is_one_line_about_credentials(monkeypatch, capsys, tmp_path):
+def test_every_aws_fleet_command_without_credentials_is_one_line_about_credentials(
+    no_credentials, monkeypatch, capsys, tmp_path
+):
     from shopctl.cli import main
 
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                     "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("SHOP_RUN_DIR", str(tmp_path / "run"))
     for argv in (["destroy-all", "--env", "aws", "--yes"], ["status", "--env", "aws"],
                  ["deploy", "--stage", "clean", "--env", "aws", "--yes"]):
