@@ -6,6 +6,7 @@ Every failure ends with one line saying what went wrong and a hint — never a t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -156,6 +157,31 @@ def _status(args: argparse.Namespace) -> int:
         if deployments:
             day = total * 24
             print(f"  total ≈ ${total:.3f}/h, ${day:.2f}/day ({prices.PRICED}); make destroy-all ENV=aws removes them")
+    return 0
+
+
+def _urls(args: argparse.Namespace) -> int:
+    """`stage target url [orders-url]`, one line per recorded deployment: what `make contract` tests."""
+    from shopctl.aws import state
+
+    if args.env == "local":
+        aws = localaws.status(args.aws_port)
+        if aws is None:
+            raise ShopctlError(f"local AWS not running on port {args.aws_port}: nothing deployed", "make deploy first")
+        aws.use()
+    else:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is for the lines a script reads
+            account.use("aws", args.aws_port)
+    found = [d for d in state.all_states() if args.target in (None, d.target)]
+    if not found:
+        what = f"TARGET={args.target} deployment" if args.target else "deployment"
+        raise ShopctlError(f"no {what} recorded for ENV={args.env}", f"make deploy ENV={args.env} STAGE=… TARGET=…")
+    for dep in found:
+        services = dep.resources.service_urls
+        # The microservices on AWS Lambda have no gateway: the record's URL is the users service's, and
+        # /orders… has a Function URL of its own.
+        orders = services.get("orders", "") if dep.url == services.get("users") else ""
+        print(" ".join(filter(None, (dep.stage, dep.target, dep.url, orders))))
     return 0
 
 
@@ -355,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
     stat.add_argument("--env", default="local", choices=["local", "aws"])
     stat.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
     stat.set_defaults(func=_status)
+    urls = sub.add_parser("urls", help="`stage target url [orders-url]` per recorded deployment, for scripts")
+    urls.add_argument("--env", default="local", choices=["local", "aws"])
+    urls.add_argument("--aws-port", type=int, default=localaws.DEFAULT_PORT)
+    urls.add_argument("--target", default=None, choices=list(TARGETS), help="only this target's")
+    urls.set_defaults(func=_urls)
     return parser
 
 

@@ -13,7 +13,10 @@ import pytest
 
 from shopctl.verify import fuzz
 
-pytestmark = pytest.mark.e2e  # a few seconds per stage: `make test` runs it, `make test-fast` does not
+pytestmark = [
+    pytest.mark.e2e,  # a few seconds per stage: `make test` runs it, `make test-fast` does not
+    pytest.mark.internals("reads the stage's tables afterwards"),
+]
 
 # Fixed, so a failure replays; SHOP_FUZZ_SEED=<n> tries another sequence.
 SEED = int(os.environ.get("SHOP_FUZZ_SEED", "20261123"))

@@ -11,6 +11,7 @@ from shopctl.stages import STAGES
 from shopctl.targets import coldstart, lambda_function, lambda_target
 
 
+@pytest.mark.internals("reads the functions' REPORT lines from the local AWS (make coldstart ENV=aws reads AWS's)")
 def test_first_invoke_is_cold_then_warm(api, deployment):
     if deployment.target != "lambda":
         pytest.skip("Lambda lifecycle only applies to the Lambda target")

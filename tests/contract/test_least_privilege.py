@@ -11,6 +11,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 
 from shopctl import httpclient
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
@@ -59,6 +60,7 @@ def exercise_every_endpoint(api: httpx.Client) -> None:
     api.delete(f"/users/{user['id']}")
 
 
+@pytest.mark.internals("records the stage's DynamoDB calls in the local AWS")
 def test_policy_matches_the_calls_the_stage_makes(api, deployment, local_aws):
     moto = httpclient.client(base_url=local_aws.endpoint)
     moto.post("/moto-api/recorder/reset-recording")

@@ -24,7 +24,10 @@ from shopctl.stages import STAGES
 from tests.support.api import create_order, create_user, unique_email
 from tests.support.targets import ONLY, LocalStages
 
-pytestmark = pytest.mark.skipif(bool(ONLY) and "local" not in ONLY, reason="serves the stages locally")
+pytestmark = [
+    pytest.mark.skipif(bool(ONLY) and "local" not in ONLY, reason="serves the stages locally"),
+    pytest.mark.internals("serves the three stages side by side on this machine"),
+]
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")

@@ -27,6 +27,7 @@ def wait_for(service_url: str, condition, timeout: float = 30.0) -> list[dict]:
     return current
 
 
+@pytest.mark.internals("kills a replica's process on this machine")
 def test_a_killed_replica_is_replaced_while_requests_keep_succeeding(api, deployment):
     if deployment.target not in ("ecs", "eks"):
         pytest.skip("replicas behind a load balancer: ECS tasks and EKS pods only")

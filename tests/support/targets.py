@@ -2,7 +2,8 @@
 
 `make test` runs pytest processes side by side (tests/run_suites.py), each told by SHOP_CONTRACT_TARGETS
 which targets it serves ("local" in one, "lambda,ecs,eks" in another): every pair is served in one
-process only, and every test that needs that pair runs there, on the same deployment.
+process only, and every test that needs that pair runs there, on the same deployment. With SHOP_CONTRACT_URL
+set (the URL mode, tests/support/url_mode.py) the one deployment is the shop at that URL, made by someone else.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from shopctl.local import localaws
 from shopctl.serving import DEPLOY_TARGETS, Deployed, serve
 from shopctl.stages import STAGES
+from tests.support import url_mode
 
 Pair = tuple[str, str]  # (stage, target)
 
@@ -45,6 +47,12 @@ ALL_PAIRS: list[Pair] = [(stage, "local") for stage in STAGES] + [
 # The variants go right after the plain Lambda targets, not last: the last deployment stays up until the
 # session ends, and the mixed deployment (tests/e2e) reuses the clean stage's Lambda function name.
 TARGETS = selected(ALL_PAIRS[: len(STAGES) * 2]) + VARIANTS + selected(ALL_PAIRS[len(STAGES) * 2 :])
+if url_mode.active():
+    try:
+        _at = url_mode.from_environ()
+        TARGETS = [pytest.param((_at.stage, _at.target, "url"), id=f"{_at.stage}-{_at.target}-url")]
+    except url_mode.Refused:  # pytest_configure (tests/conftest.py) says what is wrong, in one line
+        TARGETS = []
 
 
 class LocalStages:
