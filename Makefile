@@ -134,26 +134,22 @@ test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (~10 s) �
 	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
 # The contract suite over HTTP alone, against a shop deployed elsewhere (tests/support/url_mode.py): what needs
-# more than the URL is skipped, saying why. Without URL: against every deployment recorded for ENV, one after the
-# other (`shopctl urls`; TARGET= narrows it). STAGE/TARGET count only when given, not as the deploy defaults.
-# One pytest process, no workers: a test that counts the users before and after assumes nobody else writes.
+# more than the URL is skipped, saying why. Without URL: against every deployment recorded for ENV (`shopctl
+# urls`; TARGET= narrows it), side by side (tests/support/contract_urls.py). One pytest process per URL, no
+# workers: a test that counts the users before and after assumes nobody else writes meanwhile.
+# STAGE/TARGET count only when given, not as the deploy defaults.
 CONTRACT_STAGE  = $(if $(filter command line environment,$(origin STAGE)),$(STAGE))
 CONTRACT_TARGET = $(if $(filter command line environment,$(origin TARGET)),$(TARGET))
-CONTRACT_PYTEST = $(PY) -m pytest -q -p no:cacheprovider tests/contract $(PYTEST_ARGS)
 .PHONY: contract
 contract: $(DEV_STAMP) ## The contract suite against a deployed URL, HTTP only (Function URLs signed): URL=… STAGE=… [TARGET= ORDERS_URL= SIGN=0|1]; no URL: every deployment of ENV
 	@if [ -n "$(URL)" ]; then \
 	  SHOP_CONTRACT_URL="$(URL)" SHOP_CONTRACT_STAGE="$(CONTRACT_STAGE)" SHOP_CONTRACT_TARGET="$(CONTRACT_TARGET)" \
-	    SHOP_CONTRACT_ORDERS_URL="$(ORDERS_URL)" SHOP_CONTRACT_SIGN="$(SIGN)" $(CONTRACT_PYTEST); \
+	    SHOP_CONTRACT_ORDERS_URL="$(ORDERS_URL)" SHOP_CONTRACT_SIGN="$(SIGN)" \
+	    $(PY) -m pytest -q -p no:cacheprovider tests/contract $(PYTEST_ARGS); \
 	else \
-	  urls=$$($(SHOPCTL) urls --env $(ENV) --aws-port $(LOCAL_AWS_PORT) $(if $(CONTRACT_TARGET),--target $(CONTRACT_TARGET))) || exit 1; \
-	  failed=0; \
-	  while read -r stage target url orders; do \
-	    echo "… the contract suite against $$stage on $$target: $$url$${orders:+ (/orders… at $$orders)}"; \
-	    SHOP_CONTRACT_URL="$$url" SHOP_CONTRACT_STAGE="$$stage" SHOP_CONTRACT_TARGET="$$target" \
-	      SHOP_CONTRACT_ORDERS_URL="$$orders" SHOP_CONTRACT_SIGN="$(SIGN)" $(CONTRACT_PYTEST) </dev/null || failed=1; \
-	  done <<< "$$urls"; \
-	  exit $$failed; \
+	  set -o pipefail; \
+	  $(SHOPCTL) urls --env $(ENV) --aws-port $(LOCAL_AWS_PORT) $(if $(CONTRACT_TARGET),--target $(CONTRACT_TARGET)) \
+	    | SHOP_CONTRACT_SIGN="$(SIGN)" $(PY) -m tests.support.contract_urls $(PYTEST_ARGS); \
 	fi
 
 lint: $(DEV_STAMP) ## ruff + the import-linter contracts (deployment/README.md); the GitHub workflows (schema, zizmor) and the weekly run's role template (cfn-lint)

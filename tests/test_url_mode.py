@@ -223,8 +223,8 @@ def test_shopctl_urls_prints_one_line_per_deployment_and_the_orders_url_where_th
 def test_make_contract_runs_the_suite_against_each_recorded_url_signed_and_passes(
     local_aws: localaws.LocalAws, local_stages: LocalStages, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`make contract` with no URL, as the weekly run calls it: each recorded deployment's URL in turn, every
-    request signed (SIGN=1). Served here as `make run` serves them: the clean stage at one URL, and the
+    """`make contract` with no URL, as the weekly run calls it: each recorded deployment's URL, every request
+    signed (SIGN=1). Served here as `make run` serves them: the clean stage at one URL, and the
     microservices' two services at their own URLs, no gateway — the shape of the microservices on AWS Lambda."""
     clean = local_stages["clean"].base_url
     micro = start_stage("microservices", runtime="LAMBDA", port=free_port(), aws=local_aws, name="url-mode",
@@ -248,7 +248,9 @@ def test_make_contract_runs_the_suite_against_each_recorded_url_signed_and_passe
     assert done.returncode == 0, out[-3000:] + done.stderr[-2000:]
     assert f"… the contract suite against clean on lambda: {clean}\n" in out
     assert f"… the contract suite against microservices on lambda: {users} (/orders… at {orders})\n" in out
-    summaries = re.findall(r"^(\d+) passed, (\d+) skipped in ", out, re.MULTILINE)
-    assert len(summaries) == 2 and all(int(passed) > 80 for passed, _ in summaries), out[-3000:]
+    verdicts = re.findall(r"^✓ (.*): (\d+) passed, \d+ skipped in ", out, re.MULTILINE)
+    assert [where for where, _ in verdicts] == [f"clean on lambda: {clean}", f"microservices on lambda: {users} "
+                                                f"(/orders… at {orders})"], out[-3000:]  # fmt: skip
+    assert all(int(passed) > 80 for _, passed in verdicts)
     skipped = [line for line in out.splitlines() if line.startswith("SKIPPED")]
     assert skipped and all("URL mode (SHOP_CONTRACT_URL): " in line for line in skipped)
