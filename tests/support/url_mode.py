@@ -36,7 +36,7 @@ from shopctl.aws.resources import TableNames
 from shopctl.serving import Deployed
 from shopctl.stages import STAGES
 
-TARGETS = ("local", "lambda", "ecs", "eks")
+URL_TARGETS = ("local", "lambda", "ecs", "eks")  # what can serve the URL (its /health names the runtime)
 FUNCTION_URL = re.compile(r"\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
 # The tables behind a URL are not known from it: the tests that read them are skipped in this mode.
 UNKNOWN_TABLES = TableNames(users="", orders="")
@@ -99,10 +99,10 @@ def from_environ(environ: Mapping[str, str] = os.environ) -> AtUrl:
         )
     on_lambda = FUNCTION_URL.search(host)
     target = environ.get("SHOP_CONTRACT_TARGET") or ("lambda" if on_lambda else "")
-    if target not in TARGETS:
+    if target not in URL_TARGETS:
         raise Refused(
             f"SHOP_CONTRACT_TARGET={target!r}: the URL mode needs the target that serves {url}",
-            f"SHOP_CONTRACT_TARGET (make: TARGET=) is one of: {', '.join(TARGETS)}",
+            f"SHOP_CONTRACT_TARGET (make: TARGET=) is one of: {', '.join(URL_TARGETS)}",
         )
     orders = environ.get("SHOP_CONTRACT_ORDERS_URL", "")
     orders_url = _base_url("SHOP_CONTRACT_ORDERS_URL", orders) if orders else ""
