@@ -75,7 +75,8 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="session")
 def http_auth() -> httpx.Auth | None:
-    """What every request to the deployment carries: nothing, except in the URL mode (a SigV4 signature)."""
+    """What every request to the deployment goes through: nothing, except in the URL mode (a SigV4 signature;
+    /orders… sent to the orders URL where the stage has no gateway)."""
     return url_mode.from_environ().auth() if url_mode.active() else None
 
 
