@@ -97,7 +97,8 @@ class Lesson:
                 (
                     f"**{name}**",
                     "\n".join(_file_line(f) for f in change.files) or "nothing yet",
-                    f"**{len(change.opened)}**" + "".join(f"\n{_opened_line(o)}" for o in change.opened),
+                    (f"**{len(change.opened)}**" if change.files else "—")
+                    + "".join(f"\n{_opened_line(o)}" for o in change.opened),
                     f"{guess.summary}; existing definitions edited: **{len(guess.opened)}**"
                     + "".join(f"\n{o}" for o in guess.opened)
                     if guess
