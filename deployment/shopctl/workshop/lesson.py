@@ -317,12 +317,11 @@ def predicted(root: Path = REPO_ROOT) -> dict[str, Prediction]:
     with head_stages(root) as heads:
         analysis = coupling.analysis(heads)
     change = next(c for c in analysis.changes if c.key == "add_eks")
-    raw = analysis.raw["impact"]["add_eks"]["stages"]
     return {
         stage: Prediction(
             cost.summary,
             cost.lines,
-            [f"`{d}` in {f['path']}" for f in raw[stage]["files"] for d in f["edited_definitions"]],
+            [f"`{d}` in {f.path}" for f in cost.changed_files for d in f.edited_definitions],
         )
         for stage, cost in change.stages.items()
     }
