@@ -4,7 +4,7 @@ opened and what depends on them, next to what `make compare` predicts for adding
     python -m shopctl.workshop.exercises diff [NAME]     # the same, as text
 
 What counts is the exercise's own part of the tree (exercises/<name>/owns.txt, shopctl/workshop/regions.py),
-whatever else the tree holds: its whole files, and the lines of `git diff HEAD` inside the top-level
+whatever else the tree holds: its whole files, and the lines that differ from HEAD inside the top-level
 definitions it owns. Two exercises may own one definition (config_for() is cached-config's and
 fourth-runtime's): there a changed block of lines is the one whose own new definitions it names
 (`AppRunnerConfigAdapter`, `CachedConfig`), else both exercises'. A block inserted into an existing
@@ -224,7 +224,7 @@ def _file_change(tree: regions.Tree, name: str, path: str, marks: dict[str, set[
             continue
         lines += max(len(old), len(new))
         inside = _inside(head, head_at, existing, i1, i2, work[j1:j2])
-        homes = [existing[k] for i in old if (k := head_at[i]) in existing]
+        homes = [existing.get(head_at[i] or "", MODULE_LEVEL) for i in old]
         for j in new:
             key = work_at[j] or ""
             if key in existing:
