@@ -1,7 +1,8 @@
-"""`make compare`'s results as typed values with plain attribute access — what notebook 05 and report.md
+"""`make compare`'s results as typed values with plain attribute access — what the notebooks and report.md
 show. report.json keeps the measured dicts; these are read from them, so an old report still reads.
 
     analysis = coupling.analysis()                 # Coupling: .stages["clean"].lines, .changes[0].title
+    analysis.stages["clean"].components            # [Component]: .ca, .ce, .instability; .modules: [ModuleFacts]
     lambda_cold_starts(report["coldstart"])        # [ColdStart]: .cold_request.median, .x_floor.text()
     findings(report["coldstart"])                  # the sentences this run's numbers support
 
@@ -13,8 +14,8 @@ its spread, and two figures whose medians differ by less than their spread are w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from shopctl.compare.figures import Figure, compared, ratio_figure, scaled, versus_floor, within_noise
 
@@ -40,6 +41,33 @@ class DependencyRule:
 
 
 @dataclass(frozen=True)
+class ModuleFacts:
+    """One module: its code lines and what it knows about AWS and the runtime."""
+
+    path: str
+    lines: int
+    aws_sdk: list[str]
+    dynamodb_lines: int
+    reads_environment: bool
+    mentions_runtime: bool
+    config_location: list[str]
+
+
+@dataclass(frozen=True)
+class Component:
+    """A top-level subpackage or module, in the import graph: Ca, Ce, I = Ce / (Ca + Ce)."""
+
+    component: str
+    lines: int
+    ca: int
+    ce: int
+    instability: float | None  # None: isolated
+    imported_by: list[str]
+    imports: list[str]
+    third_party: list[str]
+
+
+@dataclass(frozen=True)
 class StageCoupling:
     """One stage's size and where its code knows about AWS and the runtime (module paths)."""
 
@@ -52,6 +80,19 @@ class StageCoupling:
     runtime_modules: list[str]
     config_location_modules: list[str]
     dependency_rule: DependencyRule
+    modules: list[ModuleFacts] = field(default_factory=list)
+    components: list[Component] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileImpact:
+    """One file's part of a change: new or edited, its lines, where (units), the definitions opened."""
+
+    path: str
+    change: str  # "new" or "edited"
+    lines: int
+    units: list[str]
+    edited_definitions: list[str]
 
 
 @dataclass(frozen=True)
@@ -63,6 +104,7 @@ class ChangeInStage:
     lines: int
     added_definitions: int
     edited_definitions: int  # existing functions or classes opened up
+    changed_files: list[FileImpact] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,6 +113,14 @@ class Change:
     title: str
     method: str
     stages: dict[str, ChangeInStage]
+
+
+T = TypeVar("T")
+
+
+def _typed(cls: type[T], measured: Mapping[str, Any]) -> T:
+    """A dataclass from the measured dict's keys of the same names (the dict may hold more)."""
+    return cls(**{f.name: measured[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -93,6 +143,8 @@ class Coupling:
                 list(s["runtime_modules"]),
                 list(s["config_location_modules"]),
                 DependencyRule(**s["dependency_rule"]),
+                [_typed(ModuleFacts, m) for m in s.get("modules", [])],
+                [_typed(Component, c) for c in s.get("components", [])],
             )
             for name, s in result["stages"].items()
         }
@@ -108,6 +160,7 @@ class Coupling:
                         c["lines"],
                         c["added_definitions"],
                         c["edited_definitions"],
+                        [_typed(FileImpact, f) for f in c.get("files", [])],
                     )
                     for name, c in change["stages"].items()
                 },
@@ -156,7 +209,7 @@ def lambda_cold_starts(cold: Mapping[str, Any]) -> list[ColdStart]:
                 "floor",
                 row.get("function", "shop-floor"),
                 mode,
-                Figure.of(row["cold_request_ms"]),  # type: ignore[arg-type]
+                Figure.of(row["cold_request_ms"]),
                 Figure.of(row.get("init_ms")),
                 Figure.of(row.get("restore_ms")),
                 None,
@@ -172,7 +225,7 @@ def lambda_cold_starts(cold: Mapping[str, Any]) -> list[ColdStart]:
                 _label(row, rows),
                 row["function"],
                 row["variant"],
-                Figure.of(row["cold_request_ms"]),  # type: ignore[arg-type]
+                Figure.of(row["cold_request_ms"]),
                 Figure.of(row.get("init_ms")),
                 Figure.of(row.get("restore_ms")),
                 ratio_figure(row["cold_request_ms"], same_mode, FLOOR_SAME_MODE) if same_mode else None,
@@ -202,8 +255,8 @@ def container_starts(cold: Mapping[str, Any]) -> list[ContainerStart]:
             r["stage"],
             r["service"],
             r["target"],
-            Figure.of(r["start_to_first_response_ms"]),  # type: ignore[arg-type]
-            Figure.of(r["healthy_ms"]),  # type: ignore[arg-type]
+            Figure.of(r["start_to_first_response_ms"]),
+            Figure.of(r["healthy_ms"]),
             ratio_figure(
                 r["start_to_first_response_ms"],
                 floors.get(r["target"], {}).get("start_to_first_response_ms"),

@@ -3,7 +3,7 @@
     python -m shopctl.workshop.exercises list [--solutions]   # every exercise: notebook, status; exit 1 unless all pass
     python -m shopctl.workshop.exercises check NAME           # one exercise's cases, each passed/failed with a reason
     python -m shopctl.workshop.exercises reset NAME [--force] # put back NAME's own part as HEAD has it
-    python -m shopctl.workshop.exercises diff                 # your change per stage: files, functions, lines (lesson)
+    python -m shopctl.workshop.exercises diff [NAME]          # NAME's own change per stage (lesson: fourth-runtime)
 
 Each exercise lives in exercises/<name>/: task.md (the task, then "## Hints"), solution.patch (the reference
 solution as a git diff against HEAD) and owns.txt (the files or top-level definitions that are its own:
@@ -41,7 +41,7 @@ from shopctl.paths import REPO_ROOT
 from shopctl.workshop import regions
 from shopctl.workshop.cases import CaseResult
 from shopctl.workshop.display import Shown, markdown_table
-from shopctl.workshop.lesson import lesson_table, my_change
+from shopctl.workshop.lesson import LESSON, as_text, lesson_table, my_change
 
 __all__ = ["EXERCISES", "CaseResult", "Shown", "check", "get", "lesson_table", "my_change", "reset", "show"]
 
@@ -426,11 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(changed) or f"{args.name}: nothing to reset, its part is as HEAD has it")
             return 0
         if args.command == "diff":
-            for stage, change in my_change().items():
-                total = f"{len(change['files'])} files, {change['definitions']} definitions, {change['lines']} lines"
-                print(f"{stage}: {total}")
-                for f in change["files"]:
-                    print(f"   {f['file']}: {f['lines']} lines in {', '.join(f['definitions'])}")
+            print(as_text(my_change(exercise=get(args.name or LESSON).name)))
             return 0
     except ShopctlError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -121,10 +121,11 @@ def units(source: str) -> dict[str, Unit]:
 
 def _ast_spans(source: str) -> list[tuple[str, int, int]]:
     spans = []
+    lines = source.splitlines()  # once: ast.get_source_segment splits the whole source on every call
     for node in ast.parse(source).body:
         decorators = getattr(node, "decorator_list", [])
         start = min([node.lineno, *(d.lineno for d in decorators)]) - 1
-        spans.append((_key(node, ast.get_source_segment(source, node) or ""), start, node.end_lineno or node.lineno))
+        spans.append((_key(node, lines[node.lineno - 1][node.col_offset :]), start, node.end_lineno or node.lineno))
     return spans
 
 

@@ -94,3 +94,19 @@ def test_the_coupling_analysis_reads_as_attributes() -> None:
     assert (swap.key, swap.title) == ("swap", "Swap the database")
     assert swap.stages["monolith"].files == 3 and swap.stages["monolith"].edited_definitions == 3
     assert coupling.raw == raw
+    # A report without the details (an older report.json) still reads: empty lists.
+    assert coupling.stages["monolith"].modules == [] and swap.stages["monolith"].changed_files == []
+
+
+def test_the_typed_coupling_carries_modules_components_and_each_file_of_a_change() -> None:
+    from shopctl.compare import coupling
+
+    measured = coupling.analysis(stages=["monolith"])
+    raw = measured.raw
+    monolith = measured.stages["monolith"]
+    assert [m.path for m in monolith.modules] == [m["path"] for m in raw["stages"]["monolith"]["modules"]]
+    components = raw["stages"]["monolith"]["components"]
+    assert [c.component for c in monolith.components] == [c["component"] for c in components]
+    add_eks = next(c for c in measured.changes if c.key == "add_eks").stages["monolith"]
+    assert sum(f.lines for f in add_eks.changed_files) == add_eks.lines > 0
+    assert [d for f in add_eks.changed_files for d in f.edited_definitions] == ["setting"]

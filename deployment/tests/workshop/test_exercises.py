@@ -71,32 +71,30 @@ def test_your_change_per_stage_is_read_from_your_diff_and_reset_undoes_it(repo_c
     lesson = exercises.get("fourth-runtime")
     _solve(repo_copy, lesson.name)
     mine = exercises.my_change(repo_copy)
-    assert {s: bool(c["files"]) for s, c in mine.items()} == {"monolith": True, "microservices": True, "clean": True}
+    assert {s: bool(c.files) for s, c in mine.items()} == {"monolith": True, "microservices": True, "clean": True}
     # The microservices carry the same ladder twice: two config modules; the clean stage adds a class.
-    assert len(mine["microservices"]["files"]) == 2
-    clean_definitions = [d for f in mine["clean"]["files"] for d in f["definitions"]]
+    assert len(mine["microservices"].files) == 2
+    clean_definitions = [d for f in mine["clean"].files for d in f.definitions]
     assert any(d.startswith("class ") for d in clean_definitions)
-    assert all(c["lines"] > 0 for c in mine.values())
+    assert all(c.lines > 0 for c in mine.values())
     # Opened up: the monolith's setting(), each service's setting(), the clean composition root's config_for().
-    assert {s: c["existing"] for s, c in mine.items()} == {"monolith": 1, "microservices": 2, "clean": 1}
+    assert {s: len(c.opened) for s, c in mine.items()} == {"monolith": 1, "microservices": 2, "clean": 1}
     table = exercises.lesson_table(repo_copy).markdown
-    assert table.count("existing definitions edited: **") == 6  # yours and the prediction, per stage
+    assert table.count("existing definitions edited: **") == 3  # the prediction, per stage
 
     assert exercises.parts(repo_copy).started(lesson.name)
     changed = exercises.reset(lesson, repo_copy)
     assert len(changed) == len(lesson.files()) + 1  # and the line naming the copy
     assert not exercises.parts(repo_copy).started(lesson.name)
-    assert exercises.my_change(repo_copy) == {
-        s: {"files": [], "definitions": 0, "existing": 0, "lines": 0} for s in mine
-    }
+    assert all(not c.files and not c.opened for c in exercises.my_change(repo_copy).values())
 
 
 def test_a_new_file_counts_in_full_and_reset_removes_it(repo_copy: Path) -> None:
     cached = exercises.get("cached-config")
     _solve(repo_copy, cached.name)
     new_file = repo_copy / "03-clean-architecture/clean_shop/adapters/cached_config.py"
-    files = {f["file"]: f for f in exercises.my_change(repo_copy)["clean"]["files"]}
-    assert "class CachedConfig" in files[str(new_file.relative_to(repo_copy))]["definitions"]
+    files = {f.file: f for f in exercises.my_change(repo_copy, cached.name)["clean"].files}
+    assert "class CachedConfig" in files[str(new_file.relative_to(repo_copy))].definitions
     exercises.reset(cached, repo_copy)
     assert not new_file.exists()
 
