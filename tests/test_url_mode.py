@@ -219,6 +219,16 @@ def test_shopctl_urls_prints_one_line_per_deployment_and_the_orders_url_where_th
     assert capsys.readouterr().out == "microservices ecs http://127.0.0.1:8101\n"
 
 
+# The suite's own verdicts are proven against these same stages by the contract suite itself: here what is new
+# is the URL mode's plumbing, so a sample that signs every kind of request — GET with and without a query (and
+# an opaque token in it), POST with a JSON body, a raw malformed body, DELETE — and reaches both services; and
+# one test that needs the deployment's internals, which the mode skips saying why.
+SIGNED_SAMPLE = (
+    "health_names or talks_flow or paginates or get_and_delete_order or malformed_bodies or wrong_content_type"
+    " or first_invoke"
+)
+
+
 @pytest.mark.e2e
 def test_make_contract_runs_the_suite_against_each_recorded_url_signed_and_passes(
     local_aws: localaws.LocalAws, local_stages: LocalStages, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -239,7 +249,8 @@ def test_make_contract_runs_the_suite_against_each_recorded_url_signed_and_passe
         environ = {**os.environ, "SIGN": "1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
         environ.pop("SHOP_CONTRACT_TARGETS", None)
         done = subprocess.run(
-            ["make", "--no-print-directory", "-C", str(REPO), "contract", f"LOCAL_AWS_PORT={local_aws.port}"],
+            ["make", "--no-print-directory", "-C", str(REPO), "contract", f"LOCAL_AWS_PORT={local_aws.port}",
+             f"PYTEST_ARGS=-k '{SIGNED_SAMPLE}'"],
             env=environ, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
     finally:
@@ -248,9 +259,9 @@ def test_make_contract_runs_the_suite_against_each_recorded_url_signed_and_passe
     assert done.returncode == 0, out[-3000:] + done.stderr[-2000:]
     assert f"… the contract suite against clean on lambda: {clean}\n" in out
     assert f"… the contract suite against microservices on lambda: {users} (/orders… at {orders})\n" in out
-    verdicts = re.findall(r"^✓ (.*): (\d+) passed, \d+ skipped in ", out, re.MULTILINE)
+    verdicts = re.findall(r"^✓ (.*): (\d+) passed, \d+ skipped", out, re.MULTILINE)
     assert [where for where, _ in verdicts] == [f"clean on lambda: {clean}", f"microservices on lambda: {users} "
                                                 f"(/orders… at {orders})"], out[-3000:]  # fmt: skip
-    assert all(int(passed) > 80 for _, passed in verdicts)
+    assert all(int(passed) >= 8 for _, passed in verdicts)
     skipped = [line for line in out.splitlines() if line.startswith("SKIPPED")]
     assert skipped and all("URL mode (SHOP_CONTRACT_URL): " in line for line in skipped)
