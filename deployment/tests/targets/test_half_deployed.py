@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -44,11 +43,18 @@ def leftovers(baseline: set[str]) -> list[str]:
     return sorted(found | {f"iam: instance profile {p['InstanceProfileName']}" for p in profiles})
 
 
-def failing(operation: str) -> Callable[..., None]:
-    def fail(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "InternalFailure", "Message": f"failed here: {operation}"}}, operation)
+class Failing:
+    """One `before-call` hook on boto3's default session, registered before the clients are made, that fails
+    the one operation it is told to: the clients are made once for the whole test (a boto3 client copies its
+    session's hooks when it is made, so a hook registered per step would need new clients every step)."""
 
-    return fail
+    def __init__(self) -> None:
+        self.at: tuple[str, str] | None = None
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        if self.at and event_name == f"before-call.{self.at[0]}.{self.at[1]}":
+            error = {"Error": {"Code": "InternalFailure", "Message": f"failed here: {self.at[1]}"}}
+            raise ClientError(error, self.at[1])
 
 
 @pytest.mark.parametrize("target_name", TARGETS)
@@ -58,31 +64,35 @@ def test_a_deploy_failing_at_any_step_is_cleaned_up_completely_by_destroy(
     monkeypatch.setattr(eks_target, "LOAD_BALANCER_POLL_SECONDS", 0.0)
     target, options = TARGETS[target_name]
     destroy_options = dataclasses.replace(options, quiet=True)
-    baseline = {str(r) for r in census.census()}
-    push_clean_image()
-    start = len(aws_calls.sent)
-    target.deploy(STAGE, options)
-    steps = list(dict.fromkeys((s, op) for s, op, _ in aws_calls.sent[start:] if op.startswith(MAKES)))
-    assert len(steps) > 5, steps
-    registry.destroy(target, STAGE, destroy_options, keep_data=False)
-    assert leftovers(baseline) == []
-    not_failing = []
-    for service, operation in steps:
+    failing = Failing()
+    boto3.DEFAULT_SESSION.events.register("before-call", failing)
+    clients.forget()
+    try:
+        baseline = {str(r) for r in census.census()}
         push_clean_image()
-        event, handler = f"before-call.{service}.{operation}", failing(operation)
-        boto3.DEFAULT_SESSION.events.register(event, handler)
-        clients.forget()
         start = len(aws_calls.sent)
-        try:
-            target.deploy(STAGE, options)
-            # (a step a re-deploy no longer takes — the account's ECS role, made once — cannot fail it)
-            if (service, operation) in {(s, op) for s, op, _ in aws_calls.sent[start:]}:
-                not_failing.append(operation)
-        except (ClientError, ShopctlError):
-            pass
-        finally:
-            boto3.DEFAULT_SESSION.events.unregister(event, handler)
-            clients.forget()
+        target.deploy(STAGE, options)
+        steps = list(dict.fromkeys((s, op) for s, op, _ in aws_calls.sent[start:] if op.startswith(MAKES)))
+        assert len(steps) > 5, steps
         registry.destroy(target, STAGE, destroy_options, keep_data=False)
-        assert leftovers(baseline) == [], f"left after a deploy that failed at {service}.{operation}"
-    assert not_failing == [], "a failed call went unnoticed"
+        assert leftovers(baseline) == []
+        not_failing = []
+        for service, operation in steps:
+            push_clean_image()
+            failing.at = (service, operation)
+            start = len(aws_calls.sent)
+            try:
+                target.deploy(STAGE, options)
+                # (a step a re-deploy no longer takes — the account's ECS role, made once — cannot fail it)
+                if (service, operation) in {(s, op) for s, op, _ in aws_calls.sent[start:]}:
+                    not_failing.append(operation)
+            except (ClientError, ShopctlError):
+                pass
+            finally:
+                failing.at = None
+            registry.destroy(target, STAGE, destroy_options, keep_data=False)
+            assert leftovers(baseline) == [], f"left after a deploy that failed at {service}.{operation}"
+        assert not_failing == [], "a failed call went unnoticed"
+    finally:
+        boto3.DEFAULT_SESSION.events.unregister("before-call", failing)
+        clients.forget()
