@@ -278,9 +278,9 @@ def my_change(root: Path = REPO_ROOT, exercise: str = LESSON) -> dict[str, Stage
     """Per stage: the exercise's own change in the tree at `root` (files, definitions, lines) and the
     existing definitions it opened, with what depends on them."""
     from shopctl.compare.source import read_packages
-    from shopctl.workshop import exercises
+    from shopctl.workshop.catalog import parts
 
-    tree = exercises.parts(root)
+    tree = parts(root)
     marks = _marks(tree)
     files: dict[str, list[FileChange]] = {s: [] for s in STAGE_FOLDERS}
     for path in sorted(tree.changed(exercise)):
