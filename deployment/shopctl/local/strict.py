@@ -249,11 +249,40 @@ def _ecr_manifest(account_id: str, region: str, image_uri: str) -> dict[str, Any
     return None
 
 
+# --- S3 ------------------------------------------------------------------------------------------------
+
+
+def s3_expected_bucket_owner() -> None:
+    """A request naming `ExpectedBucketOwner` (header x-amz-expected-bucket-owner) for a bucket another account
+    owns is refused with 403 Access Denied (S3 user guide, "Verifying bucket ownership with bucket owner
+    condition"). moto ignores the header; bucket names are global, so a predictable name can be someone
+    else's bucket — and moto, like S3, lets another account's caller reach it."""
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import s3_backends
+    from moto.s3.responses import S3Response
+
+    def check_owner(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, request: Any, full_url: str) -> Any:
+            expected = request.headers.get("x-amz-expected-bucket-owner")
+            owner = s3_backends.bucket_accounts.get(self.parse_bucket_name_from_url(request, full_url))
+            if expected and owner and owner[1] != expected:
+                if request.method == "HEAD":  # S3 answers HEAD with a status only
+                    return 403, {}, ""
+                raise S3ClientError("AccessDenied", "Access Denied")
+            return original(self, request, full_url)
+
+        return call
+
+    for name in ("_bucket_response", "_key_response"):
+        _wrap(S3Response, name, check_owner)
+
+
 BEHAVIOURS: tuple[Callable[[], None], ...] = (
     ecs_service_linked_role,
     ecs_awsvpc_host_port,
     eks_cluster_rules,
     lambda_image_manifests,
+    s3_expected_bucket_owner,
 )
 
 

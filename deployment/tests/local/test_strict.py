@@ -132,3 +132,22 @@ def test_lambda_takes_one_image_manifest(aws) -> None:
         FunctionName="f", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:t"}
     )
     assert created["PackageType"] == "Image"
+
+
+def test_s3_refuses_a_request_expecting_another_owner(aws) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="predictable-name", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    mine = boto3.client("sts").get_caller_identity()["Account"]
+    assert s3.head_bucket(Bucket="predictable-name", ExpectedBucketOwner=mine)
+    s3.put_object(Bucket="predictable-name", Key="k", Body=b"x", ExpectedBucketOwner=mine)
+    with pytest.raises(ClientError) as error:
+        s3.head_bucket(Bucket="predictable-name", ExpectedBucketOwner="210987654321")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    for call in (
+        lambda: s3.list_objects_v2(Bucket="predictable-name", ExpectedBucketOwner="210987654321"),
+        lambda: s3.put_object(Bucket="predictable-name", Key="k", Body=b"y", ExpectedBucketOwner="210987654321"),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error_code(error) == "AccessDenied"
+    assert s3.get_object(Bucket="predictable-name", Key="k")["Body"].read() == b"x"
