@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -228,6 +229,44 @@ def lambda_image_manifests() -> None:
     _wrap(LambdaBackend, "update_function_code", on_update)
 
 
+# The account's "Concurrent executions" quota per region (Service Quotas, AWS Lambda): 1000 is the usual
+# one; new accounts get 10. Tests lower it through this setting.
+LAMBDA_CONCURRENCY_LIMIT_SETTING = "SHOP_LAMBDA_CONCURRENCY_LIMIT"
+LAMBDA_UNRESERVED_MINIMUM = 100
+
+
+def lambda_unreserved_concurrency() -> None:
+    """PutFunctionConcurrency is refused (`InvalidParameterValueException`) when it would leave fewer than
+    100 unreserved concurrent executions in the account's region: "You can reserve up to the Unreserved
+    account concurrency value minus 100" (Lambda developer guide, "Configuring reserved concurrency for a
+    function"). With a limit below 100 — a new account's 10 — nothing can be reserved, and the message names
+    the limit itself ("…below its minimum value of [10]", as widely reported). moto checks this only when
+    MOTO_LAMBDA_CONCURRENCY_QUOTA is set, always against 100."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+
+    def check(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, function_name: str, reserved_concurrency: str) -> Any:
+            limit = int(os.environ.get(LAMBDA_CONCURRENCY_LIMIT_SETTING, "1000"))
+            minimum = min(LAMBDA_UNRESERVED_MINIMUM, limit)
+            this = self.get_function(function_name).function_name  # a name or an ARN
+            others = sum(
+                int(f.reserved_concurrency)
+                for f in self.list_functions()
+                if f.reserved_concurrency and f.function_name != this
+            )
+            if limit - others - int(reserved_concurrency) < minimum:
+                raise InvalidParameterValueException(
+                    "Specified ReservedConcurrentExecutions for function decreases account's "
+                    f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+                )
+            return original(self, function_name, reserved_concurrency)
+
+        return call
+
+    _wrap(LambdaBackend, "put_function_concurrency", check)
+
+
 def _ecr_manifest(account_id: str, region: str, image_uri: str) -> dict[str, Any] | None:
     """The manifest moto's ECR holds for `<registry>/<repository>(:tag|@digest)`, or None if it holds none."""
     from moto.ecr.models import ecr_backends
@@ -282,6 +321,7 @@ BEHAVIOURS: tuple[Callable[[], None], ...] = (
     ecs_awsvpc_host_port,
     eks_cluster_rules,
     lambda_image_manifests,
+    lambda_unreserved_concurrency,
     s3_expected_bucket_owner,
 )
 

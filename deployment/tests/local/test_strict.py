@@ -151,3 +151,31 @@ def test_s3_refuses_a_request_expecting_another_owner(aws) -> None:
             call()
         assert error_code(error) == "AccessDenied"
     assert s3.get_object(Bucket="predictable-name", Key="k")["Body"].read() == b"x"
+
+
+def _function(name: str) -> None:
+    role = boto3.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName=name, Role=role, Runtime="python3.12", Handler="app.handler", Code={"ZipFile": b"PK"}
+    )
+
+
+def test_lambda_keeps_100_unreserved_concurrent_executions(aws) -> None:
+    client = boto3.client("lambda")
+    _function("a")
+    _function("b")
+    assert client.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=850)
+    client.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=900)  # its own counts once
+    with pytest.raises(ClientError, match=r"below its minimum value of \[100\]") as error:
+        client.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=1)
+    assert error_code(error) == "InvalidParameterValueException"
+    client.delete_function_concurrency(FunctionName="a")
+    assert client.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=900)
+
+
+def test_lambda_on_a_new_accounts_limit_of_10_reserves_nothing(aws, monkeypatch) -> None:
+    monkeypatch.setenv(strict.LAMBDA_CONCURRENCY_LIMIT_SETTING, "10")
+    _function("a")
+    with pytest.raises(ClientError, match=r"below its minimum value of \[10\]"):
+        boto3.client("lambda").put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=1)
+    assert "ReservedConcurrentExecutions" not in boto3.client("lambda").get_function_concurrency(FunctionName="a")

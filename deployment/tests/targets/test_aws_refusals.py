@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from shopctl.aws import clients, ecr, resources
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
+from shopctl.local import strict
 from shopctl.stages import get_stage
 from shopctl.targets import ecs_target, eks_target, lambda_target, registry
 
@@ -207,6 +208,19 @@ def test_lambda_url_switched_from_public_to_iam_loses_its_public_statements(aws)
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
         statements = []
     assert [s for s in statements if s.get("Principal") == "*"] == []
+
+
+def test_lambda_spend_cap_refused_on_a_new_accounts_limit_is_one_line_and_the_deploy_goes_on(
+    aws, monkeypatch, capsys
+):
+    monkeypatch.setenv(strict.LAMBDA_CONCURRENCY_LIMIT_SETTING, "10")  # a new account: nothing can be reserved
+    deployment = lambda_target.deploy(get_stage("clean"), dataclasses.replace(LAMBDA, auth="NONE", quiet=False))
+    refused = [line for line in capsys.readouterr().out.splitlines() if "spend cap" in line]
+    assert len(refused) == 1 and "below its minimum value of [10]" in refused[0] and "AUTH=AWS_IAM" in refused[0]
+    assert deployment.url  # deployed all the same, its URL public
+    client = boto3.client("lambda")
+    assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName="shop-clean")
+    assert client.get_function_url_config(FunctionName="shop-clean")["AuthType"] == "NONE"
 
 
 def test_the_artifact_bucket_is_tagged_and_every_call_names_its_owner(aws_calls):
