@@ -364,6 +364,39 @@ def _leftover_cluster_roles(name: str) -> list[str]:
     return removed
 
 
+def remove_orphans() -> list[str]:
+    """What a cluster deploy created leaves once the cluster is gone without it — deleted by hand, as the
+    deploy's own message offers (`aws eks delete-cluster`), after a destroy that kept it: the two roles (the
+    node role still in the instance profile EKS Auto Mode made for it, which iam.delete_role removes), the
+    cluster's IAM OIDC provider and the subnets' load-balancer tag. Only what carries the project's tag, and
+    only when no cluster of that name exists. `make destroy-all` runs it after every deployment's destroy."""
+    client = clients.client("iam")
+    names = set()
+    for page in client.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            for suffix in ("-eks-cluster", "-eks-node"):
+                if role["RoleName"].endswith(suffix):
+                    names.add(role["RoleName"].removesuffix(suffix))
+    removed = []
+    for name in sorted(names):
+        if _find_cluster(name) is None:
+            removed += _leftover_cluster_roles(name) + untag_load_balancer_subnets(name)
+    issuers = set()
+    for page in clients.client("eks").get_paginator("list_clusters").paginate():
+        for name in page["clusters"]:
+            issuer = (_find_cluster(name) or {}).get("identity", {}).get("oidc", {}).get("issuer", "")
+            issuers.add(issuer.removeprefix("https://"))
+    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        host_path = provider["Arn"].split("oidc-provider/", 1)[1]
+        if ".eks." not in host_path or host_path in issuers:
+            continue
+        tags = client.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=provider["Arn"])["Tags"]
+        if {"Key": "project", "Value": "shapeshifting-workshop"} in tags:
+            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
+            removed.append(f"IAM OIDC provider {host_path} (its cluster is gone)")
+    return removed
+
+
 def _delete_oidc_provider(cluster: dict[str, Any]) -> list[str]:
     host_path = cluster.get("identity", {}).get("oidc", {}).get("issuer", "").removeprefix("https://")
     client = clients.client("iam")

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients, ecr, resources
+from shopctl.aws import census, clients, ecr, resources
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local import strict
@@ -239,3 +239,22 @@ def test_eks_cluster_name_too_long_for_its_role_names_stops_before_anything_is_m
         eks_target.create_auto_mode_cluster("c" * 53)
     assert aws_calls.sent == []
     assert eks_target.create_auto_mode_cluster("c" * 52)["name"] == "c" * 52
+
+
+def test_an_auto_mode_instance_profile_left_with_the_node_role_is_listed_and_removed_by_destroy_all(
+    managed_policies, pushed_images, kubectl_calls
+):
+    from shopctl import fleet
+
+    before = {str(r) for r in census.census()}
+    eks_target.deploy(get_stage("clean"), AWS_EKS)
+    eks_target.destroy(get_stage("clean"), AWS_EKS, keep_data=False)  # the cluster is kept (no DELETE_CLUSTER)
+    boto3.client("eks").delete_cluster(name="workshop")  # then deleted by hand, as deploy's message offers
+    left = [r for r in census.census() if str(r) not in before]
+    (profile,) = [r.name for r in left if r.kind == "instance profile"]
+    assert profile.startswith("eks-eu-west-1-workshop-")
+    assert {r.name for r in left if r.kind == "role"} == {"workshop-eks-cluster", "workshop-eks-node"}
+    removed = fleet.destroy_all("aws", keep_data=False)
+    assert "role workshop-eks-node" in removed
+    assert [str(r) for r in census.census() if str(r) not in before] == []
+    assert boto3.client("iam").list_instance_profiles()["InstanceProfiles"] == []
