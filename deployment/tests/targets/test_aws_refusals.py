@@ -258,3 +258,62 @@ def test_an_auto_mode_instance_profile_left_with_the_node_role_is_listed_and_rem
     assert "role workshop-eks-node" in removed
     assert [str(r) for r in census.census() if str(r) not in before] == []
     assert boto3.client("iam").list_instance_profiles()["InstanceProfiles"] == []
+
+
+def _their_cluster(name: str = "theirs") -> None:
+    """A cluster the default caller made (its creator's access entry with it), with a public subnet tagged."""
+    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:2]
+    role = f"arn:aws:iam::123456789012:role/{name}"
+    boto3.client("eks").create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": subnets})
+    boto3.client("ec2").create_tags(Resources=subnets[:1], Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
+
+
+def _deploy_as_an_assumed_role(monkeypatch) -> str:
+    """From here on the caller is a session of role `deployer` (SSO, a CI role): not the cluster's creator."""
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="deployer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="alice")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    boto3.setup_default_session()  # a session keeps the credentials it first found
+    clients.forget()
+    assert ":assumed-role/deployer/alice" in boto3.client("sts").get_caller_identity()["Arn"]
+    return role
+
+
+THEIRS = eks_target.Options(env="aws", quiet=True, cluster_name="theirs")
+
+
+def test_eks_deploy_to_a_cluster_someone_else_made_gives_the_deployer_an_access_entry_until_the_last_destroy(
+    aws, pushed_images, kubectl_calls, monkeypatch
+):
+    _their_cluster()
+    (creator,) = boto3.client("eks").list_access_entries(clusterName="theirs")["accessEntries"]
+    deployer = _deploy_as_an_assumed_role(monkeypatch)
+    assert eks_target.deployer_principal() == deployer  # the role, not the session
+    eks = boto3.client("eks")
+    eks_target.deploy(get_stage("clean"), THEIRS)
+    eks_target.deploy(get_stage("monolith"), THEIRS)
+    assert eks.list_associated_access_policies(clusterName="theirs", principalArn=deployer)[
+        "associatedAccessPolicies"
+    ] == [{"policyArn": eks_target.CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}]
+    eks_target.destroy(get_stage("clean"), THEIRS)  # monolith still runs there with the deployer's access
+    assert deployer in eks.list_access_entries(clusterName="theirs")["accessEntries"]
+    removed = eks_target.destroy(get_stage("monolith"), THEIRS)
+    assert f"EKS access entry of {deployer} on cluster theirs" in removed
+    assert eks.list_access_entries(clusterName="theirs")["accessEntries"] == [creator]  # the creator's stays
+
+
+def test_eks_destroy_leaves_an_access_entry_deploy_did_not_make(aws, pushed_images, kubectl_calls, monkeypatch):
+    _their_cluster()
+    eks = boto3.client("eks")
+    deployer = "arn:aws:iam::123456789012:role/deployer"
+    eks.create_access_entry(clusterName="theirs", principalArn=deployer)  # their admin gave it, before
+    assert _deploy_as_an_assumed_role(monkeypatch) == deployer
+    eks_target.deploy(get_stage("clean"), THEIRS)
+    assert eks.list_associated_access_policies(clusterName="theirs", principalArn=deployer)[
+        "associatedAccessPolicies"
+    ] == []  # left as their admin made it
+    assert not [r for r in eks_target.destroy(get_stage("clean"), THEIRS) if "access entry" in r]
+    assert deployer in eks.list_access_entries(clusterName="theirs")["accessEntries"]
