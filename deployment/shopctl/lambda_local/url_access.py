@@ -5,7 +5,9 @@ both `lambda:InvokeFunctionUrl` and — for function URLs since October 2025 —
 (Lambda developer guide, "Control access to Lambda function URLs":
 https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). moto stores the policy but never invokes
 a URL; the local Lambda serves it, so it reads the policy from the local AWS (`GetPolicy`) and refuses
-as AWS would. Read again at most once a second, as the function's configuration is.
+as AWS would. Read before the first request, then again at most once a second on a thread of its own: the
+two calls take ~15 ms, which a timed request (`make coldstart`) must not pay; a changed policy is seen
+within about a second, as on AWS, where it is not immediate either.
 
 Not checked here: AWS_IAM URLs (signed requests), statements' conditions, and which alias a statement is
 on (moto keeps one policy per function, whatever the qualifier).
@@ -52,7 +54,8 @@ class PublicUrlAccess:
         self.name = name
         self._say = say
         self._lock = threading.Lock()
-        self._checked = float("-inf")
+        self._checked: float | None = None
+        self._refreshing = False
         self._missing: list[str] = []
         self._lambda = boto3.client(
             "lambda", config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2})
@@ -60,8 +63,11 @@ class PublicUrlAccess:
 
     def forbidden(self) -> bool:
         with self._lock:
-            if time.monotonic() - self._checked >= function.REFRESH_SECONDS:
+            if self._checked is None:
                 self._refresh()
+            elif not self._refreshing and time.monotonic() - self._checked >= function.REFRESH_SECONDS:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="url-policy", daemon=True).start()
             return bool(self._missing)
 
     def _refresh(self) -> None:
@@ -70,7 +76,7 @@ class PublicUrlAccess:
         except (BotoCoreError, ClientError):  # the local AWS away: keep the last answer, as the config does
             return
         finally:
-            self._checked = time.monotonic()
+            self._checked, self._refreshing = time.monotonic(), False
         if missing != self._missing and missing:
             self._say(
                 f"{self.name}'s public URL answers 403: its resource policy does not allow {' and '.join(missing)} "

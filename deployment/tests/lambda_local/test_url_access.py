@@ -5,6 +5,7 @@ serves it — and the deploy code's public URL (targets.lambda_function) gets bo
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,14 @@ def get(service: LambdaService) -> tuple[int, bytes]:
     return response.status, response.body
 
 
+def until(service: LambdaService, status: int, seconds: float = 10.0) -> tuple[int, bytes]:
+    """The first answer with `status`: a changed policy is read on a thread of its own, soon after."""
+    deadline = time.monotonic() + seconds
+    while (answer := get(service))[0] != status and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return answer
+
+
 def test_the_deploy_codes_public_url_is_served_and_without_either_permission_forbidden(
     service: LambdaService,
 ) -> None:
@@ -46,16 +55,23 @@ def test_the_deploy_codes_public_url_is_served_and_without_either_permission_for
     statements = json.loads(client.get_policy(FunctionName="public")["Policy"])["Statement"]
     for statement in statements:  # each of the two taken away in turn
         client.remove_permission(FunctionName="public", StatementId=statement["Sid"])
-        status, body = get(service)
+        status, body = until(service, 403)
         assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
         lambda_function._ensure_function_url("public", "NONE")  # deploy again puts it back
-        assert get(service) == (200, b"served")
+        assert until(service, 200) == (200, b"served")
 
 
 def test_a_function_without_a_url_or_with_a_signed_one_is_not_checked_here(service: LambdaService) -> None:
     assert get(service)[0] == 200  # no Function URL: the local service stands in for one
     boto3.client("lambda").create_function_url_config(FunctionName="public", AuthType="AWS_IAM")
-    assert get(service)[0] == 200
+    for _ in range(20):  # read again and again in the background meanwhile: still not refused
+        assert get(service)[0] == 200
+        time.sleep(0.01)
+
+
+def test_a_public_url_without_the_permissions_is_refused_from_the_first_request(service: LambdaService) -> None:
+    boto3.client("lambda").create_function_url_config(FunctionName="public", AuthType="NONE")
+    assert get(service)[0] == 403
 
 
 @pytest.mark.parametrize(
