@@ -97,6 +97,7 @@ def destroy_all(env: str = "local", *, keep_data: bool = True) -> list[str]:
     for target, stage in found_deployments():
         print(f"… destroying {target.deployment_name(stage)}", flush=True)
         removed += registry.destroy(target, stage, target.teardown_options(env), keep_data=keep_data)
+    removed += eks_target.remove_orphans()  # an EKS cluster deleted by hand leaves its roles and OIDC provider
     if not keep_data:
         # Tables an earlier destroy kept on purpose (nothing else of their deployment left): by their names.
         for target in TARGETS.values():

@@ -15,10 +15,12 @@ import base64
 import hashlib
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 
 from shopctl.aws import clients
 from shopctl.aws.tagging import Tags
+from shopctl.errors import ShopctlError
 
 
 def code_sha256(data: bytes) -> str:
@@ -63,16 +65,32 @@ def delete_bucket_if_empty(bucket: str) -> bool:
         return False
 
 
+def _s3_in(region: str) -> Any:
+    """S3 in `region`: a bucket outside us-east-1 can only be created by a request sent to its own region
+    (S3 API reference, CreateBucket: LocationConstraint must match the endpoint's region)."""
+    return clients.client("s3") if region == clients.region() else boto3.client("s3", region_name=region)
+
+
 def ensure_bucket(region: str | None = None) -> str:
+    """The artifact bucket of this account in `region` (boto3's by default), created private and tagged if
+    missing. Refused in one line when the name is taken by another account, or when the bucket of that name
+    is in another region: Lambda reads a package only from a bucket in the function's own region (Lambda
+    API reference, CreateFunction `S3Bucket`)."""
     bucket, region = _bucket(region)
-    s3, owner = clients.client("s3"), _owner()
+    s3, owner = _s3_in(region), _owner()
     try:
-        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
+        found = s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
     except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
-            raise  # 403: the name is taken by another account (or not ours to see): never write to it
+        code = error.response["Error"]["Code"]
+        if code in ("403", "AccessDenied"):  # someone else's (S3 refuses ExpectedBucketOwner): never write to it
+            raise ShopctlError(
+                f"S3 bucket {bucket} exists but is not this account's ({owner}): a bucket name is global",
+                "deploy in another region, or ask whoever owns that bucket; nothing was written to it",
+            ) from None
+        if code not in ("404", "NoSuchBucket"):
+            raise
         extra: dict[str, Any] = {}
-        if region != "us-east-1":
+        if region != "us-east-1":  # us-east-1 refuses a LocationConstraint of its own name
             extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(Bucket=bucket, **extra)
         s3.put_public_access_block(
@@ -86,6 +104,13 @@ def ensure_bucket(region: str | None = None) -> str:
             ExpectedBucketOwner=owner,
         )
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": Tags().key_value()}, ExpectedBucketOwner=owner)
+        return bucket
+    location = found.get("BucketRegion") or found["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region")
+    if location and location != region:
+        raise ShopctlError(
+            f"S3 bucket {bucket} is in {location}, not {region}: Lambda takes code only from its own region",
+            f"empty and delete it (aws s3 rb s3://{bucket} --force), then deploy again",
+        )
     return bucket
 
 

@@ -111,7 +111,18 @@ def iam() -> list[Resource]:
         )
         if _tagged(tags):
             found.append(Resource("iam", "OIDC provider", provider["Arn"].split("oidc-provider/", 1)[1]))
-    return found
+    return found + instance_profiles({r.name for r in found if r.kind == "role"})
+
+
+def instance_profiles(project_roles: set[str]) -> list[Resource]:
+    """Instance profiles holding one of the project's roles: EKS Auto Mode puts a cluster's node role in a
+    profile of its own that outlives the cluster (EKS user guide, "EKS Auto Mode node IAM role"), and
+    IAM refuses to delete the role while it is there (DeleteRole: DeleteConflict)."""
+    return [
+        Resource("iam", "instance profile", profile["InstanceProfileName"])
+        for profile in _listed("iam", "list_instance_profiles", "InstanceProfiles")
+        if any(role["RoleName"] in project_roles for role in profile.get("Roles", []))
+    ]
 
 
 def logs() -> list[Resource]:

@@ -30,6 +30,7 @@ from shopctl.lambda_local.function import Function, FunctionConfig, FunctionNotF
 from shopctl.lambda_local.logs import LogWriter, log_group_name
 from shopctl.lambda_local.pool import Pool, Throttled
 from shopctl.lambda_local.snapshot import Snapshot
+from shopctl.lambda_local.url_access import PublicUrlAccess
 from shopctl.lambda_local.web_adapter import WebAdapterEnvironment
 
 BOOTSTRAP_SOURCE = Path(__file__).with_name("runtime_bootstrap.py")
@@ -113,6 +114,7 @@ class LambdaService:
         self.logs = LogWriter(log_group_name(function_name))
         self.pool = Pool(max_concurrency=max_concurrency, idle_timeout=idle_timeout)
         self.function = Function(function_name, work_dir, on_change=self._changed, say=say)
+        self.public_url = PublicUrlAccess(function_name, say=say)
         self.executor = ThreadPoolExecutor(max_workers=max_concurrency + 16, thread_name_prefix="invoke")
         self.inherited = dict(os.environ)
         self.closing = False
@@ -198,6 +200,9 @@ class LambdaService:
         request_id = str(uuid.uuid4())
         if self.closing:
             return events.json_response(503, {"Message": "Service Unavailable"}, request_id)
+        refused = self._refused_by_resource_policy(request_id)
+        if refused is not None:
+            return refused
         self._in_request.active = True
         try:
             config, task_root, url = self.function.current()
@@ -241,6 +246,12 @@ class LambdaService:
             return events.error_response(request_id)
         response.headers.append(("x-amzn-requestid", request_id))
         return response
+
+    def _refused_by_resource_policy(self, request_id: str) -> HttpResponse | None:
+        """AWS's 403 for a public URL whose resource policy lacks one of its two permissions (url_access)."""
+        if self.public_url.forbidden():
+            return events.json_response(403, {"Message": "Forbidden"}, request_id)
+        return None
 
     def status(self) -> dict:
         """What the service runs. It looks at the function's configuration first (at most once a second), so a

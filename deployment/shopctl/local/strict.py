@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -143,6 +144,9 @@ def eks_cluster_rules() -> None:
                     validZones=valid,
                 )
             result = original(self)
+            _ACCESS_ENTRIES[(self.current_account, self.region, name)] = {}
+            if (self._get_param("accessConfig") or {}).get("bootstrapClusterCreatorAdminPermissions", True):
+                _creator_access_entry(self, name)
             compute = self._get_param("computeConfig") or {}
             if compute.get("enabled") and compute.get("nodeRoleArn"):
                 _auto_mode_instance_profile(self.current_account, self.region, name, compute["nodeRoleArn"])
@@ -153,6 +157,20 @@ def eks_cluster_rules() -> None:
     _wrap(EKSResponse, "create_cluster", strict_create)
 
 
+EKS_CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def _creator_access_entry(response: Any, cluster: str) -> None:
+    from moto.sts.models import sts_backends
+
+    _, caller, _ = sts_backends[response.current_account]["aws"].get_caller_identity(
+        response.get_access_key(), response.region
+    )
+    entry = _new_entry(response.current_account, response.region, cluster, iam_principal(caller), {})
+    entry["policies"] = [{"policyArn": EKS_CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}]
+    _ACCESS_ENTRIES[(response.current_account, response.region, cluster)][entry["principalArn"]] = entry
+
+
 def _auto_mode_instance_profile(account_id: str, region: str, cluster: str, node_role_arn: str) -> None:
     iam = _iam(account_id)
     role_name = node_role_arn.rsplit("/", 1)[1]
@@ -161,6 +179,123 @@ def _auto_mode_instance_profile(account_id: str, region: str, cluster: str, node
     if not any(p.name == profile_name for p in iam.get_instance_profiles()):
         iam.create_instance_profile(profile_name, "/", [])
     iam.add_role_to_instance_profile(profile_name, role_name)
+
+
+# Access entries, by (account, region, cluster) then principal ARN: moto has no access-entry API.
+_ACCESS_ENTRIES: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+
+
+def iam_principal(caller_arn: str) -> str:
+    """The IAM principal of a caller: an assumed-role session's role (EKS CreateAccessEntry refuses STS
+    session principals: "You can't use the STS session principal type with access entries")."""
+    if ":assumed-role/" in caller_arn:
+        partition, account = caller_arn.split(":")[1], caller_arn.split(":")[4]
+        return f"arn:{partition}:iam::{account}:role/{caller_arn.split('/')[1]}"
+    return caller_arn
+
+
+def eks_access_entries() -> None:
+    """The access-entry API moto lacks, as far as the deploy code uses it: Create/Describe/Delete/List
+    access entries and AssociateAccessPolicy (EKS API reference; EKS user guide, "Grant IAM users access to
+    Kubernetes with EKS access entries"). A cluster created with `bootstrapClusterCreatorAdminPermissions`
+    (the default) gets an entry for its creator with AmazonEKSClusterAdminPolicy on the cluster, as EKS
+    makes one; anyone else has none until one is created. Entries are records: nothing checks kubectl."""
+    from urllib.parse import unquote
+
+    from moto.eks import urls
+    from moto.eks.responses import EKSResponse
+
+    def entries(response: Any) -> dict[str, dict[str, Any]]:
+        from moto.eks.models import eks_backends
+
+        name = response._get_param("name")
+        if name not in eks_backends[response.current_account][response.region].clusters:
+            raise _eks_error("ResourceNotFoundException", message=f"No cluster found for name: {name}.")
+        return _ACCESS_ENTRIES.setdefault((response.current_account, response.region, name), {})
+
+    def entry(response: Any) -> dict[str, Any]:
+        principal = unquote(response._get_param("principalArn"))
+        found = entries(response).get(principal)
+        if found is None:
+            raise _eks_error(
+                "ResourceNotFoundException", message=f"The specified principalArn could not be found: {principal}"
+            )
+        return found
+
+    def create_access_entry(self: Any) -> Any:
+        principal = self._get_param("principalArn")
+        if principal in entries(self):
+            raise _eks_error(
+                "ResourceInUseException",
+                message=f"The specified access entry resource is already in use on this cluster: {principal}",
+            )
+        entries(self)[principal] = _new_entry(
+            self.current_account, self.region, self._get_param("name"), principal, self._get_param("tags") or {}
+        )
+        return json.dumps({"accessEntry": {k: v for k, v in entries(self)[principal].items() if k != "policies"}})
+
+    def describe_access_entry(self: Any) -> Any:
+        return json.dumps({"accessEntry": {k: v for k, v in entry(self).items() if k != "policies"}})
+
+    def delete_access_entry(self: Any) -> Any:
+        entries(self).pop(entry(self)["principalArn"])
+        return "{}"
+
+    def list_access_entries(self: Any) -> Any:
+        return json.dumps({"accessEntries": sorted(entries(self))})
+
+    def associate_access_policy(self: Any) -> Any:
+        found = entry(self)
+        policy = {"policyArn": self._get_param("policyArn"), "accessScope": self._get_param("accessScope")}
+        found["policies"] = [p for p in found["policies"] if p["policyArn"] != policy["policyArn"]] + [policy]
+        return json.dumps(
+            {
+                "clusterName": found["clusterName"],
+                "principalArn": found["principalArn"],
+                "associatedAccessPolicy": policy,
+            }
+        )
+
+    def list_associated_access_policies(self: Any) -> Any:
+        found = entry(self)
+        return json.dumps(
+            {
+                "clusterName": found["clusterName"],
+                "principalArn": found["principalArn"],
+                "associatedAccessPolicies": found["policies"],
+            }
+        )
+
+    for handler in (
+        create_access_entry,
+        describe_access_entry,
+        delete_access_entry,
+        list_access_entries,
+        associate_access_policy,
+        list_associated_access_policies,
+    ):
+        setattr(EKSResponse, handler.__name__, handler)
+    for path in (
+        "{0}/clusters/(?P<name>[^/]+)/access-entries$",
+        # An ARN has slashes; the server (werkzeug) decodes the %2F the SDK sends before routing.
+        "{0}/clusters/(?P<name>[^/]+)/access-entries/(?P<principalArn>.+)/access-policies$",
+        "{0}/clusters/(?P<name>[^/]+)/access-entries/(?P<principalArn>.+)$",
+    ):
+        urls.url_paths.setdefault(path, urls.response.dispatch)
+
+
+def _new_entry(account_id: str, region: str, cluster: str, principal: str, tags: dict[str, str]) -> dict[str, Any]:
+    digest = hashlib.sha256(principal.encode()).hexdigest()[:12]
+    return {
+        "clusterName": cluster,
+        "principalArn": principal,
+        "accessEntryArn": f"arn:aws:eks:{region}:{account_id}:access-entry/{cluster}/{digest}",
+        "type": "STANDARD",
+        "kubernetesGroups": [],
+        "username": principal,
+        "tags": tags,
+        "policies": [],
+    }
 
 
 def load_balancer_hostname(account_id: str, region: str, cluster_name: str, service: str) -> str | None:
@@ -228,6 +363,44 @@ def lambda_image_manifests() -> None:
     _wrap(LambdaBackend, "update_function_code", on_update)
 
 
+# The account's "Concurrent executions" quota per region (Service Quotas, AWS Lambda): 1000 is the usual
+# one; new accounts get 10. Tests lower it through this setting.
+LAMBDA_CONCURRENCY_LIMIT_SETTING = "SHOP_LAMBDA_CONCURRENCY_LIMIT"
+LAMBDA_UNRESERVED_MINIMUM = 100
+
+
+def lambda_unreserved_concurrency() -> None:
+    """PutFunctionConcurrency is refused (`InvalidParameterValueException`) when it would leave fewer than
+    100 unreserved concurrent executions in the account's region: "You can reserve up to the Unreserved
+    account concurrency value minus 100" (Lambda developer guide, "Configuring reserved concurrency for a
+    function"). With a limit below 100 — a new account's 10 — nothing can be reserved, and the message names
+    the limit itself ("…below its minimum value of [10]", as widely reported). moto checks this only when
+    MOTO_LAMBDA_CONCURRENCY_QUOTA is set, always against 100."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+
+    def check(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, function_name: str, reserved_concurrency: str) -> Any:
+            limit = int(os.environ.get(LAMBDA_CONCURRENCY_LIMIT_SETTING, "1000"))
+            minimum = min(LAMBDA_UNRESERVED_MINIMUM, limit)
+            this = self.get_function(function_name).function_name  # a name or an ARN
+            others = sum(
+                int(f.reserved_concurrency)
+                for f in self.list_functions()
+                if f.reserved_concurrency and f.function_name != this
+            )
+            if limit - others - int(reserved_concurrency) < minimum:
+                raise InvalidParameterValueException(
+                    "Specified ReservedConcurrentExecutions for function decreases account's "
+                    f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+                )
+            return original(self, function_name, reserved_concurrency)
+
+        return call
+
+    _wrap(LambdaBackend, "put_function_concurrency", check)
+
+
 def _ecr_manifest(account_id: str, region: str, image_uri: str) -> dict[str, Any] | None:
     """The manifest moto's ECR holds for `<registry>/<repository>(:tag|@digest)`, or None if it holds none."""
     from moto.ecr.models import ecr_backends
@@ -249,11 +422,42 @@ def _ecr_manifest(account_id: str, region: str, image_uri: str) -> dict[str, Any
     return None
 
 
+# --- S3 ------------------------------------------------------------------------------------------------
+
+
+def s3_expected_bucket_owner() -> None:
+    """A request naming `ExpectedBucketOwner` (header x-amz-expected-bucket-owner) for a bucket another account
+    owns is refused with 403 Access Denied (S3 user guide, "Verifying bucket ownership with bucket owner
+    condition"). moto ignores the header; bucket names are global, so a predictable name can be someone
+    else's bucket — and moto, like S3, lets another account's caller reach it."""
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import s3_backends
+    from moto.s3.responses import S3Response
+
+    def check_owner(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, request: Any, full_url: str) -> Any:
+            expected = request.headers.get("x-amz-expected-bucket-owner")
+            owner = s3_backends.bucket_accounts.get(self.parse_bucket_name_from_url(request, full_url))
+            if expected and owner and owner[1] != expected:
+                if request.method == "HEAD":  # S3 answers HEAD with a status only
+                    return 403, {}, ""
+                raise S3ClientError("AccessDenied", "Access Denied")
+            return original(self, request, full_url)
+
+        return call
+
+    for name in ("_bucket_response", "_key_response"):
+        _wrap(S3Response, name, check_owner)
+
+
 BEHAVIOURS: tuple[Callable[[], None], ...] = (
     ecs_service_linked_role,
     ecs_awsvpc_host_port,
     eks_cluster_rules,
+    eks_access_entries,
     lambda_image_manifests,
+    lambda_unreserved_concurrency,
+    s3_expected_bucket_owner,
 )
 
 

@@ -127,7 +127,8 @@ def plan(stage: Stage, options: Options) -> list[str]:
             f"creates the EKS Auto Mode cluster {options.cluster_name} if missing (~15 min, billed hourly) "
             "and its IAM OIDC provider"
             if options.create_cluster
-            else f"uses the existing EKS cluster {options.cluster_name} (CLUSTER_NAME) and its IAM OIDC provider"
+            else f"uses the existing EKS cluster {options.cluster_name} (CLUSTER_NAME) and its IAM OIDC provider; "
+            "an EKS access entry for you on it if you have none (removed with the last deployment on it)"
         ),
     ]
     for service in k8s.eks_services(stage):
@@ -364,6 +365,39 @@ def _leftover_cluster_roles(name: str) -> list[str]:
     return removed
 
 
+def remove_orphans() -> list[str]:
+    """What a cluster deploy created leaves once the cluster is gone without it — deleted by hand, as the
+    deploy's own message offers (`aws eks delete-cluster`), after a destroy that kept it: the two roles (the
+    node role still in the instance profile EKS Auto Mode made for it, which iam.delete_role removes), the
+    cluster's IAM OIDC provider and the subnets' load-balancer tag. Only what carries the project's tag, and
+    only when no cluster of that name exists. `make destroy-all` runs it after every deployment's destroy."""
+    client = clients.client("iam")
+    names = set()
+    for page in client.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            for suffix in ("-eks-cluster", "-eks-node"):
+                if role["RoleName"].endswith(suffix):
+                    names.add(role["RoleName"].removesuffix(suffix))
+    removed = []
+    for name in sorted(names):
+        if _find_cluster(name) is None:
+            removed += _leftover_cluster_roles(name) + untag_load_balancer_subnets(name)
+    issuers = set()
+    for page in clients.client("eks").get_paginator("list_clusters").paginate():
+        for name in page["clusters"]:
+            issuer = (_find_cluster(name) or {}).get("identity", {}).get("oidc", {}).get("issuer", "")
+            issuers.add(issuer.removeprefix("https://"))
+    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        host_path = provider["Arn"].split("oidc-provider/", 1)[1]
+        if ".eks." not in host_path or host_path in issuers:
+            continue
+        tags = client.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=provider["Arn"])["Tags"]
+        if {"Key": "project", "Value": "shapeshifting-workshop"} in tags:
+            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
+            removed.append(f"IAM OIDC provider {host_path} (its cluster is gone)")
+    return removed
+
+
 def _delete_oidc_provider(cluster: dict[str, Any]) -> list[str]:
     host_path = cluster.get("identity", {}).get("oidc", {}).get("issuer", "").removeprefix("https://")
     client = clients.client("iam")
@@ -391,6 +425,61 @@ def _cluster_outcome(name: str, cluster_name: str, options: Options) -> tuple[li
     if not options.delete_cluster:
         return [], (f"EKS cluster {cluster_name} kept ({cost}); DELETE_CLUSTER=1 removes it",)
     return delete_cluster(cluster_name, wait=options.env == "aws"), ()
+
+
+# Who may use the cluster's Kubernetes API: EKS gives its creator an access entry when the cluster is made
+# (bootstrapClusterCreatorAdminPermissions); anyone else deploying to it needs one of their own, or every
+# kubectl call is refused (EKS user guide, "Grant IAM users access to Kubernetes with EKS access entries").
+# Cluster scope, not a namespace: deploy applies the Namespace object, which is not inside any namespace.
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def deployer_principal() -> str:
+    """The IAM principal deploying: an assumed role's session (SSO, a CI role) is turned into the role's
+    ARN, as access entries take no STS session principals (EKS API reference, CreateAccessEntry)."""
+    arn = clients.client("sts").get_caller_identity()["Arn"]
+    if ":assumed-role/" in arn:
+        _, partition, _, _, account, resource = arn.split(":", 5)
+        return f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
+    return arn
+
+
+def ensure_access_entry(eks: Any, cluster_name: str, principal: str) -> bool:
+    """Give `principal` cluster admin through an access entry if it has none (one it has is left as it is).
+    Returns True when deploy created it: tagged, so only that one is ever removed."""
+    try:
+        eks.describe_access_entry(clusterName=cluster_name, principalArn=principal)
+        return False
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    eks.create_access_entry(
+        clusterName=cluster_name,
+        principalArn=principal,
+        type="STANDARD",
+        tags={"project": "shapeshifting-workshop", CREATED_BY_TAG: CREATED_BY},
+    )
+    eks.associate_access_policy(
+        clusterName=cluster_name,
+        principalArn=principal,
+        policyArn=CLUSTER_ADMIN_POLICY,
+        accessScope={"type": "cluster"},
+    )
+    return True
+
+
+def remove_access_entry(eks: Any, cluster_name: str, principal: str) -> list[str]:
+    """`principal`'s access entry, only if deploy created it; returns what was removed."""
+    try:
+        entry = eks.describe_access_entry(clusterName=cluster_name, principalArn=principal)["accessEntry"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return []
+    if entry.get("tags", {}).get(CREATED_BY_TAG) != CREATED_BY:
+        return []
+    eks.delete_access_entry(clusterName=cluster_name, principalArn=principal)
+    return [f"EKS access entry of {principal} on cluster {cluster_name}"]
 
 
 def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
@@ -556,6 +645,9 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
     urls: dict[str, str] = {}
     if options.env == "aws":
         check_load_balancer_subnets(cluster)
+        principal = deployer_principal()
+        if ensure_access_entry(clients.client("eks"), cluster["name"], principal):
+            say(f"✓ EKS access entry for {principal} on {cluster['name']} (AmazonEKSClusterAdminPolicy, cluster scope)")
         _kubectl_apply(manifest, cluster)
         say("✓ applied with kubectl; waiting for the load balancers' addresses (a few minutes)")
         for service in k8s.eks_services(stage):
@@ -594,6 +686,8 @@ def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[s
         # Checked: pods still running would keep using the roles deleted next, and their NLB would stay.
         _kubectl_delete(name, cluster)
         removed.append(f"Kubernetes objects of {name} on cluster {cluster_name} (kubectl delete)")
+        if not other_eks_deployments(name, cluster_name):  # the others still need the deployer's access
+            removed += remove_access_entry(clients.client("eks"), cluster_name, deployer_principal())
     for service in k8s.eks_services(stage):
         role = f"{k8s.resource_name(stage, service)}-eks-pod"
         if iam.delete_role(role):

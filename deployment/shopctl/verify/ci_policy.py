@@ -94,7 +94,7 @@ ANY_RESOURCE = {
     "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
     "iam:CreateServiceLinkedRole",  # AWSServiceRoleForECS: AWS's own role name, made once per account
     "iam:GetRole", "iam:ListOpenIDConnectProviderTags", "iam:ListOpenIDConnectProviders", "iam:ListRoleTags",
-    "iam:ListRoles",
+    "iam:ListInstanceProfiles", "iam:ListRoles",
     "lambda:GetAccountSettings", "lambda:ListFunctions",
     "logs:DescribeLogGroups",
     "s3:ListAllMyBuckets",
@@ -118,6 +118,8 @@ def scope(service: str) -> list[str]:
         "ec2": ["security-group/*", "vpc/*"],
         "ecr": ["repository/shop-*"],
         "ecs": ["cluster/shop*", "service/shop*/*", "task-definition/shop-*:*"],
+        # the maintainer's cluster may have any name (EKS_CLUSTER_NAME): the CI role's own access entry on it
+        "eks": ["cluster/*", "access-entry/*"],
         "elasticloadbalancing": ["loadbalancer/app/shop-*/*", "targetgroup/shop-*/*", "listener/app/shop-*/*",
                                  "listener-rule/app/shop-*/*"],
         "lambda": ["function:shop-*"],
@@ -315,6 +317,9 @@ def _moto_account(scratch: Path) -> Iterator[None]:
         "MOTO_ECS_SERVICE_RUNNING": "2", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         "PATH": f"{kubectl.parent}{os.pathsep}{os.environ['PATH']}",
     })  # fmt: skip
+    from shopctl.local import strict
+
+    strict.apply()  # what a real account refuses (and the EKS access-entry API moto lacks), as in the tests
     try:
         with mock_aws():
             yield
@@ -411,7 +416,11 @@ def record(cluster_name: str = "shop-ci") -> list[tuple[str, str, dict[str, Any]
         ec2 = boto3.client("ec2")
         subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
         cluster = boto3.client("eks").create_cluster(
-            name=cluster_name, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={"subnetIds": subnets}
+            name=cluster_name,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks",
+            resourcesVpcConfig={"subnetIds": subnets},
+            # made by the maintainer, not by the CI role: deploy gives the CI role its access entry
+            accessConfig={"bootstrapClusterCreatorAdminPermissions": False},
         )["cluster"]
         # …its public subnets tagged for load balancers (EKS Auto Mode places them only there; docs/aws-first-run.md)…
         ec2.create_tags(Resources=subnets, Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])

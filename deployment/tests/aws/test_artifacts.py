@@ -10,8 +10,10 @@ import zipfile
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from shopctl.aws import artifacts
+from shopctl.errors import ShopctlError
 from shopctl.lambda_local import testing
 
 MOCK_REGION = "eu-west-1"  # the `aws` fixture's region
@@ -70,14 +72,38 @@ def test_ensure_bucket_makes_a_private_bucket_in_boto3s_region_once(aws_calls, m
     _assert_private_bucket_in(bucket, region)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ensure_bucket(region) names the bucket after `region` but creates it through the S3 client of "
-    "boto3's own region, which refuses another region's location constraint (no caller passes a region yet)",
-)
 def test_ensure_bucket_makes_the_bucket_in_the_region_asked_for(aws: None) -> None:
-    bucket = artifacts.ensure_bucket("us-east-1")  # boto3's region is eu-west-1
+    # boto3's region is eu-west-1: the bucket is made through S3 in us-east-1 (S3 refuses a bucket whose
+    # location differs from the endpoint's region), and found there again the second time.
+    bucket = artifacts.ensure_bucket("us-east-1")
+    assert artifacts.ensure_bucket("us-east-1") == bucket
     _assert_private_bucket_in(bucket, "us-east-1")
+    other = artifacts.ensure_bucket("eu-central-1")
+    _assert_private_bucket_in(other, "eu-central-1")
+
+
+def test_a_bucket_of_that_name_in_another_region_is_refused_in_one_line(aws: None) -> None:
+    bucket = artifacts.bucket_for_this_account("us-east-1")
+    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": MOCK_REGION})
+    with pytest.raises(ShopctlError) as error:
+        artifacts.ensure_bucket("us-east-1")
+    assert error.value.reason.startswith(f"S3 bucket {bucket} is in {MOCK_REGION}, not us-east-1")
+    assert f"aws s3 rb s3://{bucket}" in error.value.hint
+
+
+def test_a_bucket_name_taken_by_another_account_is_refused_and_never_written(aws: None, monkeypatch) -> None:
+    bucket = artifacts.bucket_for_this_account()
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "210987654321")  # someone else made our predictable name first
+    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": MOCK_REGION})
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    with pytest.raises(ShopctlError, match=f"S3 bucket {bucket} exists but is not this account's") as error:
+        artifacts.upload("shop-clean", _package("v1"))
+    assert "\n" not in error.value.reason
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "210987654321")
+    s3 = boto3.client("s3")
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    with pytest.raises(ClientError, match="NoSuchTagSet"):  # not tagged as ours either
+        s3.get_bucket_tagging(Bucket=bucket)
 
 
 def test_an_unchanged_package_is_not_uploaded_again(aws_calls) -> None:

@@ -132,3 +132,85 @@ def test_lambda_takes_one_image_manifest(aws) -> None:
         FunctionName="f", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:t"}
     )
     assert created["PackageType"] == "Image"
+
+
+def test_s3_refuses_a_request_expecting_another_owner(aws) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="predictable-name", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    mine = boto3.client("sts").get_caller_identity()["Account"]
+    assert s3.head_bucket(Bucket="predictable-name", ExpectedBucketOwner=mine)
+    s3.put_object(Bucket="predictable-name", Key="k", Body=b"x", ExpectedBucketOwner=mine)
+    with pytest.raises(ClientError) as error:
+        s3.head_bucket(Bucket="predictable-name", ExpectedBucketOwner="210987654321")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    for call in (
+        lambda: s3.list_objects_v2(Bucket="predictable-name", ExpectedBucketOwner="210987654321"),
+        lambda: s3.put_object(Bucket="predictable-name", Key="k", Body=b"y", ExpectedBucketOwner="210987654321"),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error_code(error) == "AccessDenied"
+    assert s3.get_object(Bucket="predictable-name", Key="k")["Body"].read() == b"x"
+
+
+def _function(name: str) -> None:
+    role = boto3.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName=name, Role=role, Runtime="python3.12", Handler="app.handler", Code={"ZipFile": b"PK"}
+    )
+
+
+def test_lambda_keeps_100_unreserved_concurrent_executions(aws) -> None:
+    client = boto3.client("lambda")
+    _function("a")
+    _function("b")
+    assert client.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=850)
+    client.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=900)  # its own counts once
+    with pytest.raises(ClientError, match=r"below its minimum value of \[100\]") as error:
+        client.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=1)
+    assert error_code(error) == "InvalidParameterValueException"
+    client.delete_function_concurrency(FunctionName="a")
+    assert client.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=900)
+
+
+def test_lambda_on_a_new_accounts_limit_of_10_reserves_nothing(aws, monkeypatch) -> None:
+    monkeypatch.setenv(strict.LAMBDA_CONCURRENCY_LIMIT_SETTING, "10")
+    _function("a")
+    with pytest.raises(ClientError, match=r"below its minimum value of \[10\]"):
+        boto3.client("lambda").put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=1)
+    assert "ReservedConcurrentExecutions" not in boto3.client("lambda").get_function_concurrency(FunctionName="a")
+
+
+def test_eks_access_entries_the_creator_has_one_anyone_else_none(aws) -> None:
+    subnets = list(_default_subnets("eu-west-1").values())[:2]
+    eks = boto3.client("eks")
+    eks.create_cluster(name="c", roleArn=_cluster_role(), resourcesVpcConfig={"subnetIds": subnets})
+    creator = strict.iam_principal(boto3.client("sts").get_caller_identity()["Arn"])
+    assert eks.list_access_entries(clusterName="c")["accessEntries"] == [creator]
+    assert eks.list_associated_access_policies(clusterName="c", principalArn=creator)["associatedAccessPolicies"] == [
+        {"policyArn": strict.EKS_CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}
+    ]
+    other = "arn:aws:iam::123456789012:role/path/other"
+    with pytest.raises(ClientError) as error:
+        eks.describe_access_entry(clusterName="c", principalArn=other)
+    assert error_code(error) == "ResourceNotFoundException"
+    eks.create_access_entry(clusterName="c", principalArn=other, tags={"k": "v"})
+    with pytest.raises(ClientError) as error:
+        eks.create_access_entry(clusterName="c", principalArn=other)
+    assert error_code(error) == "ResourceInUseException"
+    assert eks.describe_access_entry(clusterName="c", principalArn=other)["accessEntry"]["tags"] == {"k": "v"}
+    eks.delete_access_entry(clusterName="c", principalArn=other)
+    assert eks.list_access_entries(clusterName="c")["accessEntries"] == [creator]
+    eks.create_cluster(
+        name="d",
+        roleArn=boto3.client("iam").get_role(RoleName="r")["Role"]["Arn"],
+        resourcesVpcConfig={"subnetIds": subnets},
+        accessConfig={"bootstrapClusterCreatorAdminPermissions": False},
+    )
+    assert eks.list_access_entries(clusterName="d")["accessEntries"] == []
+
+
+def test_iam_principal_of_an_assumed_role_session_is_the_role() -> None:
+    session = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/alice@example.com"
+    assert strict.iam_principal(session) == "arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123"
+    assert strict.iam_principal("arn:aws:iam::123456789012:user/bob") == "arn:aws:iam::123456789012:user/bob"

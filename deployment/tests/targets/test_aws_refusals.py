@@ -12,9 +12,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shopctl.aws import clients, ecr, resources
+from shopctl.aws import census, clients, ecr, resources
 from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
+from shopctl.local import strict
 from shopctl.stages import get_stage
 from shopctl.targets import ecs_target, eks_target, lambda_target, registry
 
@@ -209,6 +210,19 @@ def test_lambda_url_switched_from_public_to_iam_loses_its_public_statements(aws)
     assert [s for s in statements if s.get("Principal") == "*"] == []
 
 
+def test_lambda_spend_cap_refused_on_a_new_accounts_limit_is_one_line_and_the_deploy_goes_on(
+    aws, monkeypatch, capsys
+):
+    monkeypatch.setenv(strict.LAMBDA_CONCURRENCY_LIMIT_SETTING, "10")  # a new account: nothing can be reserved
+    deployment = lambda_target.deploy(get_stage("clean"), dataclasses.replace(LAMBDA, auth="NONE", quiet=False))
+    refused = [line for line in capsys.readouterr().out.splitlines() if "spend cap" in line]
+    assert len(refused) == 1 and "below its minimum value of [10]" in refused[0] and "AUTH=AWS_IAM" in refused[0]
+    assert deployment.url  # deployed all the same, its URL public
+    client = boto3.client("lambda")
+    assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName="shop-clean")
+    assert client.get_function_url_config(FunctionName="shop-clean")["AuthType"] == "NONE"
+
+
 def test_the_artifact_bucket_is_tagged_and_every_call_names_its_owner(aws_calls):
     lambda_target.deploy(get_stage("clean"), LAMBDA)
     account = boto3.client("sts").get_caller_identity()["Account"]
@@ -225,3 +239,81 @@ def test_eks_cluster_name_too_long_for_its_role_names_stops_before_anything_is_m
         eks_target.create_auto_mode_cluster("c" * 53)
     assert aws_calls.sent == []
     assert eks_target.create_auto_mode_cluster("c" * 52)["name"] == "c" * 52
+
+
+def test_an_auto_mode_instance_profile_left_with_the_node_role_is_listed_and_removed_by_destroy_all(
+    managed_policies, pushed_images, kubectl_calls
+):
+    from shopctl import fleet
+
+    before = {str(r) for r in census.census()}
+    eks_target.deploy(get_stage("clean"), AWS_EKS)
+    eks_target.destroy(get_stage("clean"), AWS_EKS, keep_data=False)  # the cluster is kept (no DELETE_CLUSTER)
+    boto3.client("eks").delete_cluster(name="workshop")  # then deleted by hand, as deploy's message offers
+    left = [r for r in census.census() if str(r) not in before]
+    (profile,) = [r.name for r in left if r.kind == "instance profile"]
+    assert profile.startswith("eks-eu-west-1-workshop-")
+    assert {r.name for r in left if r.kind == "role"} == {"workshop-eks-cluster", "workshop-eks-node"}
+    removed = fleet.destroy_all("aws", keep_data=False)
+    assert "role workshop-eks-node" in removed
+    assert [str(r) for r in census.census() if str(r) not in before] == []
+    assert boto3.client("iam").list_instance_profiles()["InstanceProfiles"] == []
+
+
+def _their_cluster(name: str = "theirs") -> None:
+    """A cluster the default caller made (its creator's access entry with it), with a public subnet tagged."""
+    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:2]
+    role = f"arn:aws:iam::123456789012:role/{name}"
+    boto3.client("eks").create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": subnets})
+    boto3.client("ec2").create_tags(Resources=subnets[:1], Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
+
+
+def _deploy_as_an_assumed_role(monkeypatch) -> str:
+    """From here on the caller is a session of role `deployer` (SSO, a CI role): not the cluster's creator."""
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="deployer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="alice")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    boto3.setup_default_session()  # a session keeps the credentials it first found
+    clients.forget()
+    assert ":assumed-role/deployer/alice" in boto3.client("sts").get_caller_identity()["Arn"]
+    return role
+
+
+THEIRS = eks_target.Options(env="aws", quiet=True, cluster_name="theirs")
+
+
+def test_eks_deploy_to_a_cluster_someone_else_made_gives_the_deployer_an_access_entry_until_the_last_destroy(
+    aws, pushed_images, kubectl_calls, monkeypatch
+):
+    _their_cluster()
+    (creator,) = boto3.client("eks").list_access_entries(clusterName="theirs")["accessEntries"]
+    deployer = _deploy_as_an_assumed_role(monkeypatch)
+    assert eks_target.deployer_principal() == deployer  # the role, not the session
+    eks = boto3.client("eks")
+    eks_target.deploy(get_stage("clean"), THEIRS)
+    eks_target.deploy(get_stage("monolith"), THEIRS)
+    assert eks.list_associated_access_policies(clusterName="theirs", principalArn=deployer)[
+        "associatedAccessPolicies"
+    ] == [{"policyArn": eks_target.CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}]
+    eks_target.destroy(get_stage("clean"), THEIRS)  # monolith still runs there with the deployer's access
+    assert deployer in eks.list_access_entries(clusterName="theirs")["accessEntries"]
+    removed = eks_target.destroy(get_stage("monolith"), THEIRS)
+    assert f"EKS access entry of {deployer} on cluster theirs" in removed
+    assert eks.list_access_entries(clusterName="theirs")["accessEntries"] == [creator]  # the creator's stays
+
+
+def test_eks_destroy_leaves_an_access_entry_deploy_did_not_make(aws, pushed_images, kubectl_calls, monkeypatch):
+    _their_cluster()
+    eks = boto3.client("eks")
+    deployer = "arn:aws:iam::123456789012:role/deployer"
+    eks.create_access_entry(clusterName="theirs", principalArn=deployer)  # their admin gave it, before
+    assert _deploy_as_an_assumed_role(monkeypatch) == deployer
+    eks_target.deploy(get_stage("clean"), THEIRS)
+    assert eks.list_associated_access_policies(clusterName="theirs", principalArn=deployer)[
+        "associatedAccessPolicies"
+    ] == []  # left as their admin made it
+    assert not [r for r in eks_target.destroy(get_stage("clean"), THEIRS) if "access entry" in r]
+    assert deployer in eks.list_access_entries(clusterName="theirs")["accessEntries"]

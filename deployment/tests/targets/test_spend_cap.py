@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import boto3
-import pytest
-from botocore.exceptions import ClientError
 
-from shopctl.errors import ShopctlError
 from shopctl.stages import get_stage
 from shopctl.targets import lambda_function, lambda_target
 
@@ -25,19 +22,3 @@ def test_a_public_url_on_aws_is_capped_and_a_signed_one_is_not(aws) -> None:
     assert not any("reserved concurrency" in line for line in lambda_target.plan(clean, signed))
     lambda_target.deploy(clean, signed)
     assert _reserved("shop-clean") is None
-
-
-def test_a_reservation_lambda_refuses_is_one_line_with_a_hint(aws, aws_calls) -> None:
-    def refuse() -> None:
-        raise ClientError(
-            {"Error": {"Code": "InvalidParameterValueException",
-                       "Message": "Specified ReservedConcurrentExecutions for function decreases account's "
-                                  "UnreservedConcurrentExecution below its minimum value of [10]."}},
-            "PutFunctionConcurrency",
-        )
-
-    aws_calls.before("lambda", "PutFunctionConcurrency", refuse)
-    with pytest.raises(ShopctlError) as error:
-        options = lambda_target.Options(env="aws", python="3.12", auth="NONE", quiet=True)
-        lambda_target.deploy(get_stage("clean"), options)
-    assert "refused to reserve 5 concurrent executions" in error.value.reason and "AUTH=AWS_IAM" in error.value.hint
