@@ -21,7 +21,7 @@ it with `TestClient(users_app)`, which *is* an httpx.Client that calls the users
 Nothing similar exists for the database: that is the asymmetry the clean-architecture stage removes.
 
 On Lambda with AWS_IAM auth (USERS_AUTH=AWS_IAM) the users-service's Function URL takes signed requests only,
-so this client signs each one with SigV4 (`_SignedByRole`). That is infrastructure reaching into service
+so this client signs each one with SigV4 (`SignedByRole`). That is infrastructure reaching into service
 code: where the neighbour runs decided how the question is asked. The clean stage, one function, asks no one.
 """
 
@@ -66,7 +66,7 @@ def _short(error: Exception) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-class _SignedByRole(httpx.Auth):
+class SignedByRole(httpx.Auth):
     """SigV4 on every request, for service `lambda`, with this function's own role's credentials (Lambda puts
     them in the environment) — botocore's signer, the one boto3 uses for every AWS call."""
 
@@ -87,7 +87,7 @@ class _SignedByRole(httpx.Auth):
 # across requests, and httpx.Client is safe to share between FastAPI's worker threads.
 @functools.cache
 def _network_client(base_url: str, timeout: float, auth: str) -> httpx.Client:
-    signer = _SignedByRole(aws_region()) if auth == "AWS_IAM" else None
+    signer = SignedByRole(aws_region()) if auth == "AWS_IAM" else None
     return httpx.Client(base_url=base_url, timeout=timeout, auth=signer)
 
 

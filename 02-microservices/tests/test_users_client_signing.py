@@ -43,7 +43,7 @@ def asked(auth: httpx.Auth | None) -> httpx.Request:
 def test_with_aws_iam_each_request_is_signed_with_the_roles_credentials(fresh_client, monkeypatch) -> None:
     monkeypatch.setenv("USERS_AUTH", "AWS_IAM")
     client = users_client.http_client()
-    assert isinstance(client.auth, users_client._SignedByRole)
+    assert isinstance(client.auth, users_client.SignedByRole)
     request = asked(client.auth)
     authorization = request.headers["authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDORDERSROLE/")
@@ -55,12 +55,12 @@ def test_with_aws_iam_each_request_is_signed_with_the_roles_credentials(fresh_cl
 def test_without_it_nothing_is_signed(fresh_client, monkeypatch) -> None:
     monkeypatch.delenv("USERS_AUTH", raising=False)
     client = users_client.http_client()
-    assert client.auth is None or not isinstance(client.auth, users_client._SignedByRole)
+    assert client.auth is None or not isinstance(client.auth, users_client.SignedByRole)
     assert "authorization" not in asked(client.auth).headers
 
 
 def test_no_credentials_is_users_service_unavailable(fresh_client) -> None:
-    signer = users_client._SignedByRole("eu-west-1")
+    signer = users_client.SignedByRole("eu-west-1")
     signer._credentials = None  # what botocore finds on a machine without any
     with pytest.raises(users_client.UsersServiceUnavailable, match="no AWS credentials"):
         asked(signer)
