@@ -112,6 +112,9 @@ def ensure(
             client.create_route(ApiId=api_id, RouteKey=f"ANY {path}", **wanted)
         elif {key: route.get(key) for key in wanted} != wanted:
             client.update_route(ApiId=api_id, RouteId=route["RouteId"], **wanted)
+    for integration in integrations.values():  # e.g. the function's, after SNAPSTART=1 moved it to the alias
+        if f"integrations/{integration}" not in targets.values():
+            client.delete_integration(ApiId=api_id, IntegrationId=integration)
     if not any(s["StageName"] == STAGE_NAME for s in client.get_stages(ApiId=api_id)["Items"]):
         client.create_stage(ApiId=api_id, StageName=STAGE_NAME, AutoDeploy=True, Tags=tags.as_dict())
     verb = "created" if created else "up to date"

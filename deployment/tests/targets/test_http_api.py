@@ -103,6 +103,17 @@ def test_with_snapstart_the_api_and_the_signed_call_go_to_the_alias(aws):
     assert invoke["Resource"][0].endswith(f":function:{USERS}:live")
 
 
+def test_switching_to_snapstart_and_back_moves_the_routes_and_leaves_no_integration_behind(aws):
+    integrations = lambda: boto3.client("apigatewayv2").get_integrations(ApiId=the_api()["ApiId"])["Items"]  # noqa: E731
+    lambda_target.deploy(get_stage("microservices"), OPTIONS)
+    lambda_target.deploy(get_stage("microservices"), dataclasses.replace(OPTIONS, snapstart=True))
+    assert len(integrations()) == 2 and all(i["IntegrationUri"].endswith(":live") for i in integrations())
+    lambda_target.deploy(get_stage("microservices"), OPTIONS)
+    assert len(integrations()) == 2 and not any(i["IntegrationUri"].endswith(":live") for i in integrations())
+    routes = boto3.client("apigatewayv2").get_routes(ApiId=the_api()["ApiId"])["Items"]
+    assert {r["Target"] for r in routes} == {f"integrations/{i['IntegrationId']}" for i in integrations()}
+
+
 def test_destroy_removes_the_api_and_the_census_sees_it_until_then(aws):
     lambda_target.deploy(get_stage("microservices"), OPTIONS)
     arn = f"arn:aws:apigateway:eu-west-1::/apis/{the_api()['ApiId']}"
