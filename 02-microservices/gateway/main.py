@@ -4,7 +4,7 @@ tests — see one shop, not two services.
 Locally this small reverse proxy plays the part that, on AWS, an Application Load Balancer (path rules
 /users* and /orders* to two target groups) or Amazon API Gateway plays; on Kubernetes an Ingress. It
 holds no business logic and never changes a response: it forwards the method, path, query string, body
-and content type, and passes back status, body and content type as they came.
+and content type (and the caller's AWS signature), and passes back status, body and content type as they came.
 
   /users, /users/…      -> USERS_SERVICE_URL
   /orders, /orders/…    -> ORDERS_SERVICE_URL
@@ -39,7 +39,10 @@ UPSTREAM_TIMEOUT = 10.0  # the orders-service may itself wait up to USERS_SERVIC
 HEALTH_TIMEOUT = 5.0
 # Host is forwarded as well, as reverse proxies do, so that a redirect an upstream might issue
 # points back at the gateway rather than at the service's private address.
-REQUEST_HEADERS = ("content-type", "accept", "host")
+# And the caller's AWS signature, as a proxy passes credentials along: behind the gateway a service may take
+# signed requests only (a Lambda Function URL with AWS_IAM auth) — its /health and /openapi.json too.
+SIGNATURE_HEADERS = ("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
+REQUEST_HEADERS = ("content-type", "accept", "host", *SIGNATURE_HEADERS)
 # Allow: a 405 from a service names the path's methods; the gateway has no list of its own to give.
 RESPONSE_HEADERS = ("content-type", "location", "retry-after", "allow")
 MAX_BODY_BYTES = 64 * 1024  # as the services: the front door refuses what they would refuse
@@ -152,10 +155,14 @@ for _service in UPSTREAM_ENV:
     app.add_route(f"/{_service}/{{rest:path}}", _Proxy(_service), methods=None, include_in_schema=False)
 
 
-async def _check(client: httpx.AsyncClient, base: str) -> str:
+def _signature(request: Request) -> dict[str, str]:
+    return {name: request.headers[name] for name in SIGNATURE_HEADERS if name in request.headers}
+
+
+async def _check(client: httpx.AsyncClient, base: str, headers: dict[str, str]) -> str:
     """Return "ok", or a short reason why the service at `base` is not healthy."""
     try:
-        response = await client.get(f"{base}/health", timeout=HEALTH_TIMEOUT)
+        response = await client.get(f"{base}/health", headers=headers, timeout=HEALTH_TIMEOUT)
     except httpx.HTTPError as error:
         return f"unreachable: {_reason(error)}"
     return "ok" if response.status_code == 200 else f"unhealthy: HTTP {response.status_code}"
@@ -169,7 +176,8 @@ def _runtime() -> str | None:
 @app.get("/health")
 async def health(request: Request) -> JSONResponse:
     upstreams: dict[str, str] = request.app.state.upstreams
-    results = await asyncio.gather(*(_check(request.app.state.http, base) for base in upstreams.values()))
+    signature = _signature(request)
+    results = await asyncio.gather(*(_check(request.app.state.http, base, signature) for base in upstreams.values()))
     services = dict(zip(upstreams, results, strict=True))
     body = {"status": "ok", "stage": "microservices", "runtime": _runtime()}
     if all(result == "ok" for result in services.values()):
@@ -192,7 +200,7 @@ async def openapi(request: Request) -> JSONResponse:
     }
     for base in request.app.state.upstreams.values():
         try:
-            response = await client.get(f"{base}/openapi.json", timeout=HEALTH_TIMEOUT)
+            response = await client.get(f"{base}/openapi.json", headers=_signature(request), timeout=HEALTH_TIMEOUT)
             document = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, ValueError):
             continue

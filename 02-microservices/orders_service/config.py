@@ -113,6 +113,25 @@ def users_service_url() -> str:
     return value.rstrip("/")
 
 
+# How the orders-service proves who it is to the users-service: nothing (NONE), or — when the users-service
+# sits behind a Lambda Function URL that takes signed requests only — SigV4 with the function's own role
+# (AWS_IAM). Set by the deploy, like the address; signing also needs the region, which Lambda always sets.
+USERS_AUTH_TYPES = ("NONE", "AWS_IAM")
+
+
+def users_auth() -> str:
+    value = os.environ.get("USERS_AUTH", "").strip().upper() or "NONE"
+    if value not in USERS_AUTH_TYPES:
+        raise ConfigurationError(f"USERS_AUTH must be one of {', '.join(USERS_AUTH_TYPES)}, got {value!r}")
+    if value == "AWS_IAM" and not os.environ.get("AWS_REGION", "").strip():
+        raise ConfigurationError("USERS_AUTH=AWS_IAM needs AWS_REGION (the region to sign requests for)")
+    return value
+
+
+def aws_region() -> str:
+    return os.environ["AWS_REGION"].strip()
+
+
 def users_service_timeout() -> float:
     """Seconds to wait for the users-service; short, because a client is waiting on us meanwhile."""
     raw = os.environ.get("USERS_SERVICE_TIMEOUT", "").strip()

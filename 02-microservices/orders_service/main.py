@@ -126,6 +126,7 @@ try:
     config.orders_table()
     config.users_service_url()
     config.users_service_timeout()
+    config.users_auth()
 except config.ConfigurationError as error:
     sys.exit(f"orders-service: cannot start: {error}")
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -200,3 +201,27 @@ def test_gateway_refuses_to_start_without_its_upstreams(wire, monkeypatch: pytes
     monkeypatch.delenv("ORDERS_SERVICE_URL")
     with pytest.raises(RuntimeError, match="ORDERS_SERVICE_URL"), TestClient(gateway_app):
         pass
+
+
+def test_the_callers_signature_is_passed_along_and_nothing_else(wire) -> None:
+    """Behind the gateway a service may take signed requests only (a Function URL with AWS_IAM auth)."""
+    seen: list[httpx.Request] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"status": "ok", "paths": {}})
+
+    signature = {
+        "authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261207/eu-west-1/lambda/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+        "x-amz-date": "20261207T120000Z",
+        "x-amz-security-token": "token",
+    }
+    with TestClient(gateway_app) as shop:
+        gateway_app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+        for path in ("/users", "/health", "/openapi.json"):
+            assert shop.get(path, headers={**signature, "cookie": "session=1"}).status_code == 200
+    assert len(seen) == 5  # /users once, /health and /openapi.json from each service
+    for request in seen:
+        assert {name: request.headers.get(name) for name in signature} == signature
+        assert "cookie" not in request.headers

@@ -6,6 +6,7 @@ directly, so there is nothing to swap in.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -198,6 +199,10 @@ def test_lambda_handler_serves_the_same_app(lambda_env: TableNames) -> None:
         "body": json.dumps(ADA),
         "isBase64Encoded": False,
     }
+    # Mangum asks asyncio for the main thread's event loop: after an asyncio.run() earlier in this pytest process
+    # (another suite's test under -n 2) there is none, where a Lambda runtime's main thread never ran one. One is
+    # set and left, as asyncio would have made one itself.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     response = handler(event, None)
     assert response["statusCode"] == 201
     assert json.loads(response["body"])["email"] == ADA["email"]

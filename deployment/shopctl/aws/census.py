@@ -159,6 +159,11 @@ def servicediscovery() -> list[Resource]:
     return found
 
 
+def apigatewayv2() -> list[Resource]:
+    apis = _listed("apigatewayv2", "get_apis", "Items")
+    return [Resource("apigatewayv2", "HTTP API", a["Name"]) for a in apis if _tagged(a.get("Tags", {}))]
+
+
 # Every AWS service the deploy code creates something in (sts only answers who we are).
 LISTERS: dict[str, Callable[[], list[Resource]]] = {
     "dynamodb": dynamodb,
@@ -173,6 +178,7 @@ LISTERS: dict[str, Callable[[], list[Resource]]] = {
     "s3": s3,
     "eks": eks,
     "servicediscovery": servicediscovery,
+    "apigatewayv2": apigatewayv2,
 }
 
 

@@ -18,6 +18,7 @@ SOURCES = {
     "Amazon EKS (control plane, Auto Mode)": "https://aws.amazon.com/eks/pricing/",
     "Public IPv4 addresses (since February 2024)": "https://aws.amazon.com/vpc/pricing/",
     "Amazon EC2 on-demand (an Auto Mode node)": "https://aws.amazon.com/ec2/pricing/on-demand/",
+    "Amazon API Gateway (HTTP APIs)": "https://aws.amazon.com/api-gateway/pricing/",
 }
 # USD per hour, each unit as AWS bills it.
 ALB_HOUR = 0.0225
@@ -31,6 +32,10 @@ EKS_CLUSTER_HOUR = 0.10  # standard support
 # Auto Mode chooses the instance; two small pods fit one general-purpose node (m5.large as the estimate), and
 # Auto Mode adds a management fee of about 12 % of the instance price.
 AUTO_MODE_NODE_HOUR = 0.096 * 1.12
+# Billed per request only, not by the hour (so not in the hourly total): an HTTP API, USD per million requests,
+# the first 300 million a month (us-east-1; $0.90 beyond). Also in AWS's whitepaper "Best Practices for
+# Designing Amazon API Gateway Private APIs and Private Integration", Cost optimization, table 4.
+HTTP_API_MILLION_REQUESTS = 1.00
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,8 @@ class Function:
         self._task_root: Path | None = None
         self._checked = 0.0
         self._url: UrlInfo | None = None
+        self._auth_type = "NONE"  # the Function URL's AuthType: AWS_IAM takes signed requests only
+        self._last_url: dict | None = None
         self._lambda = boto3.client(
             "lambda", config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2})
         )
@@ -191,6 +193,10 @@ class Function:
     @property
     def task_root(self) -> Path | None:
         return self._task_root
+
+    @property
+    def auth_type(self) -> str:
+        return self._auth_type
 
     def current(self) -> tuple[FunctionConfig, Path, UrlInfo]:
         """The configuration to run a request with (re-read from Lambda at most once a second)."""
@@ -222,8 +228,11 @@ class Function:
             return
         finally:
             self._checked = time.monotonic()
+        # Read on every refresh, not once: a re-deploy with another AUTH changes the URL of a running function.
+        url = self._url_config()
+        self._auth_type = url.get("AuthType", "NONE") if url else "NONE"
         if self._url is None or self._url.url_id == self._made_up_url_id(config):
-            self._url = self._url_info(config)
+            self._url = self._url_info(config, url)
         if self._config is not None and config.fingerprint == self._config.fingerprint:
             return
         previous = self._config
@@ -244,11 +253,21 @@ class Function:
     def _made_up_url_id(config: FunctionConfig) -> str:
         return hashlib.md5(config.arn.encode(), usedforsecurity=False).hexdigest()
 
-    def _url_info(self, config: FunctionConfig) -> UrlInfo:
-        """requestContext's identity of the Function URL (a stable made-up one while there is none)."""
+    def _url_config(self) -> dict | None:
+        """The Function URL's configuration (None: there is none). When the local AWS does not answer, the
+        last one read: an AWS_IAM URL must not turn public for a second because a call failed."""
         try:
-            url = self._lambda.get_function_url_config(FunctionName=self.name)
-        except (ClientError, BotoCoreError):
+            self._last_url = self._lambda.get_function_url_config(FunctionName=self.name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                self._last_url = None
+        except BotoCoreError:
+            pass
+        return self._last_url
+
+    def _url_info(self, config: FunctionConfig, url: dict | None) -> UrlInfo:
+        """requestContext's identity of the Function URL (a stable made-up one while there is none)."""
+        if url is None:
             return UrlInfo(self._made_up_url_id(config), config.region)
         url_id = url["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
         account = "anonymous" if url.get("AuthType", "NONE") == "NONE" else config.account_id

@@ -39,6 +39,24 @@ BOOTSTRAP_SOURCE = Path(__file__).with_name("runtime_bootstrap.py")
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "snapshot_restore_py")
 
 
+# AWS_IAM auth: Lambda lets through only SigV4-signed requests. Locally the signature's shape is checked —
+# the algorithm, a credential scoped to service `lambda`, host and x-amz-date among the signed headers, a hex
+# signature — not its value: the local AWS holds no real secret to check it against.
+SIGV4 = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=[^/\s,]+/\d{8}/[a-z0-9-]+/lambda/aws4_request,\s*"
+    r"SignedHeaders=(?P<signed>[a-z0-9;-]+),\s*Signature=[0-9a-f]{64}"
+)
+
+
+def signed(headers: list[tuple[str, str]]) -> bool:
+    """Does the request carry a SigV4 signature of the shape Lambda checks?"""
+    values = {name.lower(): value for name, value in headers}
+    match = SIGV4.fullmatch(values.get("authorization", "").strip())
+    if match is None or not values.get("x-amz-date"):
+        return False
+    return {"host", "x-amz-date"} <= set(match["signed"].split(";"))
+
+
 def say(message: str) -> None:
     print(f"lambda-local: {message}", flush=True)
 
@@ -212,6 +230,8 @@ class LambdaService:
         finally:
             self._in_request.active = False
 
+        if self.function.auth_type == "AWS_IAM" and not signed(request.headers):
+            return events.json_response(403, {"Message": "Forbidden"}, request_id)  # AWS's answer, word for word
         if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
             return events.error_response(request_id)
         snapshot = restorable

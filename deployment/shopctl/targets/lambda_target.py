@@ -4,6 +4,11 @@ One code path for ENV=local and ENV=aws. Both make the same boto3 calls (tables,
 function, Function URL, log group); ENV=local only differs in where boto3 points (the local AWS) and in
 who runs the function: the local Lambda service (`shopctl.lambda_local`) on this machine.
 
+A stage of several functions (the microservices) gets one base URL: an API Gateway HTTP API in front of
+them (`http_api`), whose URL is the deployment's on AWS; locally the stage's gateway process carries the
+traffic and the local AWS keeps the API's records. With AUTH=AWS_IAM a function that calls another signs
+its requests (USERS_AUTH=AWS_IAM), and its role may invoke exactly that function's URL.
+
 Three modes, each the same calls on both: a ZIP package (plain or OPTIMIZE=1); SNAPSTART=1 (SnapStart on
 published versions: publish a version, wait until it is active — on AWS, when the snapshot is taken — and
 serve it through the alias `live`, the Function URL on the alias); PACKAGE=image (the stage's container
@@ -25,7 +30,7 @@ from shopctl.local.deployment import local_process, python_module, stop_processe
 from shopctl.local.process import base_environ
 from shopctl.package import build
 from shopctl.stages import Service, Stage
-from shopctl.targets import lambda_function, naming, rollout
+from shopctl.targets import http_api, lambda_function, naming, rollout
 from shopctl.targets.lambda_function import (
     MEMORY_MB,
     SNAPSTART_ALIAS,
@@ -114,6 +119,23 @@ def lambda_services(stage: Stage) -> list[Service]:
     return [s for s in stage.app_services() if s.handler]
 
 
+def api_name(stage: Stage) -> str | None:
+    """The HTTP API giving a stage of several functions its one base URL (None: one function, its URL)."""
+    return None if stage.entry in {s.name for s in lambda_services(stage)} else f"shop-{stage.name}"
+
+
+def invoke_url_statement(function_arn: str) -> dict[str, Any]:
+    """What a caller's role needs to call a Function URL with AWS_IAM auth: InvokeFunctionUrl on exactly that
+    function (its alias with SnapStart), for signed requests only."""
+    return {
+        "Sid": "InvokeUpstreamUrl",
+        "Effect": "Allow",
+        "Action": ["lambda:InvokeFunctionUrl"],
+        "Resource": [function_arn],
+        "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+    }
+
+
 def plan(stage: Stage, options: Options) -> list[str]:
     check(options)
     tables = resources.TableNames.for_deployment(deployment_name(stage))
@@ -141,11 +163,20 @@ def plan(stage: Stage, options: Options) -> list[str]:
                 f"and alias {SNAPSTART_ALIAS} pointing at it"
             )
         lines.append(f"Function URL for {url_on} (auth {options.auth_type}), log group /aws/lambda/{fn}")
+        if service.upstreams and options.auth_type == "AWS_IAM":
+            called = ", ".join(function_name(stage, stage.service(up)) for up in service.upstreams)
+            lines.append(f"{fn}-role may invoke the Function URL of {called} (signed requests only)")
         if options.env == "aws" and options.auth_type == "NONE":
             lines.append(
                 f"reserved concurrency {lambda_function.PUBLIC_URL_CONCURRENCY} for {fn}: a spend cap on the public "
                 "URL (at most that many requests at once; Lambda answers 429 beyond)"
             )
+    api = api_name(stage)
+    if api:
+        lines.append(
+            f"API Gateway HTTP API {api} (the base URL; auth {options.auth_type}): routes /users*, /orders*, /health,"
+            " /docs to the functions (Lambda proxy, payload 2.0), each function invocable by this API only"
+        )
     if options.package == "image":
         lines.append(f"ECR repository shop-{stage.name} (shared with ECS/EKS), the image built and pushed if missing")
     lines.append("S3 bucket shop-lambda-artifacts-<account>-<region> for the packages (shared by the stages)")
@@ -164,6 +195,9 @@ def costs(stage: Stage, options: Options) -> list[prices.Billed]:
                       "$0.20 per million requests + $0.0000166667 per GB-second of duration"),
         prices.Billed("DynamoDB on-demand tables, the package in S3, logs", 1, 0.0),
     ]
+    if api_name(stage):
+        per_million = f"${prices.HTTP_API_MILLION_REQUESTS:.2f} per million requests"
+        items.append(prices.Billed("API Gateway HTTP API (the base URL)", 1, 0.0, per_million))
     if options.snapstart:
         per_hour = SNAPSTART_CACHE_GB_SECOND * MEMORY_MB / 1024 * 3600
         items.append(prices.Billed(f"SnapStart snapshot cache of the published version(s), {MEMORY_MB} MB", functions,
@@ -250,6 +284,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
     bucket = artifacts.ensure_bucket()
 
     urls: dict[str, str] = {}
+    arns: dict[str, str] = {}  # service -> what its Function URL is on (the function, or its SnapStart alias)
     functions: list[str] = []
     for service in lambda_services(stage):
         fn = function_name(stage, service)
@@ -257,6 +292,10 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
         environment = {"RUNTIME": "LAMBDA", **naming.table_env(service, tables)}
         environment.update({f"{up.upper()}_SERVICE_URL": urls[up] for up in service.upstreams})
         statements = [*iam.dynamodb_statements(stage.name, naming.table_kinds(service, tables))]
+        if service.upstreams and options.auth_type == "AWS_IAM":
+            # Its neighbours' URLs take signed requests only: it signs (the service's own code) and may invoke them.
+            environment.update({f"{up.upper()}_AUTH": "AWS_IAM" for up in service.upstreams})
+            statements += [invoke_url_statement(arns[up]) for up in service.upstreams]
         if options.package == "image":
             function_url = ensure_image_function(stage, service, statements, environment, options, say)
         else:
@@ -270,6 +309,8 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
                 Tags(stage.name, TARGET),
             )
             function_url = ensure_function(function, bucket, options, say)
+        arn = clients.client("lambda").get_function_configuration(FunctionName=fn)["FunctionArn"]
+        arns[service.name] = f"{arn}:{SNAPSTART_ALIAS}" if options.snapstart else arn
         if options.env == "local":
             # The stage's entry function gets the base URL port; internal ones keep the port they had.
             proc = _local_lambda(started, fn, started.entry_port(service, options.port), options)
@@ -278,16 +319,19 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
         else:
             urls[service.name] = function_url.rstrip("/")
 
+    api = api_name(stage)
+    api_url = ""
+    if api:
+        by_service = {service.name: function_name(stage, service) for service in lambda_services(stage)}
+        qualifier = SNAPSTART_ALIAS if options.snapstart else None
+        api_url = http_api.ensure(api, by_service, options.auth_type, Tags(stage.name, TARGET), say, qualifier)
     if options.env == "local":
+        # The gateway process carries the traffic here; the API exists in the local AWS only as records.
         base_url = started.entry_url(urls, options.port, "LAMBDA")
-    elif stage.entry in urls:
-        base_url = urls[stage.entry]
+        if api:
+            say(f"  (the gateway stands in for the HTTP API {api_url})")
     else:
-        base_url = urls["users"]
-        say(
-            "  note: on AWS the microservices get one URL each; put an API Gateway HTTP API or ALB in front "
-            "(routes /users* and /orders*) for a single base URL — see docs/deploy.md 'Deploy to Lambda'."
-        )
+        base_url = api_url or urls[stage.entry]
     created = state.DeploymentResources(
         functions=functions,
         roles=[f"{fn}-role" for fn in functions],
@@ -309,6 +353,9 @@ def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[s
         bucket: str | None = artifacts.bucket_for_this_account()
     else:
         bucket = deployment.resources.artifact_bucket or None
+    api = api_name(stage)
+    if api:
+        removed += http_api.remove(api)
     for service in lambda_services(stage):
         removed += remove_function(function_name(stage, service), bucket)
     if bucket and artifacts.delete_bucket_if_empty(bucket):
@@ -339,7 +386,10 @@ def exists(stage: Stage) -> bool:
         return True
     names = {function_name(stage, service) for service in lambda_services(stage)}
     pages = clients.client("lambda").get_paginator("list_functions").paginate()
-    return any(f["FunctionName"] in names for page in pages for f in page["Functions"])
+    if any(f["FunctionName"] in names for page in pages for f in page["Functions"]):
+        return True
+    api = api_name(stage)
+    return api is not None and http_api.find(api) is not None  # a destroy that stopped half-way
 
 
 def describe(stage: Stage) -> dict[str, Any]:

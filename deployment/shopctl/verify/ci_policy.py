@@ -41,6 +41,7 @@ REGION = "eu-west-1"
 
 # The service names botocore's events carry, where the IAM prefix differs.
 IAM_PREFIX = {
+    "apigatewayv2": "apigateway",
     "cloudwatch-logs": "logs",
     "elastic-load-balancing-v2": "elasticloadbalancing",
     "service-quotas": "servicequotas",
@@ -59,6 +60,7 @@ IAM_ACTION = {
 }
 # A call that sends tags is also authorised for the service's tagging action (tag-on-create).
 TAGGING = {
+    "apigateway": "apigateway:POST",  # tags sent with CreateApi/CreateStage: authorised as the create itself
     "dynamodb": "dynamodb:TagResource",
     "ec2": "ec2:CreateTags",
     "ecr": "ecr:TagResource",
@@ -107,7 +109,8 @@ ANY_RESOURCE = {
 # (Security groups are created untagged and found by their `shop-…` group name, which IAM cannot match:
 # scoped to security groups and VPCs of this account and region only.)
 BY_TAG = {"servicediscovery"}
-NOT_BY_NAME = BY_TAG | {"ec2"}
+# (HTTP APIs likewise have ids: scoped to the APIs of this region, see scope().)
+NOT_BY_NAME = BY_TAG | {"ec2", "apigateway"}
 
 
 def scope(service: str) -> list[str]:
@@ -128,6 +131,9 @@ def scope(service: str) -> list[str]:
     }  # fmt: skip
     if service == "iam":
         return ["arn:${AWS::Partition}:iam::${AWS::AccountId}:role/shop-*"]
+    if service == "apigateway":  # HTTP APIs have ids, not names: the APIs of this region (the listing, each one)
+        apis = "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis"
+        return [apis, apis + "/*"]
     if service == "s3":  # the artifact bucket and its objects
         return ["arn:${AWS::Partition}:s3:::shop-*", "arn:${AWS::Partition}:s3:::shop-*/*"]
     if service == "logs":  # a group's streams and the group: `log-group:<name>:*` names both
@@ -137,7 +143,15 @@ def scope(service: str) -> list[str]:
     return [base % service + name for name in names[service]]
 
 
+# API Gateway authorises its management calls by HTTP verb on the resource's path, not by operation name
+# (Service Authorization Reference, "Amazon API Gateway Management V2": CreateApi is apigateway:POST, …).
+APIGATEWAY_VERBS = {"Get": "GET", "Create": "POST", "Update": "PATCH", "Delete": "DELETE"}
+
+
 def iam_action(service: str, operation: str) -> str:
+    if service == "apigatewayv2":
+        verb = next(v for prefix, v in APIGATEWAY_VERBS.items() if operation.startswith(prefix))
+        return f"apigateway:{verb}"
     return IAM_ACTION.get(f"{service}.{operation}", f"{IAM_PREFIX.get(service, service)}:{operation}")
 
 

@@ -85,6 +85,7 @@ def test_microservices_get_two_functions_each_scoped_to_its_own_table(aws):
         "RUNTIME": "LAMBDA",
         "ORDERS_TABLE": "shop-microservices-lambda-orders",
         "USERS_SERVICE_URL": users_url.rstrip("/"),
+        "USERS_AUTH": "AWS_IAM",  # its URL takes signed requests only (the default on AWS): orders signs
     }
     users_resources = {r for s in inline_policy("shop-microservices-users-role")["Statement"] for r in s["Resource"]}
     orders_resources = {r for s in inline_policy("shop-microservices-orders-role")["Statement"] for r in s["Resource"]}
