@@ -180,7 +180,7 @@ class Function:
         self._task_root: Path | None = None
         self._checked = 0.0
         self._url: UrlInfo | None = None
-        self._auth_type = "NONE"  # the Function URL's AuthType: AWS_IAM takes signed requests only
+        self._auth_type: str | None = None  # the Function URL's AuthType, None while it has none
         self._last_url: dict | None = None
         self._lambda = boto3.client(
             "lambda", config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2})
@@ -195,7 +195,8 @@ class Function:
         return self._task_root
 
     @property
-    def auth_type(self) -> str:
+    def auth_type(self) -> str | None:
+        """The Function URL's AuthType (AWS_IAM takes signed requests only), None while it has none."""
         return self._auth_type
 
     def current(self) -> tuple[FunctionConfig, Path, UrlInfo]:
@@ -230,7 +231,7 @@ class Function:
             self._checked = time.monotonic()
         # Read on every refresh, not once: a re-deploy with another AUTH changes the URL of a running function.
         url = self._url_config()
-        self._auth_type = url.get("AuthType", "NONE") if url else "NONE"
+        self._auth_type = url.get("AuthType", "NONE") if url else None
         if self._url is None or self._url.url_id == self._made_up_url_id(config):
             self._url = self._url_info(config, url)
         if self._config is not None and config.fingerprint == self._config.fingerprint:

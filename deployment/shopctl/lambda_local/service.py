@@ -218,9 +218,6 @@ class LambdaService:
         request_id = str(uuid.uuid4())
         if self.closing:
             return events.json_response(503, {"Message": "Service Unavailable"}, request_id)
-        refused = self._refused_by_resource_policy(request_id)
-        if refused is not None:
-            return refused
         self._in_request.active = True
         try:
             config, task_root, url = self.function.current()
@@ -230,7 +227,7 @@ class LambdaService:
         finally:
             self._in_request.active = False
 
-        if self.function.auth_type == "AWS_IAM" and not signed(request.headers):
+        if self._refused(request):
             return events.json_response(403, {"Message": "Forbidden"}, request_id)  # AWS's answer, word for word
         if isinstance(restorable, Outcome):  # the snapshot's init failed: every cold start fails with it
             return events.error_response(request_id)
@@ -267,11 +264,14 @@ class LambdaService:
         response.headers.append(("x-amzn-requestid", request_id))
         return response
 
-    def _refused_by_resource_policy(self, request_id: str) -> HttpResponse | None:
-        """AWS's 403 for a public URL whose resource policy lacks one of its two permissions (url_access)."""
-        if self.public_url.forbidden():
-            return events.json_response(403, {"Message": "Forbidden"}, request_id)
-        return None
+    def _refused(self, request: HttpRequest) -> bool:
+        """Whether Lambda refuses the request before the function runs, by the URL's AuthType (read with the
+        function's configuration): AWS_IAM takes SigV4-signed requests only; a public URL (NONE) needs both
+        of its permissions in the function's resource policy (url_access). No URL: the service stands in."""
+        auth = self.function.auth_type
+        if auth == "AWS_IAM":
+            return not signed(request.headers)
+        return auth == "NONE" and self.public_url.forbidden()
 
     def status(self) -> dict:
         """What the service runs. It looks at the function's configuration first (at most once a second), so a

@@ -6,7 +6,7 @@ both `lambda:InvokeFunctionUrl` and — for function URLs since October 2025 —
 https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). moto stores the policy but never invokes
 a URL; the local Lambda serves it, so it reads the policy from the local AWS (`GetPolicy`) and refuses
 as AWS would. Read before the first request, then again at most once a second on a thread of its own: the
-two calls take ~15 ms, which a timed request (`make coldstart`) must not pay; a changed policy is seen
+call takes ~15 ms, which a timed request (`make coldstart`) must not pay; a changed policy is seen
 within about a second, as on AWS, where it is not immediate either.
 
 Not checked here: AWS_IAM URLs (signed requests), statements' conditions, and which alias a statement is
@@ -48,7 +48,8 @@ def missing_public_permissions(policy: dict[str, Any]) -> list[str]:
 
 
 class PublicUrlAccess:
-    """Whether the function's public URL may be invoked now, by its resource policy in the local AWS."""
+    """Whether the function's public URL may be invoked now, by its resource policy in the local AWS (asked
+    only for a URL whose AuthType is NONE: the service knows the AuthType from the function's configuration)."""
 
     def __init__(self, name: str, *, say: Callable[[str], None] = print) -> None:
         self.name = name
@@ -85,14 +86,6 @@ class PublicUrlAccess:
         self._missing = missing
 
     def _read(self) -> list[str]:
-        try:
-            url = self._lambda.get_function_url_config(FunctionName=self.name)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ResourceNotFoundException":
-                return []  # no URL (the service stands in for one): nothing to check
-            raise
-        if url.get("AuthType") != "NONE":
-            return []
         try:
             policy = json.loads(self._lambda.get_policy(FunctionName=self.name)["Policy"])
         except ClientError as error:

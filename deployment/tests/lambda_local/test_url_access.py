@@ -11,6 +11,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from shopctl.lambda_local import function, testing
 from shopctl.lambda_local.events import HttpRequest
@@ -64,8 +67,12 @@ def test_the_deploy_codes_public_url_is_served_and_without_either_permission_for
 def test_a_function_without_a_url_or_with_a_signed_one_is_not_checked_here(service: LambdaService) -> None:
     assert get(service)[0] == 200  # no Function URL: the local service stands in for one
     boto3.client("lambda").create_function_url_config(FunctionName="public", AuthType="AWS_IAM")
-    for _ in range(20):  # read again and again in the background meanwhile: still not refused
-        assert get(service)[0] == 200
+    url = "https://abc.lambda-url.eu-west-1.on.aws/"
+    request = AWSRequest("GET", url, {"host": "abc.lambda-url.eu-west-1.on.aws"})
+    SigV4Auth(Credentials("AKID", "secret", "token"), "lambda", "eu-west-1").add_auth(request)
+    signed = HttpRequest("GET", "/", "", [("host", "localhost"), *request.headers.items()])
+    for _ in range(20):  # no public permission in the policy, and a signed request is still let through
+        assert service.handle(signed).status == 200
         time.sleep(0.01)
 
 

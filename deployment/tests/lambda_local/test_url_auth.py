@@ -17,6 +17,7 @@ from botocore.credentials import Credentials
 from shopctl.lambda_local import function, testing
 from shopctl.lambda_local.events import HttpRequest
 from shopctl.lambda_local.service import LambdaService, signed
+from shopctl.targets import lambda_function
 
 APP = """
 import json
@@ -81,8 +82,8 @@ def test_an_aws_iam_url_refuses_unsigned_requests_before_the_function_runs(servi
 
 
 def test_switching_the_url_to_none_and_back_is_followed(service: LambdaService):
-    client = boto3.client("lambda")
-    client.update_function_url_config(FunctionName="authed", AuthType="NONE")
+    # as a re-deploy with another AUTH does it: NONE adds the two public permissions, AWS_IAM removes them
+    lambda_function._ensure_function_url("authed", "NONE")
     assert get(service, {})[0] == 200
-    client.update_function_url_config(FunctionName="authed", AuthType="AWS_IAM")
+    lambda_function._ensure_function_url("authed", "AWS_IAM")
     assert get(service, {})[0] == 403
