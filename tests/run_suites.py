@@ -24,7 +24,9 @@ import time
 
 # The third shard's suites mostly wait on processes they start (notebook kernels, load generators, cold
 # starts), so they run alongside the other two rather than after them.
-THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/compare/test_report.py"]
+THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/compare/test_report.py",
+         # the local Lambda's own tests: the deploy code's shard was the last to finish by ~3 minutes
+         "deployment/tests/lambda_local"]
 # (tests/e2e and the exercises' solution checks start their own servers: they run in "main", which finishes
 # first otherwise — in "deployed" they made it the last shard by ~15 s.)
 # The deploy code's tests (pyproject.toml's last testpath): in-process moto accounts and local Lambda
@@ -32,7 +34,8 @@ THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/compare/test_
 MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-architecture/tests"]
 SHARDS = {
     "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD)], "local"),
-    "deploy-code": (["deployment/tests", "--ignore=deployment/tests/compare/test_report.py"], "local"),
+    "deploy-code": (["deployment/tests", *(f"--ignore={path}" for path in THIRD if path.startswith("deployment/"))],
+                    "local"),
     # The browser tests of an app deployed to the local Lambda share that deployment with the contract suite.
     "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", "-m", "e2e"],
                  "lambda,ecs,eks"),
