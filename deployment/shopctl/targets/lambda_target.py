@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -92,11 +93,21 @@ def warnings(options: Options) -> list[str]:
     return []
 
 
+# On AWS the URL is a Function URL (signed for the `lambda` service) or, for the microservices, the HTTP API
+# (`execute-api`); with AUTH=AWS_IAM, the default there, an unsigned curl gets 403. curl signs by itself.
+AWS_URL = re.compile(r"https://[^.]+\.(?P<service>lambda-url|execute-api)\.(?P<region>[a-z0-9-]+)\.")
+
+
 def hints(stage: Stage, deployment: state.DeploymentState) -> list[str]:
-    return [
-        f"try:  curl -s {deployment.url}/health      (the first request is a cold start)",
-        f"cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5",
-    ]
+    tried = [f"try:  curl -s {deployment.url}/health      (the first request is a cold start)"]
+    if match := AWS_URL.match(deployment.url or ""):
+        service = "lambda" if match["service"] == "lambda-url" else "execute-api"
+        tried.append(
+            "      with AUTH=AWS_IAM (the default on AWS) sign it: curl -s --aws-sigv4 "
+            f'"aws:amz:{match["region"]}:{service}" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" '
+            f'-H "x-amz-security-token: $AWS_SESSION_TOKEN" {deployment.url}/health'
+        )
+    return [*tried, f"cold starts: make coldstart STAGE={stage.name} TARGET=lambda N=5"]
 
 
 def destroy_confirmations(stage: Stage, options: Options) -> list[str]:

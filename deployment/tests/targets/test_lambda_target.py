@@ -181,3 +181,23 @@ def test_function_role_log_group_and_tables_carry_the_deployment_tags(aws):
         arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
         tags = dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
         assert {t["Key"]: t["Value"] for t in tags} == DEPLOYMENT_TAGS
+
+
+@pytest.mark.parametrize(
+    ("url", "signed_for"),
+    [
+        ("https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws", "aws:amz:eu-west-2:lambda"),
+        ("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "aws:amz:us-east-1:execute-api"),
+        ("http://127.0.0.1:8080", None),  # the local Lambda: AUTH=NONE by default, nothing to sign
+    ],
+)
+def test_the_hint_after_a_deploy_says_how_to_sign_an_aws_url(url, signed_for):
+    deployment = state.DeploymentState(name="clean-lambda", stage="clean", target="lambda", env="local", url=url)
+    hints = lambda_target.hints(get_stage("clean"), deployment)
+    assert hints[0].startswith(f"try:  curl -s {url}/health")
+    signing = [line for line in hints if "--aws-sigv4" in line]
+    if signed_for is None:
+        assert signing == []
+    else:
+        assert len(signing) == 1 and f'--aws-sigv4 "{signed_for}"' in signing[0] and f"{url}/health" in signing[0]
+    assert hints[-1] == "cold starts: make coldstart STAGE=clean TARGET=lambda N=5"
