@@ -31,11 +31,13 @@ THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/compare/test_
 # first otherwise — in "deployed" they made it the last shard by ~15 s.)
 # The deploy code's tests (pyproject.toml's last testpath): in-process moto accounts and local Lambda
 # functions, no stage served.
-MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-architecture/tests"]
+MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-architecture/tests",
+        # the AWS building blocks' tests (in-process moto): the deploy code's shard was still the last to finish
+        "deployment/tests/aws"]
 SHARDS = {
     "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD)], "local"),
-    "deploy-code": (["deployment/tests", *(f"--ignore={path}" for path in THIRD if path.startswith("deployment/"))],
-                    "local"),
+    "deploy-code": (["deployment/tests", "--ignore=deployment/tests/aws",
+                     *(f"--ignore={path}" for path in THIRD if path.startswith("deployment/"))], "local"),
     # The browser tests of an app deployed to the local Lambda share that deployment with the contract suite.
     "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", "-m", "e2e"],
                  "lambda,ecs,eks"),
