@@ -1,11 +1,12 @@
-"""`make test`: every suite, in four pytest processes side by side (this machine has 2 cores; the suites
+"""`make test`: every suite, in five pytest processes side by side (this machine has 2 cores; the suites
 are CPU-bound, mostly in the local AWS and the apps they start, but each also waits on processes it starts).
 
 Shard "main": unit and integration tests, the contract and browser tests against the stages as `make run`
-serves them, the mixed deployment and the exercises' checkers run on their reference solutions. Shard
-"deploy-code": the deploy code against moto and the local Lambda's tests. Shard "deployed": the contract and
-browser tests against the stages deployed to the local Lambda, ECS and EKS. Shard "workshop": the
-notebooks executed, the reliability checks and the comparison report. Each shard that serves a stage starts
+serves them, the mixed deployment, the exercises' checkers run on their reference solutions and the AWS
+building blocks against moto. Shards "deploy-code" (the targets, the CI role) and "deploy-rest" (the rest of
+the deploy code): against in-process moto. Shard "deployed": the contract and browser tests against the
+stages deployed to the local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability
+checks, the comparison report and the local Lambda's tests. Each shard that serves a stage starts
 its own local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments,
 runs one plain pytest with them instead (e.g. `-k users`).
 
@@ -36,7 +37,11 @@ MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-archit
         "deployment/tests/aws"]
 SHARDS = {
     "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD)], "local"),
-    "deploy-code": (["deployment/tests", "--ignore=deployment/tests/aws",
+    # The deploy code's tests run in the pytest process itself (in-process moto): ~280 CPU-seconds in one process
+    # is one core for the whole run, so they are two shards.
+    "deploy-code": (["deployment/tests/targets", "deployment/tests/verify"], "local"),
+    "deploy-rest": (["deployment/tests", "--ignore=deployment/tests/aws", "--ignore=deployment/tests/targets",
+                     "--ignore=deployment/tests/verify",
                      *(f"--ignore={path}" for path in THIRD if path.startswith("deployment/"))], "local"),
     # The browser tests of an app deployed to the local Lambda share that deployment with the contract suite.
     "deployed": (["tests/contract", "tests/browser/test_offline_docs.py", "-m", "e2e"],
