@@ -241,3 +241,22 @@ def wait_for_logs(name: str, predicate, *, stream: str | None = None, timeout: f
         if predicate(messages) or time.monotonic() > deadline:
             return messages
         time.sleep(0.1)
+
+
+class MemoryLogs:
+    """A LogWriter's `put`, kept in memory as (stream, message) pairs: what an execution environment logged."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def put(self, stream: str, message: str, timestamp: int | None = None) -> None:
+        self.lines.append((stream, message))
+
+    def messages(self) -> list[str]:
+        return [message for _, message in self.lines]
+
+    def starting(self, prefix: str) -> list[str]:
+        return [m for m in self.messages() if m.startswith(prefix)]
+
+    def of(self, stream: str) -> list[str]:
+        return [message for s, message in self.lines if s == stream]

@@ -17,6 +17,7 @@ from shopctl.lambda_local import environment
 from shopctl.lambda_local.environment import ExecutionEnvironment, Outcome, environment_variables
 from shopctl.lambda_local.function import FunctionConfig
 from shopctl.lambda_local.service import install_runtime
+from shopctl.lambda_local.testing import MemoryLogs
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:fn"
 
@@ -53,22 +54,6 @@ def config(**overrides) -> FunctionConfig:
         "variables": {"MY_SETTING": "on"},
     }
     return FunctionConfig(**{**values, **overrides})
-
-
-class Logs:
-    """A LogWriter's `put`, kept in memory: (stream, message) pairs."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def put(self, stream: str, message: str, timestamp: int | None = None) -> None:
-        self.lines.append((stream, message))
-
-    def messages(self) -> list[str]:
-        return [message for _, message in self.lines]
-
-    def starting(self, prefix: str) -> list[str]:
-        return [m for m in self.messages() if m.startswith(prefix)]
 
 
 # --- what the function sees ---------------------------------------------------------------------------
@@ -155,8 +140,8 @@ def make_env(runtime_dir: Path, tmp_path: Path) -> Iterator:
     (task_root / "app.py").write_text(APP)
     made: list[ExecutionEnvironment] = []
 
-    def make(**overrides) -> tuple[ExecutionEnvironment, Logs]:
-        logs = Logs()
+    def make(**overrides) -> tuple[ExecutionEnvironment, MemoryLogs]:
+        logs = MemoryLogs()
         env = ExecutionEnvironment(
             config(**overrides),
             task_root,

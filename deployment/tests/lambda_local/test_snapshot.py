@@ -17,6 +17,7 @@ from shopctl.lambda_local.environment import ExecutionEnvironment
 from shopctl.lambda_local.function import FunctionConfig
 from shopctl.lambda_local.service import install_runtime
 from shopctl.lambda_local.snapshot import SNAPSHOT_INIT_TIMEOUT_S, Snapshot
+from shopctl.lambda_local.testing import MemoryLogs
 
 APP = """
 import os, random
@@ -58,17 +59,6 @@ def config(**overrides) -> FunctionConfig:
     return FunctionConfig(**{**values, **overrides})
 
 
-class Logs:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def put(self, stream: str, message: str, timestamp: int | None = None) -> None:
-        self.lines.append((stream, message))
-
-    def of(self, stream: str) -> list[str]:
-        return [message for s, message in self.lines if s == stream]
-
-
 @pytest.fixture
 def published(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator:
     """A published snapshot, and a maker of environments restored from it."""
@@ -76,7 +66,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Itera
     task_root = tmp_path / "task"
     task_root.mkdir()
     (task_root / "app.py").write_text(APP)
-    logs = Logs()
+    logs = MemoryLogs()
     kwargs = {
         "runtime_dir": runtime_dir,
         "logs": logs,
@@ -167,7 +157,7 @@ def test_a_restore_from_a_snapshot_that_is_gone_fails_in_one_line(published) -> 
 
 
 def test_the_snapshots_init_may_take_lambdas_publish_limit_or_the_timeout_if_longer(tmp_path: Path) -> None:
-    kwargs = {"runtime_dir": tmp_path, "logs": Logs(), "python": sys.executable, "runtime_version": "x",
+    kwargs = {"runtime_dir": tmp_path, "logs": MemoryLogs(), "python": sys.executable, "runtime_version": "x",
               "inherited": {}}
     assert Snapshot(config(timeout_s=3), tmp_path, **kwargs)._init_timeout_s() == SNAPSHOT_INIT_TIMEOUT_S
     assert Snapshot(config(timeout_s=900), tmp_path, **kwargs)._init_timeout_s() == 900
