@@ -47,16 +47,11 @@ def test_each_notebook_states_goal_prerequisites_time_recap_and_cleans_up(path: 
     assert nb.metadata.kernelspec.name == notebooks.KERNEL
 
 
-# 05-compare still calls shopctl.compare.report._table (workshop.markdown_table is the public way).
-PUBLIC_ONLY = [p for p in PATHS if p.stem != "05-compare"]
-
-
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_notebooks_call_no_private_names_and_hold_no_reference_solution(path: Path) -> None:
     nb = notebooks.read(path)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    if path in PUBLIC_ONLY:
-        assert not re.findall(r"\b[a-z]\w*\._[a-z]\w*", code), "a notebook calls only public names"
+    assert not re.findall(r"\b[a-z]\w*\._[a-z]\w*", code), "a notebook calls only public names"
     assert "```diff" not in "\n".join(c.source for c in nb.cells), "solutions stay in exercises/*/solution.patch"
 
 
