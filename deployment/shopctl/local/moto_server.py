@@ -1,6 +1,7 @@
-"""The local AWS's server process: moto's server, with DynamoDB's item operations made atomic (and its
-service lookup made once, not per request; AWS managed policies loaded into the one partition it serves;
-the SDK's data read once), and refusing what a real AWS account refuses (`shopctl.local.strict`).
+"""The local AWS's server process: moto's server, with DynamoDB's item operations made atomic (and a
+transaction's backup made of its own items, not of whole tables; its service lookup made once, not per
+request; AWS managed policies loaded into the one partition it serves; the SDK's data read once), and
+refusing what a real AWS account refuses (`shopctl.local.strict`).
 
 Why: moto serves requests on threads, and its TransactWriteItems is not isolated from them — it copies
 the tables, applies the items one by one (even after a condition check failed) and, on cancellation,
@@ -54,6 +55,82 @@ def serialise_item_operations() -> None:
             setattr(DynamoDBBackend, name, _serialised(method))
 
 
+def transactions_save_only_their_items() -> None:
+    """moto backs up every table a TransactWriteItems names — the whole table, deep-copied — so it can put
+    it back if the transaction is cancelled: a cost that grows with the table, paid by every order the
+    monolith and the clean stage store (a third of the local AWS's CPU time with a few hundred items; the
+    contract suite's tables hold thousands). A transaction touches at most 100 items, so those are what is
+    saved (before it runs) and put back (when it is cancelled); the lock above keeps other requests out
+    meanwhile. DynamoDB's behaviour is unchanged: all of it is written, or none."""
+    import copy
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    transact = models.DynamoDBBackend.transact_write_items
+    if getattr(transact, "__shop_per_item__", False):
+        return
+
+    class TablesKept:
+        """moto's `copy` module as moto.dynamodb.models sees it: its backup of a table is the table itself
+        (so putting the "backup" back changes nothing); every other copy is a real one."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def saved_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+        saved = []
+        for entry in transact_items:
+            op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue
+            try:
+                key = op["Key"] if "Key" in op else op["Item"]
+                hash_value = DynamoType(key[table.hash_key_attr])
+                range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                item = table.get_item(hash_value, range_value)
+            except Exception:  # a malformed entry: moto refuses the transaction before it writes anything
+                continue
+            # Copied: an Update changes the stored item in place.
+            saved.append((table, hash_value, range_value, copy.deepcopy(item)))
+        return saved
+
+    def put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+            return
+        items = table.items[hash_value]
+        if item is None:
+            items.pop(range_value, None)
+        else:
+            items[range_value] = item
+        if not items:
+            del table.items[hash_value]
+
+    @functools.wraps(transact)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved = saved_items(self, transact_items)
+        try:
+            return transact(self, transact_items)
+        except BaseException:
+            for table, hash_value, range_value, item in reversed(saved):
+                put_back(table, hash_value, range_value, item)
+            raise
+
+    transact_write_items.__shop_per_item__ = True  # type: ignore[attr-defined]
+    models.copy = TablesKept()  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def list_moto_modules_once() -> None:
     """moto finds the service a request is for by listing its own package folder — a stat per entry, on
     every request: a quarter of the server's CPU time under the tests' load. The list cannot change while
@@ -85,6 +162,7 @@ def managed_policies_in_one_partition(partition: str = "aws") -> None:
 
 def main() -> None:
     clients.one_sdk_loader()  # moto makes a botocore session per AWS service it serves
+    transactions_save_only_their_items()
     serialise_item_operations()
     list_moto_modules_once()
     managed_policies_in_one_partition()

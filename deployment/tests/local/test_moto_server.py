@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 
 
@@ -94,3 +95,59 @@ def test_aws_managed_policies_are_built_in_the_standard_partition_only(managed_p
     account = iam_backends[DEFAULT_ACCOUNT_ID]
     assert len(account["aws"].aws_managed_policies) > 1000
     assert [len(account[p].aws_managed_policies) for p in ("aws-cn", "aws-us-gov")] == [0, 0]
+
+
+def test_a_cancelled_transaction_puts_back_exactly_the_items_it_touched(tables) -> None:
+    client = boto3.client("dynamodb")
+    for key, name in [("kept", "Ada"), ("updated", "Grace"), ("deleted", "Edsger")]:
+        client.put_item(TableName=tables.users, Item={"id": {"S": key}, "name": {"S": name}})
+    before = sorted(scan(client, tables.users), key=lambda item: item["id"]["S"])
+    order = {"id": {"S": "o-1"}, "user_id": {"S": "updated"}, "created_at": {"S": "2026-01-01T00:00:00+00:00"}}
+    writes = [
+        {"Put": {"TableName": tables.orders, "Item": order}},
+        {"Put": {"TableName": tables.users, "Item": {"id": {"S": "kept"}, "name": {"S": "overwritten"}}}},
+        {"Update": {"TableName": tables.users, "Key": {"id": {"S": "updated"}},
+                    "UpdateExpression": "SET #n = :n", "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": {":n": {"S": "changed"}}}},
+        {"Delete": {"TableName": tables.users, "Key": {"id": {"S": "deleted"}}}},
+    ]  # fmt: skip
+    failing = {"ConditionCheck": {"TableName": tables.users, "Key": {"id": {"S": "no-such-user"}},
+                                  "ConditionExpression": "attribute_exists(id)"}}  # fmt: skip
+    try:
+        client.transact_write_items(TransactItems=[*writes, failing])  # moto applies the writes before failing
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "TransactionCanceledException"
+    else:
+        raise AssertionError("the condition check should have cancelled the transaction")
+    assert sorted(scan(client, tables.users), key=lambda item: item["id"]["S"]) == before
+    assert scan(client, tables.orders) == []
+    client.transact_write_items(TransactItems=writes)  # and without the failing check, all of it is written
+    after = {item["id"]["S"]: item["name"]["S"] for item in scan(client, tables.users)}
+    assert after == {"kept": "overwritten", "updated": "changed"}
+    assert [item["id"]["S"] for item in scan(client, tables.orders)] == ["o-1"]
+
+
+def test_a_transaction_backs_up_its_items_not_the_tables(aws) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from shopctl.aws.resources import TableNames, ensure_tables
+    from shopctl.local import moto_server
+
+    moto_server.transactions_save_only_their_items()
+    names = TableNames.for_deployment("backup")
+    ensure_tables(names)
+    client = boto3.client("dynamodb")
+    client.put_item(TableName=names.users, Item={"id": {"S": "untouched"}})
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][client.meta.region_name]
+    table = backend.tables[names.users]
+    untouched = next(iter(table.items.values()))
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": names.users, "Item": {"id": {"S": "new"}}}},
+            {"ConditionCheck": {"TableName": names.users, "Key": {"id": {"S": "nobody"}},
+                                "ConditionExpression": "attribute_exists(id)"}},
+        ])  # fmt: skip
+    # Plain moto puts a deep copy of the whole table back: new table and item objects.
+    assert backend.tables[names.users] is table
+    assert next(iter(table.items.values())) is untouched and len(table.items) == 1
