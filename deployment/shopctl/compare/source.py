@@ -14,6 +14,7 @@ dependencies and no AWS.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -153,16 +154,17 @@ def read_module(root: Path, path: Path) -> SourceModule:
     parts = list(relative.with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(path))
+    tree, code_lines, words = _parsed(path.read_text(encoding="utf-8"), str(path))
+    return SourceModule(name=".".join(parts), path=relative, tree=tree, code_lines=code_lines, words=list(words))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(source: str, filename: str) -> tuple[ast.Module, frozenset[int], tuple[Word, ...]]:
+    """One parse per file content: the comparison, the impact analysis, the lesson table and the exercise
+    checks read the same few hundred files many times in one process (the analysis never edits a tree)."""
+    tree = ast.parse(source, filename=filename)
     docstrings = docstring_nodes(tree)
-    return SourceModule(
-        name=".".join(parts),
-        path=relative,
-        tree=tree,
-        code_lines=_code_lines(source, docstrings),
-        words=list(_words(tree, docstrings)),
-    )
+    return tree, _code_lines(source, docstrings), tuple(_words(tree, docstrings))
 
 
 def application_files(root: Path, package: str) -> list[Path]:
