@@ -20,16 +20,32 @@ MOCK_REGION = "eu-west-1"
 
 
 class Calls:
-    """Every API call made through boto3's default session, in order, as (service, operation, params)."""
+    """Every API call made through boto3's default session, in order, as (service, operation, params).
+
+    The tests share one default session (per AWS environment) and so the clients made on it
+    (shopctl.aws.clients): a new session per test made every client anew, ~10 ms of CPU each, a few per test.
+    The session's one recording hook hands each call to the current test's Calls; the hooks a test adds
+    (`before`, `on_response`) are taken off again when it ends, with the clients that carry them."""
+
+    current: Calls | None = None
+    _shared: tuple[tuple[tuple[str, str], ...], boto3.session.Session] | None = None
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
-        boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register("provide-client-params", self._record)
+        self._hooks: list[tuple[str, Callable[..., None]]] = []
+        environment = clients.environment()  # a session keeps the credentials it first found
+        if Calls._shared is None or Calls._shared[0] != environment:
+            boto3.setup_default_session()
+            boto3.DEFAULT_SESSION.events.register("provide-client-params", Calls._to_current)
+            Calls._shared = (environment, boto3.DEFAULT_SESSION)
+        boto3.DEFAULT_SESSION = Calls._shared[1]
+        Calls.current = self
 
-    def _record(self, params: dict[str, Any], event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".")
-        self.sent.append((service, operation, dict(params)))
+    @staticmethod
+    def _to_current(params: dict[str, Any], event_name: str, **_: Any) -> None:
+        if Calls.current is not None:
+            _, service, operation = event_name.split(".")
+            Calls.current.sent.append((service, operation, dict(params)))
 
     def operations(self, service: str | None = None) -> list[str]:
         return [f"{s}.{op}" for s, op, _ in self.sent if service in (None, s)]
@@ -45,10 +61,18 @@ class Calls:
         """Run `action` before every later `operation` call is sent; it may raise a ClientError."""
         self._hook(f"before-call.{service}.{operation}", lambda **_: action())
 
-    @staticmethod
-    def _hook(event: str, handler: Callable[..., None]) -> None:
+    def _hook(self, event: str, handler: Callable[..., None]) -> None:
         boto3.DEFAULT_SESSION.events.register(event, handler)
+        self._hooks.append((event, handler))
         clients.forget()  # a client takes the session's hooks when it is made: the next ones get this one
+
+    def close(self) -> None:
+        Calls.current = None
+        if self._hooks:
+            assert Calls._shared is not None
+            for event, handler in self._hooks:
+                Calls._shared[1].events.unregister(event, handler)
+            clients.forget()  # the clients made since carry the hooks
 
 
 @pytest.fixture
@@ -119,9 +143,11 @@ def pushed_images(aws: None) -> None:
 
 
 @pytest.fixture
-def aws_calls(aws: None):
+def aws_calls(aws: None) -> Iterator[Calls]:
     """The AWS API calls the code under test makes (botocore event hooks on boto3's default session)."""
-    return Calls()
+    calls = Calls()
+    yield calls
+    calls.close()
 
 
 FAKE_KUBECTL = f"""#!{sys.executable}

@@ -28,7 +28,8 @@ _clients: dict[tuple, dict[str, Any]] = {}  # environment -> service -> client, 
 _sessions: dict[tuple, boto3.session.Session] = {}
 
 
-def _environment() -> tuple[tuple[str, str], ...]:
+def environment() -> tuple[tuple[str, str], ...]:
+    """Every `AWS_*` variable of the process environment: what a client or session made now depends on."""
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
 
@@ -36,7 +37,7 @@ def client(service: str) -> Any:
     """`boto3.client(service)` on boto3's default session, made once per AWS environment."""
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
-    key = (boto3.DEFAULT_SESSION, _environment())
+    key = (boto3.DEFAULT_SESSION, environment())
     made = _clients.get(key, {}).get(service)
     if made is None:
         with _lock:
@@ -54,7 +55,7 @@ def client(service: str) -> Any:
 def session() -> boto3.session.Session:
     """A session for reading the configuration boto3 resolves now (region, credentials) — what
     `boto3.session.Session()` gives, made once per AWS environment."""
-    key = _environment()
+    key = environment()
     made = _sessions.get(key)
     if made is None:
         with _lock:
