@@ -13,11 +13,14 @@ import pytest
 
 from shopctl.aws import clients
 from shopctl.aws.resources import TableNames, ensure_tables
-from shopctl.local import localaws
+from shopctl.local import localaws, moto_server
 
 # The tests make many boto3 sessions (one per moto account, per private local AWS…), and each new session
 # parses the AWS SDK's service models from disk again: several seconds of CPU per suite.
 clients.one_sdk_loader()
+# …and nbformat, the OpenAPI validators and moto import jsonschema, whose optional IRI checker builds its
+# grammars on import: 2 s of CPU per pytest process, for a format nothing here uses (shopctl.local.moto_server).
+moto_server.no_iri_grammars()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""`make test`: every suite, in five pytest processes side by side (this machine has 2 cores; the suites
+"""`make test`: every suite, in six pytest processes side by side (this machine has 2 cores; the suites
 are CPU-bound, mostly in the local AWS and the apps they start, but each also waits on processes it starts).
 
 Shard "main": unit and integration tests, the contract and browser tests against the stages as `make run`
 serves them, the mixed deployment, the exercises' checkers run on their reference solutions and the AWS
-building blocks against moto. Shards "deploy-code" (the targets, the CI role) and "deploy-rest" (the rest of
-the deploy code): against in-process moto. Shard "deployed": the contract and browser tests against the
+building blocks against moto. Shards "deploy-code" (the targets, the CI role), "refusals" (the targets against
+what a real account refuses) and "deploy-rest" (the rest of the deploy code): against in-process moto. Shard "deployed": the contract and browser tests against the
 stages deployed to the local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability
 checks, the comparison report and the local Lambda's tests. Each shard that serves a stage starts
 its own local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments,
@@ -32,14 +32,16 @@ THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/compare/test_
 # first otherwise — in "deployed" they made it the last shard by ~15 s.)
 # The deploy code's tests (pyproject.toml's last testpath): in-process moto accounts and local Lambda
 # functions, no stage served.
+REFUSALS = "deployment/tests/targets/test_aws_refusals.py"
 MAIN = ["tests", "01-monolith/tests", "02-microservices/tests", "03-clean-architecture/tests",
         # the AWS building blocks' tests (in-process moto): the deploy code's shard was still the last to finish
         "deployment/tests/aws"]
 SHARDS = {
     "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD)], "local"),
     # The deploy code's tests run in the pytest process itself (in-process moto): ~280 CPU-seconds in one process
-    # is one core for the whole run, so they are two shards.
-    "deploy-code": (["deployment/tests/targets", "deployment/tests/verify"], "local"),
+    # is one core for the whole run, so they are three shards (the refusals alone were a third of the targets').
+    "deploy-code": (["deployment/tests/targets", "deployment/tests/verify", f"--ignore={REFUSALS}"], "local"),
+    "refusals": ([REFUSALS], "local"),
     "deploy-rest": (["deployment/tests", "--ignore=deployment/tests/aws", "--ignore=deployment/tests/targets",
                      "--ignore=deployment/tests/verify",
                      *(f"--ignore={path}" for path in THIRD if path.startswith("deployment/"))], "local"),

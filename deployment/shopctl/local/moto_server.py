@@ -18,6 +18,7 @@ serialising these calls costs next to no throughput.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,15 @@ def serialise_item_operations() -> None:
         method = getattr(DynamoDBBackend, name)
         if not getattr(method, "__shop_serialised__", False):
             setattr(DynamoDBBackend, name, _serialised(method))
+
+
+def no_iri_grammars() -> None:
+    """jsonschema checks the "iri" formats with rfc3987-syntax where that is installed (jupyter-events asks
+    for it), and rfc3987-syntax builds ~25 Earley grammars when it is imported: 2 s of CPU in every process
+    that imports jsonschema — here moto's API Gateway, on its first request. Nothing the local AWS validates
+    has an IRI format, so this process does without it: jsonschema then skips those two formats, as it does
+    wherever the package is not installed."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def transactions_save_only_their_items() -> None:
@@ -162,6 +172,7 @@ def managed_policies_in_one_partition(partition: str = "aws") -> None:
 
 def main() -> None:
     clients.one_sdk_loader()  # moto makes a botocore session per AWS service it serves
+    no_iri_grammars()
     transactions_save_only_their_items()
     serialise_item_operations()
     list_moto_modules_once()

@@ -151,3 +151,16 @@ def test_a_transaction_backs_up_its_items_not_the_tables(aws) -> None:
     # Plain moto puts a deep copy of the whole table back: new table and item objects.
     assert backend.tables[names.users] is table
     assert next(iter(table.items.values())) is untouched and len(table.items) == 1
+
+
+def test_the_server_process_does_without_the_iri_grammars_and_keeps_the_other_formats() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "from shopctl.local import moto_server; moto_server.no_iri_grammars(); import sys, jsonschema; "
+        "checkers = jsonschema.FormatChecker().checkers; "
+        "print('iri' in checkers, 'uri' in checkers, 'email' in checkers, sys.modules['rfc3987_syntax'])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True", "None"]
