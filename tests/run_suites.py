@@ -3,10 +3,11 @@ are CPU-bound, mostly in the local AWS and the apps they start, but each also wa
 
 Shard "main": unit and integration tests, the contract and browser tests against the stages as `make run`
 serves them, the mixed deployment, the exercises' checkers run on their reference solutions and the AWS
-building blocks against moto. Shards "deploy-code" (the targets, the CI role), "refusals" (the targets against
-what a real account refuses) and "deploy-rest" (the rest of the deploy code): against in-process moto. Shard "deployed": the contract and browser tests against the
-stages deployed to the local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability
-checks, the comparison report and the local Lambda's tests. Each shard that serves a stage starts
+building blocks against moto. Shards "deploy-code" (the targets, the CI role), "refusals" (the targets
+against what a real account refuses) and "deploy-rest" (the rest of the deploy code): against in-process
+moto. Shard "deployed": the contract and browser tests against the stages deployed to the local Lambda,
+ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks, the comparison report and
+the local Lambda's tests. Each shard that serves a stage starts
 its own local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments,
 runs one plain pytest with them instead (e.g. `-k users`).
 
