@@ -164,3 +164,25 @@ def test_the_server_process_does_without_the_iri_grammars_and_keeps_the_other_fo
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True", "True", "None"]
+
+
+def test_stopped_it_ends_at_once_with_its_output_flushed(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    marker = tmp_path / "teardown-ran"
+    probe = (
+        "import atexit, pathlib, sys, moto.server\n"
+        f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('ran'))\n"
+        "def served():\n"
+        "    print('served until stopped')\n"
+        "    sys.exit(0)  # what moto's SIGTERM handler does\n"
+        "moto.server.main = served\n"
+        "from shopctl.local import moto_server\n"
+        "moto_server.main()\n"
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as a log file is written
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=buffered)
+    assert (done.returncode, done.stdout) == (0, "served until stopped\n")
+    assert not marker.exists(), "Python's shutdown ran: the server would spend seconds freeing moto's objects"
