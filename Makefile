@@ -124,7 +124,7 @@ lock: ## Regenerate lock/*.txt from pyproject.toml with uv (after adding or bump
 
 # --- tests -------------------------------------------------------------------------------------------
 
-test: $(DEV_STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~9 min on 2 cores)
+test: $(DEV_STAMP) ## Run every suite: lint, unit, integration, contract, e2e, reliability, notebooks (starts what it needs, ~8 min on 2 cores)
 	@$(PY) -m ruff check . || { echo "  hint: 'make lint' shows the same; '$(PY) -m ruff check --fix .' fixes most"; exit 1; }
 	@$(PY) -m shopctl.verify.tools checkov || exit 1   # installed on first use (again after make clean-build)
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
