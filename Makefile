@@ -130,7 +130,7 @@ test: $(DEV_STAMP) ## Run every suite: lint, unit, integration, contract, e2e, r
 	@$(PY) tests/run_suites.py $(PYTEST_ARGS)
 
 FAST_SUITES := tests/contract 03-clean-architecture/tests/unit 03-clean-architecture/tests/test_architecture.py
-test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (~35 s) — for between exercises
+test-fast: $(STAMP) ## Contract suite (all stages) + clean unit tests (~25 s) — for between exercises
 	@SHOP_CONTRACT_TARGETS=local $(PY) -m pytest -m "not e2e" -n 2 $(FAST_SUITES) $(PYTEST_ARGS)
 
 # The contract suite over HTTP alone, against a shop deployed elsewhere (tests/support/url_mode.py): what needs
