@@ -33,6 +33,7 @@ from botocore.credentials import Credentials
 from botocore.session import Session
 
 from shopctl.aws.resources import TableNames
+from shopctl.errors import ShopctlError
 from shopctl.serving import Deployed
 from shopctl.stages import STAGES
 
@@ -46,11 +47,8 @@ def active(environ: Mapping[str, str] = os.environ) -> bool:
     return bool(environ.get("SHOP_CONTRACT_URL"))
 
 
-class Refused(Exception):
+class Refused(ShopctlError):
     """A setting of the URL mode that cannot work: what is wrong, and a hint."""
-
-    def __init__(self, problem: str, hint: str) -> None:
-        super().__init__(f"{problem}\n  hint: {hint}")
 
 
 @dataclass(frozen=True)
