@@ -97,7 +97,9 @@ def transactions_save_only_their_items() -> None:
     def saved_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
         saved = []
         for entry in transact_items:
-            op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+            if not isinstance(entry, dict) or "ConditionCheck" in entry:  # a check writes nothing
+                continue
+            op = next(iter(entry.values()), None)
             table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
             if table is None:
                 continue
