@@ -1,7 +1,8 @@
 """The local AWS's server process: moto's server, with DynamoDB's item operations made atomic (and a
-transaction's backup made of its own items, not of whole tables; its service lookup made once, not per
-request; AWS managed policies loaded into the one partition it serves; the SDK's data read once), and
-refusing what a real AWS account refuses (`shopctl.local.strict`).
+transaction's backup made of its own items, not of whole tables; items put in its answers as they are,
+not rebuilt from the API model; its service lookup made once, not per request; AWS managed policies
+loaded into the one partition it serves; the SDK's data read once), and refusing what a real AWS
+account refuses (`shopctl.local.strict`).
 
 Why: moto serves requests on threads, and its TransactWriteItems is not isolated from them — it copies
 the tables, applies the items one by one (even after a condition check failed) and, on cancellation,
@@ -173,10 +174,62 @@ def managed_policies_in_one_partition(partition: str = "aws") -> None:
     IAMBackend._init_aws_policies = in_one_partition  # type: ignore[method-assign]
 
 
+def _as_sent(value: Any) -> bool:
+    """Whether `value` is a DynamoDB AttributeValue in its JSON wire form with nothing to encode: one of
+    S, N, SS, NS, BOOL, NULL, or an M or L of such values. Binary (B, BS: bytes, base64-encoded on the
+    wire) is not."""
+    if type(value) is not dict or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return type(inner) is str
+    if kind in ("BOOL", "NULL"):
+        return type(inner) is bool
+    if kind in ("SS", "NS"):
+        return type(inner) is list and all(type(member) is str for member in inner)
+    if kind == "M":
+        return type(inner) is dict and all(type(name) is str and _as_sent(v) for name, v in inner.items())
+    if kind == "L":
+        return type(inner) is list and all(_as_sent(v) for v in inner)
+    return False
+
+
+def items_answered_as_they_are() -> None:
+    """moto builds every answer from the AWS API model, walking each value's shape and trying, for each of
+    an AttributeValue's ten members, the spellings a Python object might give it. An item is already in
+    the form DynamoDB's JSON answer carries it, so that walk returns it unchanged, at ~0.8 ms of CPU per
+    item: a Scan page of 100 items took 98 ms of the server's CPU (20 ms without the walk, measured). It
+    was the largest part of the local AWS's work under the contract suite and, on a busy machine, enough
+    to hold the requests queued behind it past the apps' 2-second read timeout (a 503 in a contract test).
+    So a map of AttributeValues (an item, a key) with nothing to encode goes into the answer as it is;
+    anything else (binary values, other shapes, other services) takes moto's walk. The answer's bytes are
+    the same either way (tests/local/test_moto_server.py)."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    serialise_map = BaseJSONSerializer._serialize_type_map
+    if getattr(serialise_map, "__shop_as_they_are__", False):
+        return
+
+    @functools.wraps(serialise_map)
+    def _serialize_type_map(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (
+            getattr(shape.value, "name", None) == "AttributeValue"
+            and type(value) is dict
+            and all(type(name) is str and _as_sent(v) for name, v in value.items())
+        ):
+            self._default_serialize(serialized, value, shape, key)
+            return
+        serialise_map(self, serialized, value, shape, key)
+
+    _serialize_type_map.__shop_as_they_are__ = True  # type: ignore[attr-defined]
+    BaseJSONSerializer._serialize_type_map = _serialize_type_map  # type: ignore[method-assign]
+
+
 def main() -> None:
     clients.one_sdk_loader()  # moto makes a botocore session per AWS service it serves
     no_iri_grammars()
     transactions_save_only_their_items()
+    items_answered_as_they_are()
     serialise_item_operations()
     list_moto_modules_once()
     managed_policies_in_one_partition()
