@@ -3,13 +3,13 @@ are CPU-bound, mostly in the local AWS and the apps they start, but each also wa
 
 Shard "main": unit and integration tests, the contract and browser tests against the stages as `make run`
 serves them, the mixed deployment, the exercises' checkers run on their reference solutions and the AWS
-building blocks against moto. Shards "deploy-code" (the targets, the CI role), "refusals" (the targets
-against what a real account refuses) and "deploy-rest" (the rest of the deploy code): against in-process
-moto. Shard "deployed": the contract and browser tests against the stages deployed to the local Lambda,
-ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks, the comparison report and
-the local Lambda's tests. Each shard that serves a stage starts
-its own local AWS. Lines are streamed with the shard's name; the last line sums the shards. With arguments,
-runs one plain pytest with them instead (e.g. `-k users`).
+building blocks against moto. Shards "deploy-code" (the targets), "checks" (the targets against what a real
+account refuses, and `make verify`'s code: the CI role, the load generator) and "deploy-rest" (the rest of the
+deploy code): against in-process moto. Shard "deployed": the contract and browser tests against the stages
+deployed to the local Lambda, ECS and EKS. Shard "workshop": the notebooks executed, the reliability checks,
+the comparison report and the local Lambda's tests. Each shard that serves a stage starts its own local AWS.
+Lines are streamed with the shard's name; the last line sums the shards. With arguments, runs one plain
+pytest with them instead (e.g. `-k users`).
 
 The split follows measured CPU and wall time (docs/testing.md, "Where the time goes"): the shards should
 finish together. Every test runs in exactly one shard: SHOP_CONTRACT_TARGETS decides which shard serves
@@ -41,8 +41,10 @@ SHARDS = {
     "main": ([*MAIN, *(f"--ignore={path}" for path in THIRD)], "local"),
     # The deploy code's tests run in the pytest process itself (in-process moto): ~280 CPU-seconds in one process
     # is one core for the whole run, so they are three shards (the refusals alone were a third of the targets').
-    "deploy-code": (["deployment/tests/targets", "deployment/tests/verify", f"--ignore={REFUSALS}"], "local"),
-    "refusals": ([REFUSALS], "local"),
+    # With the servers first (BATCH below), "checks" finished a minute before the others and "deploy-code" last,
+    # alone on one core: `make verify`'s tests moved from the one to the other.
+    "deploy-code": (["deployment/tests/targets", f"--ignore={REFUSALS}"], "local"),
+    "checks": ([REFUSALS, "deployment/tests/verify"], "local"),
     "deploy-rest": (["deployment/tests", "--ignore=deployment/tests/aws", "--ignore=deployment/tests/targets",
                      "--ignore=deployment/tests/verify",
                      *(f"--ignore={path}" for path in THIRD if path.startswith("deployment/"))], "local"),
@@ -57,7 +59,7 @@ SHARDS = {
 # With six shards on two cores, a server that waits its turn behind these can miss such a deadline; run
 # at a lower priority, these shards take the CPU the servers leave and finish no later (the run is
 # CPU-bound either way).
-BATCH = {"deploy-code", "refusals", "deploy-rest"}
+BATCH = {"deploy-code", "checks", "deploy-rest"}
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
 
