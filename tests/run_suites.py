@@ -67,9 +67,9 @@ SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
 
 def lower_priority() -> None:
-    """In the child, before pytest starts (so everything it starts inherits it)."""
-    if hasattr(os, "nice"):  # POSIX
-        os.nice(10)
+    """In the child, before pytest starts (so everything it starts inherits it). POSIX only: elsewhere
+    (no os.nice, no preexec_fn) every shard runs at the same priority."""
+    os.nice(10)
 
 
 def main(argv: list[str]) -> int:
@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
         env = {**os.environ, "SHOP_CONTRACT_TARGETS": targets}
         proc = subprocess.Popen([*pytest, "-q", "-p", "no:cacheprovider", *args], env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                preexec_fn=lower_priority if name in BATCH else None)
+                                preexec_fn=lower_priority if name in BATCH and hasattr(os, "nice") else None)
         procs[name] = proc
         thread = threading.Thread(target=pump, args=(name, proc))
         thread.start()
