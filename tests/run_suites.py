@@ -87,16 +87,16 @@ def main(argv: list[str]) -> int:
             with lock:
                 print(f"[{name:>11}] {line}", end="", flush=True)
 
-    threads = []
+    # Every shard is started before the first thread: a preexec_fn runs in a forked child, which is only safe
+    # while this process has no other thread.
     for name, (args, targets) in SHARDS.items():
         env = {**os.environ, "SHOP_CONTRACT_TARGETS": targets}
-        proc = subprocess.Popen([*pytest, "-q", "-p", "no:cacheprovider", *args], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                preexec_fn=lower_priority if name in BATCH and hasattr(os, "nice") else None)
-        procs[name] = proc
-        thread = threading.Thread(target=pump, args=(name, proc))
+        procs[name] = subprocess.Popen([*pytest, "-q", "-p", "no:cacheprovider", *args], env=env, text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       preexec_fn=lower_priority if name in BATCH and hasattr(os, "nice") else None)
+    threads = [threading.Thread(target=pump, args=(name, proc)) for name, proc in procs.items()]
+    for thread in threads:
         thread.start()
-        threads.append(thread)
     for thread in threads:
         thread.join()
     codes = {name: proc.wait() for name, proc in procs.items()}
