@@ -212,11 +212,7 @@ def items_answered_as_they_are() -> None:
 
     @functools.wraps(serialise_map)
     def _serialize_type_map(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
-        if (
-            getattr(shape.value, "name", None) == "AttributeValue"
-            and type(value) is dict
-            and all(type(name) is str and _as_sent(v) for name, v in value.items())
-        ):
+        if getattr(shape.value, "name", None) == "AttributeValue" and _as_sent({"M": value}):
             self._default_serialize(serialized, value, shape, key)
             return
         serialise_map(self, serialized, value, shape, key)
