@@ -26,12 +26,12 @@ import time
 
 # The third shard's suites mostly wait on processes they start (notebook kernels, load generators, cold
 # starts), so they run alongside the other two rather than after them.
+# The microservices on the local Lambda: they wait on the functions they start (so they are not in a
+# lower-priority shard), and they were a quarter of the deploy code's shard, which still finished last.
+MICROSERVICES_ON_LAMBDA = "deployment/tests/targets/test_microservices_lambda_local.py"
 THIRD = ["tests/notebooks", "tests/reliability", "deployment/tests/compare/test_report.py",
          # the local Lambda's own tests: the deploy code's shard was the last to finish by ~3 minutes
-         "deployment/tests/lambda_local",
-         # the microservices on the local Lambda: they wait on the functions they start (so they are not in a
-         # lower-priority shard), and they were a quarter of the deploy code's shard, which still finished last
-         "deployment/tests/targets/test_microservices_lambda_local.py"]
+         "deployment/tests/lambda_local", MICROSERVICES_ON_LAMBDA]
 # (tests/e2e and the exercises' solution checks start their own servers: they run in "main", which finishes
 # first otherwise — in "deployed" they made it the last shard by ~15 s.)
 # The deploy code's tests (pyproject.toml's last testpath): in-process moto accounts and local Lambda
@@ -46,7 +46,8 @@ SHARDS = {
     # is one core for the whole run, so they are three shards (the refusals alone were a third of the targets').
     # With the servers first (BATCH below), "checks" finished a minute before the others and "deploy-code" last,
     # alone on one core: `make verify`'s tests moved from the one to the other.
-    "deploy-code": (["deployment/tests/targets", f"--ignore={REFUSALS}", f"--ignore={THIRD[-1]}"], "local"),
+    "deploy-code": (["deployment/tests/targets", f"--ignore={REFUSALS}", f"--ignore={MICROSERVICES_ON_LAMBDA}"],
+                    "local"),
     "checks": ([REFUSALS, "deployment/tests/verify"], "local"),
     "deploy-rest": (["deployment/tests", "--ignore=deployment/tests/aws", "--ignore=deployment/tests/targets",
                      "--ignore=deployment/tests/verify",
@@ -60,8 +61,8 @@ SHARDS = {
 # but the clock. The other shards' tests wait on servers (the local AWS, the apps, the local Lambda) whose
 # clients give up after a few seconds, as the apps' own DynamoDB clients do (1 s to connect, 2 s to read).
 # With six shards on two cores, a server that waits its turn behind these can miss such a deadline; run
-# at a lower priority, these shards take the CPU the servers leave and finish no later (the run is
-# CPU-bound either way).
+# at a lower priority, these shards take the CPU the servers leave (the run is CPU-bound either way, so
+# its total time stays about the same; docs/testing.md).
 BATCH = {"deploy-code", "checks", "deploy-rest"}
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
