@@ -132,14 +132,16 @@ def local_gateway(
     env = {"RUNTIME": runtime, **{f"{up.upper()}_SERVICE_URL": urls[up] for up in gateway.upstreams}}
     argv = uvicorn_argv(gateway.asgi, 0, access_log=True)
     argv[argv.index("--port") + 1] = "{port}"
-    # The gateway's own liveness: its OpenAPI document answers without calling the services.
+    # The gateway's own liveness: its API page (local assets) answers without calling the services. Its
+    # /health and /openapi.json call both: behind the local Lambda each poll of those that gave up (1 s)
+    # while a service still started sent it another invocation, and so another cold start.
     return local_process(
         deployment,
         gateway.name,
         argv,
         base_environ(stage.name, env),
         port=port,
-        ready_path="/openapi.json",
+        ready_path="/docs",
         what="the local gateway",
     )
 
