@@ -10,6 +10,7 @@ fresh local AWS behaves like a fresh account.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -31,12 +32,14 @@ LAMBDA_IMAGE_MANIFESTS = {
 
 
 def _wrap(owner: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Replace `owner.name` by `make(original)` once (a second apply() leaves it as it is)."""
+    """Replace `owner.name` by `make(original)` once (a second apply() leaves it as it is). Several behaviours
+    may wrap the same handler: each is known by its `make`."""
     original = getattr(owner, name)
-    if getattr(original, "__shop_strict__", False):
+    applied: frozenset[str] = getattr(original, "__shop_strict__", frozenset())
+    if make.__qualname__ in applied:
         return
     wrapper = functools.wraps(original)(make(original))
-    wrapper.__shop_strict__ = True  # type: ignore[attr-defined]
+    wrapper.__shop_strict__ = applied | {make.__qualname__}  # type: ignore[attr-defined]
     setattr(owner, name, wrapper)
 
 
@@ -450,6 +453,29 @@ def s3_expected_bucket_owner() -> None:
         _wrap(S3Response, name, check_owner)
 
 
+def s3_checksum_sha256() -> None:
+    """A PutObject whose `x-amz-checksum-sha256` header is not the SHA-256 of the body it carries is refused
+    with 400 BadDigest and nothing is stored (S3 user guide, "Checking object integrity"; S3 API reference,
+    error code BadDigest). moto stores the object whatever the header says. (A checksum sent as an
+    aws-chunked trailer is moto's own business: it decodes that body itself.)"""
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.responses import S3Response
+
+    def check_digest(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, request: Any, full_url: str) -> Any:
+            sent = request.headers.get("x-amz-checksum-sha256")
+            chunked = "aws-chunked" in request.headers.get("content-encoding", "")
+            if request.method == "PUT" and sent and not chunked and "x-amz-copy-source" not in request.headers:
+                body = self.body or b""
+                if base64.b64encode(hashlib.sha256(body).digest()).decode() != sent:
+                    raise S3ClientError("BadDigest", "The SHA256 you specified did not match the calculated checksum.")
+            return original(self, request, full_url)
+
+        return call
+
+    _wrap(S3Response, "_key_response", check_digest)
+
+
 BEHAVIOURS: tuple[Callable[[], None], ...] = (
     ecs_service_linked_role,
     ecs_awsvpc_host_port,
@@ -458,6 +484,7 @@ BEHAVIOURS: tuple[Callable[[], None], ...] = (
     lambda_image_manifests,
     lambda_unreserved_concurrency,
     s3_expected_bucket_owner,
+    s3_checksum_sha256,
 )
 
 

@@ -141,3 +141,12 @@ def test_the_bucket_goes_only_once_it_is_empty(aws: None) -> None:
     assert artifacts.delete_bucket_if_empty(bucket) is True
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert artifacts.delete_bucket_if_empty(bucket) is False  # already gone: not an error
+
+
+def test_s3_checks_the_upload_against_the_digest_lambda_will_report(aws_calls) -> None:
+    # S3 computes the SHA-256 of what it received and refuses the object if it differs (BadDigest; the local AWS
+    # does too: shopctl.local.strict). Sent as a header, the digest also spares the SDK its chunked encoding.
+    data = _package("v1")
+    artifacts.upload("shop-clean", data)
+    (sent,) = aws_calls.params("s3", "PutObject")
+    assert sent["ChecksumSHA256"] == artifacts.code_sha256(data)

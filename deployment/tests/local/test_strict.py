@@ -3,6 +3,8 @@ in the tests' in-process moto (the `aws` fixture applies the layer, as the local
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 import boto3
@@ -214,3 +216,15 @@ def test_iam_principal_of_an_assumed_role_session_is_the_role() -> None:
     session = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/alice@example.com"
     assert strict.iam_principal(session) == "arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123"
     assert strict.iam_principal("arn:aws:iam::123456789012:user/bob") == "arn:aws:iam::123456789012:user/bob"
+
+
+def test_s3_refuses_an_object_whose_sha256_is_not_the_one_sent_and_stores_nothing(aws) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="checked-uploads", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    digest = base64.b64encode(hashlib.sha256(b"the package").digest()).decode()
+    with pytest.raises(ClientError) as error:
+        s3.put_object(Bucket="checked-uploads", Key="k", Body=b"another package", ChecksumSHA256=digest)
+    assert error_code(error) == "BadDigest" and error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert s3.list_objects_v2(Bucket="checked-uploads").get("KeyCount") == 0
+    s3.put_object(Bucket="checked-uploads", Key="k", Body=b"the package", ChecksumSHA256=digest)
+    assert s3.get_object(Bucket="checked-uploads", Key="k")["Body"].read() == b"the package"
