@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import importlib.abc
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -58,16 +60,20 @@ def _ec2(account_id: str, region: str) -> Any:
 # --- ECS -----------------------------------------------------------------------------------------------
 
 
+def ecs_service_linked_role_name() -> None:
+    """IAM names the role CreateServiceLinkedRole makes for ecs.amazonaws.com `AWSServiceRoleForECS` (moto:
+    `AWSServiceRoleForecs`): ECS's developer guide, "Using service-linked roles for Amazon ECS"."""
+    from moto.iam import models as iam_models
+
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("ecs", "ECS")
+
+
 def ecs_service_linked_role() -> None:
     """A fresh account has no `AWSServiceRoleForECS`; the first CreateCluster/CreateService then fails
     with "Unable to assume the service linked role" (widely reported; the ECS developer guide's "Using
     service-linked roles for Amazon ECS" has the fix: create it first, iam create-service-linked-role)."""
     from moto.ecs.exceptions import InvalidParameterException
     from moto.ecs.models import EC2ContainerServiceBackend
-    from moto.iam import models as iam_models
-
-    # moto would name the role `AWSServiceRoleForecs`; AWS spells it AWSServiceRoleForECS.
-    iam_models.SERVICE_NAME_CONVERSION.setdefault("ecs", "ECS")
 
     def refuse_without_role(original: Callable[..., Any]) -> Callable[..., Any]:
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -476,19 +482,73 @@ def s3_checksum_sha256() -> None:
     _wrap(S3Response, "_key_response", check_digest)
 
 
-BEHAVIOURS: tuple[Callable[[], None], ...] = (
-    ecs_service_linked_role,
-    ecs_awsvpc_host_port,
-    eks_cluster_rules,
-    eks_access_entries,
-    lambda_image_manifests,
-    lambda_unreserved_concurrency,
-    s3_expected_bucket_owner,
-    s3_checksum_sha256,
+# Each behaviour, and the moto module it changes: it is applied once that module is imported, not before.
+# Importing moto's ECS backend imports EC2's (~1 s of CPU: its instance types and zones), which a local AWS
+# that serves DynamoDB alone (a stage run locally, a notebook, an exercise check) never needs.
+BEHAVIOURS: tuple[tuple[Callable[[], None], str], ...] = (
+    (ecs_service_linked_role_name, "moto.iam.models"),  # before anyone creates the role
+    (ecs_service_linked_role, "moto.ecs.models"),
+    (ecs_awsvpc_host_port, "moto.ecs.models"),
+    (eks_cluster_rules, "moto.eks.responses"),
+    (eks_access_entries, "moto.eks.urls"),  # before moto reads the service's URL paths from it
+    (lambda_image_manifests, "moto.awslambda.models"),
+    (lambda_unreserved_concurrency, "moto.awslambda.models"),
+    (s3_expected_bucket_owner, "moto.s3.responses"),
+    (s3_checksum_sha256, "moto.s3.responses"),
 )
 
 
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs callbacks right after a module is imported: it finds the module's spec with the other finders and
+    has the spec's loader run them once the module's code has run (so moto never serves a request without
+    them)."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[Callable[[], None]]] = {}
+
+    def after(self, module: str, callback: Callable[[], None]) -> None:
+        if module in sys.modules:
+            callback()
+        elif callback not in self.waiting.setdefault(module, []):
+            self.waiting[module].append(callback)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in self.waiting:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if finder is not self and find else None
+            if spec is not None:
+                spec.loader = _ThenRun(spec.loader, self.waiting.pop(name))
+                return spec
+        return None
+
+
+class _ThenRun(importlib.abc.Loader):
+    """A module's own loader, then the callbacks (every other attribute is the loader's: data files, source)."""
+
+    def __init__(self, loader: Any, callbacks: list[Callable[[], None]]) -> None:
+        self._loader, self._callbacks = loader, callbacks
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        for callback in self._callbacks:
+            callback()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+_after_import = _AfterImport()
+
+
 def apply() -> None:
-    """Turn every behaviour on in this process's moto (the server's, or the tests' in-process one)."""
-    for behaviour in BEHAVIOURS:
-        behaviour()
+    """Turn every behaviour on in this process's moto (the server's, or the tests' in-process one): now for a
+    moto module already imported, else as soon as it is."""
+    if _after_import not in sys.meta_path:
+        sys.meta_path.insert(0, _after_import)
+    for behaviour, module in BEHAVIOURS:
+        _after_import.after(module, behaviour)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -24,6 +26,23 @@ def test_apply_is_idempotent(aws) -> None:
     before = EC2ContainerServiceBackend.create_cluster
     strict.apply()
     assert EC2ContainerServiceBackend.create_cluster is before
+
+
+def test_a_behaviour_comes_with_the_moto_module_it_changes_not_before() -> None:
+    # In a fresh process, as the local AWS starts: apply() imports no moto backend (ECS's imports EC2's, ~1 s of
+    # CPU a DynamoDB-only local AWS never needs); importing one applies its behaviours before it is used.
+    probe = """
+import sys
+from shopctl.local import strict
+strict.apply(); strict.apply()
+print(sorted(m for m in sys.modules if m.startswith(("moto.ec2", "moto.ecs", "moto.eks", "moto.awslambda", "moto.s3"))))
+from moto.ecs.models import EC2ContainerServiceBackend as ECS
+from moto.eks import urls
+print(sorted(getattr(ECS.create_cluster, "__shop_strict__", ())), any("access-entries" in p for p in urls.url_paths))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    lines = done.stdout.splitlines()
+    assert lines == ["[]", "['ecs_service_linked_role.<locals>.refuse_without_role'] True"]
 
 
 def test_ecs_needs_its_service_linked_role_first(aws) -> None:
