@@ -1,9 +1,8 @@
 """The local AWS refuses what AWS refuses: behaviours of a real account that moto lacks, added around
 moto's own backends and request handlers (no copy of moto is patched), so a deploy that would fail on a
 fresh AWS account fails locally first. `apply()` turns them on, each as moto imports the module it changes;
-it is idempotent. The local AWS server
-(`shopctl.local.moto_server`) and the deploy-code tests' in-process moto (`deployment/tests/conftest.py`)
-both call it. Each behaviour names its AWS source; docs/local-vs-aws.md lists them in one table.
+it is idempotent. The local AWS server (`shopctl.local.moto_server`) and the deploy-code tests' in-process
+moto (`deployment/tests/conftest.py`) both call it. Each behaviour names its AWS source; docs/local-vs-aws.md lists them in one table.
 
 What each rule reads (roles, subnets, images) is moto's state of the same account and region, so a
 fresh local AWS behaves like a fresh account.
