@@ -2,7 +2,8 @@
 moto's own backends and request handlers (no copy of moto is patched), so a deploy that would fail on a
 fresh AWS account fails locally first. `apply()` turns them on, each as moto imports the module it changes;
 it is idempotent. The local AWS server (`shopctl.local.moto_server`) and the deploy-code tests' in-process
-moto (`deployment/tests/conftest.py`) both call it. Each behaviour names its AWS source; docs/local-vs-aws.md lists them in one table.
+moto (`deployment/tests/conftest.py`) both call it. Each behaviour names its AWS source; docs/local-vs-aws.md
+lists them in one table.
 
 What each rule reads (roles, subnets, images) is moto's state of the same account and region, so a
 fresh local AWS behaves like a fresh account.
@@ -509,7 +510,10 @@ class _AfterImport(importlib.abc.MetaPathFinder):
     def after(self, module: str, callback: Callable[[], None]) -> None:
         if module in sys.modules:
             callback()
-        elif callback not in self.waiting.setdefault(module, []):
+            return
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+        if callback not in self.waiting.setdefault(module, []):
             self.waiting[module].append(callback)
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
@@ -519,26 +523,29 @@ class _AfterImport(importlib.abc.MetaPathFinder):
             find = getattr(finder, "find_spec", None)
             spec = find(name, path, target) if finder is not self and find else None
             if spec is not None:
-                spec.loader = _ThenRun(spec.loader, self.waiting.pop(name))
+                spec.loader = _ThenRun(spec.loader, lambda: self.waiting.pop(name, []))
                 return spec
         return None
 
 
 class _ThenRun(importlib.abc.Loader):
-    """A module's own loader, then the callbacks (every other attribute is the loader's: data files, source)."""
+    """A module's own loader, then the callbacks, taken only once the module's code ran (an import that failed
+    leaves them for the next try). Every other attribute is the loader's: data files, source."""
 
-    def __init__(self, loader: Any, callbacks: list[Callable[[], None]]) -> None:
-        self._loader, self._callbacks = loader, callbacks
+    def __init__(self, loader: Any, take: Callable[[], list[Callable[[], None]]]) -> None:
+        self._loader, self._take = loader, take
 
     def create_module(self, spec: Any) -> Any:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
         self._loader.exec_module(module)
-        for callback in self._callbacks:
+        for callback in self._take():
             callback()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # its own, not yet set (while being copied): not the loader's
+            raise AttributeError(name)
         return getattr(self._loader, name)
 
 
@@ -548,7 +555,5 @@ _after_import = _AfterImport()
 def apply() -> None:
     """Turn every behaviour on in this process's moto (the server's, or the tests' in-process one): now for a
     moto module already imported, else as soon as it is."""
-    if _after_import not in sys.meta_path:
-        sys.meta_path.insert(0, _after_import)
     for behaviour, module in BEHAVIOURS:
         _after_import.after(module, behaviour)

@@ -45,6 +45,29 @@ print(sorted(getattr(ECS.create_cluster, "__shop_strict__", ())), any("access-en
     assert lines == ["[]", "['ecs_service_linked_role.<locals>.refuse_without_role'] True"]
 
 
+def test_a_behaviour_waits_for_an_import_that_failed_to_succeed(tmp_path) -> None:
+    # The module's code raises on its first import (as a half-installed moto would); the behaviour must not be
+    # lost with it, and runs once the import succeeds, with the module's data still reachable through its loader.
+    (tmp_path / "flaky.py").write_text("import os\nif os.environ.get('BROKEN'): raise ImportError('not yet')\n")
+    (tmp_path / "flaky.txt").write_text("data")
+    probe = """
+import os, sys
+from shopctl.local import strict
+sys.path.insert(0, sys.argv[1])
+os.environ["BROKEN"] = "1"
+strict._after_import.after("flaky", lambda: print("applied"))
+try:
+    import flaky
+except ImportError as error:
+    print("failed:", error)
+del os.environ["BROKEN"]
+import flaky
+print(flaky.__loader__.get_data(os.path.join(sys.argv[1], "flaky.txt")).decode())
+"""
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["failed: not yet", "applied", "data"]
+
+
 def test_ecs_needs_its_service_linked_role_first(aws) -> None:
     ecs = boto3.client("ecs")
     with pytest.raises(ClientError, match="Unable to assume the service linked role") as error:
