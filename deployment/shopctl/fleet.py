@@ -13,7 +13,7 @@ import httpx
 from shopctl import httpclient
 from shopctl.aws import prices, resources, state
 from shopctl.stages import STAGES, Stage, get_stage
-from shopctl.targets import eks_target, lambda_target, registry
+from shopctl.targets import eks_cluster, eks_target, lambda_target, registry
 from shopctl.targets.base import Target
 from shopctl.targets.registry import TARGETS
 
@@ -97,7 +97,7 @@ def destroy_all(env: str = "local", *, keep_data: bool = True) -> list[str]:
     for target, stage in found_deployments():
         print(f"… destroying {target.deployment_name(stage)}", flush=True)
         removed += registry.destroy(target, stage, target.teardown_options(env), keep_data=keep_data)
-    removed += eks_target.remove_orphans()  # an EKS cluster deleted by hand leaves its roles and OIDC provider
+    removed += eks_cluster.remove_orphans()  # an EKS cluster deleted by hand leaves its roles and OIDC provider
     if not keep_data:
         # Tables an earlier destroy kept on purpose (nothing else of their deployment left): by their names.
         for target in TARGETS.values():

@@ -17,7 +17,7 @@ import pytest
 from shopctl import fleet
 from shopctl.aws import census, state
 from shopctl.stages import STAGES, get_stage
-from shopctl.targets import ecs_target, eks_target, lambda_target
+from shopctl.targets import ecs_target, eks_cluster, eks_target, lambda_target
 
 
 @pytest.fixture
@@ -49,14 +49,14 @@ def test_destroy_all_without_data_leaves_no_resource_in_any_service(deployed_eve
 
 def test_a_lost_state_file_does_not_make_a_running_service_lose_its_image(pushed_images, kubectl_calls, aws):
     ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
-    eks_cluster = {eks_target.CREATED_BY_TAG: eks_target.CREATED_BY}
+    made_by_deploy = {eks_cluster.CREATED_BY_TAG: eks_cluster.CREATED_BY}
     ec2 = boto3.client("ec2")
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
     boto3.client("eks").create_cluster(
         name="shop",
         roleArn="arn:aws:iam::123456789012:role/x",
         resourcesVpcConfig={"subnetIds": subnets},
-        tags=eks_cluster,
+        tags=made_by_deploy,
     )
     eks_target.deploy(get_stage("clean"), eks_target.Options(env="aws", quiet=True))
     state.remove("clean-ecs")  # e.g. `make clean-build`, or another machine

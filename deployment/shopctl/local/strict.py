@@ -7,6 +7,9 @@ lists them in one table.
 
 What each rule reads (roles, subnets, images) is moto's state of the same account and region, so a
 fresh local AWS behaves like a fresh account.
+
+Why one module of ~550 lines: it is the one table docs/local-vs-aws.md lists, each behaviour small and on its
+own, with the hook that applies each when moto imports what it changes.
 """
 
 from __future__ import annotations

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shopctl.aws import clients, ecr, iam, prices, resources, state
 from shopctl.aws import image as images
 from shopctl.aws.tagging import Tags
@@ -28,38 +26,12 @@ from shopctl.local.deployment import local_supervisor, manifest_dir, stop_proces
 from shopctl.local.process import base_environ
 from shopctl.local.supervisor import Spec, write_spec
 from shopctl.stages import Service, Stage
-from shopctl.targets import k8s, kubectl, naming, rollout
+from shopctl.targets import eks_cluster, k8s, kubectl, naming, rollout
 
 TARGET = "eks"
 LABEL = "EKS"
 PORT_BASE = 9300
 NAMESPACE = k8s.DEFAULT_NAMESPACE
-EKS_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {  # sts:TagSession: EKS Auto Mode tags the sessions it opens with the cluster role
-            "Effect": "Allow",
-            "Principal": {"Service": "eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }
-    ],
-}
-NODE_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-# What EKS Auto Mode needs (AWS managed policies, as in the EKS user guide's Auto Mode cluster IAM role).
-AUTO_MODE_CLUSTER_POLICIES = [
-    "AmazonEKSClusterPolicy",
-    "AmazonEKSComputePolicy",
-    "AmazonEKSBlockStoragePolicy",
-    "AmazonEKSLoadBalancingPolicy",
-    "AmazonEKSNetworkingPolicy",
-]
-AUTO_MODE_NODE_POLICIES = ["AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly"]
-# Set on a cluster deploy created: only such a cluster is ever deleted by destroy. A cluster the user
-# named (CLUSTER_NAME) that existed before is theirs, whatever they ask.
-CREATED_BY_TAG, CREATED_BY = "shapeshifting-workshop/created-by", "shopctl deploy"
 # What a kept cluster costs on AWS (us-east-1 list price, 2025): the EKS control plane alone; Auto Mode
 # nodes are billed on top while pods run.
 CLUSTER_HOURLY_USD = 0.10
@@ -140,9 +112,6 @@ def plan(stage: Stage, options: Options) -> list[str]:
     return lines
 
 
-CLUSTER_SUBNETS = 3  # the cluster (and so its load balancers) spans up to three of the default VPC's subnets
-
-
 def costs(stage: Stage, options: Options) -> list[prices.Billed]:
     """An NLB (and its addresses) per Kubernetes Service; with CREATE_CLUSTER=1 also the control plane and the
     Auto Mode node the pods run on. On an existing cluster the pods take room on nodes it already pays for."""
@@ -160,23 +129,14 @@ def costs(stage: Stage, options: Options) -> list[prices.Billed]:
         *items,
         prices.Billed("Network Load Balancer (one per Kubernetes Service)", services, prices.NLB_HOUR),
         prices.Billed("their capacity units (an idle one uses part of one)", services, prices.NLB_LCU_HOUR),
-        prices.public_ipv4(services * CLUSTER_SUBNETS, "the NLBs (one per Availability Zone)"),
+        prices.public_ipv4(services * eks_cluster.CLUSTER_SUBNETS, "the NLBs (one per Availability Zone)"),
         prices.Billed("DynamoDB on-demand tables, the image in ECR", 1, 0.0),
     ]
 
 
-def _find_cluster(name: str) -> dict[str, Any] | None:
-    try:
-        return clients.client("eks").describe_cluster(name=name)["cluster"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return None
-
-
 def _cluster(options: Options, say) -> dict[str, Any]:
     eks = clients.client("eks")
-    found = _find_cluster(options.cluster_name)
+    found = eks_cluster.find_cluster(options.cluster_name)
     if found is not None:
         return found
     if options.env == "aws" and not options.create_cluster:
@@ -192,7 +152,7 @@ def _cluster(options: Options, say) -> dict[str, Any]:
             f"! creating EKS Auto Mode cluster {options.cluster_name}: about 15 minutes, billed hourly until "
             f"`make destroy … DELETE_CLUSTER=1` or `aws eks delete-cluster --name {options.cluster_name}`"
         )
-    cluster = create_auto_mode_cluster(options.cluster_name)
+    cluster = eks_cluster.create_auto_mode_cluster(options.cluster_name)
     if options.env == "aws":
         waiter = clients.client("eks").get_waiter("cluster_active")
         say("… waiting for the cluster to become ACTIVE (progress every 30 s)")
@@ -200,123 +160,6 @@ def _cluster(options: Options, say) -> dict[str, Any]:
         cluster = eks.describe_cluster(name=options.cluster_name)["cluster"]
         say(f"✓ cluster ACTIVE; point kubectl at it: aws eks update-kubeconfig --name {options.cluster_name}")
     return cluster
-
-
-def create_auto_mode_cluster(name: str) -> dict[str, Any]:
-    """An EKS Auto Mode cluster in the default VPC: EKS runs the nodes, load balancers and storage."""
-    longest = f"{name}-eks-cluster"  # IAM role names have at most 64 characters: checked before anything exists
-    if len(longest) > 64:
-        raise ShopctlError(
-            f"CLUSTER_NAME {name!r} is {len(name)} characters: its role {longest[:20]}… would exceed IAM's 64",
-            f"pick a CLUSTER_NAME of at most {64 - len('-eks-cluster')} characters",
-        )
-    cluster_role, _ = iam.ensure_role(f"{name}-eks-cluster", EKS_TRUST, None, f"EKS Auto Mode cluster role of {name}")
-    iam.attach_managed_policies(f"{name}-eks-cluster", AUTO_MODE_CLUSTER_POLICIES)
-    node_role, _ = iam.ensure_role(f"{name}-eks-node", NODE_TRUST, None, f"EKS Auto Mode node role of {name}")
-    iam.attach_managed_policies(f"{name}-eks-node", AUTO_MODE_NODE_POLICIES)
-    ec2 = clients.client("ec2")
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    if not vpcs:
-        raise ShopctlError("no default VPC in this region", "create one (aws ec2 create-default-vpc) or pick a region")
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
-
-    def create(zones: set[str] | None) -> dict[str, Any]:
-        chosen = cluster_subnets(subnets, zones)
-        return iam.retry_while_role_propagates(
-            lambda: clients.client("eks").create_cluster(
-                name=name,
-                roleArn=cluster_role,
-                resourcesVpcConfig={"subnetIds": chosen},
-                accessConfig={"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
-                bootstrapSelfManagedAddons=False,  # Auto Mode manages the networking/DNS add-ons itself
-                computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": node_role},
-                kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
-                storageConfig={"blockStorage": {"enabled": True}},
-                tags={"project": "shapeshifting-workshop", CREATED_BY_TAG: CREATED_BY},
-            )["cluster"]
-        )
-
-    try:
-        cluster = create(None)
-    except ClientError as error:
-        # Some zones cannot hold an EKS control plane (us-east-1's use1-az3, …); EKS names the ones that can.
-        if error.response["Error"]["Code"] != "UnsupportedAvailabilityZoneException":
-            raise
-        cluster = create(set(error.response.get("validZones", [])))
-    tag_load_balancer_subnets(name, cluster["resourcesVpcConfig"]["subnetIds"])
-    return cluster
-
-
-def cluster_subnets(subnets: list[dict[str, Any]], zones: set[str] | None) -> list[str]:
-    """Up to three subnets, one per Availability Zone (in `zones` when given; EKS wants two zones at
-    least), in zone order."""
-    by_zone: dict[str, str] = {}
-    for subnet in sorted(subnets, key=lambda s: s["SubnetId"]):
-        zone = subnet["AvailabilityZone"]
-        if (zones is None or zone in zones) and zone not in by_zone:
-            by_zone[zone] = subnet["SubnetId"]
-    chosen = [by_zone[zone] for zone in sorted(by_zone)][:CLUSTER_SUBNETS]
-    if len(chosen) < 2:
-        raise ShopctlError(
-            "the default VPC has no subnets in two Availability Zones EKS supports",
-            "create a default subnet in another zone (aws ec2 create-default-subnet --availability-zone …)",
-        )
-    return chosen
-
-
-# EKS Auto Mode places an internet-facing load balancer only in subnets tagged kubernetes.io/role/elb; the
-# default VPC's carry no tag, so a Service's NLB would stay pending. Deploy tags the cluster's subnets, and
-# marks the ones it tagged so deleting the cluster takes the tag off again.
-ELB_SUBNET_TAG = "kubernetes.io/role/elb"
-TAGGED_FOR_TAG = "shapeshifting-workshop/elb-tag-for-cluster"
-
-
-def tag_load_balancer_subnets(cluster_name: str, subnet_ids: list[str]) -> None:
-    ec2 = clients.client("ec2")
-    untagged = [
-        s["SubnetId"]
-        for s in ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
-        if not any(t["Key"] == ELB_SUBNET_TAG for t in s.get("Tags", []))
-    ]
-    if untagged:
-        ec2.create_tags(
-            Resources=untagged,
-            Tags=[{"Key": ELB_SUBNET_TAG, "Value": "1"}, {"Key": TAGGED_FOR_TAG, "Value": cluster_name}],
-        )
-
-
-def untag_load_balancer_subnets(cluster_name: str) -> list[str]:
-    ec2 = clients.client("ec2")
-    filters = [{"Name": f"tag:{TAGGED_FOR_TAG}", "Values": [cluster_name]}]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=filters)["Subnets"]]
-    if subnets:
-        ec2.delete_tags(Resources=subnets, Tags=[{"Key": ELB_SUBNET_TAG}, {"Key": TAGGED_FOR_TAG}])
-        return [f"tag {ELB_SUBNET_TAG} of subnets {', '.join(subnets)}"]
-    return []
-
-
-def check_load_balancer_subnets(cluster: dict[str, Any]) -> None:
-    """The cluster's VPC must have a subnet tagged for internet-facing load balancers, or every Service's NLB
-    stays pending: a cluster deploy created gets its subnets tagged; one the user named is refused."""
-    subnet_ids = cluster.get("resourcesVpcConfig", {}).get("subnetIds", [])
-    ec2 = clients.client("ec2")
-    vpcs = sorted({s["VpcId"] for s in ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]}) if subnet_ids else []
-    filters = [{"Name": "vpc-id", "Values": vpcs}, {"Name": f"tag:{ELB_SUBNET_TAG}", "Values": ["1", ""]}]
-    if not vpcs or ec2.describe_subnets(Filters=filters)["Subnets"]:
-        return
-    if created_by_deploy(cluster):
-        tag_load_balancer_subnets(cluster["name"], subnet_ids)
-    else:
-        vpc = ", ".join(vpcs)
-        raise ShopctlError(
-            f"EKS cluster {cluster['name']}: no subnet of {vpc} is tagged {ELB_SUBNET_TAG}=1, so its load "
-            "balancers would stay pending",
-            f"tag its public subnets: aws ec2 create-tags --resources <subnet-ids> --tags Key={ELB_SUBNET_TAG},Value=1",
-        )
-
-
-def created_by_deploy(cluster: dict[str, Any]) -> bool:
-    return cluster.get("tags", {}).get(CREATED_BY_TAG) == CREATED_BY
 
 
 def other_eks_deployments(name: str, cluster_name: str) -> list[str]:
@@ -328,174 +171,22 @@ def other_eks_deployments(name: str, cluster_name: str) -> list[str]:
     ]
 
 
-def delete_cluster(name: str, *, wait: bool) -> list[str]:
-    """Remove a cluster deploy created, with its two roles and its IAM OIDC provider. A cluster deploy did
-    not create is refused."""
-    removed: list[str] = []
-    cluster = _find_cluster(name)
-    if cluster is not None:
-        if not created_by_deploy(cluster):
-            raise ShopctlError(
-                f"EKS cluster {name} was not created by make deploy; it is never deleted by shopctl",
-                f"delete it yourself if you mean to: aws eks delete-cluster --name {name}",
-            )
-        eks = clients.client("eks")
-        eks.delete_cluster(name=name)
-        if wait:
-            print(f"… waiting for cluster {name} to be deleted (about 10 minutes)", flush=True)
-            eks.get_waiter("cluster_deleted").wait(name=name, WaiterConfig={"Delay": 30, "MaxAttempts": 60})
-        removed.append(f"EKS cluster {name}")
-        removed += _delete_oidc_provider(cluster)
-        removed += untag_load_balancer_subnets(name)
-    for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
-        if iam.delete_role(role):
-            removed.append(f"role {role}")
-    return removed
-
-
-def _leftover_cluster_roles(name: str) -> list[str]:
-    removed = []
-    client = clients.client("iam")
-    for role in (f"{name}-eks-cluster", f"{name}-eks-node"):
-        if not iam.role_exists(role):
-            continue
-        tags = client.list_role_tags(RoleName=role)["Tags"]
-        if {"Key": "project", "Value": "shapeshifting-workshop"} in tags and iam.delete_role(role):
-            removed.append(f"role {role}")
-    return removed
-
-
-def remove_orphans() -> list[str]:
-    """What a cluster deploy created leaves once the cluster is gone without it — deleted by hand, as the
-    deploy's own message offers (`aws eks delete-cluster`), after a destroy that kept it: the two roles (the
-    node role still in the instance profile EKS Auto Mode made for it, which iam.delete_role removes), the
-    cluster's IAM OIDC provider and the subnets' load-balancer tag. Only what carries the project's tag, and
-    only when no cluster of that name exists. `make destroy-all` runs it after every deployment's destroy."""
-    client = clients.client("iam")
-    names = set()
-    for page in client.get_paginator("list_roles").paginate():
-        for role in page["Roles"]:
-            for suffix in ("-eks-cluster", "-eks-node"):
-                if role["RoleName"].endswith(suffix):
-                    names.add(role["RoleName"].removesuffix(suffix))
-    removed = []
-    for name in sorted(names):
-        if _find_cluster(name) is None:
-            removed += _leftover_cluster_roles(name) + untag_load_balancer_subnets(name)
-    issuers = set()
-    for page in clients.client("eks").get_paginator("list_clusters").paginate():
-        for name in page["clusters"]:
-            issuer = (_find_cluster(name) or {}).get("identity", {}).get("oidc", {}).get("issuer", "")
-            issuers.add(issuer.removeprefix("https://"))
-    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-        host_path = provider["Arn"].split("oidc-provider/", 1)[1]
-        if ".eks." not in host_path or host_path in issuers:
-            continue
-        tags = client.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=provider["Arn"])["Tags"]
-        if {"Key": "project", "Value": "shapeshifting-workshop"} in tags:
-            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
-            removed.append(f"IAM OIDC provider {host_path} (its cluster is gone)")
-    return removed
-
-
-def _delete_oidc_provider(cluster: dict[str, Any]) -> list[str]:
-    host_path = cluster.get("identity", {}).get("oidc", {}).get("issuer", "").removeprefix("https://")
-    client = clients.client("iam")
-    removed = []
-    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-        if host_path and provider["Arn"].endswith(f"oidc-provider/{host_path}"):
-            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
-            removed.append(f"IAM OIDC provider {host_path}")
-    return removed
-
-
 def _cluster_outcome(name: str, cluster_name: str, options: Options) -> tuple[list[str], tuple[str, ...]]:
     """What destroy does with the cluster: (removed, notes). Deleted only on request, only if deploy
     created it and no other EKS deployment still runs on it; otherwise kept, and said why and at what cost."""
-    cluster = _find_cluster(cluster_name)
+    cluster = eks_cluster.find_cluster(cluster_name)
     if cluster is None:
         # A CREATE_CLUSTER=1 deploy that failed before the cluster existed left its two roles (tagged by it)
-        return (_leftover_cluster_roles(cluster_name) if options.delete_cluster else []), ()
+        return (eks_cluster.leftover_cluster_roles(cluster_name) if options.delete_cluster else []), ()
     cost = f"about ${CLUSTER_HOURLY_USD:.2f}/hour for its control plane on AWS, plus its nodes while pods run"
-    if not created_by_deploy(cluster):
+    if not eks_cluster.created_by_deploy(cluster):
         return [], (f"EKS cluster {cluster_name} kept: deploy did not create it (yours; {cost})",)
     others = other_eks_deployments(name, cluster_name)
     if others:
         return [], (f"EKS cluster {cluster_name} kept: still used by {', '.join(others)} ({cost})",)
     if not options.delete_cluster:
         return [], (f"EKS cluster {cluster_name} kept ({cost}); DELETE_CLUSTER=1 removes it",)
-    return delete_cluster(cluster_name, wait=options.env == "aws"), ()
-
-
-# Who may use the cluster's Kubernetes API: EKS gives its creator an access entry when the cluster is made
-# (bootstrapClusterCreatorAdminPermissions); anyone else deploying to it needs one of their own, or every
-# kubectl call is refused (EKS user guide, "Grant IAM users access to Kubernetes with EKS access entries").
-# Cluster scope, not a namespace: deploy applies the Namespace object, which is not inside any namespace.
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-
-
-def deployer_principal() -> str:
-    """The IAM principal deploying: an assumed role's session (SSO, a CI role) is turned into the role's
-    ARN, as access entries take no STS session principals (EKS API reference, CreateAccessEntry)."""
-    arn = clients.client("sts").get_caller_identity()["Arn"]
-    if ":assumed-role/" in arn:
-        _, partition, _, _, account, resource = arn.split(":", 5)
-        return f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
-    return arn
-
-
-def ensure_access_entry(eks: Any, cluster_name: str, principal: str) -> bool:
-    """Give `principal` cluster admin through an access entry if it has none (one it has is left as it is).
-    Returns True when deploy created it: tagged, so only that one is ever removed."""
-    try:
-        eks.describe_access_entry(clusterName=cluster_name, principalArn=principal)
-        return False
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-    eks.create_access_entry(
-        clusterName=cluster_name,
-        principalArn=principal,
-        type="STANDARD",
-        tags={"project": "shapeshifting-workshop", CREATED_BY_TAG: CREATED_BY},
-    )
-    eks.associate_access_policy(
-        clusterName=cluster_name,
-        principalArn=principal,
-        policyArn=CLUSTER_ADMIN_POLICY,
-        accessScope={"type": "cluster"},
-    )
-    return True
-
-
-def remove_access_entry(eks: Any, cluster_name: str, principal: str) -> list[str]:
-    """`principal`'s access entry, only if deploy created it; returns what was removed."""
-    try:
-        entry = eks.describe_access_entry(clusterName=cluster_name, principalArn=principal)["accessEntry"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return []
-    if entry.get("tags", {}).get(CREATED_BY_TAG) != CREATED_BY:
-        return []
-    eks.delete_access_entry(clusterName=cluster_name, principalArn=principal)
-    return [f"EKS access entry of {principal} on cluster {cluster_name}"]
-
-
-def _oidc_provider(cluster: dict[str, Any]) -> tuple[str, str]:
-    """The cluster's IAM OIDC provider (created if missing): IRSA roles trust it. Returns (arn, host/path)."""
-    issuer = cluster["identity"]["oidc"]["issuer"]
-    host_path = issuer.removeprefix("https://")
-    iam_client = clients.client("iam")
-    for provider in iam_client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-        if provider["Arn"].endswith(f"oidc-provider/{host_path}"):
-            return provider["Arn"], host_path
-    arn = iam_client.create_open_id_connect_provider(
-        Url=issuer,
-        ClientIDList=["sts.amazonaws.com"],  # no ThumbprintList: optional, and IAM verifies EKS's issuer itself
-        Tags=[{"Key": "project", "Value": "shapeshifting-workshop"}],
-    )["OpenIDConnectProviderArn"]
-    return arn, host_path
+    return eks_cluster.delete_cluster(cluster_name, wait=options.env == "aws"), ()
 
 
 def irsa_trust(provider_arn: str, host_path: str, service_account: str) -> dict[str, Any]:
@@ -609,7 +300,7 @@ def wait_load_balancer(cluster: dict[str, Any], workdir: Path, service: str, say
                 f"Service {NAMESPACE}/{service} got no load balancer address within "
                 f"{LOAD_BALANCER_WAIT_SECONDS / 60:.0f} minutes",
                 f"see why: kubectl -n {NAMESPACE} describe service {service} (public subnets need the tag "
-                f"{ELB_SUBNET_TAG}=1)",
+                f"{eks_cluster.ELB_SUBNET_TAG}=1)",
             )
         time.sleep(LOAD_BALANCER_POLL_SECONDS)
 
@@ -623,7 +314,7 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
     name = deployment.name
     repo_uri, _ = ecr.ensure_repository(stage.name)
     cluster = _cluster(options, say)
-    provider = _oidc_provider(cluster)
+    provider = eks_cluster.oidc_provider(cluster)
     say(f"✓ cluster {cluster['name']} (OIDC issuer {provider[1]}), image repository {repo_uri}")
     roles = {service.name: _pod_role(stage, service, tables, provider) for service in k8s.eks_services(stage)}
     say(f"✓ IRSA roles: {', '.join(r.rsplit('/', 1)[1] for r in roles.values())}")
@@ -644,9 +335,9 @@ def deploy(stage: Stage, options: Options) -> state.DeploymentState:
 
     urls: dict[str, str] = {}
     if options.env == "aws":
-        check_load_balancer_subnets(cluster)
-        principal = deployer_principal()
-        if ensure_access_entry(clients.client("eks"), cluster["name"], principal):
+        eks_cluster.check_load_balancer_subnets(cluster)
+        principal = eks_cluster.deployer_principal()
+        if eks_cluster.ensure_access_entry(clients.client("eks"), cluster["name"], principal):
             say(f"✓ EKS access entry for {principal} on {cluster['name']} (AmazonEKSClusterAdminPolicy, cluster scope)")
         _kubectl_apply(manifest, cluster)
         say("✓ applied with kubectl; waiting for the load balancers' addresses (a few minutes)")
@@ -681,13 +372,14 @@ def destroy(stage: Stage, options: Options, *, keep_data: bool = True) -> list[s
     deployment = state.load(name)
     removed = stop_processes(deployment)
     cluster_name = (deployment.resources.cluster if deployment else "") or options.cluster_name
-    cluster = _find_cluster(cluster_name)
+    cluster = eks_cluster.find_cluster(cluster_name)
     if options.env == "aws" and cluster is not None:
         # Checked: pods still running would keep using the roles deleted next, and their NLB would stay.
         _kubectl_delete(name, cluster)
         removed.append(f"Kubernetes objects of {name} on cluster {cluster_name} (kubectl delete)")
         if not other_eks_deployments(name, cluster_name):  # the others still need the deployer's access
-            removed += remove_access_entry(clients.client("eks"), cluster_name, deployer_principal())
+            deployer = eks_cluster.deployer_principal()
+            removed += eks_cluster.remove_access_entry(clients.client("eks"), cluster_name, deployer)
     for service in k8s.eks_services(stage):
         role = f"{k8s.resource_name(stage, service)}-eks-pod"
         if iam.delete_role(role):

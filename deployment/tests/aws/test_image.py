@@ -154,7 +154,7 @@ def test_a_single_platform_build_for_another_architecture_is_not_pushed(aws, doc
 
 
 def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry, kubectl_calls, monkeypatch):
-    from shopctl.targets import ecs_target, eks_target
+    from shopctl.targets import ecs_target, eks_cluster, eks_target
 
     ecs_target.deploy(get_stage("clean"), ecs_target.Options(env="aws", quiet=True))
     (details,) = boto3.client("ecr").describe_images(repositoryName="shop-clean")["imageDetails"]
@@ -164,7 +164,7 @@ def test_ecs_and_eks_on_aws_run_the_pushed_image_by_digest(aws, docker, registry
     builds = [line for line in docker.read_text().splitlines() if '"build"' in line]
     ec2 = boto3.client("ec2")
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    tags = {eks_target.CREATED_BY_TAG: eks_target.CREATED_BY}
+    tags = {eks_cluster.CREATED_BY_TAG: eks_cluster.CREATED_BY}
     boto3.client("eks").create_cluster(
         name="shop", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": subnets}, tags=tags
     )

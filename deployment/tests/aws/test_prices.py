@@ -11,7 +11,7 @@ import pytest
 from shopctl import cli
 from shopctl.aws import census, prices
 from shopctl.stages import STAGES, get_stage
-from shopctl.targets import ecs_target, eks_target, lambda_target
+from shopctl.targets import ecs_target, eks_cluster, eks_target, lambda_target
 
 
 def _items(items: list[prices.Billed], word: str) -> list[prices.Billed]:
@@ -68,7 +68,7 @@ def test_the_eks_bill_matches_what_the_deploy_creates(
     (nlbs,) = _items(billed, "Network Load Balancer")
     assert nlbs.count == applied.count("type: LoadBalancer") == 2
     cluster = boto3.client("eks").describe_cluster(name="shop")["cluster"]
-    assert bool(_items(billed, "control plane")) == create_cluster == eks_target.created_by_deploy(cluster)
+    assert bool(_items(billed, "control plane")) == create_cluster == eks_cluster.created_by_deploy(cluster)
     assert bool(_items(billed, "Auto Mode node")) == create_cluster
     (nlb_addresses,) = _items(billed, "of the NLBs")
     if create_cluster:  # the load balancers span the cluster's subnets, one address per zone

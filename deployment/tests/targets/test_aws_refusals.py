@@ -17,7 +17,7 @@ from shopctl.aws.tagging import Tags
 from shopctl.errors import ShopctlError
 from shopctl.local import strict
 from shopctl.stages import get_stage
-from shopctl.targets import ecs_target, eks_target, lambda_target, registry
+from shopctl.targets import ecs_target, eks_cluster, eks_target, lambda_target, registry
 
 ECS = ecs_target.Options(env="aws", quiet=True)
 
@@ -72,7 +72,7 @@ def test_eks_cluster_subnets_avoid_a_zone_eks_refuses(managed_policies, monkeypa
     for subnet in ec2.describe_subnets()["Subnets"]:  # three zones left, use1-az3 among them
         if subnet["AvailabilityZoneId"] not in ("use1-az3", "use1-az1", "use1-az2"):
             ec2.delete_subnet(SubnetId=subnet["SubnetId"])
-    cluster = eks_target.create_auto_mode_cluster("workshop")
+    cluster = eks_cluster.create_auto_mode_cluster("workshop")
     zones = {
         s["AvailabilityZoneId"]
         for s in ec2.describe_subnets(SubnetIds=cluster["resourcesVpcConfig"]["subnetIds"])["Subnets"]
@@ -110,8 +110,8 @@ def test_eks_deploy_fails_in_one_line_naming_the_service_whose_address_never_com
     managed_policies, pushed_images, kubectl_calls, monkeypatch
 ):
     monkeypatch.setattr(eks_target, "LOAD_BALANCER_WAIT_SECONDS", 0.0)
-    monkeypatch.setattr(eks_target, "check_load_balancer_subnets", lambda cluster: None)  # as if untagged later
-    monkeypatch.setattr(eks_target, "tag_load_balancer_subnets", lambda name, subnets: None)
+    monkeypatch.setattr(eks_cluster, "check_load_balancer_subnets", lambda cluster: None)  # as if untagged later
+    monkeypatch.setattr(eks_cluster, "tag_load_balancer_subnets", lambda name, subnets: None)
     with pytest.raises(ShopctlError, match="Service shop/shop-clean got no load balancer address within 0 minutes"):
         eks_target.deploy(get_stage("clean"), AWS_EKS)
 
@@ -134,7 +134,7 @@ def test_eks_destroy_deletes_the_node_role_auto_mode_put_in_an_instance_profile(
 
 
 def test_eks_oidc_provider_is_created_without_a_made_up_thumbprint(managed_policies, pushed_images, aws_calls):
-    eks_target._oidc_provider(eks_target._cluster(AWS_EKS, print))
+    eks_cluster.oidc_provider(eks_target._cluster(AWS_EKS, print))
     (params,) = aws_calls.params("iam", "CreateOpenIDConnectProvider")
     assert "ThumbprintList" not in params
 
@@ -236,9 +236,9 @@ def test_the_artifact_bucket_is_tagged_and_every_call_names_its_owner(aws_calls)
 
 def test_eks_cluster_name_too_long_for_its_role_names_stops_before_anything_is_made(managed_policies, aws_calls):
     with pytest.raises(ShopctlError, match="is 53 characters"):
-        eks_target.create_auto_mode_cluster("c" * 53)
+        eks_cluster.create_auto_mode_cluster("c" * 53)
     assert aws_calls.sent == []
-    assert eks_target.create_auto_mode_cluster("c" * 52)["name"] == "c" * 52
+    assert eks_cluster.create_auto_mode_cluster("c" * 52)["name"] == "c" * 52
 
 
 def test_an_auto_mode_instance_profile_left_with_the_node_role_is_listed_and_removed_by_destroy_all(
@@ -291,13 +291,13 @@ def test_eks_deploy_to_a_cluster_someone_else_made_gives_the_deployer_an_access_
     _their_cluster()
     (creator,) = boto3.client("eks").list_access_entries(clusterName="theirs")["accessEntries"]
     deployer = _deploy_as_an_assumed_role(monkeypatch)
-    assert eks_target.deployer_principal() == deployer  # the role, not the session
+    assert eks_cluster.deployer_principal() == deployer  # the role, not the session
     eks = boto3.client("eks")
     eks_target.deploy(get_stage("clean"), THEIRS)
     eks_target.deploy(get_stage("monolith"), THEIRS)
     assert eks.list_associated_access_policies(clusterName="theirs", principalArn=deployer)[
         "associatedAccessPolicies"
-    ] == [{"policyArn": eks_target.CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}]
+    ] == [{"policyArn": eks_cluster.CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}]
     eks_target.destroy(get_stage("clean"), THEIRS)  # monolith still runs there with the deployer's access
     assert deployer in eks.list_access_entries(clusterName="theirs")["accessEntries"]
     removed = eks_target.destroy(get_stage("monolith"), THEIRS)

@@ -13,7 +13,7 @@ from shopctl.aws import state
 from shopctl.aws.iam import INDEX_ACTIONS, table_actions
 from shopctl.aws.resources import TableNames
 from shopctl.stages import STAGES, get_stage
-from shopctl.targets import ecs_target, eks_target, k8s, registry
+from shopctl.targets import ecs_target, eks_cluster, eks_target, k8s, registry
 
 REGION = "eu-west-1"
 
@@ -171,8 +171,8 @@ def test_ecs_load_balancer_routes_each_path_to_its_service(pushed_images):
 def test_eks_pod_role_is_trusted_by_exactly_its_service_account(managed_policies):
     options = eks_target.Options(env="local", quiet=True)
     cluster = eks_target._cluster(options, print)  # locally: a stand-in cluster record with a real OIDC issuer
-    provider = eks_target._oidc_provider(cluster)
-    assert eks_target._oidc_provider(cluster) == provider  # found, not created twice
+    provider = eks_cluster.oidc_provider(cluster)
+    assert eks_cluster.oidc_provider(cluster) == provider  # found, not created twice
     stage = STAGES["microservices"]
     tables = TableNames.for_deployment("microservices-eks")
     from shopctl.aws.resources import ensure_tables
@@ -242,11 +242,11 @@ def test_eks_create_cluster_asks_for_auto_mode_with_its_roles(managed_policies):
         for role in ("workshop-eks-cluster", "workshop-eks-node")
     }
     assert attached == {
-        "workshop-eks-cluster": set(eks_target.AUTO_MODE_CLUSTER_POLICIES),
-        "workshop-eks-node": set(eks_target.AUTO_MODE_NODE_POLICIES),
+        "workshop-eks-cluster": set(eks_cluster.AUTO_MODE_CLUSTER_POLICIES),
+        "workshop-eks-node": set(eks_cluster.AUTO_MODE_NODE_POLICIES),
     }
     assert eks_target._cluster(options, lines.append)["arn"] == cluster["arn"]  # found, not created twice
-    removed = eks_target.delete_cluster("workshop", wait=False)
+    removed = eks_cluster.delete_cluster("workshop", wait=False)
     assert removed[0] == "EKS cluster workshop"
     assert removed[-2:] == ["role workshop-eks-cluster", "role workshop-eks-node"]
     assert removed[1].startswith("tag kubernetes.io/role/elb of subnets ")  # deploy's tag goes with the cluster

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from shopctl.aws import iam, state
 from shopctl.errors import ShopctlError
 from shopctl.stages import get_stage
-from shopctl.targets import eks_target
+from shopctl.targets import eks_cluster, eks_target
 
 
 def calls(log: Path) -> list[list[str]]:
@@ -70,7 +70,7 @@ def create_cluster(name: str, tags: dict[str, str]) -> dict:
 @pytest.fixture
 def workshop_cluster(aws) -> None:
     """An EKS cluster as `CREATE_CLUSTER=1` leaves it (its creation: test_container_deploy.py)."""
-    create_cluster("workshop", {eks_target.CREATED_BY_TAG: eks_target.CREATED_BY})
+    create_cluster("workshop", {eks_cluster.CREATED_BY_TAG: eks_cluster.CREATED_BY})
 
 
 AWS_EKS = eks_target.Options(env="aws", quiet=True, cluster_name="workshop")
@@ -125,7 +125,7 @@ def test_a_cluster_deploy_did_not_create_is_never_deleted(aws, pushed_images, ku
     assert boto3.client("eks").list_clusters()["clusters"] == ["theirs"]
     assert "EKS cluster theirs kept: deploy did not create it" in capsys.readouterr().out
     with pytest.raises(ShopctlError, match="not created by make deploy"):
-        eks_target.delete_cluster("theirs", wait=False)
+        eks_cluster.delete_cluster("theirs", wait=False)
 
 
 def test_the_cluster_deploy_created_goes_with_its_oidc_provider_on_request(
