@@ -6,12 +6,9 @@ that records what reaches it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import httpx
@@ -26,50 +23,8 @@ DYNAMODB = {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "applic
 SSM = {"X-Amz-Target": "AmazonSSM.GetParameter", "Content-Type": "application/x-amz-json-1.1"}
 
 
-class Upstream(ThreadingHTTPServer):
-    """Answers every POST with what it received; keeps the list of what reached it."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        super().__init__(("127.0.0.1", 0), _Echo)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Echo(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Upstream
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        seen = {"path": self.path, "target": self.headers.get("x-amz-target"), "body": body.decode()}
-        self.server.received.append(seen)
-        reply = json.dumps(seen).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("X-Upstream", "echo")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[Upstream]:
-    server = Upstream()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def running_proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[faultproxy.FaultProxy]:
+def running_proxy(upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[faultproxy.FaultProxy]:
     with faultproxy.running(upstream.url, log=tmp_path_factory.mktemp("faultproxy") / "proxy.log") as proxy:
         yield proxy
 
@@ -85,7 +40,7 @@ def _post(proxy: faultproxy.FaultProxy, headers: dict[str, str], body: str = "{}
     return httpx.post(proxy.endpoint + "/some/path?x=1", headers=headers, content=body, timeout=5, **options)
 
 
-def test_pass_forwards_requests_and_answers_unchanged(proxy, upstream: Upstream) -> None:
+def test_pass_forwards_requests_and_answers_unchanged(proxy, upstream) -> None:
     before = proxy.stats()["forwarded"]
     response = _post(proxy, DYNAMODB, '{"TableName": "users"}')
     assert response.status_code == 200
@@ -99,7 +54,7 @@ def test_pass_forwards_requests_and_answers_unchanged(proxy, upstream: Upstream)
     assert proxy.stats() == {**proxy.stats(), "mode": "pass", "forwarded": before + 1}
 
 
-def test_throttle_answers_dynamodb_with_the_throttling_error_boto3_knows(proxy, upstream: Upstream) -> None:
+def test_throttle_answers_dynamodb_with_the_throttling_error_boto3_knows(proxy, upstream) -> None:
     proxy.set("throttle")
     reached = len(upstream.received)
     dynamodb = boto3.client(
@@ -121,7 +76,7 @@ def test_throttle_answers_dynamodb_with_the_throttling_error_boto3_knows(proxy, 
     assert proxy.stats()["mode"] == "throttle" and proxy.stats()["throttled"] >= 1
 
 
-def test_drop_closes_dynamodbs_connection_without_an_answer(proxy, upstream: Upstream) -> None:
+def test_drop_closes_dynamodbs_connection_without_an_answer(proxy, upstream) -> None:
     proxy.set("drop")
     dropped = proxy.stats()["dropped"]
     reached = len(upstream.received)
@@ -132,7 +87,7 @@ def test_drop_closes_dynamodbs_connection_without_an_answer(proxy, upstream: Ups
     assert len(upstream.received) == reached + 1
 
 
-def test_hang_answers_nothing_for_the_delay_and_never_applies_the_call(proxy, upstream: Upstream) -> None:
+def test_hang_answers_nothing_for_the_delay_and_never_applies_the_call(proxy, upstream) -> None:
     proxy.set("hang", delay=0.4)
     reached = len(upstream.received)
     started = time.monotonic()
